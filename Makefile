@@ -1,0 +1,13 @@
+.PHONY: install run test lint
+
+install:
+	scripts/install.sh
+
+run:
+	scripts/run.sh
+
+test:
+	scripts/test.sh
+
+lint:
+	.venv/bin/ruff check src tests benchmarks && .venv/bin/mypy && .venv/bin/lint-imports

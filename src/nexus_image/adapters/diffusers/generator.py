@@ -1,0 +1,185 @@
+"""The Stable Diffusion generator: one pipeline, loaded once, rendering one job or a batch."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nexus_image.adapters.diffusers.device import Placement, choose_placement
+from nexus_image.adapters.diffusers.loading import load_pipeline
+from nexus_image.application.errors import GenerationError, GenerationInterrupted
+from nexus_image.application.ports import RawImage, RenderSpec, StepCallback
+
+log = logging.getLogger(__name__)
+
+SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "dpmpp_2m": ("DPMSolverMultistepScheduler", {}),
+    "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True}),
+    "euler": ("EulerDiscreteScheduler", {}),
+    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
+    "ddim": ("DDIMScheduler", {}),
+    "unipc": ("UniPCMultistepScheduler", {}),
+    "pndm": ("PNDMScheduler", {"skip_prk_steps": True}),
+}
+
+
+class _Stop(Exception):
+    """Raised from the step callback to leave the denoising loop without decoding."""
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratorOptions:
+    model: str | None = None  # folder, .safetensors file or hub id; None = tiny random pipeline
+    model_config: str | None = None  # config folder for single-file checkpoints
+    cache_dir: Path = Path.home() / ".cache" / "nexus-image" / "models"
+    device: str | None = None
+    dtype: str | None = None
+    threads: int | None = None
+    low_memory: bool | None = None
+    channels_last: bool = True
+
+
+class DiffusersGenerator:
+    """Loads the pipeline on `load()` (or first use) and serialises generations on it."""
+
+    def __init__(self, options: GeneratorOptions | None = None) -> None:
+        self.options = options or GeneratorOptions()
+        self._pipe: Any = None
+        self._placement: Placement | None = None
+        self._schedulers: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def model_name(self) -> str:
+        return self.options.model or "tiny-sd15-random (noise: no real model configured)"
+
+    @property
+    def is_random_model(self) -> bool:
+        return not self.options.model
+
+    @property
+    def placement(self) -> Placement:
+        self.load()
+        assert self._placement is not None
+        return self._placement
+
+    def load(self) -> None:
+        with self._lock:
+            if self._pipe is not None:
+                return
+            import torch
+            from diffusers.utils import logging as diffusers_logging
+            from transformers.utils import logging as transformers_logging
+
+            diffusers_logging.disable_progress_bar()
+            transformers_logging.disable_progress_bar()
+            transformers_logging.set_verbosity_error()
+            o = self.options
+            placement = choose_placement(o.device, o.dtype, o.threads, o.low_memory)
+            torch.set_num_threads(placement.threads)
+            pipe = load_pipeline(o.model, o.cache_dir, placement.dtype, o.model_config)
+            pipe.set_progress_bar_config(disable=True)
+            pipe = pipe.to(placement.device)
+            if o.channels_last:
+                pipe.unet.to(memory_format=torch.channels_last)
+            if placement.low_memory:
+                self._save_memory(pipe)
+            self._pipe, self._placement = pipe, placement
+            log.info("model loaded: %s on %s (%s)", self.model_name, placement.device, placement.dtype_name)
+
+    @staticmethod
+    def _save_memory(pipe: Any) -> None:
+        pipe.enable_attention_slicing()
+        pipe.vae.enable_slicing()
+        pipe.vae.enable_tiling()
+
+    def _scheduler(self, name: str) -> Any:
+        if name not in self._schedulers:
+            import diffusers
+
+            if name not in SCHEDULERS:
+                raise GenerationError(f"unknown scheduler {name!r}")
+            class_name, extra = SCHEDULERS[name]
+            cls = getattr(diffusers, class_name)
+            self._schedulers[name] = cls.from_config(self._pipe.scheduler.config, **extra)
+        return self._schedulers[name]
+
+    def generate(self, spec: RenderSpec, on_step: StepCallback) -> RawImage:
+        return self.generate_batch([spec], on_step)[0]
+
+    def generate_batch(self, specs: list[RenderSpec], on_step: StepCallback) -> list[RawImage]:
+        """One denoising run for several prompts; each image keeps its own seed."""
+        first = specs[0]
+        shape = (first.width, first.height, first.steps, first.guidance, first.scheduler)
+        if any((s.width, s.height, s.steps, s.guidance, s.scheduler) != shape for s in specs):
+            raise ValueError("a batch needs the same size, steps, guidance and scheduler")
+        if first.width % 8 or first.height % 8:
+            raise ValueError("width and height must be multiples of 8")
+        self.load()
+        with self._lock:
+            try:
+                return self._run(specs, on_step)
+            except _Stop:
+                raise GenerationInterrupted("stopped between steps") from None
+            except GenerationInterrupted:
+                raise
+            except Exception as error:
+                if not self._is_out_of_memory(error) or self._placement is None or self._placement.low_memory:
+                    raise
+                log.warning("out of memory: enabling attention and VAE slicing and retrying once")
+                self._recover_memory()
+                try:
+                    return self._run(specs, on_step)
+                except _Stop:
+                    raise GenerationInterrupted("stopped between steps") from None
+
+    def _run(self, specs: list[RenderSpec], on_step: StepCallback) -> list[RawImage]:
+        import numpy as np
+        import torch
+
+        first = specs[0]
+        placement = self._placement
+        assert placement is not None
+        pipe = self._pipe
+        pipe.scheduler = self._scheduler(first.scheduler)
+        gen_device = "cuda" if placement.device.startswith("cuda") else "cpu"
+        generators = [torch.Generator(device=gen_device).manual_seed(s.seed) for s in specs]
+
+        def callback(pipeline: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+            if not on_step(step + 1, int(pipeline.num_timesteps)):
+                raise _Stop()
+            return kwargs
+
+        with torch.inference_mode():
+            result = pipe(
+                prompt=[s.prompt for s in specs],
+                negative_prompt=[s.negative_prompt for s in specs],
+                width=first.width,
+                height=first.height,
+                num_inference_steps=first.steps,
+                guidance_scale=first.guidance,
+                generator=generators,
+                output_type="np",
+                callback_on_step_end=callback,
+            )
+        pixels = (np.clip(result.images, 0.0, 1.0) * 255).round().astype("uint8")
+        return [RawImage(first.width, first.height, p.tobytes()) for p in pixels]
+
+    @staticmethod
+    def _is_out_of_memory(error: Exception) -> bool:
+        import torch
+
+        return isinstance(error, torch.cuda.OutOfMemoryError) or "out of memory" in str(error).lower()
+
+    def _recover_memory(self) -> None:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        self._save_memory(self._pipe)
+        assert self._placement is not None
+        p = self._placement
+        self._placement = Placement(p.device, p.dtype_name, p.threads, True)

@@ -1,0 +1,44 @@
+"""A fast stand-in generator with no model: deterministic patterns from the seed and prompt."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+from nexus_image.application.errors import GenerationError, GenerationInterrupted
+from nexus_image.application.ports import RawImage, RenderSpec, StepCallback
+
+
+class PatternGenerator:
+    """Same spec, same bytes; a different seed or prompt, different bytes. `fail_with` makes the
+    next calls raise, like a model running out of memory; `step_hook` runs inside every step."""
+
+    model_name = "pattern (test generator)"
+
+    def __init__(self) -> None:
+        self.fail_with: Exception | None = None
+        self.calls: list[list[RenderSpec]] = []
+        self._lock = threading.Lock()
+
+    def generate(self, spec: RenderSpec, on_step: StepCallback) -> RawImage:
+        return self.generate_batch([spec], on_step)[0]
+
+    def generate_batch(self, specs: list[RenderSpec], on_step: StepCallback) -> list[RawImage]:
+        with self._lock:
+            self.calls.append(list(specs))
+            if self.fail_with is not None:
+                raise GenerationError(str(self.fail_with)) from self.fail_with
+            steps = specs[0].steps
+            for step in range(1, steps + 1):
+                if not on_step(step, steps):
+                    raise GenerationInterrupted("stopped between steps")
+            return [self._pattern(spec) for spec in specs]
+
+    @staticmethod
+    def _pattern(spec: RenderSpec) -> RawImage:
+        digest = hashlib.sha256(f"{spec.seed}|{spec.prompt}|{spec.negative_prompt}".encode()).digest()
+        row = bytes((digest[(x * 3 + c) % 32] + x) % 256 for x in range(spec.width) for c in range(3))
+        pixels = b"".join(
+            bytes((b + y) % 256 for b in row) if y % 64 == 0 else row for y in range(spec.height)
+        )
+        return RawImage(spec.width, spec.height, pixels)

@@ -1,0 +1,355 @@
+"""In-memory repositories: staged writes over a shared MemoryStore, checked and applied at commit."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from nexus_image.application.errors import ConcurrentUpdate, Conflict
+from nexus_image.application.ports import AuditRecord, OutboxRecord, Page
+from nexus_image.domain.account import LedgerEntry, TokenAccount
+from nexus_image.domain.album import Album
+from nexus_image.domain.events import DomainEvent
+from nexus_image.domain.job import ImageJob, JobStatus
+
+if TYPE_CHECKING:
+    from nexus_image.adapters.memory.store import MemoryStore
+
+
+E = TypeVar("E", ImageJob, Album)
+
+
+def _page(items: list[E], page: int, size: int) -> Page[E]:
+    return Page(items[page * size : (page + 1) * size], len(items), page, size)
+
+
+class _Entities(Generic[E]):
+    """Entities with optimistic versions: saving one that changed meanwhile is ConcurrentUpdate."""
+
+    def __init__(self, store: MemoryStore, table: dict[str, E]) -> None:
+        self.store = store
+        self.table: dict[str, E] = table
+        self.writes: dict[str, E | None] = {}
+        self.added: set[str] = set()
+
+    def get(self, key: str) -> E | None:
+        if key in self.writes:
+            return self.writes[key]
+        with self.store.lock:
+            found = self.table.get(key)
+            return copy.deepcopy(found) if found is not None else None
+
+    def _add(self, entity: E) -> None:
+        if entity.id in self.table or entity.id in self.added:
+            raise Conflict(f"{entity.id} already exists")
+        self.writes[entity.id] = copy.deepcopy(entity)
+        self.added.add(entity.id)
+
+    def save(self, entity: E) -> None:
+        self.writes[entity.id] = copy.deepcopy(entity)
+
+    def delete(self, key: str) -> None:
+        self.writes[key] = None
+
+    def merged(self) -> list[E]:
+        with self.store.lock:
+            view = {k: copy.deepcopy(v) for k, v in self.table.items()}
+        for key, value in self.writes.items():
+            if value is None:
+                view.pop(key, None)
+            else:
+                view[key] = value
+        return list(view.values())
+
+    def check(self) -> None:
+        for key, value in self.writes.items():
+            current = self.table.get(key)
+            if key in self.added:
+                if current is not None:
+                    raise ConcurrentUpdate(f"{key} was created concurrently")
+            elif current is None:
+                if value is not None:
+                    raise ConcurrentUpdate(f"{key} was deleted concurrently")
+            elif value is not None and current.version != value.version:
+                raise ConcurrentUpdate(f"{key} changed since it was read")
+
+    def apply(self) -> None:
+        for key, value in self.writes.items():
+            if value is None:
+                self.table.pop(key, None)
+            else:
+                stored = copy.deepcopy(value)
+                stored.version = value.version + (0 if key in self.added else 1)
+                self.table[key] = stored
+
+
+class MemoryJobs(_Entities[ImageJob]):
+    def __init__(self, store: MemoryStore) -> None:
+        super().__init__(store, store.jobs)
+
+    def add(self, job: ImageJob) -> None:
+        self._add(job)
+
+    def list_by_user(self, user_id: str, page: int, size: int) -> Page[ImageJob]:
+        mine = [j for j in self.merged() if j.user_id == user_id]
+        mine.sort(key=lambda j: (j.created_at, j.id), reverse=True)
+        return _page(mine, page, size)
+
+    def list_public(self, page: int, size: int) -> Page[ImageJob]:
+        public = [j for j in self.merged() if j.is_public and j.status is JobStatus.COMPLETED]
+        public.sort(key=lambda j: (j.completed_at or j.created_at, j.id), reverse=True)
+        return _page(public, page, size)
+
+    def list_by_ids(self, job_ids: list[str]) -> list[ImageJob]:
+        found = [self.get(i) for i in job_ids]
+        return [j for j in found if j is not None]
+
+    def failed_before(self, cutoff: datetime, limit: int) -> list[ImageJob]:
+        return self._oldest(
+            lambda j: j.status is JobStatus.FAILED and (j.completed_at or j.created_at) < cutoff, limit
+        )
+
+    def stale_processing(self, started_before: datetime, limit: int) -> list[ImageJob]:
+        return self._oldest(
+            lambda j: (
+                j.status is JobStatus.PROCESSING
+                and j.started_at is not None
+                and j.started_at < started_before
+            ),
+            limit,
+        )
+
+    def _oldest(self, keep: Callable[[ImageJob], bool], limit: int) -> list[ImageJob]:
+        return sorted((j for j in self.merged() if keep(j)), key=lambda j: (j.created_at, j.id))[:limit]
+
+    def count_by_status(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in JobStatus}
+        for job in self.merged():
+            counts[job.status.value] += 1
+        return counts
+
+
+class MemoryAlbums(_Entities[Album]):
+    def __init__(self, store: MemoryStore) -> None:
+        super().__init__(store, store.albums)
+
+    def add(self, album: Album) -> None:
+        self._unique_name(album)
+        self._add(album)
+
+    def save(self, album: Album) -> None:
+        self._unique_name(album)
+        super().save(album)
+
+    def _unique_name(self, album: Album) -> None:
+        for other in self.merged():
+            if other.owner_id == album.owner_id and other.name == album.name and other.id != album.id:
+                raise Conflict(f"an album named {album.name!r} already exists")
+
+    def check(self) -> None:
+        super().check()
+        names = {(a.owner_id, a.name, a.id) for a in self.store.albums.values()}
+        for album in (v for v in self.writes.values() if v is not None):
+            if any(o == album.owner_id and n == album.name and i != album.id for o, n, i in names):
+                raise Conflict(f"an album named {album.name!r} already exists")
+
+    def list_by_owner(self, owner_id: str) -> list[Album]:
+        return sorted(
+            (a for a in self.merged() if a.owner_id == owner_id), key=lambda a: (a.created_at, a.id)
+        )
+
+    def remove_image_everywhere(self, image_id: str) -> None:
+        for album in self.merged():
+            if image_id in album.image_ids:
+                album.image_ids.remove(image_id)
+                super().save(album)
+
+
+class MemoryFavorites:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.adds: dict[tuple[str, str], datetime] = {}
+        self.removes: set[tuple[str, str]] = set()
+        self.removed_images: set[str] = set()
+
+    def _merged(self) -> dict[tuple[str, str], datetime]:
+        with self.store.lock:
+            view = dict(self.store.favorites)
+        view = {k: v for k, v in view.items() if k not in self.removes and k[1] not in self.removed_images}
+        view.update(self.adds)
+        return view
+
+    def add(self, user_id: str, image_id: str, at: datetime) -> None:
+        key = (user_id, image_id)
+        self.removes.discard(key)
+        if key not in self._merged():
+            self.adds[key] = at
+
+    def remove(self, user_id: str, image_id: str) -> None:
+        key = (user_id, image_id)
+        self.adds.pop(key, None)
+        self.removes.add(key)
+
+    def contains(self, user_id: str, image_id: str) -> bool:
+        return (user_id, image_id) in self._merged()
+
+    def list_ids(self, user_id: str, page: int, size: int) -> Page[str]:
+        mine = sorted(((at, i) for (u, i), at in self._merged().items() if u == user_id), reverse=True)
+        ids = [i for _, i in mine]
+        return Page(ids[page * size : (page + 1) * size], len(ids), page, size)
+
+    def remove_image_everywhere(self, image_id: str) -> None:
+        self.adds = {k: v for k, v in self.adds.items() if k[1] != image_id}
+        self.removed_images.add(image_id)
+
+    def check(self) -> None:
+        return None
+
+    def apply(self) -> None:
+        fav = self.store.favorites
+        for key in [k for k in fav if k in self.removes or k[1] in self.removed_images]:
+            del fav[key]
+        for key, at in self.adds.items():
+            fav.setdefault(key, at)
+
+
+class MemoryAccounts:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.inner = _AccountTable(store)
+        self.entries_to_add: list[LedgerEntry] = []
+
+    def get(self, user_id: str) -> TokenAccount | None:
+        return self.inner.get(user_id)
+
+    def add(self, account: TokenAccount) -> None:
+        self._take_entries(account)
+        self.inner.add(account)
+
+    def save(self, account: TokenAccount) -> None:
+        self._take_entries(account)
+        self.inner.save(account)
+
+    def _take_entries(self, account: TokenAccount) -> None:
+        self.entries_to_add.extend(account.new_entries)
+        account.new_entries.clear()
+
+    def entries(self, user_id: str) -> list[LedgerEntry]:
+        with self.store.lock:
+            committed = [e for e in self.store.ledger if e.user_id == user_id]
+        return committed + [e for e in self.entries_to_add if e.user_id == user_id]
+
+    def check(self) -> None:
+        self.inner.check()
+
+    def apply(self) -> None:
+        self.inner.apply()
+        self.store.ledger.extend(self.entries_to_add)
+
+
+class _AccountTable:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.writes: dict[str, TokenAccount] = {}
+        self.added: set[str] = set()
+
+    def get(self, user_id: str) -> TokenAccount | None:
+        if user_id in self.writes:
+            return self.writes[user_id]
+        with self.store.lock:
+            found = self.store.accounts.get(user_id)
+            return copy.deepcopy(found) if found is not None else None
+
+    def add(self, account: TokenAccount) -> None:
+        if account.user_id in self.store.accounts:
+            raise ConcurrentUpdate(f"account {account.user_id} was opened concurrently")
+        self.writes[account.user_id] = account
+        self.added.add(account.user_id)
+
+    def save(self, account: TokenAccount) -> None:
+        self.writes[account.user_id] = account
+
+    def check(self) -> None:
+        for user_id, account in self.writes.items():
+            current = self.store.accounts.get(user_id)
+            if user_id in self.added:
+                if current is not None:
+                    raise ConcurrentUpdate(f"account {user_id} was opened concurrently")
+            elif current is None or current.version != account.version:
+                raise ConcurrentUpdate(f"account {user_id} changed since it was read")
+
+    def apply(self) -> None:
+        for user_id, account in self.writes.items():
+            stored = copy.deepcopy(account)
+            stored.new_entries = []
+            if user_id not in self.added:
+                stored.version += 1
+            self.store.accounts[user_id] = stored
+
+
+class MemoryIdempotency:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.writes: dict[tuple[str, str], tuple[str, str, datetime]] = {}
+
+    def get(self, user_id: str, key: str) -> tuple[str, str] | None:
+        found = self.writes.get((user_id, key)) or self.store.idempotency.get((user_id, key))
+        return (found[0], found[1]) if found else None
+
+    def add(self, user_id: str, key: str, job_id: str, fingerprint: str, at: datetime) -> None:
+        self.writes[(user_id, key)] = (job_id, fingerprint, at)
+
+    def check(self) -> None:
+        for key in self.writes:
+            if key in self.store.idempotency:
+                raise ConcurrentUpdate("idempotency key used concurrently")
+
+    def apply(self) -> None:
+        self.store.idempotency.update(self.writes)
+
+
+class MemoryOutbox:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.new: list[DomainEvent] = []
+        self.sent: dict[int, datetime] = {}
+
+    def add(self, event: DomainEvent) -> None:
+        self.new.append(event)
+
+    def pending(self, limit: int) -> list[OutboxRecord]:
+        with self.store.lock:
+            unsent = [OutboxRecord(p, e) for p, e, at in self.store.outbox if at is None]
+        return unsent[:limit]
+
+    def mark_sent(self, positions: list[int], at: datetime) -> None:
+        for position in positions:
+            self.sent[position] = at
+
+    def check(self) -> None:
+        return None
+
+    def apply(self) -> None:
+        outbox = self.store.outbox
+        for index, (position, event, sent_at) in enumerate(outbox):
+            if sent_at is None and position in self.sent:
+                outbox[index] = (position, event, self.sent[position])
+        start = outbox[-1][0] + 1 if outbox else 1
+        outbox.extend((start + i, event, None) for i, event in enumerate(self.new))
+
+
+class MemoryAudit:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.new: list[AuditRecord] = []
+
+    def record(self, entry: AuditRecord) -> None:
+        self.new.append(entry)
+
+    def check(self) -> None:
+        return None
+
+    def apply(self) -> None:
+        self.store.audit.extend(self.new)

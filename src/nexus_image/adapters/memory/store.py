@@ -1,0 +1,88 @@
+"""An in-memory database with transactions: reads see committed data plus this unit's own
+writes; commit applies everything at once after checking versions, like a real engine would."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+
+from nexus_image.adapters.memory.repositories import (
+    MemoryAccounts,
+    MemoryAlbums,
+    MemoryAudit,
+    MemoryFavorites,
+    MemoryIdempotency,
+    MemoryJobs,
+    MemoryOutbox,
+)
+from nexus_image.application.ports import AuditRecord
+from nexus_image.domain.account import LedgerEntry, TokenAccount
+from nexus_image.domain.album import Album
+from nexus_image.domain.events import DomainEvent
+from nexus_image.domain.job import ImageJob
+
+
+@dataclass
+class MemoryStore:
+    """The committed state. Share one between units of work (and threads)."""
+
+    jobs: dict[str, ImageJob] = field(default_factory=dict)
+    albums: dict[str, Album] = field(default_factory=dict)
+    favorites: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    accounts: dict[str, TokenAccount] = field(default_factory=dict)
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    idempotency: dict[tuple[str, str], tuple[str, str, datetime]] = field(default_factory=dict)
+    outbox: list[tuple[int, DomainEvent, datetime | None]] = field(default_factory=list)
+    audit: list[AuditRecord] = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+
+class MemoryUnitOfWork:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self._open()
+
+    def _open(self) -> None:
+        self.jobs = MemoryJobs(self.store)
+        self.albums = MemoryAlbums(self.store)
+        self.favorites = MemoryFavorites(self.store)
+        self.accounts = MemoryAccounts(self.store)
+        self.idempotency = MemoryIdempotency(self.store)
+        self.outbox = MemoryOutbox(self.store)
+        self.audit = MemoryAudit(self.store)
+
+    def __enter__(self) -> MemoryUnitOfWork:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def commit(self) -> None:
+        parts = (
+            self.jobs,
+            self.albums,
+            self.accounts,
+            self.favorites,
+            self.idempotency,
+            self.outbox,
+            self.audit,
+        )
+        with self.store.lock:
+            for part in parts:
+                part.check()
+            for part in parts:
+                part.apply()
+        self._open()
+
+    def rollback(self) -> None:
+        self._open()

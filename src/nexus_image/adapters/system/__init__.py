@@ -1,0 +1,27 @@
+"""Real clock, ids and seeds."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime
+
+from nexus_image.domain.parameters import MAX_SEED
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class UuidGenerator:
+    def new_id(self) -> str:
+        return str(uuid.uuid4())
+
+
+class RandomSeeds:
+    def random_seed(self) -> int:
+        return secrets.randbelow(MAX_SEED + 1)
+
+
+__all__ = ["RandomSeeds", "SystemClock", "UuidGenerator"]

@@ -1,0 +1,36 @@
+"""Use cases and the ports they need. Depends on the domain only."""
+
+from nexus_image.application.dto import AlbumView, GenerateImage, ImageView, ProcessOutcome
+from nexus_image.application.errors import (
+    ApplicationError,
+    ConcurrentUpdate,
+    Conflict,
+    GenerationInterrupted,
+    IdempotencyConflict,
+    NotFound,
+    PromptRejected,
+    QueueUnavailable,
+    StorageUnavailable,
+)
+from nexus_image.application.ports import Page
+from nexus_image.application.service import Dependencies, ImageService, NullMetrics
+
+__all__ = [
+    "AlbumView",
+    "ApplicationError",
+    "ConcurrentUpdate",
+    "Conflict",
+    "Dependencies",
+    "GenerateImage",
+    "GenerationInterrupted",
+    "IdempotencyConflict",
+    "ImageService",
+    "ImageView",
+    "NotFound",
+    "NullMetrics",
+    "Page",
+    "ProcessOutcome",
+    "PromptRejected",
+    "QueueUnavailable",
+    "StorageUnavailable",
+]

@@ -1,0 +1,94 @@
+"""Albums: a user's named collections of their own images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nexus_image.application.dto import AlbumView, ImageView
+from nexus_image.application.errors import NotFound
+from nexus_image.application.images import ImageQueries, check_page, load_job
+from nexus_image.application.ports import Clock, IdGenerator, Page, UnitOfWork, UnitOfWorkFactory
+from nexus_image.application.transactions import in_transaction
+from nexus_image.domain.album import Album, validate_album_name
+
+
+def load_album(uow: UnitOfWork, album_id: str, owner_id: str) -> Album:
+    album = uow.albums.get(album_id)
+    if album is None:
+        raise NotFound("album", album_id)
+    album.ensure_owner(owner_id)
+    return album
+
+
+@dataclass(slots=True)
+class ManageAlbums:
+    """Only the owner sees or changes an album, and only the owner's images go in it."""
+
+    uow_factory: UnitOfWorkFactory
+    queries: ImageQueries
+    clock: Clock
+    ids: IdGenerator
+
+    def create(self, owner_id: str, name: str) -> AlbumView:
+        album = Album(self.ids.new_id(), owner_id, validate_album_name(name), self.clock.now())
+
+        def work(uow: UnitOfWork) -> Album:
+            uow.albums.add(album)
+            return album
+
+        return AlbumView.of(in_transaction(self.uow_factory, work))
+
+    def rename(self, owner_id: str, album_id: str, name: str) -> AlbumView:
+        def work(uow: UnitOfWork) -> Album:
+            album = load_album(uow, album_id, owner_id)
+            album.rename(name)
+            uow.albums.save(album)
+            return album
+
+        return AlbumView.of(in_transaction(self.uow_factory, work))
+
+    def delete(self, owner_id: str, album_id: str) -> None:
+        """The album goes; its images stay."""
+
+        def work(uow: UnitOfWork) -> None:
+            load_album(uow, album_id, owner_id)
+            uow.albums.delete(album_id)
+
+        in_transaction(self.uow_factory, work)
+
+    def add_image(self, owner_id: str, album_id: str, image_id: str) -> AlbumView:
+        def work(uow: UnitOfWork) -> Album:
+            album = load_album(uow, album_id, owner_id)
+            load_job(uow, image_id).ensure_owner(owner_id)
+            album.add(image_id)
+            uow.albums.save(album)
+            return album
+
+        return AlbumView.of(in_transaction(self.uow_factory, work))
+
+    def remove_image(self, owner_id: str, album_id: str, image_id: str) -> AlbumView:
+        def work(uow: UnitOfWork) -> Album:
+            album = load_album(uow, album_id, owner_id)
+            album.remove(image_id)
+            uow.albums.save(album)
+            return album
+
+        return AlbumView.of(in_transaction(self.uow_factory, work))
+
+    def list(self, owner_id: str) -> list[AlbumView]:
+        with self.uow_factory() as uow:
+            return [AlbumView.of(a) for a in uow.albums.list_by_owner(owner_id)]
+
+    def get(self, owner_id: str, album_id: str) -> AlbumView:
+        with self.uow_factory() as uow:
+            return AlbumView.of(load_album(uow, album_id, owner_id))
+
+    def contents(self, owner_id: str, album_id: str, page: int = 0, size: int = 20) -> Page[ImageView]:
+        """Images in the order they were added."""
+        check_page(page, size)
+        with self.uow_factory() as uow:
+            album = load_album(uow, album_id, owner_id)
+            ids = album.image_ids[page * size : (page + 1) * size]
+            jobs = {j.id: j for j in uow.jobs.list_by_ids(ids)}
+        items = [self.queries.view(jobs[i]) for i in ids if i in jobs]
+        return Page(items, len(album.image_ids), page, size)

@@ -1,0 +1,62 @@
+"""Errors raised by use cases and by adapters on their behalf (infrastructure is translated here)."""
+
+from __future__ import annotations
+
+
+class ApplicationError(Exception):
+    code = "application_error"
+
+
+class NotFound(ApplicationError):
+    code = "not_found"
+
+    def __init__(self, kind: str, identifier: str) -> None:
+        super().__init__(f"{kind} {identifier} not found")
+        self.kind = kind
+        self.identifier = identifier
+
+
+class PromptRejected(ApplicationError):
+    """The moderator refused the prompt; says which category matched."""
+
+    code = "prompt_rejected"
+
+    def __init__(self, category: str) -> None:
+        super().__init__(f"prompt rejected by moderation (category: {category})")
+        self.category = category
+
+
+class Conflict(ApplicationError):
+    code = "conflict"
+
+
+class ConcurrentUpdate(Conflict):
+    """Somebody else changed the row since it was read; the use case may retry."""
+
+    code = "concurrent_update"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+
+
+class StorageUnavailable(ApplicationError):
+    """Object storage failed; transient unless proven otherwise."""
+
+    code = "storage_unavailable"
+
+
+class QueueUnavailable(ApplicationError):
+    code = "queue_unavailable"
+
+
+class GenerationInterrupted(ApplicationError):
+    """The generator stopped between steps because the job was cancelled."""
+
+    code = "generation_interrupted"
+
+
+class GenerationError(ApplicationError):
+    """The generator itself failed (out of memory, bad model, ...)."""
+
+    code = "generation_error"

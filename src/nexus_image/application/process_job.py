@@ -1,0 +1,289 @@
+"""Worker side: run queued jobs through the generator, store the results, settle the outcome."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from nexus_image.application.dto import ProcessOutcome
+from nexus_image.application.errors import (
+    GenerationInterrupted,
+    NotFound,
+    QueueUnavailable,
+    StorageUnavailable,
+)
+from nexus_image.application.ports import (
+    Clock,
+    EventPublisher,
+    IdGenerator,
+    ImageEncoder,
+    ImageGenerator,
+    Metrics,
+    ObjectStorage,
+    RawImage,
+    RenderSpec,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from nexus_image.application.storage_keys import image_key, thumbnail_key
+from nexus_image.application.transactions import account_for, in_transaction
+from nexus_image.domain.events import (
+    GenerationCompleted,
+    GenerationFailed,
+    GenerationProgress,
+    GenerationStarted,
+)
+from nexus_image.domain.job import ImageJob, JobStatus
+
+SKIPPED = "SKIPPED"
+
+
+def render_spec(job: ImageJob) -> RenderSpec:
+    p = job.parameters
+    prompt, negative = p.styled_prompts()
+    return RenderSpec(prompt, negative, p.width, p.height, p.seed, p.steps, p.guidance, p.scheduler.value)
+
+
+@dataclass(slots=True)
+class ProcessJobs:
+    """A QUEUED job becomes PROCESSING, is rendered, stored (image + thumbnail) and COMPLETED.
+    Any failure makes it FAILED and refunds its exact cost once. A job cancelled meanwhile stops
+    at the next step and nothing of it is kept. Jobs already past QUEUED are skipped, so a
+    duplicate delivery is harmless."""
+
+    uow_factory: UnitOfWorkFactory
+    generator: ImageGenerator
+    encoder: ImageEncoder
+    storage: ObjectStorage
+    clock: Clock
+    ids: IdGenerator
+    metrics: Metrics
+    live_events: EventPublisher | None = None
+    worker_id: str = "worker"
+    storage_retry_delays: Sequence[float] = (0.2, 0.5, 1.0)
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+    def execute(self, job_id: str) -> ProcessOutcome:
+        return self.execute_batch([job_id])[0]
+
+    def execute_batch(self, job_ids: Sequence[str]) -> list[ProcessOutcome]:
+        """Run several jobs; those sharing a batch key go through the generator together."""
+        outcomes: dict[str, ProcessOutcome] = {}
+        started: list[ImageJob] = []
+        for job_id in job_ids:
+            job_or_outcome = self._start(job_id)
+            if isinstance(job_or_outcome, ProcessOutcome):
+                outcomes[job_id] = job_or_outcome
+            else:
+                started.append(job_or_outcome)
+        groups: dict[tuple[int, int, int, float, str], list[ImageJob]] = {}
+        for job in started:
+            groups.setdefault(job.parameters.batch_key(), []).append(job)
+        for group in groups.values():
+            for outcome in self._run_group(group):
+                outcomes[outcome.job_id] = outcome
+        return [outcomes[job_id] for job_id in job_ids]
+
+    # --- phases --------------------------------------------------------------------------------
+
+    def _start(self, job_id: str) -> ImageJob | ProcessOutcome:
+        def work(uow: UnitOfWork) -> ImageJob | ProcessOutcome:
+            job = uow.jobs.get(job_id)
+            if job is None:
+                return ProcessOutcome(job_id, SKIPPED, "unknown job")
+            if job.status is not JobStatus.QUEUED:
+                return ProcessOutcome(job_id, SKIPPED, f"already {job.status.value}")
+            job.start(self.clock.now(), self.worker_id)
+            uow.jobs.save(job)
+            uow.outbox.add(
+                GenerationStarted(
+                    event_id=self.ids.new_id(),
+                    job_id=job.id,
+                    user_id=job.user_id,
+                    occurred_at=self.clock.now(),
+                    attempt=job.attempts,
+                )
+            )
+            return job
+
+        return in_transaction(self.uow_factory, work)
+
+    def _still_mine(self, job_id: str) -> bool:
+        with self.uow_factory() as uow:
+            job = uow.jobs.get(job_id)
+            return job is not None and job.status is JobStatus.PROCESSING and job.worker_id == self.worker_id
+
+    def _progress_callback(self, jobs: list[ImageJob]) -> Callable[[int, int], bool]:
+        def on_step(step: int, total: int) -> bool:
+            active = [job for job in jobs if self._still_mine(job.id)]
+            for job in active:
+                self._publish_live(
+                    GenerationProgress(
+                        event_id=self.ids.new_id(),
+                        job_id=job.id,
+                        user_id=job.user_id,
+                        occurred_at=self.clock.now(),
+                        step=step,
+                        total_steps=total,
+                    )
+                )
+            return bool(active)
+
+        return on_step
+
+    def _publish_live(self, event: GenerationProgress) -> None:
+        if self.live_events is None:
+            return
+        try:
+            self.live_events.publish(event)
+        except QueueUnavailable:
+            pass  # progress is advisory; the outcome travels through the outbox
+
+    def _run_group(self, jobs: list[ImageJob]) -> list[ProcessOutcome]:
+        began = time.perf_counter()
+        specs = [render_spec(job) for job in jobs]
+        on_step = self._progress_callback(jobs)
+        try:
+            batch = getattr(self.generator, "generate_batch", None)
+            if len(jobs) > 1 and batch is not None:
+                images: list[RawImage] = batch(specs, on_step)
+            else:
+                images = [self.generator.generate(spec, on_step) for spec in specs]
+        except GenerationInterrupted:
+            return [self._abandoned(job) for job in jobs]
+        except Exception as error:  # any generator failure fails the jobs, with a refund
+            reason = f"generation failed: {type(error).__name__}: {error}"
+            return [self._fail(job, reason, began) for job in jobs]
+        return [self._finish(job, image, began) for job, image in zip(jobs, images, strict=True)]
+
+    def _metadata(self, job: ImageJob) -> dict[str, str]:
+        spec = render_spec(job)
+        params = job.parameters.to_dict()
+        meta = {k: str(v) for k, v in params.items()}
+        meta.update(
+            job_id=job.id,
+            model=self.generator.model_name,
+            styled_prompt=spec.prompt,
+            styled_negative_prompt=spec.negative_prompt,
+            parameters=json.dumps({**params, "model": self.generator.model_name}, sort_keys=True),
+        )
+        return meta
+
+    def _put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> None:
+        delays = list(self.storage_retry_delays)
+        while True:
+            began = time.perf_counter()
+            try:
+                self.storage.put(key, data, content_type, metadata)
+                self.metrics.storage_upload(time.perf_counter() - began)
+                return
+            except StorageUnavailable:
+                if not delays:
+                    raise
+                self.sleep(delays.pop(0))
+
+    def _finish(self, job: ImageJob, raw: RawImage, began: float) -> ProcessOutcome:
+        key = image_key(job.user_id, job.id)
+        thumb = key
+        try:
+            encoded = self.encoder.encode(raw, self._metadata(job))
+            thumb = thumbnail_key(job.user_id, job.id, encoded.thumbnail_extension)
+            object_meta = {"job-id": job.id, "user-id": job.user_id, "seed": str(job.parameters.seed)}
+            self._put(key, encoded.image, encoded.image_content_type, object_meta)
+            self._put(thumb, encoded.thumbnail, encoded.thumbnail_content_type, object_meta)
+        except Exception as error:
+            self._discard_objects(key, thumb)
+            return self._fail(job, f"storing the image failed: {type(error).__name__}: {error}", began)
+
+        def work(uow: UnitOfWork) -> ProcessOutcome:
+            current = uow.jobs.get(job.id)
+            if (
+                current is None
+                or current.status is not JobStatus.PROCESSING
+                or current.worker_id != self.worker_id
+            ):
+                return ProcessOutcome(job.id, current.status.value if current else SKIPPED, "no longer ours")
+            current.complete(self.clock.now(), key, thumb)
+            uow.jobs.save(current)
+            uow.outbox.add(
+                GenerationCompleted(
+                    event_id=self.ids.new_id(),
+                    job_id=job.id,
+                    user_id=job.user_id,
+                    occurred_at=self.clock.now(),
+                    image_key=key,
+                    thumbnail_key=thumb,
+                    duration_seconds=round(time.perf_counter() - began, 3),
+                )
+            )
+            return ProcessOutcome(job.id, JobStatus.COMPLETED.value)
+
+        outcome = in_transaction(self.uow_factory, work)
+        if outcome.status != JobStatus.COMPLETED.value:
+            self._discard_objects(key, thumb)
+        else:
+            self.metrics.generation_finished(
+                "completed", job.parameters.resolution.value, time.perf_counter() - began
+            )
+        return outcome
+
+    def _discard_objects(self, *keys: str) -> None:
+        for key in dict.fromkeys(keys):
+            try:
+                self.storage.delete(key)
+            except (StorageUnavailable, NotFound):
+                pass  # the cleanup of failed jobs removes leftovers later
+
+    def _abandoned(self, job: ImageJob) -> ProcessOutcome:
+        with self.uow_factory() as uow:
+            current = uow.jobs.get(job.id)
+        status = current.status.value if current else SKIPPED
+        self.metrics.generation_finished("cancelled", job.parameters.resolution.value, 0.0)
+        return ProcessOutcome(job.id, status, "stopped between steps")
+
+    def _fail(self, job: ImageJob, reason: str, began: float) -> ProcessOutcome:
+        outcome = fail_job(self.uow_factory, self.clock, self.ids, job.id, reason, self.worker_id)
+        if outcome.status == JobStatus.FAILED.value:
+            self.metrics.generation_finished(
+                "failed", job.parameters.resolution.value, time.perf_counter() - began
+            )
+        return outcome
+
+
+def fail_job(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    ids: IdGenerator,
+    job_id: str,
+    reason: str,
+    worker_id: str | None = None,
+) -> ProcessOutcome:
+    """FAILED with an exact refund, in one transaction; a job already finished is left alone."""
+
+    def work(uow: UnitOfWork) -> ProcessOutcome:
+        job = uow.jobs.get(job_id)
+        if job is None:
+            return ProcessOutcome(job_id, SKIPPED, "unknown job")
+        if job.status.is_terminal or (worker_id is not None and job.worker_id != worker_id):
+            return ProcessOutcome(job_id, job.status.value, "already settled elsewhere")
+        now = clock.now()
+        job.fail(now, reason)
+        uow.jobs.save(job)
+        account = account_for(uow, job.user_id, 0, clock)
+        account.refund(job.tokens_cost, "refund: generation failed", now, job.id)
+        uow.accounts.save(account)
+        uow.outbox.add(
+            GenerationFailed(
+                event_id=ids.new_id(),
+                job_id=job.id,
+                user_id=job.user_id,
+                occurred_at=now,
+                reason=reason,
+                refunded=job.tokens_cost,
+            )
+        )
+        return ProcessOutcome(job_id, JobStatus.FAILED.value, reason)
+
+    return in_transaction(uow_factory, work)

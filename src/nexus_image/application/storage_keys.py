@@ -1,0 +1,22 @@
+"""Object keys: one folder per user, one object per job, so keys never collide."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_SAFE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def user_prefix(user_id: str) -> str:
+    if _SAFE.match(user_id) and user_id not in {".", ".."}:
+        return user_id
+    return "u-" + hashlib.sha256(user_id.encode()).hexdigest()[:32]
+
+
+def image_key(user_id: str, job_id: str) -> str:
+    return f"images/{user_prefix(user_id)}/{job_id}.png"
+
+
+def thumbnail_key(user_id: str, job_id: str, extension: str) -> str:
+    return f"thumbnails/{user_prefix(user_id)}/{job_id}.{extension}"

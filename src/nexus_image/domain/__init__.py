@@ -1,0 +1,60 @@
+"""The business rules of image generation. Standard library only."""
+
+from nexus_image.domain.account import EntryKind, LedgerEntry, TokenAccount
+from nexus_image.domain.album import Album
+from nexus_image.domain.errors import (
+    AccessDenied,
+    DomainError,
+    IllegalTransition,
+    ImageNotInAlbum,
+    InsufficientTokens,
+    InvalidAmount,
+    InvalidValue,
+    UnknownScheduler,
+    UnknownStyle,
+    UnsupportedResolution,
+)
+from nexus_image.domain.events import (
+    DomainEvent,
+    GenerationCancelled,
+    GenerationCompleted,
+    GenerationFailed,
+    GenerationProgress,
+    GenerationRequested,
+    GenerationStarted,
+)
+from nexus_image.domain.job import ImageJob, JobStatus
+from nexus_image.domain.parameters import GenerationParameters, Scheduler
+from nexus_image.domain.resolution import Resolution, price
+from nexus_image.domain.styles import Style
+
+__all__ = [
+    "AccessDenied",
+    "Album",
+    "DomainError",
+    "DomainEvent",
+    "EntryKind",
+    "GenerationCancelled",
+    "GenerationCompleted",
+    "GenerationFailed",
+    "GenerationParameters",
+    "GenerationProgress",
+    "GenerationRequested",
+    "GenerationStarted",
+    "IllegalTransition",
+    "ImageJob",
+    "ImageNotInAlbum",
+    "InsufficientTokens",
+    "InvalidAmount",
+    "InvalidValue",
+    "JobStatus",
+    "LedgerEntry",
+    "Resolution",
+    "Scheduler",
+    "Style",
+    "TokenAccount",
+    "UnknownScheduler",
+    "UnknownStyle",
+    "UnsupportedResolution",
+    "price",
+]

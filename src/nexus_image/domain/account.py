@@ -1,0 +1,68 @@
+"""A user's token account: the balance never goes negative; every movement is a ledger entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from nexus_image.domain.errors import InsufficientTokens, InvalidAmount
+
+
+class EntryKind(StrEnum):
+    GRANT = "GRANT"
+    DEBIT = "DEBIT"
+    REFUND = "REFUND"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    user_id: str
+    kind: EntryKind
+    amount: int  # signed: debits are negative
+    reason: str
+    at: datetime
+    job_id: str | None = None
+
+
+@dataclass(slots=True)
+class TokenAccount:
+    user_id: str
+    balance: int = 0
+    version: int = 0
+    new_entries: list[LedgerEntry] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, user_id: str, welcome_grant: int, at: datetime) -> TokenAccount:
+        """A new account; a welcome grant, if any, is recorded like any other grant."""
+        account = cls(user_id=user_id)
+        if welcome_grant > 0:
+            account.grant(welcome_grant, "welcome grant", at)
+        return account
+
+    def _record(
+        self, kind: EntryKind, amount: int, reason: str, at: datetime, job_id: str | None
+    ) -> LedgerEntry:
+        entry = LedgerEntry(self.user_id, kind, amount, reason, at, job_id)
+        self.balance += amount
+        self.new_entries.append(entry)
+        return entry
+
+    @staticmethod
+    def _check(amount: int) -> None:
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise InvalidAmount(amount)
+
+    def debit(self, amount: int, reason: str, at: datetime, job_id: str | None = None) -> LedgerEntry:
+        self._check(amount)
+        if amount > self.balance:
+            raise InsufficientTokens(amount, self.balance)
+        return self._record(EntryKind.DEBIT, -amount, reason, at, job_id)
+
+    def refund(self, amount: int, reason: str, at: datetime, job_id: str | None = None) -> LedgerEntry:
+        self._check(amount)
+        return self._record(EntryKind.REFUND, amount, reason, at, job_id)
+
+    def grant(self, amount: int, reason: str, at: datetime) -> LedgerEntry:
+        self._check(amount)
+        return self._record(EntryKind.GRANT, amount, reason, at, None)

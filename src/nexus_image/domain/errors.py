@@ -1,0 +1,72 @@
+"""Domain errors: every broken business rule has a name."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class of every business-rule violation."""
+
+    code = "domain_error"
+
+
+class InvalidValue(DomainError):
+    """A value is outside what the domain allows; names the field and the allowed values."""
+
+    code = "invalid_value"
+
+    def __init__(self, field: str, message: str, allowed: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.allowed = allowed
+
+
+class UnknownStyle(InvalidValue):
+    code = "unknown_style"
+
+
+class UnsupportedResolution(InvalidValue):
+    code = "unsupported_resolution"
+
+
+class UnknownScheduler(InvalidValue):
+    code = "unknown_scheduler"
+
+
+class IllegalTransition(DomainError):
+    """A job was asked to move to a state it cannot reach from where it is."""
+
+    code = "illegal_transition"
+
+    def __init__(self, job_id: str, current: str, target: str) -> None:
+        super().__init__(f"job {job_id} cannot go from {current} to {target}")
+        self.job_id = job_id
+        self.current = current
+        self.target = target
+
+
+class InsufficientTokens(DomainError):
+    code = "insufficient_tokens"
+
+    def __init__(self, required: int, balance: int) -> None:
+        super().__init__(f"{required} tokens required, balance is {balance}")
+        self.required = required
+        self.balance = balance
+
+
+class InvalidAmount(DomainError):
+    code = "invalid_amount"
+
+    def __init__(self, amount: int) -> None:
+        super().__init__(f"token amounts must be positive integers, got {amount}")
+        self.amount = amount
+
+
+class AccessDenied(DomainError):
+    """The caller does not own the resource (and it is not public where that would be enough)."""
+
+    code = "access_denied"
+
+
+class ImageNotInAlbum(DomainError):
+    code = "image_not_in_album"

@@ -1,0 +1,75 @@
+"""Configuration from NEXUS_IMAGE_* environment variables; every value has an embedded default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED_WELCOME_TOKENS = 100
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "nexus-image"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEXUS_IMAGE_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    kafka_bootstrap_servers: str | None = None
+    kafka_client_config: str | None = None  # JSON object of extra librdkafka settings
+    kafka_topic_prefix: str = ""
+    s3_endpoint: str | None = None
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_bucket: str = "nexus-images"
+    s3_region: str = "us-east-1"
+    s3_secure: bool = False
+    s3_presign_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    s3_public_base_url: str | None = None
+    model: str | None = None
+    model_config_dir: str | None = Field(default=None, alias="NEXUS_IMAGE_MODEL_CONFIG")
+    device: str | None = None
+    dtype: str | None = None
+    threads: int | None = Field(default=None, ge=1)
+    low_memory: bool | None = None
+    jwt_secret: SecretStr | None = None
+    jwt_public_key: str | None = None
+    jwt_algorithm: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    embedded_worker: bool = True
+    welcome_tokens: int | None = Field(default=None, ge=0)
+    moderation_rules: Path | None = None
+    max_batch: int = Field(default=1, ge=1, le=16)
+    batch_wait_seconds: float = Field(default=0.05, ge=0, le=5)
+    stale_job_seconds: int = Field(default=600, ge=10)
+    rate_limit_per_minute: int = Field(default=10, ge=1)
+    cors_origins: str = ""
+    log_json: bool | None = None
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def effective_welcome_tokens(self) -> int:
+        """Production grants nothing unless told; the embedded laptop mode starts users with 100."""
+        if self.welcome_tokens is not None:
+            return self.welcome_tokens
+        return EMBEDDED_WELCOME_TOKENS if self.is_embedded else 0
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"

@@ -1,0 +1,78 @@
+"""Requesting a generation: moderation, pricing, the debit, the job and its event, together."""
+
+from __future__ import annotations
+
+import pytest
+
+from nexus_image.application import IdempotencyConflict, PromptRejected
+from nexus_image.domain import GenerationRequested, InsufficientTokens, UnsupportedResolution
+
+from .conftest import World, make_world
+
+
+def test_request_charges_the_price_and_queues_with_an_event(world: World) -> None:
+    job = world.request(resolution="1024x1024", seed=42, style="anime", is_public=True, companion_id="c-1")
+    assert (job.status, job.tokens_cost, job.seed, job.style) == ("QUEUED", 20, 42, "anime")
+    assert world.balance() == 80
+    assert world.ledger_sum() == 80
+    pending = world.store.unit_of_work().outbox.pending(10)
+    assert [type(r.event) for r in pending] == [GenerationRequested]
+    assert pending[0].event.job_id == job.id
+    assert isinstance(pending[0].event, GenerationRequested)
+    assert pending[0].event.parameters["seed"] == 42
+
+
+def test_seed_is_chosen_and_recorded_when_absent(world: World) -> None:
+    job = world.request()
+    assert job.seed == 777
+    assert world.service.get_image("alice", job.id).seed == 777
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"resolution": "500x500"}, UnsupportedResolution),
+        ({"prompt": "a n-u-d-e portrait"}, PromptRejected),
+        ({"resolution": "1024x1536", "user": "poor"}, InsufficientTokens),
+    ],
+)
+def test_refused_requests_charge_nothing_and_queue_nothing(kwargs: dict[str, object], error: type) -> None:
+    world = make_world(welcome_grant=20)
+    user = str(kwargs.pop("user", "alice"))
+    with pytest.raises(error):
+        world.request(user=user, **kwargs)
+    assert world.balance(user) == 20
+    assert world.store.jobs == {}
+    assert world.store.outbox == []
+
+
+def test_moderation_says_which_category_matched(world: World) -> None:
+    with pytest.raises(PromptRejected) as caught:
+        world.request(prompt="G0RE everywhere")
+    assert caught.value.category == "violence"
+
+
+def test_same_client_key_gives_one_job_and_one_charge(world: World) -> None:
+    first = world.request(client_key="k-1", seed=5)
+    again = world.request(client_key="k-1", seed=5)
+    assert first.id == again.id
+    assert len(world.store.jobs) == 1
+    assert world.balance() == 95
+    other_user = world.request(user="bob", client_key="k-1", seed=5)
+    assert other_user.id != first.id  # keys are per user
+
+
+def test_reusing_a_key_for_another_request_is_a_conflict(world: World) -> None:
+    world.request(client_key="k-1", seed=5)
+    with pytest.raises(IdempotencyConflict):
+        world.request(client_key="k-1", seed=6)
+    assert world.balance() == 95
+
+
+def test_balance_runs_out_exactly(world: World) -> None:
+    for _ in range(20):
+        world.request()
+    with pytest.raises(InsufficientTokens):
+        world.request()
+    assert world.balance() == 0
+    assert len(world.store.jobs) == 20
