@@ -1,4 +1,7 @@
-"""Building the application from settings: the one place that picks adapters."""
+"""Building the application from settings: the one place that picks adapters.
+
+Each `build_*` function picks one port's adapter from the settings; `build_application`
+assembles them."""
 
 from __future__ import annotations
 
@@ -10,7 +13,14 @@ from nexus_image.adapters.imaging import PillowEncoder
 from nexus_image.adapters.memory import InMemoryQueue, MemoryStore
 from nexus_image.adapters.moderation import RuleBasedModerator
 from nexus_image.adapters.system import RandomSeeds, SystemClock, UuidGenerator
-from nexus_image.application.ports import EventPublisher, ImageGenerator, JobQueue, Metrics, UnitOfWorkFactory
+from nexus_image.application.ports import (
+    EventPublisher,
+    ImageGenerator,
+    JobQueue,
+    Metrics,
+    ObjectStorage,
+    UnitOfWorkFactory,
+)
 from nexus_image.application.service import Dependencies, ImageService, NullMetrics
 from nexus_image.entrypoints.settings import Settings
 
@@ -52,6 +62,24 @@ def build_moderator(settings: Settings) -> RuleBasedModerator:
     return RuleBasedModerator()
 
 
+def build_uow_factory(settings: Settings, closers: list[Any]) -> UnitOfWorkFactory:
+    """The database: in-process memory for now."""
+    store = MemoryStore()
+    factory: UnitOfWorkFactory = store.unit_of_work
+    return factory
+
+
+def build_storage(settings: Settings, closers: list[Any]) -> ObjectStorage:
+    """Object storage: files under the data directory."""
+    return FileStorage(settings.files_dir)
+
+
+def build_messaging(settings: Settings, closers: list[Any]) -> tuple[EventPublisher, JobQueue]:
+    """Where the outbox relay publishes, and where workers take jobs: the in-process queue."""
+    queue = InMemoryQueue()
+    return queue, queue
+
+
 def build_application(
     settings: Settings,
     *,
@@ -61,21 +89,20 @@ def build_application(
     metrics: Metrics | None = None,
     worker_id: str = "embedded",
 ) -> Application:
-    """Embedded defaults: in-process store and queue, files under the data directory."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = MemoryStore()
-    uow_factory: UnitOfWorkFactory = store.unit_of_work
-    queue = InMemoryQueue()
+    closers: list[Any] = []
+    uow_factory = build_uow_factory(settings, closers)
+    publisher, queue = build_messaging(settings, closers)
     if with_worker and generator is None:
         generator = build_generator(settings)
     deps = Dependencies(
         uow_factory=uow_factory,
-        storage=FileStorage(settings.files_dir),
+        storage=build_storage(settings, closers),
         moderator=build_moderator(settings),
         clock=SystemClock(),
         ids=UuidGenerator(),
         seeds=RandomSeeds(),
-        publisher=queue,
+        publisher=publisher,
         generator=generator if with_worker else None,
         encoder=PillowEncoder() if with_worker else None,
         live_events=live_events,
@@ -83,4 +110,4 @@ def build_application(
         welcome_grant=settings.effective_welcome_tokens,
         worker_id=worker_id,
     )
-    return Application(settings, ImageService(deps), queue, deps.generator)
+    return Application(settings, ImageService(deps), queue, deps.generator, closers)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -28,11 +29,18 @@ RANDOM_MODEL_NOTICE = (
 )
 
 
+# Modules under entrypoints/cli that add their own commands: each has `register(commands)`,
+# which adds subparsers and sets `handler` on them with `set_defaults(handler=...)`.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nexus-image", description="Multi-user Stable Diffusion image generation."
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"nexus_image.entrypoints.cli.{name}").register(commands)
 
     gen = commands.add_parser("generate", help="generate one image locally (embedded mode)")
     gen.add_argument("prompt")
@@ -47,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--scheduler", default=None, help=f"one of: {', '.join(s.value for s in Scheduler)}")
     gen.add_argument("--out", type=Path, default=None, help="also copy the PNG here")
     gen.add_argument("--user", default=LOCAL_USER, help=argparse.SUPPRESS)
+    gen.set_defaults(handler=cmd_generate)
     return parser
 
 
@@ -122,9 +131,10 @@ def _local_path(url: str | None) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    handlers = {"generate": cmd_generate}
-    return handlers[args.command](args)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
 
 
 if __name__ == "__main__":  # pragma: no cover
