@@ -11,6 +11,15 @@ echo "== ruff format"; .venv/bin/ruff format --check src tests benchmarks
 echo "== mypy"; .venv/bin/mypy
 echo "== import contract"; .venv/bin/lint-imports
 
+# PostgreSQL: the tests use a server on 127.0.0.1:5432 when one answers, else start a throwaway
+# cluster with initdb. Only when neither is possible, install Debian's postgresql first.
+if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null \
+  && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  echo "== installing PostgreSQL (no server on 127.0.0.1:5432 and no initdb)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y postgresql
+fi
+
 echo "== pytest"
 set +e
 .venv/bin/python -m pytest --cov=nexus_image --cov-report=term --cov-report=json:coverage.json -p no:cacheprovider "$@"

@@ -4,4 +4,8 @@ Integration tests never skip for a missing server: the fixtures start one or fai
 
 from __future__ import annotations
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "tests.support.tansu",
+    "tests.support.moto",
+    "tests.support.postgres",
+]

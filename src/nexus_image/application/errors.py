@@ -46,6 +46,12 @@ class StorageUnavailable(ApplicationError):
     code = "storage_unavailable"
 
 
+class DatabaseUnavailable(ApplicationError):
+    """The database cannot be reached or refused the work for a reason other than the data."""
+
+    code = "database_unavailable"
+
+
 class QueueUnavailable(ApplicationError):
     code = "queue_unavailable"
 

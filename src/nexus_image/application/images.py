@@ -16,7 +16,7 @@ from nexus_image.application.ports import (
     UnitOfWorkFactory,
 )
 from nexus_image.application.transactions import in_transaction
-from nexus_image.domain.errors import InvalidValue
+from nexus_image.domain.errors import AccessDenied, InvalidValue
 from nexus_image.domain.job import ImageJob, JobStatus
 
 MAX_PAGE_SIZE = 100
@@ -27,6 +27,14 @@ def check_page(page: int, size: int) -> None:
         raise InvalidValue("page", "page must be 0 or more")
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise InvalidValue("size", f"size must be between 1 and {MAX_PAGE_SIZE}")
+
+
+def is_visible(job: ImageJob, user_id: str | None) -> bool:
+    try:
+        job.ensure_visible_to(user_id)
+    except AccessDenied:
+        return False
+    return True
 
 
 def load_job(uow: UnitOfWork, job_id: str) -> ImageJob:
@@ -89,7 +97,8 @@ class ImageQueries:
         with self.uow_factory() as uow:
             ids = uow.favorites.list_ids(user_id, page, size)
             jobs = {j.id: j for j in uow.jobs.list_by_ids(ids.items)}
-        visible = [jobs[i] for i in ids.items if i in jobs]
+        # A favorite of someone else's image that went private since stays listed for nobody.
+        visible = [jobs[i] for i in ids.items if i in jobs and is_visible(jobs[i], user_id)]
         return Page([self.view(j, True) for j in visible], ids.total, page, size)
 
 
@@ -119,6 +128,10 @@ class ManageImages:
                 job.ensure_visible_to(user_id)
                 uow.favorites.add(user_id, job_id, self.clock.now())
             else:
+                if not uow.favorites.contains(user_id, job_id):
+                    # Answer as for any image the caller cannot see: never confirm that
+                    # somebody else's private image exists.
+                    job.ensure_visible_to(user_id)
                 uow.favorites.remove(user_id, job_id)
 
         in_transaction(self.uow_factory, work)

@@ -43,6 +43,9 @@ class JobRepository(Protocol):
     def list_by_ids(self, job_ids: list[str]) -> list[ImageJob]: ...
     def failed_before(self, cutoff: datetime, limit: int) -> list[ImageJob]: ...
     def stale_processing(self, started_before: datetime, limit: int) -> list[ImageJob]: ...
+    def queued_before(self, created_before: datetime, limit: int) -> list[ImageJob]:
+        """QUEUED jobs created before `created_before`, oldest first."""
+
     def count_by_status(self) -> dict[str, int]: ...
 
 
@@ -262,6 +265,9 @@ class EventPublisher(Protocol):
 class Delivery:
     job_id: str
     handle: object = None
+    problem: str | None = None
+    """Why this message names no runnable job (unparseable, unexpected type): the worker logs
+    it and acknowledges it, so a poison message never blocks the messages behind it."""
 
 
 class JobQueue(Protocol):

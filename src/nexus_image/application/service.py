@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from nexus_image.application.albums import ManageAlbums
+from nexus_image.application.audit import RecordAudit
 from nexus_image.application.cancel import CancelGeneration
 from nexus_image.application.dto import GenerateImage, ImageView, ProcessOutcome
 from nexus_image.application.images import ImageQueries, ManageImages
@@ -22,6 +23,7 @@ from nexus_image.application.ports import (
     UnitOfWorkFactory,
 )
 from nexus_image.application.process_job import ProcessJobs
+from nexus_image.application.redeliver import RedeliverQueuedJobs
 from nexus_image.application.relay import RelayOutbox
 from nexus_image.application.request_generation import RequestGeneration
 from nexus_image.application.tokens import ManageTokens
@@ -71,6 +73,8 @@ class ImageService:
         self.relay = RelayOutbox(d.uow_factory, d.publisher, d.clock)
         self.cleanup = CleanupFailedJobs(d.uow_factory, d.storage, d.clock)
         self.recover = RecoverStalledJobs(d.uow_factory, d.clock, d.ids)
+        self.redeliver = RedeliverQueuedJobs(d.uow_factory, d.clock, d.ids)
+        self.audit = RecordAudit(d.uow_factory, d.clock)
         self._request = RequestGeneration(
             d.uow_factory, d.moderator, d.clock, d.ids, d.seeds, d.metrics, d.welcome_grant
         )

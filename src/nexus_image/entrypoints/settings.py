@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str | None = None
     kafka_client_config: str | None = None  # JSON object of extra librdkafka settings
     kafka_topic_prefix: str = ""
+    kafka_partitions: int = Field(default=6, ge=1)  # for topics the worker creates when missing
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)  # 0 = no metrics endpoint
+    worker_relay: bool = True  # whether `worker` also relays the outbox to the broker
     s3_endpoint: str | None = None
     s3_access_key: SecretStr | None = None
     s3_secret_key: SecretStr | None = None

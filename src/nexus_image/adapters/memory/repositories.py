@@ -121,6 +121,9 @@ class MemoryJobs(_Entities[ImageJob]):
             limit,
         )
 
+    def queued_before(self, created_before: datetime, limit: int) -> list[ImageJob]:
+        return self._oldest(lambda j: j.status is JobStatus.QUEUED and j.created_at < created_before, limit)
+
     def _oldest(self, keep: Callable[[ImageJob], bool], limit: int) -> list[ImageJob]:
         return sorted((j for j in self.merged() if keep(j)), key=lambda j: (j.created_at, j.id))[:limit]
 
@@ -320,8 +323,12 @@ class MemoryOutbox:
         self.new.append(event)
 
     def pending(self, limit: int) -> list[OutboxRecord]:
+        """Committed unsent events, less those this unit has marked sent (as SQL sees its own
+        updates); events added in this unit get their position only at commit."""
         with self.store.lock:
-            unsent = [OutboxRecord(p, e) for p, e, at in self.store.outbox if at is None]
+            unsent = [
+                OutboxRecord(p, e) for p, e, at in self.store.outbox if at is None and p not in self.sent
+            ]
         return unsent[:limit]
 
     def mark_sent(self, positions: list[int], at: datetime) -> None:

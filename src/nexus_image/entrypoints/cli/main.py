@@ -31,7 +31,7 @@ RANDOM_MODEL_NOTICE = (
 
 # Modules under entrypoints/cli that add their own commands: each has `register(commands)`,
 # which adds subparsers and sets `handler` on them with `set_defaults(handler=...)`.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("worker", "admin", "serve")
 
 
 def _parser() -> argparse.ArgumentParser:

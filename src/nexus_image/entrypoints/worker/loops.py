@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
-from nexus_image.application.ports import JobQueue
+from nexus_image.application.errors import QueueUnavailable
+from nexus_image.application.ports import Delivery, JobQueue
 from nexus_image.application.service import ImageService
 
 log = logging.getLogger(__name__)
@@ -15,7 +17,13 @@ log = logging.getLogger(__name__)
 @dataclass
 class WorkerLoop:
     """Takes jobs from the queue and processes them; a delivery is acknowledged only once its
-    outcome is durable, so a worker that dies leaves its job to be delivered again."""
+    outcome is durable, so a worker that dies leaves its job to be delivered again.
+
+    Dynamic batching: after the first delivery it waits up to `batch_wait_seconds` for more, up
+    to `max_batch`; the use case runs compatible jobs through the generator together. An
+    iteration that fails (database or queue away) keeps its deliveries and retries them after a
+    growing pause, because a consumer never sees an unacknowledged message again by itself.
+    Poison messages are logged and acknowledged so they never block a partition."""
 
     service: ImageService
     queue: JobQueue
@@ -23,25 +31,71 @@ class WorkerLoop:
     poll_seconds: float = 0.5
     stop_event: threading.Event = field(default_factory=threading.Event)
     processed: int = 0
+    batch_wait_seconds: float = 0.0
+    backoff_seconds: tuple[float, float] = (0.5, 30.0)  # first pause, longest pause
+    ack_attempts: int = 3
+    _pending: list[Delivery] = field(default_factory=list, repr=False)
+
+    def receive_batch(self) -> list[Delivery]:
+        deliveries = self.queue.receive(self.max_batch, self.poll_seconds)
+        deadline = time.monotonic() + self.batch_wait_seconds
+        while deliveries and len(deliveries) < self.max_batch and not self.stop_event.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                deliveries += self.queue.receive(self.max_batch - len(deliveries), left)
+            except QueueUnavailable:
+                break  # run what we hold; the queue's trouble shows again on the next receive
+        return deliveries
 
     def run_once(self) -> int:
-        deliveries = self.queue.receive(self.max_batch, self.poll_seconds)
+        if not self._pending:
+            self._pending = self.receive_batch()
+        deliveries = self._pending
         if not deliveries:
             return 0
-        outcomes = self.service.worker.execute_batch([d.job_id for d in deliveries])
-        for delivery, outcome in zip(deliveries, outcomes, strict=True):
-            log.info("job %s: %s %s", outcome.job_id, outcome.status, outcome.detail)
-            self.queue.acknowledge(delivery)
+        runnable = [d for d in deliveries if d.problem is None]
+        for poison in (d for d in deliveries if d.problem is not None):
+            log.warning("skipping a message that names no job: %s", poison.problem)
+        if runnable:
+            for outcome in self.service.worker.execute_batch([d.job_id for d in runnable]):
+                detail = f" ({outcome.detail})" if outcome.detail else ""
+                log.info("job %s: %s%s", outcome.job_id, outcome.status, detail)
+        for delivery in deliveries:
+            self._acknowledge(delivery)
+        self._pending = []
         self.processed += len(deliveries)
         return len(deliveries)
 
+    def _acknowledge(self, delivery: Delivery) -> None:
+        for attempt in range(1, self.ack_attempts + 1):
+            try:
+                self.queue.acknowledge(delivery)
+                return
+            except QueueUnavailable as error:
+                if attempt == self.ack_attempts:
+                    # The outcome is durable: a redelivery finds the job settled and skips it.
+                    log.warning("job %s not acknowledged (%s): redelivery skips it", delivery.job_id, error)
+                    return
+                self.stop_event.wait(self._pause(attempt))
+
+    def _pause(self, failures: int) -> float:
+        first, longest = self.backoff_seconds
+        return float(min(longest, first * 2 ** (failures - 1)))
+
     def run(self) -> None:
+        """Until `stop_event`: the batch in hand is finished first, then nothing more is taken."""
+        failures = 0
         while not self.stop_event.is_set():
             try:
                 self.run_once()
+                failures = 0
             except Exception:  # one bad iteration must not kill the worker
-                log.exception("worker iteration failed")
-                self.stop_event.wait(1.0)
+                failures += 1
+                pause = self._pause(failures)
+                log.exception("worker iteration failed (%d in a row); retrying in %.1fs", failures, pause)
+                self.stop_event.wait(pause)
 
 
 @dataclass

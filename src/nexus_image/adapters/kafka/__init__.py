@@ -1,0 +1,15 @@
+"""Kafka adapters (confluent-kafka): the outbox relay's publisher and the workers' job queue."""
+
+from nexus_image.adapters.kafka.config import client_config
+from nexus_image.adapters.kafka.publisher import KafkaEventPublisher, KafkaLivePublisher
+from nexus_image.adapters.kafka.queue import KafkaJobQueue
+from nexus_image.adapters.kafka.topics import Topics, ensure_topics
+
+__all__ = [
+    "KafkaEventPublisher",
+    "KafkaJobQueue",
+    "KafkaLivePublisher",
+    "Topics",
+    "client_config",
+    "ensure_topics",
+]

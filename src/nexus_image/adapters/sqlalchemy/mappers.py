@@ -1,0 +1,139 @@
+"""Explicit mapping between rows and domain objects: the domain classes stay plain dataclasses.
+
+Each `*_values` function gives the column values to write; each `*_from_row` rebuilds the
+object. Enum columns hold the enum's value; parameters are stored flat, one column each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+
+from nexus_image.application.ports import AuditRecord
+from nexus_image.domain.account import EntryKind, LedgerEntry
+from nexus_image.domain.album import Album
+from nexus_image.domain.events import DomainEvent, event_from_dict
+from nexus_image.domain.job import ImageJob, JobStatus
+from nexus_image.domain.parameters import GenerationParameters, Scheduler
+from nexus_image.domain.resolution import Resolution
+from nexus_image.domain.styles import Style
+
+
+def job_values(job: ImageJob) -> dict[str, Any]:
+    """Every column except `version`, which only the repository moves."""
+    p = job.parameters
+    return {
+        "id": job.id,
+        "user_id": job.user_id,
+        "prompt": p.prompt,
+        "negative_prompt": p.negative_prompt,
+        "style": p.style.value,
+        "resolution": p.resolution.value,
+        "seed": p.seed,
+        "steps": p.steps,
+        "guidance": p.guidance,
+        "scheduler": p.scheduler.value,
+        "tokens_cost": job.tokens_cost,
+        "status": job.status.value,
+        "is_public": job.is_public,
+        "companion_id": job.companion_id,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "completed_at": job.completed_at,
+        "failure_reason": job.failure_reason,
+        "image_key": job.image_key,
+        "thumbnail_key": job.thumbnail_key,
+        "attempts": job.attempts,
+        "worker_id": job.worker_id,
+    }
+
+
+def job_from_row(row: RowMapping) -> ImageJob:
+    # The constructor, not GenerationParameters.create: stored values were validated when the
+    # job was made, and re-validating would break old rows whenever a rule gets stricter.
+    parameters = GenerationParameters(
+        prompt=row["prompt"],
+        negative_prompt=row["negative_prompt"],
+        style=Style(row["style"]),
+        resolution=Resolution(row["resolution"]),
+        seed=int(row["seed"]),
+        steps=row["steps"],
+        guidance=float(row["guidance"]),
+        scheduler=Scheduler(row["scheduler"]),
+    )
+    return ImageJob(
+        id=row["id"],
+        user_id=row["user_id"],
+        parameters=parameters,
+        tokens_cost=row["tokens_cost"],
+        created_at=row["created_at"],
+        status=JobStatus(row["status"]),
+        is_public=bool(row["is_public"]),
+        companion_id=row["companion_id"],
+        started_at=row["started_at"],
+        completed_at=row["completed_at"],
+        failure_reason=row["failure_reason"],
+        image_key=row["image_key"],
+        thumbnail_key=row["thumbnail_key"],
+        attempts=row["attempts"],
+        worker_id=row["worker_id"],
+        version=row["version"],
+    )
+
+
+def album_from_row(row: RowMapping, image_ids: list[str]) -> Album:
+    return Album(
+        id=row["id"],
+        owner_id=row["owner_id"],
+        name=row["name"],
+        created_at=row["created_at"],
+        image_ids=image_ids,
+        version=row["version"],
+    )
+
+
+def entry_values(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "user_id": entry.user_id,
+        "kind": entry.kind.value,
+        "amount": entry.amount,
+        "reason": entry.reason,
+        "job_id": entry.job_id,
+        "at": entry.at,
+    }
+
+
+def entry_from_row(row: RowMapping) -> LedgerEntry:
+    return LedgerEntry(
+        user_id=row["user_id"],
+        kind=EntryKind(row["kind"]),
+        amount=int(row["amount"]),
+        reason=row["reason"],
+        at=row["at"],
+        job_id=row["job_id"],
+    )
+
+
+def event_values(event: DomainEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "job_id": event.job_id,
+        "payload": event.to_dict(),
+        "created_at": event.occurred_at,
+    }
+
+
+def event_from_row(row: RowMapping) -> DomainEvent:
+    return event_from_dict(dict(row["payload"]))
+
+
+def audit_values(entry: AuditRecord) -> dict[str, Any]:
+    return {
+        "actor": entry.actor,
+        "action": entry.action,
+        "target": entry.target,
+        "outcome": entry.outcome,
+        "at": entry.at,
+        "detail": entry.detail,
+    }

@@ -1,0 +1,54 @@
+"""The transactional outbox and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from nexus_image.adapters.sqlalchemy.base import SqlRepository
+from nexus_image.adapters.sqlalchemy.mappers import audit_values, event_from_row, event_values
+from nexus_image.adapters.sqlalchemy.tables import audit_log, outbox
+from nexus_image.application.ports import AuditRecord, OutboxRecord
+from nexus_image.domain.events import DomainEvent
+
+
+class SqlOutbox(SqlRepository):
+    """Events are rows written in the transaction of the change they describe.
+
+    `pending` returns unsent rows by position. On PostgreSQL it locks them with
+    `FOR UPDATE SKIP LOCKED` until the relay's transaction ends, so several relays share the work
+    and never publish the same row at the same time. Positions are allocated at insert, so rows
+    of concurrent transactions may become visible out of position order; one job's events are
+    written by successive transactions and keep their order, which is what consumers need
+    (the job id is the message key). SQLite has one writer anyway and relays run in one process;
+    delivery there, as everywhere, is at least once, with the event id for consumers to dedupe."""
+
+    def add(self, event: DomainEvent) -> None:
+        self.execute(sa.insert(outbox).values(**event_values(event)))
+
+    def pending(self, limit: int) -> list[OutboxRecord]:
+        statement = (
+            sa.select(outbox.c.position, outbox.c.payload)
+            .where(outbox.c.sent_at.is_(None))
+            .order_by(outbox.c.position)
+            .limit(limit)
+        )
+        if self.postgres:
+            statement = statement.with_for_update(skip_locked=True)
+        return [OutboxRecord(r["position"], event_from_row(r)) for r in self.execute(statement).mappings()]
+
+    def mark_sent(self, positions: list[int], at: datetime) -> None:
+        if positions:
+            self.execute(
+                sa.update(outbox)
+                .where(outbox.c.position.in_(positions), outbox.c.sent_at.is_(None))
+                .values(sent_at=at)
+            )
+
+
+class SqlAudit(SqlRepository):
+    """Append-only: who did what to which target, with what outcome."""
+
+    def record(self, entry: AuditRecord) -> None:
+        self.execute(sa.insert(audit_log).values(**audit_values(entry)))

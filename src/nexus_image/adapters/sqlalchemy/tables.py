@@ -1,0 +1,185 @@
+"""The schema, as SQLAlchemy Core tables. The migrations create exactly this (a test compares them).
+
+Rows are turned into domain objects by `mappers`; the domain never sees these tables."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from nexus_image.adapters.sqlalchemy.types import UtcDateTime, big_serial, identifier, json_document
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = sa.MetaData(naming_convention=NAMING)
+
+USER = 255  # user ids come from the platform's JWT `sub`; keys and names are bounded too
+KEY = 512
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", identifier(), primary_key=True),
+    sa.Column("user_id", sa.String(USER), nullable=False),
+    sa.Column("prompt", sa.Text(), nullable=False),
+    sa.Column("negative_prompt", sa.Text(), nullable=False),
+    sa.Column("style", sa.String(16), nullable=False),
+    sa.Column("resolution", sa.String(16), nullable=False),
+    sa.Column("seed", sa.BigInteger(), nullable=False),
+    sa.Column("steps", sa.Integer(), nullable=False),
+    sa.Column("guidance", sa.Float(), nullable=False),
+    sa.Column("scheduler", sa.String(32), nullable=False),
+    sa.Column("tokens_cost", sa.Integer(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("is_public", sa.Boolean(), nullable=False),
+    sa.Column("companion_id", sa.String(USER), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=True),
+    sa.Column("completed_at", UtcDateTime(), nullable=True),
+    sa.Column("failure_reason", sa.Text(), nullable=True),
+    sa.Column("image_key", sa.String(KEY), nullable=True),
+    sa.Column("thumbnail_key", sa.String(KEY), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("worker_id", sa.String(USER), nullable=True),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.CheckConstraint(
+        "status IN ('QUEUED', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED')", name="status"
+    ),
+    sa.CheckConstraint("tokens_cost >= 0", name="tokens_cost"),
+)
+# "My images", newest first: ORDER BY created_at DESC, id DESC is a backward scan of this index
+# (both directions flip together), so a descending index would add nothing.
+sa.Index("ix_jobs_user_created", jobs.c.user_id, jobs.c.created_at, jobs.c.id)
+# The public gallery: only public COMPLETED rows are in this index, ordered by completion.
+# Each engine uses a partial index only for queries whose WHERE matches its predicate, written
+# the way that engine's query is compiled (`is_public = true` / `is_public = 1`).
+sa.Index(
+    "ix_jobs_gallery",
+    jobs.c.completed_at,
+    jobs.c.id,
+    postgresql_where=sa.text("is_public AND status = 'COMPLETED'"),
+    sqlite_where=sa.text("is_public = 1 AND status = 'COMPLETED'"),
+)
+# Maintenance queries: FAILED jobs by age (cleanup), PROCESSING by start (stalled-job recovery),
+# QUEUED by creation (queue age).
+for _name, _status, _columns in (
+    ("ix_jobs_failed_age", "FAILED", (jobs.c.created_at, jobs.c.id)),
+    ("ix_jobs_processing_started", "PROCESSING", (jobs.c.started_at,)),
+    ("ix_jobs_queued_created", "QUEUED", (jobs.c.created_at, jobs.c.id)),
+):
+    _where = sa.text(f"status = '{_status}'")
+    sa.Index(_name, *_columns, postgresql_where=_where, sqlite_where=_where)
+
+albums = sa.Table(
+    "albums",
+    metadata,
+    sa.Column("id", identifier(), primary_key=True),
+    sa.Column("owner_id", sa.String(USER), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.UniqueConstraint("owner_id", "name", name="uq_albums_owner_name"),
+)
+sa.Index("ix_albums_owner_created", albums.c.owner_id, albums.c.created_at)
+
+# `position` keeps insertion order; removing an image leaves a gap, which is harmless.
+album_images = sa.Table(
+    "album_images",
+    metadata,
+    sa.Column("album_id", identifier(), sa.ForeignKey("albums.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("image_id", identifier(), sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("position", sa.Integer(), nullable=False),
+)
+sa.Index("ix_album_images_album_position", album_images.c.album_id, album_images.c.position)
+sa.Index("ix_album_images_image", album_images.c.image_id)
+
+favorites = sa.Table(
+    "favorites",
+    metadata,
+    sa.Column("user_id", sa.String(USER), primary_key=True),
+    sa.Column("image_id", identifier(), sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+sa.Index("ix_favorites_user_created", favorites.c.user_id, favorites.c.created_at, favorites.c.image_id)
+sa.Index("ix_favorites_image", favorites.c.image_id)
+
+token_accounts = sa.Table(
+    "token_accounts",
+    metadata,
+    sa.Column("user_id", sa.String(USER), primary_key=True),
+    sa.Column("balance", sa.BigInteger(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.CheckConstraint("balance >= 0", name="balance_not_negative"),
+)
+
+# Append-only: every grant, debit and refund. The sum of a user's amounts is their balance.
+token_ledger = sa.Table(
+    "token_ledger",
+    metadata,
+    sa.Column("id", big_serial(), primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.String(USER), sa.ForeignKey("token_accounts.user_id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("amount", sa.BigInteger(), nullable=False),
+    sa.Column("reason", sa.String(KEY), nullable=False),
+    sa.Column("job_id", identifier(), nullable=True),  # no FK: the ledger outlives deleted jobs
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("kind IN ('GRANT', 'DEBIT', 'REFUND')", name="kind"),
+    sqlite_autoincrement=True,
+)
+sa.Index("ix_token_ledger_user_id", token_ledger.c.user_id, token_ledger.c.id)
+sa.Index("ix_token_ledger_at", token_ledger.c.at)
+
+# No FK to jobs: a replayed key whose job was deleted must say "not found", not charge again.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("user_id", sa.String(USER), primary_key=True),
+    sa.Column("key", sa.String(KEY), primary_key=True),
+    sa.Column("job_id", identifier(), nullable=False),
+    sa.Column("fingerprint", sa.String(128), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", big_serial(), primary_key=True, autoincrement=True),
+    sa.Column("actor", sa.String(USER), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(KEY), nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sqlite_autoincrement=True,
+)
+sa.Index("ix_audit_log_at", audit_log.c.at)
+sa.Index("ix_audit_log_actor_at", audit_log.c.actor, audit_log.c.at)
+
+# Events written in the same transaction as the change they describe; the relay publishes them.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("position", big_serial(), primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("job_id", identifier(), nullable=False),  # the message key: one job's events stay in order
+    sa.Column("payload", json_document(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("sent_at", UtcDateTime(), nullable=True),
+    sqlite_autoincrement=True,
+)
+_UNSENT = sa.text("sent_at IS NULL")
+sa.Index("ix_outbox_pending", outbox.c.position, postgresql_where=_UNSENT, sqlite_where=_UNSENT)
+
+# Fixed-window counters for the HTTP layer's per-user rate limiting.
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("key", sa.String(KEY), primary_key=True),
+    sa.Column("window_start", UtcDateTime(), primary_key=True),
+    sa.Column("hits", sa.Integer(), nullable=False),
+)

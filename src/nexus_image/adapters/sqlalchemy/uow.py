@@ -1,0 +1,118 @@
+"""The SQL unit of work: one connection, one transaction, committed only when told."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, CursorResult, Engine
+
+from nexus_image.adapters.sqlalchemy.accounts import SqlAccounts, SqlIdempotency
+from nexus_image.adapters.sqlalchemy.albums import SqlAlbums, SqlFavorites
+from nexus_image.adapters.sqlalchemy.base import SqlRepository
+from nexus_image.adapters.sqlalchemy.engine import translated
+from nexus_image.adapters.sqlalchemy.jobs import SqlJobs
+from nexus_image.adapters.sqlalchemy.outbox import SqlAudit, SqlOutbox
+from nexus_image.application.errors import ApplicationError
+
+
+class SqlUnitOfWork:
+    """Every repository writes through the same connection at once (reads see this unit's own
+    writes), so requesting a generation puts the job, the ledger debit and the outbox event in
+    one transaction. The connection is taken from the pool on first use and given back on exit,
+    after a rollback of whatever was not committed. After `commit()` or `rollback()` the unit can
+    be used again: the next statement opens a new transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._connection: Connection | None = None
+        self.jobs = SqlJobs(self)
+        self.albums = SqlAlbums(self)
+        self.favorites = SqlFavorites(self)
+        self.accounts = SqlAccounts(self)
+        self.idempotency = SqlIdempotency(self)
+        self.outbox = SqlOutbox(self)
+        self.audit = SqlAudit(self)
+        self._parts: tuple[SqlRepository, ...] = (
+            self.jobs,
+            self.albums,
+            self.favorites,
+            self.accounts,
+            self.idempotency,
+            self.outbox,
+            self.audit,
+        )
+
+    def connection(self) -> Connection:
+        if self._connection is None:
+            with translated():
+                self._connection = self.engine.connect()
+        return self._connection
+
+    def execute(
+        self,
+        statement: sa.Executable,
+        params: Any = None,
+        on_unique: Callable[[], ApplicationError] | None = None,
+    ) -> CursorResult[*tuple[Any, ...]]:
+        connection = self.connection()
+        with translated(on_unique):
+            return connection.execute(statement, params)
+
+    def __enter__(self) -> SqlUnitOfWork:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def commit(self) -> None:
+        try:
+            if self._connection is not None:
+                with translated():
+                    self._connection.commit()
+        finally:
+            self._forget()
+
+    def rollback(self) -> None:
+        try:
+            if self._connection is not None:
+                with translated():
+                    self._connection.rollback()
+        finally:
+            self._forget()
+
+    def close(self) -> None:
+        """Roll back what was not committed and give the connection back to the pool."""
+        connection, self._connection = self._connection, None
+        self._forget()
+        if connection is not None:
+            try:
+                connection.close()  # rolls back an open transaction
+            except sa.exc.DBAPIError:
+                pass  # a dead connection: the pool drops it, and nothing was committed on it
+
+    def _forget(self) -> None:
+        for part in self._parts:
+            part.reset()
+
+
+class SqlDatabase:
+    """A UnitOfWorkFactory over one engine: `SqlDatabase(engine).unit_of_work` is what
+    `Dependencies.uow_factory` takes."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,35 @@
+"""The audit trail: who tried to change what, when, and how it ended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nexus_image.application.ports import AuditRecord, Clock, UnitOfWorkFactory
+
+OUTCOME_LENGTH = 32
+ACTION_LENGTH = 64
+TARGET_LENGTH = 512
+DETAIL_LENGTH = 2000
+
+
+@dataclass(slots=True)
+class RecordAudit:
+    """Every state-changing action leaves one row, failures included: a refused attempt (not
+    the caller's image, not enough tokens) matters to an auditor as much as a success. The row
+    is written in its own transaction, so it is kept even when the action was rolled back."""
+
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+
+    def execute(self, actor: str, action: str, target: str, outcome: str, detail: str = "") -> None:
+        entry = AuditRecord(
+            actor=actor,
+            action=action[:ACTION_LENGTH],
+            target=target[:TARGET_LENGTH],
+            outcome=outcome[:OUTCOME_LENGTH],
+            at=self.clock.now(),
+            detail=detail[:DETAIL_LENGTH],
+        )
+        with self.uow_factory() as uow:
+            uow.audit.record(entry)
+            uow.commit()

@@ -1,0 +1,172 @@
+"""Operator commands: `db upgrade`, `maintenance cleanup`, `tokens grant USER N`, `tokens balance USER`.
+
+Each prints one line; bad input exits 2, an unreachable database 1."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from nexus_image.application.errors import ApplicationError, DatabaseUnavailable
+from nexus_image.domain.errors import DomainError
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+def register(commands: Any) -> None:
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    upgrade = db.add_parser("upgrade", help="migrate the database to the latest schema")
+    upgrade.add_argument("--revision", default="head", help="target revision (default: head)")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+
+    maintenance = commands.add_parser("maintenance", help="housekeeping").add_subparsers(
+        dest="maintenance_command", required=True
+    )
+    cleanup = maintenance.add_parser(
+        "cleanup", help="delete FAILED images older than 24 h: their rows and their stored files"
+    )
+    cleanup.add_argument("--hours", default="24", help="age in hours (default: 24)")
+    cleanup.set_defaults(handler=cmd_cleanup)
+
+    tokens = commands.add_parser("tokens", help="token accounts").add_subparsers(
+        dest="tokens_command", required=True
+    )
+    grant = tokens.add_parser("grant", help="add N tokens to USER's account")
+    grant.add_argument("user")
+    grant.add_argument("amount", metavar="N")
+    grant.add_argument("--reason", default="operator grant")
+    grant.set_defaults(handler=cmd_tokens_grant)
+    balance = tokens.add_parser("balance", help="show USER's balance")
+    balance.add_argument("user")
+    balance.set_defaults(handler=cmd_tokens_balance)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)  # one line, even for driver errors
+    return code
+
+
+def _positive(text: str, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ValueError(f"{what} must be a positive whole number, got {text!r}")
+    return value
+
+
+def _guarded(action: Callable[[], str]) -> int:
+    """Run `action`, print its line; turn the errors an operator can meet into exit codes."""
+    try:
+        print(action())
+    except ValueError as error:
+        return _fail(str(error), EXIT_BAD_INPUT)
+    except DomainError as error:
+        return _fail(str(error), EXIT_BAD_INPUT)
+    except DatabaseUnavailable as error:
+        return _fail(str(error), EXIT_FAILED)
+    except ApplicationError as error:
+        return _fail(str(error), EXIT_FAILED)
+    return 0
+
+
+def _database(closers: list[Any]) -> Any:
+    from nexus_image.entrypoints.bootstrap import build_uow_factory
+    from nexus_image.entrypoints.settings import Settings
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings, build_uow_factory(settings, closers)
+
+
+def _closing(work: Callable[[list[Any]], str]) -> Callable[[], str]:
+    def run() -> str:
+        closers: list[Any] = []
+        try:
+            return work(closers)
+        finally:
+            for close in reversed(closers):
+                close()
+
+    return run
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from nexus_image.adapters.sqlalchemy import database_url, migrate, redacted
+    from nexus_image.entrypoints.settings import Settings
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = database_url(settings.database_url, settings.data_dir)
+    try:
+        revision = migrate(url, args.revision)
+    except CommandError as error:
+        return _fail(str(error), EXIT_BAD_INPUT)
+    except SQLAlchemyError as error:
+        return _fail(f"database unavailable: {error}", EXIT_FAILED)
+    print(f"database {redacted(url)} is at revision {revision}")
+    return 0
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from nexus_image.adapters.system import SystemClock
+    from nexus_image.application.maintenance import CleanupFailedJobs
+    from nexus_image.entrypoints.bootstrap import build_storage
+
+    def work(closers: list[Any]) -> str:
+        hours = _positive(args.hours, "--hours")
+        settings, uow_factory = _database(closers)
+        storage = build_storage(settings, closers)
+        cleanup = CleanupFailedJobs(uow_factory, storage, SystemClock(), retention=timedelta(hours=hours))
+        removed = cleanup.execute()
+        return f"removed {removed} FAILED images older than {hours} h (rows and stored files)"
+
+    return _guarded(_closing(work))
+
+
+def _audit(uow_factory: Any, action: str, target: str, detail: str) -> None:
+    from nexus_image.adapters.system import SystemClock
+    from nexus_image.application.ports import AuditRecord
+
+    actor = f"cli:{getpass.getuser()}"
+    with uow_factory() as uow:
+        uow.audit.record(AuditRecord(actor, action, target, "ok", SystemClock().now(), detail))
+        uow.commit()
+
+
+def cmd_tokens_grant(args: argparse.Namespace) -> int:
+    from nexus_image.adapters.system import SystemClock
+    from nexus_image.application.tokens import ManageTokens
+
+    def work(closers: list[Any]) -> str:
+        amount = _positive(args.amount, "N")
+        if not args.user.strip():
+            raise ValueError("USER must not be empty")
+        settings, uow_factory = _database(closers)
+        tokens = ManageTokens(uow_factory, SystemClock(), settings.effective_welcome_tokens)
+        balance = tokens.grant(args.user, amount, args.reason).balance
+        _audit(uow_factory, "tokens.grant", f"account:{args.user}", f"{amount} tokens: {args.reason}")
+        return f"granted {amount} tokens to {args.user}: balance {balance}"
+
+    return _guarded(_closing(work))
+
+
+def cmd_tokens_balance(args: argparse.Namespace) -> int:
+    from nexus_image.adapters.system import SystemClock
+    from nexus_image.application.tokens import ManageTokens
+
+    def work(closers: list[Any]) -> str:
+        settings, uow_factory = _database(closers)
+        tokens = ManageTokens(uow_factory, SystemClock(), settings.effective_welcome_tokens)
+        return f"{args.user}: {tokens.balance(args.user).balance} tokens"
+
+    return _guarded(_closing(work))

@@ -1,0 +1,53 @@
+"""Authentication as an application-wide guard: every route needs a valid bearer token unless
+its handler is explicitly marked public (health, readiness, metrics, the API documentation).
+
+A guard rather than a middleware, so that a refusal is answered like every other error (same
+problem body, request id and access log line) and comes before the body is even read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
+
+from nexus_image.entrypoints.http.security import InvalidToken, TokenVerifier
+
+PUBLIC = "public"
+"""Handler `opt` key: `opt={PUBLIC: True}` serves the route without a token."""
+
+REALM = 'Bearer realm="nexus-image"'
+
+
+def _refuse(detail: str, error: str | None) -> NotAuthorizedException:
+    challenge = REALM if error is None else f'{REALM}, error="{error}"'
+    return NotAuthorizedException(detail=detail, headers={"WWW-Authenticate": challenge})
+
+
+async def require_token(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    if handler.opt.get(PUBLIC):
+        return
+    header = connection.headers.get("authorization", "")
+    if not header:
+        raise _refuse("a bearer token is required", None)
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _refuse("the Authorization header must be 'Bearer <token>'", "invalid_request")
+    verifier: TokenVerifier = connection.app.state.verifier
+    try:
+        user_id = verifier.verify(token.strip())
+    except InvalidToken as error:
+        raise _refuse(str(error), "invalid_token") from None
+    connection.scope["user"] = user_id
+    structlog.contextvars.bind_contextvars(user_id=user_id)
+
+
+def current_user(request: Request[Any, Any, Any]) -> str:
+    """The caller's id, as the guard established it from the token's `sub`."""
+    user = request.scope.get("user")
+    if not isinstance(user, str):  # a handler marked public asked for a user: refuse, never guess
+        raise _refuse("a bearer token is required", None)
+    return user

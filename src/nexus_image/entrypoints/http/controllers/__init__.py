@@ -1,0 +1,1 @@
+"""HTTP controllers, one per area; thin: parse, call a use case, translate the result."""

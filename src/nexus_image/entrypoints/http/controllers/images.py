@@ -1,0 +1,187 @@
+"""Generating an image and following one: request, read, download, cancel, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import ResponseHeader
+from litestar.params import Parameter
+
+from nexus_image.adapters.memory.rate_limit import retry_after_header
+from nexus_image.application.albums import ManageAlbums
+from nexus_image.application.audit import RecordAudit
+from nexus_image.application.cancel import CancelGeneration
+from nexus_image.application.dto import GenerateImage, ImageView
+from nexus_image.application.images import ImageQueries, ManageImages
+from nexus_image.application.request_generation import RequestGeneration
+from nexus_image.entrypoints.http.actions import audited, concealed
+from nexus_image.entrypoints.http.docs import problems
+from nexus_image.entrypoints.http.errors import RateLimited
+from nexus_image.entrypoints.http.limits import RateLimiter
+from nexus_image.entrypoints.http.schemas import GenerateRequest, ImageResponse
+
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        max_length=255,
+        description="Send the same key again (with the same body) to get the same job, charged once.",
+    ),
+]
+
+
+def respond(request: Request[Any, Any, Any], view: ImageView) -> ImageResponse:
+    """Object-storage URLs clients can use as they are (http: presigned S3, a CDN); files on the
+    server's own disk are offered through this API instead of as server paths."""
+    storage, thumbnail = view.storage_url, view.thumbnail_url
+    if storage is not None and not storage.startswith(("https://", "http://")):
+        base = f"{str(request.base_url).rstrip('/')}/api/v1/images/{view.id}"
+        storage, thumbnail = f"{base}/file", f"{base}/thumbnail"
+    return ImageResponse.of(view, storage, thumbnail)
+
+
+def download(
+    queries: ImageQueries, albums: ManageAlbums, user: str, image_id: str, thumbnail: bool
+) -> Response[bytes]:
+    with concealed(queries, albums, user, image_id=image_id):
+        data, content_type = queries.content(user, image_id, thumbnail=thumbnail)
+    return Response(
+        data,
+        media_type=content_type,
+        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+class ImagesController(Controller):
+    path = "/images"
+    tags = ["images"]
+
+    @post(
+        "/generate",
+        status_code=201,
+        sync_to_thread=True,
+        summary="Request an image",
+        responses=problems(400, 402, 409, 413, 422, 429),
+        response_headers=[
+            ResponseHeader(name="Location", description="The new image", documentation_only=True)
+        ],
+    )
+    def generate(
+        self,
+        request: Request[Any, Any, Any],
+        data: GenerateRequest,
+        user: str,
+        generation: RequestGeneration,
+        audit: RecordAudit,
+        limiter: RateLimiter,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ImageResponse]:
+        """Moderated, charged (the resolution's price) and queued at once; 201 with the QUEUED job.
+        Failed and cancelled jobs are refunded."""
+        with audited(audit, user, "image.generate") as note:
+            wait = limiter.hit(f"generate:{user}")
+            if wait is not None:
+                raise RateLimited(retry_after_header(wait))
+            view = generation.execute(
+                GenerateImage(
+                    user_id=user,
+                    prompt=data.prompt,
+                    negative_prompt=data.negative_prompt,
+                    style=data.style.value,
+                    resolution=data.resolution.value,
+                    seed=data.seed,
+                    steps=data.steps,
+                    guidance=data.guidance,
+                    scheduler=data.scheduler.value if data.scheduler else None,
+                    companion_id=data.companion_id,
+                    is_public=data.is_public,
+                    client_key=idempotency_key,
+                )
+            )
+            note.target = view.id
+        location = f"/api/v1/images/{view.id}"
+        return Response(respond(request, view), status_code=201, headers={"Location": location})
+
+    @get("/{image_id:str}", sync_to_thread=True, summary="An image and its status", responses=problems(404))
+    def get_image(
+        self,
+        request: Request[Any, Any, Any],
+        image_id: str,
+        user: str,
+        queries: ImageQueries,
+        albums: ManageAlbums,
+    ) -> ImageResponse:
+        """The caller's own images, and anyone's public completed ones."""
+        with concealed(queries, albums, user, image_id=image_id):
+            return respond(request, queries.get(user, image_id))
+
+    @get(
+        "/{image_id:str}/file",
+        sync_to_thread=True,
+        summary="Download the PNG",
+        media_type="image/png",
+        responses=problems(404),
+    )
+    def file(self, image_id: str, user: str, queries: ImageQueries, albums: ManageAlbums) -> Response[bytes]:
+        """The full image, with its generation parameters in PNG text chunks (COMPLETED only)."""
+        return download(queries, albums, user, image_id, thumbnail=False)
+
+    @get(
+        "/{image_id:str}/thumbnail",
+        sync_to_thread=True,
+        summary="Download the thumbnail",
+        media_type="image/webp",
+        responses=problems(404),
+    )
+    def thumbnail(
+        self, image_id: str, user: str, queries: ImageQueries, albums: ManageAlbums
+    ) -> Response[bytes]:
+        return download(queries, albums, user, image_id, thumbnail=True)
+
+    @post(
+        "/{image_id:str}/cancel",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Cancel a queued or running job",
+        responses=problems(403, 404, 409),
+    )
+    def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        image_id: str,
+        user: str,
+        cancel: CancelGeneration,
+        queries: ImageQueries,
+        albums: ManageAlbums,
+        audit: RecordAudit,
+    ) -> ImageResponse:
+        """Refunds the cost; a running job stops at its next step. A finished one is a 409."""
+        with (
+            audited(audit, user, "image.cancel", image_id),
+            concealed(queries, albums, user, image_id=image_id),
+        ):
+            view = cancel.execute(user, image_id)
+        return respond(request, view)
+
+    @delete(
+        "/{image_id:str}",
+        sync_to_thread=True,
+        summary="Delete an image",
+        responses=problems(403, 404),
+    )
+    def delete_image(
+        self,
+        image_id: str,
+        user: str,
+        manage: ManageImages,
+        queries: ImageQueries,
+        albums: ManageAlbums,
+        audit: RecordAudit,
+    ) -> None:
+        """A job still running is cancelled and refunded first; its files go with it."""
+        with (
+            audited(audit, user, "image.delete", image_id),
+            concealed(queries, albums, user, image_id=image_id),
+        ):
+            manage.delete(user, image_id)

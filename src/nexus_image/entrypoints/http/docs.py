@@ -1,0 +1,63 @@
+"""OpenAPI details shared by the controllers: the problem responses each route can give."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from litestar import Litestar
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Components, SecurityScheme
+
+from nexus_image.entrypoints.http.errors import PROBLEM_JSON
+from nexus_image.entrypoints.http.schemas import Problem
+
+BEARER = "BearerToken"
+SECURITY: list[dict[str, list[str]]] = [{BEARER: []}]
+COMPONENTS = Components(
+    security_schemes={
+        BEARER: SecurityScheme(
+            type="http",
+            scheme="bearer",
+            bearer_format="JWT",
+            description="A JWT from the platform; the user id is its `sub` claim.",
+        )
+    }
+)
+
+WHY: dict[int, str] = {
+    400: "Malformed request: the body or a parameter does not match the schema (`field` names it)",
+    401: "Missing, expired or invalid bearer token",
+    402: "Not enough tokens (`required` and `balance` say how many)",
+    403: "Visible to the caller, but only its owner may do this",
+    404: "No such resource, or one the caller may not see",
+    409: "Conflicts with the current state (finished job, taken name, reused Idempotency-Key)",
+    413: "Request body too large",
+    422: "Well-formed but not allowed: an invalid value (`field`, `allowed`) or a moderated prompt "
+    "(`category`)",
+    429: "Too many requests; see Retry-After",
+    503: "A service this request needs is unavailable; see Retry-After",
+}
+
+ALWAYS = (400, 401, 503)
+SEALED_BODIES = ("GenerateRequest", "VisibilityRequest", "AlbumRequest")
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """Response specs for the problem statuses a route may answer, plus 400, 401 and 503."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=WHY.get(status, HTTPStatus(status).phrase),
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+        )
+        for status in sorted({*statuses, *ALWAYS})
+    }
+
+
+def seal_request_bodies(app: Litestar) -> None:
+    """Request bodies refuse unknown fields (a misspelt `negative_promt` is an error, not
+    silently ignored); say so in the schema, which Litestar does not do by itself."""
+    schemas = app.openapi_schema.components.schemas or {}
+    for name in SEALED_BODIES:
+        schemas[name].additional_properties = False

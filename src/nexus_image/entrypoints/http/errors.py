@@ -1,0 +1,156 @@
+"""The one place where errors become HTTP responses: RFC 9457 problem+json bodies.
+
+Domain and application errors carry what the client needs (the field and its allowed values,
+the moderation category, the balance); infrastructure trouble becomes 503 with Retry-After;
+anything unexpected is a 500 whose body says nothing about the internals."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from nexus_image.application.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    NotFound,
+    PromptRejected,
+    QueueUnavailable,
+    StorageUnavailable,
+)
+from nexus_image.domain.errors import (
+    AccessDenied,
+    DomainError,
+    IllegalTransition,
+    ImageNotInAlbum,
+    InsufficientTokens,
+    InvalidValue,
+)
+from nexus_image.entrypoints.http.schemas import ENUM_FIELDS, Problem
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:nexus-image:problem:"
+UNAVAILABLE_RETRY_SECONDS = 5
+
+log = structlog.get_logger(__name__)
+
+
+class RateLimited(Exception):
+    """The caller sent more requests of this kind than the configured rate allows."""
+
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many requests; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+HTTP_CODES: dict[int, str] = {
+    400: "invalid_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (InvalidValue, 422),
+    (InsufficientTokens, 402),
+    (AccessDenied, 403),
+    (IllegalTransition, 409),
+    (ImageNotInAlbum, 404),
+    (NotFound, 404),
+    (PromptRejected, 422),
+    (Conflict, 409),
+    (StorageUnavailable, 503),
+    (QueueUnavailable, 503),
+    (DatabaseUnavailable, 503),
+    (DomainError, 422),
+    (RateLimited, 429),
+)
+
+_BACKTICKED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
+
+
+def problem(
+    request: Request[Any, Any, Any], status: int, code: str, detail: str, **extra: Any
+) -> Response[Problem]:
+    headers: dict[str, str] = extra.pop("headers", {}) or {}
+    body = Problem(
+        type=TYPE_PREFIX + code.replace("_", "-"),
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        code=code,
+        instance=request.url.path,
+        request_id=structlog.contextvars.get_contextvars().get("request_id"),
+        **extra,
+    )
+    if body.retry_after is not None:
+        headers["Retry-After"] = str(body.retry_after)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _validation(request: Request[Any, Any, Any], error: ValidationException) -> Response[Problem]:
+    """Litestar's body and parameter errors: name the field, and its allowed values if any."""
+    first = error.extra[0] if isinstance(error.extra, list) and error.extra else {}
+    message = str(first.get("message", error.detail)) if isinstance(first, dict) else error.detail
+    field = first.get("key") if isinstance(first, dict) else None
+    if field == "data":  # the body as a whole: a missing or unknown field is named in the message
+        named = _BACKTICKED.search(message)
+        field = named.group(1) if named else None
+    allowed = list(ENUM_FIELDS[field]) if field in ENUM_FIELDS and "enum" in message else None
+    if allowed:
+        message = f"{message}; allowed: {', '.join(allowed)}"
+    return problem(request, 400, "invalid_request", message, field=field, allowed=allowed)
+
+
+def _http(request: Request[Any, Any, Any], error: HTTPException) -> Response[Problem]:
+    if isinstance(error, ValidationException):
+        return _validation(request, error)
+    status = error.status_code
+    if status >= 500:
+        log.error("http error", status=status, detail=error.detail, exc_info=error)
+        return problem(request, status, "internal_error", "the server could not complete the request")
+    code = HTTP_CODES.get(status, "http_error")
+    return problem(request, status, code, error.detail, headers=dict(error.headers or {}))
+
+
+def _business(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    status = next(s for kind, s in DOMAIN_STATUS if isinstance(error, kind))
+    code = str(getattr(error, "code", "error"))
+    extra: dict[str, Any] = {}
+    detail = str(error)
+    if isinstance(error, InvalidValue):
+        detail = error.message
+        extra.update(field=error.field, allowed=list(error.allowed) or None)
+    elif isinstance(error, PromptRejected):
+        extra.update(category=error.category, field="prompt")
+    elif isinstance(error, InsufficientTokens):
+        extra.update(required=error.required, balance=error.balance)
+    elif isinstance(error, RateLimited):
+        extra.update(retry_after=error.retry_after)
+    elif status == 503:
+        log.warning("dependency unavailable", error=detail)
+        detail = "a service this request needs is unavailable; try again shortly"
+        extra.update(retry_after=UNAVAILABLE_RETRY_SECONDS)
+    return problem(request, status, code, detail, **extra)
+
+
+def handle(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    """Every exception that leaves a handler, guard or body parser comes through here."""
+    if isinstance(error, HTTPException):
+        return _http(request, error)
+    if any(isinstance(error, kind) for kind, _ in DOMAIN_STATUS):
+        return _business(request, error)
+    log.exception("unhandled error", exc_info=error)
+    return problem(request, 500, "internal_error", "the server could not complete the request")
+
+
+EXCEPTION_HANDLERS = {Exception: handle}

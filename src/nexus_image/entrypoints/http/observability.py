@@ -1,0 +1,85 @@
+"""Per-request context: a request id (X-Request-ID, taken from the client when sane, echoed
+back), bound to every log line of the request together with the user id; one access log line;
+and the latency histogram, labelled by route template rather than raw path (bounded series)."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CollectorRegistry, Histogram
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+log = structlog.get_logger("nexus_image.http")
+
+
+def latency_histogram(registry: CollectorRegistry) -> Histogram:
+    return Histogram(
+        "http_request_duration_seconds",
+        "HTTP request latency, from routing to the last byte of the response",
+        ["method", "route", "status"],
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+
+
+def request_id_of(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if REQUEST_ID.match(candidate):
+                return candidate
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, latency: Histogram) -> None:
+        self.app = app
+        self.latency = latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_of(scope)
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self._finish(scope, status, time.perf_counter() - started)
+            structlog.contextvars.clear_contextvars()
+
+    def _finish(self, scope: Scope, status: int, seconds: float) -> None:
+        handler: Any = scope.get("route_handler")
+        long_lived = bool(handler is not None and handler.opt.get("long_lived"))
+        route = scope.get("path_template") or "unmatched"
+        method = scope.get("method", "")
+        if not long_lived:
+            self.latency.labels(method=method, route=route, status=str(status)).observe(seconds)
+        log.info(
+            "request",
+            method=method,
+            path=scope.get("path", ""),
+            route=route,
+            status=status,
+            duration_ms=round(seconds * 1000, 2),
+        )

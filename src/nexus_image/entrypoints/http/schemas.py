@@ -1,0 +1,178 @@
+"""What travels over HTTP: request bodies and responses (msgspec Structs, JSON snake_case,
+times in ISO-8601 UTC). Use-case views are translated here and nowhere else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from msgspec import Meta, Struct
+
+from nexus_image.application.dto import AlbumView, ImageView
+from nexus_image.domain.album import MAX_ALBUM_NAME
+from nexus_image.domain.job import JobStatus
+from nexus_image.domain.parameters import (
+    MAX_GUIDANCE,
+    MAX_PROMPT_LENGTH,
+    MAX_SEED,
+    MAX_STEPS,
+    MIN_GUIDANCE,
+    MIN_STEPS,
+    Scheduler,
+)
+from nexus_image.domain.resolution import Resolution
+from nexus_image.domain.styles import Style
+
+# Litestar drops a 0 lower bound from the OpenAPI document (it tests bounds for truth), so the
+# bound is repeated for the schema explicitly.
+Seed = Annotated[int, Meta(ge=0, le=MAX_SEED, extra_json_schema={"extra": {"minimum": 0}})]
+Steps = Annotated[int, Meta(ge=MIN_STEPS, le=MAX_STEPS)]
+Guidance = Annotated[float, Meta(ge=MIN_GUIDANCE, le=MAX_GUIDANCE)]
+Prompt = Annotated[str, Meta(min_length=1, max_length=MAX_PROMPT_LENGTH)]
+NegativePrompt = Annotated[str, Meta(max_length=MAX_PROMPT_LENGTH)]
+CompanionId = Annotated[str, Meta(min_length=1, max_length=255)]
+AlbumName = Annotated[str, Meta(min_length=1, max_length=MAX_ALBUM_NAME)]
+
+# Body fields whose allowed values a validation problem lists.
+ENUM_FIELDS: dict[str, tuple[str, ...]] = {
+    "style": tuple(s.value for s in Style),
+    "resolution": tuple(r.value for r in Resolution),
+    "scheduler": tuple(s.value for s in Scheduler),
+}
+
+
+class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    """An image to generate. Only `prompt` is required; the seed is chosen and recorded when
+    absent, steps and guidance default to the style's."""
+
+    prompt: Prompt
+    negative_prompt: NegativePrompt | None = None
+    style: Style = Style.REALISTIC
+    resolution: Resolution = Resolution.SQUARE_512
+    seed: Seed | None = None
+    steps: Steps | None = None
+    guidance: Guidance | None = None
+    scheduler: Scheduler | None = None
+    companion_id: CompanionId | None = None
+    is_public: bool = False
+
+
+class VisibilityRequest(Struct, forbid_unknown_fields=True):
+    is_public: bool
+
+
+class AlbumRequest(Struct, forbid_unknown_fields=True):
+    name: AlbumName
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(UTC) if moment is not None else None
+
+
+class ImageResponse(Struct, kw_only=True):
+    id: str
+    user_id: str
+    status: JobStatus
+    prompt: str
+    negative_prompt: str
+    style: Style
+    resolution: Resolution
+    width: int
+    height: int
+    seed: int
+    steps: int
+    guidance: float
+    scheduler: Scheduler
+    tokens_cost: int
+    is_public: bool
+    is_favorite: bool
+    companion_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    failure_reason: str | None
+    storage_url: str | None
+    thumbnail_url: str | None
+
+    @classmethod
+    def of(cls, view: ImageView, storage_url: str | None, thumbnail_url: str | None) -> ImageResponse:
+        return cls(
+            id=view.id,
+            user_id=view.user_id,
+            status=JobStatus(view.status),
+            prompt=view.prompt,
+            negative_prompt=view.negative_prompt,
+            style=Style(view.style),
+            resolution=Resolution(view.resolution),
+            width=view.width,
+            height=view.height,
+            seed=view.seed,
+            steps=view.steps,
+            guidance=view.guidance,
+            scheduler=Scheduler(view.scheduler),
+            tokens_cost=view.tokens_cost,
+            is_public=view.is_public,
+            is_favorite=view.is_favorite,
+            companion_id=view.companion_id,
+            created_at=view.created_at.astimezone(UTC),
+            started_at=utc(view.started_at),
+            completed_at=utc(view.completed_at),
+            failure_reason=view.failure_reason,
+            storage_url=storage_url,
+            thumbnail_url=thumbnail_url,
+        )
+
+
+class ImagePage(Struct, kw_only=True):
+    items: list[ImageResponse]
+    total: int
+    page: int
+    size: int
+
+
+class AlbumResponse(Struct, kw_only=True):
+    id: str
+    owner_id: str
+    name: str
+    created_at: datetime
+    image_count: int
+
+    @classmethod
+    def of(cls, view: AlbumView) -> AlbumResponse:
+        return cls(
+            id=view.id,
+            owner_id=view.owner_id,
+            name=view.name,
+            created_at=view.created_at.astimezone(UTC),
+            image_count=view.image_count,
+        )
+
+
+class BalanceResponse(Struct, kw_only=True):
+    user_id: str
+    balance: int
+
+
+class HealthResponse(Struct, kw_only=True):
+    status: str
+    checks: dict[str, str] = {}
+
+
+class Problem(Struct, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem: `type`, `title`, `status`, `detail`, plus what the client can act
+    on: the `field` at fault and its `allowed` values, the moderation `category`, the tokens
+    `required` and the `balance`, the seconds to wait before a retry."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    field: str | None = None
+    allowed: list[str] | None = None
+    category: str | None = None
+    required: int | None = None
+    balance: int | None = None
+    retry_after: int | None = None
+    request_id: str | None = None

@@ -1,0 +1,122 @@
+"""API tests: the Litestar app through its test client, on the embedded adapters (in-memory
+database, files under a temporary data directory) with the fast pattern generator.
+
+Jobs are run on demand (`api.run_jobs()`), by a worker service built from the app's own ports,
+so every test decides exactly when generation happens."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from dependency_injector import providers
+from litestar.testing import TestClient
+
+from nexus_image.adapters.imaging import PillowEncoder
+from nexus_image.adapters.memory import MemoryStore, MemoryUnitOfWork, PatternGenerator
+from nexus_image.application import ImageService
+from nexus_image.entrypoints.container import Container
+from nexus_image.entrypoints.http import create_app
+from nexus_image.entrypoints.settings import Settings
+
+SECRET = "api-tests-secret-that-is-long-enough-0123456789"
+API = "/api/v1"
+
+
+class CountingStore:
+    """The app's database: a MemoryStore whose units of work are counted (to prove that a
+    request was refused before touching it)."""
+
+    def __init__(self) -> None:
+        self.store = MemoryStore()
+        self.opened = 0
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        self.opened += 1
+        return self.store.unit_of_work()
+
+
+def token(user: str = "alice", secret: str = SECRET, algorithm: str = "HS256", **claims: Any) -> str:
+    body: dict[str, Any] = {"sub": user, "exp": int(time.time()) + 600, **claims}
+    return jwt.encode({k: v for k, v in body.items() if v is not None}, secret, algorithm=algorithm)
+
+
+def bearer(user: str = "alice") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(user)}"}
+
+
+@dataclass
+class Api:
+    client: TestClient[Any]
+    container: Container
+    db: CountingStore
+    generator: PatternGenerator
+    settings: Settings
+    worker: ImageService = field(init=False)
+
+    def __post_init__(self) -> None:
+        deps = replace(self.container.deps(), generator=self.generator, encoder=PillowEncoder())
+        self.worker = ImageService(deps)
+        self.worker.worker.storage_retry_delays = ()
+
+    def request(self, method: str, path: str, user: str | None = "alice", **kwargs: Any) -> Any:
+        headers = {**(bearer(user) if user else {}), **kwargs.pop("headers", {})}
+        return self.client.request(method, API + path, headers=headers, **kwargs)
+
+    def generate(self, user: str = "alice", **body: Any) -> dict[str, Any]:
+        response = self.request(
+            "POST", "/images/generate", user, json={"prompt": "a red fox", "steps": 3, **body}
+        )
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    def run_jobs(self) -> list[str]:
+        """Relay the outbox to the in-process queue and process everything queued."""
+        self.worker.relay.drain()
+        queue = self.container.job_queue()
+        outcomes = []
+        while deliveries := queue.receive(8, 0):
+            for delivery in deliveries:
+                outcomes.append(self.worker.process(delivery.job_id).status)
+                queue.acknowledge(delivery)
+        return outcomes
+
+    def completed(self, user: str = "alice", **body: Any) -> dict[str, Any]:
+        created = self.generate(user, **body)
+        self.run_jobs()
+        image: dict[str, Any] = self.request("GET", f"/images/{created['id']}", user).json()
+        assert image["status"] == "COMPLETED", image
+        return image
+
+    def audit(self) -> list[tuple[str, str, str, str]]:
+        return [(a.actor, a.action, a.target, a.outcome) for a in self.db.store.audit]
+
+
+def build_container(settings: Settings, db: CountingStore) -> Container:
+    container = Container(settings=settings)
+    container.uow_factory.override(providers.Object(db.unit_of_work))
+    return container
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", jwt_secret=SECRET, embedded_worker=False, welcome_tokens=100)
+
+
+def open_api(settings: Settings) -> Iterator[Api]:
+    db = CountingStore()
+    container = build_container(settings, db)
+    generator = PatternGenerator()
+    with TestClient(create_app(settings, container)) as client:
+        yield Api(client, container, db, generator, settings)
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[Api]:
+    yield from open_api(settings)

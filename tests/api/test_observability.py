@@ -1,0 +1,126 @@
+"""Prometheus metrics from the use cases and the HTTP layer; JSON logs carrying the request id
+and the user id; the health and readiness probes."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import structlog
+
+from nexus_image.entrypoints.logs import configure_logging
+
+from .conftest import Api
+
+SIX_SERIES = (
+    'image_generation_requests_total{resolution="768x768",style="anime"} 1.0',
+    'image_generation_duration_seconds_count{resolution="512x512"} 1.0',
+    "image_generation_queue_size 0.0",
+    'image_generation_failures_total{resolution="768x768"} 1.0',
+    "tokens_consumed_total 15.0",
+    "s3_upload_duration_seconds_count 2.0",
+)
+
+
+def test_metrics_expose_the_six_business_series_and_http_latency(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("nexus_image.entrypoints.container.QUEUE_COUNTS_TTL", 0.0)
+    api.generate()
+    assert "image_generation_queue_size 1.0" in api.client.get("/metrics").text
+    api.run_jobs()
+    api.generator.fail_with = RuntimeError("out of memory")
+    api.generate(style="anime", resolution="768x768")
+    api.run_jobs()
+    response = api.client.get("/metrics")  # public: no token needed
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    for series in SIX_SERIES:
+        assert series in response.text, series
+    assert (
+        'http_request_duration_seconds_count{method="POST",route="/api/v1/images/generate",status="201"} 2.0'
+        in response.text
+    )
+    assert (
+        'http_request_duration_seconds_bucket{le="0.1",method="GET",route="/metrics",status="200"}'
+        in response.text
+    )
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stream = io.StringIO()
+    configure_logging(json_lines=True, stream=stream)
+    yield stream
+    root.handlers, _ = saved
+    root.setLevel(saved[1])
+    structlog.reset_defaults()
+
+
+def records(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+def test_every_log_line_of_a_request_carries_its_request_id_and_user(
+    api: Api, log_lines: io.StringIO
+) -> None:
+    response = api.request(
+        "POST", "/images/generate", json={"prompt": "a fox"}, headers={"X-Request-ID": "req-42"}
+    )
+    assert response.headers["x-request-id"] == "req-42"
+    api.request("GET", "/images/no-such-image", headers={"X-Request-ID": "req-43"})
+    lines = records(log_lines)
+    access = [r for r in lines if r["event"] == "request"]
+    assert [(r["request_id"], r["user_id"], r["status"]) for r in access] == [
+        ("req-42", "alice", 201),
+        ("req-43", "alice", 404),
+    ]
+    assert access[0]["route"] == "/api/v1/images/generate" and access[0]["level"] == "info"
+    assert all("timestamp" in r for r in lines)
+
+
+def test_an_unusable_request_id_is_replaced(api: Api) -> None:
+    response = api.request("GET", "/tokens/balance", headers={"X-Request-ID": "no spaces allowed"})
+    assert len(response.headers["x-request-id"]) == 32
+
+
+def test_failed_authentication_is_logged_without_a_user(api: Api, log_lines: io.StringIO) -> None:
+    api.client.get("/api/v1/tokens/balance")
+    access = [r for r in records(log_lines) if r["event"] == "request"]
+    assert access[-1]["status"] == 401 and "user_id" not in access[-1]
+
+
+def test_health_and_readiness_are_public(api: Api) -> None:
+    assert api.client.get("/health").json() == {"status": "ok", "checks": {}}
+    assert api.client.get("/api/v1/health").status_code == 200
+    ready = api.client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "storage": "ok", "broker": "ok"}}
+
+
+def test_readiness_is_503_naming_what_failed(api: Api) -> None:
+    def broken() -> Any:
+        raise ConnectionError("database down")
+
+    from dependency_injector import providers
+
+    api.container.uow_factory.override(providers.Object(broken))
+    ready = api.client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["database"] == "failed: ConnectionError"
+    assert ready.json()["status"] == "not_ready"
+
+
+def test_the_openapi_document_and_swagger_ui_are_served_without_a_token(api: Api) -> None:
+    schema = api.client.get("/schema/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
+    assert schema["paths"]["/api/v1/images/generate"]["post"]["security"] == [{"BearerToken": []}]
+    assert "security" not in schema["paths"]["/health"]["get"]
+    assert schema["components"]["schemas"]["GenerateRequest"]["additionalProperties"] is False
+    swagger = api.client.get("/schema/swagger")
+    assert swagger.status_code == 200 and "swagger-ui" in swagger.text

@@ -1,0 +1,66 @@
+"""Property-based run of the served OpenAPI document against the app itself (in-process ASGI,
+with a valid token): no 5xx, every status documented, every body matching its schema.
+
+A fixed, bounded number of derandomized examples per operation keeps it reproducible and fast.
+The live event stream never ends, so it is left to its own test (test_events.py)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import schemathesis
+from dependency_injector import providers
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from nexus_image.adapters.memory import PatternGenerator
+from nexus_image.entrypoints.http import create_app
+from nexus_image.entrypoints.settings import Settings
+
+from .conftest import SECRET, CountingStore, bearer, build_container
+
+EXAMPLES_PER_OPERATION = 12
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+def fuzzed_app() -> Any:
+    data_dir = Path(tempfile.mkdtemp(prefix="nexus-fuzz-"))
+    config = Settings(
+        data_dir=data_dir,
+        jwt_secret=SECRET,
+        embedded_worker=False,
+        rate_limit_per_minute=100_000,
+        welcome_tokens=10**9,
+    )
+    container = build_container(config, CountingStore())
+    container.generator.override(providers.Object(PatternGenerator()))
+    return create_app(config, container)
+
+
+schema = schemathesis.openapi.from_asgi("/schema/openapi.json", fuzzed_app()).exclude(path="/api/v1/events")
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_the_api_keeps_its_documented_promises(case: Any) -> None:
+    case.call_and_validate(headers=bearer("fuzzer"), checks=CHECKS)

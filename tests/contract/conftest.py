@@ -1,0 +1,118 @@
+"""The contract suite: every test here runs against the in-memory, SQLite and PostgreSQL adapters.
+
+`backend` gives a unit-of-work factory on an empty database; `stack` the real use cases on top
+of it (ImageService with the fast pattern generator and a manual clock)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from nexus_image.adapters.imaging import PillowEncoder
+from nexus_image.adapters.memory import (
+    FixedSeeds,
+    InMemoryQueue,
+    InMemoryStorage,
+    ManualClock,
+    MemoryStore,
+    PatternGenerator,
+    SequentialIds,
+)
+from nexus_image.adapters.moderation import RuleBasedModerator
+from nexus_image.adapters.sqlalchemy import SqlDatabase, create_engine_for, migrate, sqlite_url
+from nexus_image.application import Dependencies, GenerateImage, ImageService, ImageView
+from nexus_image.application.ports import UnitOfWorkFactory
+from tests.support.builders import make_job
+
+__all__ = ["Backend", "Stack", "make_job"]
+
+
+@dataclass
+class Backend:
+    name: str
+    uow_factory: UnitOfWorkFactory
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating each time would cost more)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    engine = create_engine_for(sqlite_url(path))
+    migrate(engine)
+    engine.dispose()  # the last connection checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Backend]:
+    if request.param == "memory":
+        yield Backend("memory", MemoryStore().unit_of_work)  # type: ignore[arg-type]
+        return
+    if request.param == "sqlite":
+        path = tmp_path / "contract.db"
+        shutil.copyfile(sqlite_template, path)
+        engine = create_engine_for(sqlite_url(path))
+    else:
+        engine = request.getfixturevalue("clean_postgres")
+    try:
+        yield Backend(request.param, SqlDatabase(engine).unit_of_work)
+    finally:
+        if request.param == "sqlite":
+            engine.dispose()
+
+
+@dataclass
+class Stack:
+    backend: Backend
+    clock: ManualClock
+    storage: InMemoryStorage
+    queue: InMemoryQueue
+    generator: PatternGenerator
+    service: ImageService
+
+    def request(self, user: str = "alice", **kwargs: object) -> ImageView:
+        params: dict[str, object] = {"prompt": "a red fox in the snow", "steps": 2, **kwargs}
+        return self.service.request_generation(GenerateImage(user_id=user, **params))  # type: ignore[arg-type]
+
+    def run_queue(self) -> list[str]:
+        self.service.relay.drain()
+        statuses = []
+        while deliveries := self.queue.receive(max_items=8, timeout=0):
+            for delivery in deliveries:
+                statuses.append(self.service.process(delivery.job_id).status)
+                self.queue.acknowledge(delivery)
+        return statuses
+
+    def balance(self, user: str = "alice") -> int:
+        return self.service.tokens.balance(user).balance
+
+    def ledger_sum(self, user: str = "alice") -> int:
+        return sum(e.amount for e in self.service.tokens.ledger(user))
+
+
+@pytest.fixture
+def stack(backend: Backend) -> Stack:
+    clock = ManualClock()
+    storage = InMemoryStorage()
+    queue = InMemoryQueue()
+    generator = PatternGenerator()
+    service = ImageService(
+        Dependencies(
+            uow_factory=backend.uow_factory,
+            storage=storage,
+            moderator=RuleBasedModerator(),
+            clock=clock,
+            ids=SequentialIds(),
+            seeds=FixedSeeds(777),
+            publisher=queue,
+            generator=generator,
+            encoder=PillowEncoder(),
+            welcome_grant=100,
+        )
+    )
+    service.worker.storage_retry_delays = (0.0,)
+    return Stack(backend, clock, storage, queue, generator, service)

@@ -1,0 +1,97 @@
+"""The HTTP API on PostgreSQL, wired exactly as in production (NEXUS_IMAGE_DATABASE_URL): the
+SQL unit of work, the shared SQL rate limiter and the audit log table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from litestar.testing import TestClient
+from sqlalchemy.engine import Engine
+
+from nexus_image.adapters.imaging import PillowEncoder
+from nexus_image.adapters.memory import PatternGenerator
+from nexus_image.adapters.sqlalchemy.rate_limit import SqlRateLimiter
+from nexus_image.adapters.sqlalchemy.tables import audit_log
+from nexus_image.application import ImageService
+from nexus_image.entrypoints.container import Container
+from nexus_image.entrypoints.http import create_app
+from nexus_image.entrypoints.settings import Settings
+from tests.api.conftest import SECRET, bearer
+
+pytestmark = pytest.mark.integration
+
+
+class PgApi:
+    def __init__(self, client: TestClient[Any], container: Container) -> None:
+        self.client = client
+        self.container = container
+        deps = replace(container.deps(), generator=PatternGenerator(), encoder=PillowEncoder())
+        self.worker = ImageService(deps)
+
+    def call(self, method: str, path: str, user: str = "alice", **kwargs: Any) -> Any:
+        return self.client.request(method, f"/api/v1{path}", headers=bearer(user), **kwargs)
+
+    def run_jobs(self) -> None:
+        self.worker.relay.drain()
+        queue = self.container.job_queue()
+        while deliveries := queue.receive(8, 0):
+            for delivery in deliveries:
+                self.worker.process(delivery.job_id)
+                queue.acknowledge(delivery)
+
+
+@pytest.fixture
+def pg(clean_postgres: Engine, postgres_url: str, tmp_path: Path) -> Iterator[PgApi]:
+    settings = Settings(
+        data_dir=tmp_path, database_url=postgres_url, jwt_secret=SECRET, embedded_worker=False,
+        welcome_tokens=100, rate_limit_per_minute=4,
+    )  # fmt: skip
+    container = Container(settings=settings)
+    with TestClient(create_app(settings, container)) as client:
+        yield PgApi(client, container)
+
+
+def test_generate_follow_download_and_organise_on_postgres(pg: PgApi, clean_postgres: Engine) -> None:
+    assert isinstance(pg.container.rate_limiter(), SqlRateLimiter)
+    created = pg.call("POST", "/images/generate", json={"prompt": "a lighthouse", "steps": 3, "seed": 5})
+    assert created.status_code == 201
+    job = created.json()["id"]
+    pg.run_jobs()
+    image = pg.call("GET", f"/images/{job}").json()
+    assert image["status"] == "COMPLETED" and image["completed_at"].endswith("Z")
+    assert pg.call("GET", f"/images/{job}/file").content.startswith(b"\x89PNG")
+    album = pg.call("POST", "/albums", json={"name": "coast"}).json()
+    assert pg.call("PUT", f"/albums/{album['id']}/images/{job}").json()["image_count"] == 1
+    assert pg.call("PUT", f"/images/{job}/favorite").status_code == 204
+    assert pg.call("GET", "/images/favorites").json()["total"] == 1
+    assert pg.call("GET", "/images/user/me").json()["total"] == 1
+    assert pg.call("GET", "/tokens/balance").json()["balance"] == 95
+    for method, path in (
+        ("GET", f"/images/{job}"),
+        ("DELETE", f"/images/{job}"),
+        ("GET", f"/albums/{album['id']}"),
+    ):
+        assert pg.call(method, path, user="mallory").status_code == 404
+    assert pg.call("DELETE", f"/images/{job}").status_code == 204
+    with clean_postgres.connect() as connection:
+        audited = connection.execute(
+            sa.select(audit_log.c.actor, audit_log.c.action, audit_log.c.outcome).order_by(audit_log.c.id)
+        ).all()
+    assert ("alice", "image.generate", "success") in audited
+    assert ("mallory", "image.delete", "failed:not_found") in audited
+    assert audited[-1] == ("alice", "image.delete", "success")
+    assert pg.client.get("/ready").json()["checks"]["database"] == "ok"
+
+
+def test_the_rate_limit_is_counted_in_the_database(pg: PgApi, clean_postgres: Engine) -> None:
+    statuses = [pg.call("POST", "/images/generate", json={"prompt": "a fox"}).status_code for _ in range(5)]
+    assert statuses == [201, 201, 201, 201, 429]
+    with clean_postgres.connect() as connection:
+        assert connection.execute(sa.text("SELECT key, hits FROM rate_limits")).all() == [
+            ("generate:alice", 4)
+        ]

@@ -1,0 +1,157 @@
+"""The README's HTTP path, for real: `nexus-image serve` as a process (embedded SQLite, files,
+in-process queue and worker, the tiny diffusers pipeline), a token from `nexus-image token`,
+a POST, polling until COMPLETED, and the PNG downloaded. Then the process is killed mid-work
+and a new one finishes what the old one left QUEUED or PROCESSING."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.integration
+
+CLI = [str(Path(sys.executable).parent / "nexus-image")]  # the installed console script
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+class Server:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [*CLI, "serve", "--port", str(self.port)], env=env, stdout=out, stderr=out
+            )
+        wait_for(self.healthy, 60, f"the server to answer (log: {log.read_text()[-2000:]})")
+
+    def healthy(self) -> bool:
+        assert self.process.poll() is None, self.log.read_text()[-3000:]
+        try:
+            return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def stop(self) -> None:
+        """SIGTERM: a graceful shutdown (uvicorn then re-raises the signal, hence -15)."""
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(60) in (0, -signal.SIGTERM)
+        assert "Application shutdown complete" in self.log.read_text()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(60)
+
+
+@pytest.fixture
+def env(tmp_path: Path, tiny_folder: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "NEXUS_IMAGE_DATA_DIR": str(tmp_path / "data"),
+        "NEXUS_IMAGE_MODEL": str(tiny_folder),
+        "NEXUS_IMAGE_THREADS": "2",
+        "NEXUS_IMAGE_LOG_JSON": "true",
+        "HF_HUB_OFFLINE": "1",
+    }
+
+
+@pytest.fixture
+def auth(env: dict[str, str]) -> dict[str, str]:
+    minted = subprocess.run(
+        [*CLI, "token", "--user", "alice"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert minted.returncode == 0, minted.stderr
+    return {"Authorization": f"Bearer {minted.stdout.strip()}"}
+
+
+@pytest.fixture
+def server_factory(env: dict[str, str], tmp_path: Path) -> Iterator[Callable[[], Server]]:
+    started: list[Server] = []
+
+    def start() -> Server:
+        started.append(Server(env, tmp_path / "serve.log"))
+        return started[-1]
+
+    yield start
+    for server in started:
+        if server.process.poll() is None:
+            server.kill()
+
+
+def status_of(client: httpx.Client, job: str) -> str:
+    found: str = client.get(f"/api/v1/images/{job}").json()["status"]
+    return found
+
+
+def test_serve_token_generate_poll_download(
+    server_factory: Callable[[], Server], auth: dict[str, str], tmp_path: Path
+) -> None:
+    server = server_factory()
+    with httpx.Client(base_url=server.url, headers=auth, timeout=30) as client:
+        created = client.post(
+            "/api/v1/images/generate", json={"prompt": "a lighthouse at dawn", "seed": 3, "steps": 4}
+        )
+        assert created.status_code == 201, created.text
+        job: dict[str, Any] = created.json()
+        assert (job["status"], job["tokens_cost"]) == ("QUEUED", 5)
+        wait_for(lambda: status_of(client, job["id"]) == "COMPLETED", 120, "the job to complete")
+        image = client.get(f"/api/v1/images/{job['id']}").json()
+        png = client.get(image["storage_url"])
+        assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+        with Image.open(io.BytesIO(png.content)) as picture:
+            assert picture.size == (512, 512)
+            assert picture.text["seed"] == "3"  # type: ignore[attr-defined]
+        assert client.get("/ready").json()["checks"]["model"] == "ready"
+        assert (
+            'image_generation_duration_seconds_count{resolution="512x512"} 1.0' in client.get("/metrics").text
+        )
+    server.stop()
+    lines = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")]
+    posted = [r for r in lines if r.get("event") == "request" and r.get("route") == "/api/v1/images/generate"]
+    assert posted and posted[0]["user_id"] == "alice" and posted[0]["request_id"]
+
+
+def test_a_new_server_finishes_what_a_killed_one_left(
+    server_factory: Callable[[], Server], auth: dict[str, str]
+) -> None:
+    first = server_factory()
+    with httpx.Client(base_url=first.url, headers=auth, timeout=30) as client:
+        jobs = [
+            client.post("/api/v1/images/generate", json={"prompt": f"a heron {i}", "steps": 12}).json()["id"]
+            for i in range(2)
+        ]
+        wait_for(lambda: status_of(client, jobs[0]) == "PROCESSING", 120, "the first job to start")
+        assert status_of(client, jobs[1]) == "QUEUED"
+    first.kill()  # its in-process queue (holding the second job) dies with it
+    second = server_factory()
+    with httpx.Client(base_url=second.url, headers=auth, timeout=30) as client:
+        for job in jobs:
+            wait_for(lambda job=job: status_of(client, job) == "COMPLETED", 180, f"job {job} to complete")
+        assert client.get("/api/v1/tokens/balance").json()["balance"] == 90
+    second.stop()

@@ -1,0 +1,140 @@
+"""The in-process live-event broadcaster and the sliding-window rate limiter."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from nexus_image.adapters.memory import CollectingPublisher
+from nexus_image.adapters.memory.broadcast import LiveEventBroadcaster, TeePublisher
+from nexus_image.adapters.memory.rate_limit import SlidingWindowLimiter, refusal, retry_after_header
+from nexus_image.application import QueueUnavailable
+from nexus_image.domain.events import GenerationProgress
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def progress(user: str, step: int, event_id: str | None = None) -> GenerationProgress:
+    return GenerationProgress(
+        event_id=event_id or f"{user}-{step}",
+        job_id=f"job-{user}",
+        user_id=user,
+        occurred_at=T0,
+        step=step,
+        total_steps=9,
+    )
+
+
+def test_events_reach_only_their_users_subscribers_once() -> None:
+    hub = LiveEventBroadcaster()
+    alice, alice_tab, bob = hub.subscribe("alice"), hub.subscribe("alice"), hub.subscribe("bob")
+    hub.publish(progress("alice", 1))
+    hub.publish(progress("alice", 1))  # redelivered by the relay: dropped
+    hub.publish(progress("carol", 1))  # nobody listens: dropped
+    assert [e.event_id for e in alice.drain()] == ["alice-1"]
+    assert [e.event_id for e in alice_tab.drain()] == ["alice-1"]
+    assert bob.drain() == []
+    hub.unsubscribe(alice)
+    hub.unsubscribe(alice)
+    assert hub.subscriber_count("alice") == 1
+    hub.publish(progress("alice", 2))
+    assert alice.drain() == [] and len(alice_tab.drain()) == 1
+
+
+def test_a_slow_subscriber_loses_its_oldest_events_not_memory() -> None:
+    hub = LiveEventBroadcaster(buffer=3)
+    watcher = hub.subscribe("alice")
+    for step in range(5):
+        hub.publish(progress("alice", step))
+    assert [e.step for e in watcher.drain()] == [2, 3, 4]  # type: ignore[attr-defined]
+    assert watcher.dropped == 2
+
+
+def test_next_batch_wakes_on_events_published_from_another_thread() -> None:
+    hub = LiveEventBroadcaster()
+    watcher = hub.subscribe("alice")
+
+    async def follow() -> list[int]:
+        assert await watcher.next_batch(0.01) == []
+        threading.Timer(0.05, hub.publish, args=(progress("alice", 7),)).start()
+        batch = await watcher.next_batch(5)
+        return [e.step for e in batch]  # type: ignore[attr-defined]
+
+    assert asyncio.run(follow()) == [7]
+
+
+def test_the_tee_tells_watchers_only_what_the_queue_took() -> None:
+    queue, hub = CollectingPublisher(), LiveEventBroadcaster()
+    watcher = hub.subscribe("alice")
+    tee = TeePublisher(queue, hub)
+    queue.available = False
+    with pytest.raises(QueueUnavailable):
+        tee.publish(progress("alice", 1))
+    assert watcher.drain() == []
+    queue.available = True
+    tee.publish(progress("alice", 1))
+    assert len(queue.events) == 1 and len(watcher.drain()) == 1
+
+
+class Clock:
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def __call__(self) -> float:
+        return self.at
+
+
+def test_the_limit_holds_within_a_window_and_refusals_do_not_count() -> None:
+    clock = Clock(600.0)
+    limiter = SlidingWindowLimiter(3, 60.0, now=clock)
+    assert [limiter.hit("alice") for _ in range(3)] == [None, None, None]
+    for _ in range(5):
+        # Into the next window, until the 3 hits (assumed spread over this one) weigh under 2.
+        assert limiter.hit("alice") == pytest.approx(80.0)
+    assert limiter.hit("bob") is None
+    clock.at = 600.0 + 60 + 20  # a third into the next window: 3 * 2/3 = 2 previous hits weigh
+    assert limiter.hit("alice") is None
+    assert limiter.hit("alice") == pytest.approx(20.0)  # 2 + 1 = 3: wait until 1 previous weighs
+
+
+def test_a_boundary_burst_cannot_double_the_rate() -> None:
+    clock = Clock(659.0)
+    limiter = SlidingWindowLimiter(10, 60.0, now=clock)
+    assert all(limiter.hit("u") is None for _ in range(10))
+    clock.at = 661.0  # a fixed window would allow 10 more here
+    allowed = sum(limiter.hit("u") is None for _ in range(10))
+    assert allowed == 0
+
+
+@pytest.mark.parametrize(
+    ("limit", "elapsed", "current", "previous", "expected"),
+    [
+        (5, 10.0, 0, 0, None),
+        (5, 10.0, 4, 0, None),
+        (5, 10.0, 5, 0, 50.0 + 12.0),
+        (5, 30.0, 0, 10, 30.0 * 0 + (60 * (1 - 4 / 10) - 30.0)),
+        (5, 0.0, 2, 6, 60 * (1 - 2 / 6)),
+        (1, 59.0, 1, 0, 1.0 + 60.0),
+    ],
+)
+def test_refusal_arithmetic(
+    limit: int, elapsed: float, current: int, previous: int, expected: float | None
+) -> None:
+    found = refusal(limit, 60.0, elapsed, current, previous)
+    assert found == (None if expected is None else pytest.approx(expected))
+
+
+def test_retry_after_is_a_whole_number_of_seconds_at_least_one() -> None:
+    assert [retry_after_header(s) for s in (0.0, 0.2, 1.0, 1.01, 59.5)] == [1, 1, 1, 2, 60]
+
+
+def test_idle_keys_are_forgotten() -> None:
+    clock = Clock(0.0)
+    limiter = SlidingWindowLimiter(1, 60.0, now=clock)
+    limiter.hit("a")
+    clock.at = 200.0
+    limiter.hit("b")
+    assert set(limiter._counts) == {"b"}
