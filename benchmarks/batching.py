@@ -52,7 +52,9 @@ class TimedGenerator:
             self.seconds += time.perf_counter() - began
 
 
-def run(generator: TimedGenerator, max_batch: int, jobs: int, resolution: str, steps: int) -> tuple[float, float]:
+def run(
+    generator: TimedGenerator, max_batch: int, jobs: int, resolution: str, steps: int
+) -> tuple[float, float]:
     """(wall seconds, generator seconds) to drain `jobs` queued jobs."""
     store, queue = MemoryStore(), InMemoryQueue()
     service = ImageService(
@@ -100,14 +102,21 @@ def main() -> None:
     if args.full:
         from benchmarks.sd15_shaped import ensure_sd15_shaped
 
-        options = GeneratorOptions(model=str(ensure_sd15_shaped(cache / "sd15-shaped-random")), cache_dir=cache)
+        options = GeneratorOptions(
+            model=str(ensure_sd15_shaped(cache / "sd15-shaped-random")), cache_dir=cache
+        )
     else:
         options = GeneratorOptions(cache_dir=cache)
     inner = DiffusersGenerator(options)
     inner.load()
+    from diffusers.utils import logging as diffusers_logging
+
+    diffusers_logging.set_verbosity_error()  # the style templates overflow CLIP's 77 tokens: it says so
     p = inner.placement
     kind = "SD-1.5-shaped (random weights)" if args.full else "tiny SD-1.5-shaped (random weights)"
-    print(f"{kind} on {p.device} ({p.dtype_name}, {p.threads} threads); {jobs} jobs of {args.resolution}, {args.steps} steps")
+    print(
+        f"{kind} on {p.device} ({p.dtype_name}, {p.threads} threads); {jobs} jobs of {args.resolution}, {args.steps} steps"
+    )
     generator = TimedGenerator(inner)
     batches = [int(b) for b in args.batches.split(",")]
     run(generator, max(batches), max(batches), args.resolution, 2)  # warm-up, every batch shape once

@@ -3,13 +3,19 @@ PROCESSING) are picked up when the server starts again; and the `token` command.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
+import structlog
+import uvicorn
 from dependency_injector import providers
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from nexus_image.adapters.memory import PatternGenerator
@@ -80,3 +86,39 @@ def test_token_checks_its_arguments(
     monkeypatch.setenv("NEXUS_IMAGE_DATA_DIR", str(tmp_path))
     assert main(["token", *args]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    yield
+    root.handlers, _ = saved
+    root.setLevel(saved[1])
+    structlog.reset_defaults()
+
+
+def test_serve_runs_the_app_on_the_asked_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restore_logging: None
+) -> None:
+    calls: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
+    monkeypatch.setenv("NEXUS_IMAGE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("NEXUS_IMAGE_EMBEDDED_WORKER", "false")
+    assert main(["serve", "--host", "0.0.0.0", "--port", "9123"]) == 0
+    app, options = calls[0]
+    assert isinstance(app, Litestar) and (options["host"], options["port"]) == ("0.0.0.0", 9123)
+    assert options["log_config"] is None and options["access_log"] is False
+
+
+def test_serve_refuses_production_without_a_jwt_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], restore_logging: None
+) -> None:
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("must not serve"))
+    monkeypatch.setenv("NEXUS_IMAGE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("NEXUS_IMAGE_DATABASE_URL", "postgresql+psycopg://db.invalid/nexus")
+    assert main(["serve"]) == 2
+    assert (
+        "NEXUS_IMAGE_JWT_SECRET or NEXUS_IMAGE_JWT_PUBLIC_KEY must be configured" in capsys.readouterr().err
+    )
+    assert main(["serve", "--port", "0"]) == 2  # settings validation: one line, exit 2

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,14 @@ import uvicorn
 from dependency_injector import providers
 
 from nexus_image.adapters.memory import PatternGenerator
+from nexus_image.domain.events import (
+    GenerationCancelled,
+    GenerationCompleted,
+    GenerationFailed,
+    GenerationStarted,
+)
 from nexus_image.entrypoints.http import create_app
+from nexus_image.entrypoints.http.controllers.events import InOrder, message
 from nexus_image.entrypoints.settings import Settings
 
 from .conftest import SECRET, CountingStore, bearer, build_container
@@ -107,3 +115,34 @@ def test_the_embedded_server_runs_a_job_to_completion_on_its_own(server: str) ->
         assert png.content.startswith(b"\x89PNG")
         ready = client.get("/ready").json()
         assert ready["checks"]["model"] == "ready"
+
+
+def test_each_event_type_becomes_a_client_message_without_internal_fields() -> None:
+    at = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    common = {"event_id": "e", "job_id": "j", "user_id": "u", "occurred_at": at}
+    cases = [
+        (
+            GenerationStarted(**common, attempt=2),
+            "processing",
+            {"status": "PROCESSING", "step": 0, "attempt": 2},
+        ),
+        (
+            GenerationFailed(**common, reason="out of memory", refunded=5),
+            "failed",
+            {"reason": "out of memory"},
+        ),
+        (GenerationCancelled(**common, refunded=5), "cancelled", {"status": "CANCELLED", "refunded": 5}),
+        (GenerationCompleted(**common, image_key="images/u/j.png"), "completed", {"status": "COMPLETED"}),
+    ]
+    for event, name, expected in cases:
+        sse = message(event)
+        assert sse is not None and sse.event == name and sse.id == "e"
+        data = json.loads(str(sse.data))
+        assert data == {**data, **expected} and data["occurred_at"] == "2026-01-01T12:00:00Z"
+        assert "images/u/j.png" not in str(sse.data) and "user_id" not in data
+
+
+def test_stale_events_of_a_job_are_dropped() -> None:
+    order = InOrder()
+    admitted = [order.admit("j", n) for n in ("processing", "queued", "processing", "completed", "queued")]
+    assert admitted == [True, False, True, True, True]  # a finished job is forgotten

@@ -121,7 +121,8 @@ def test_rs256_with_a_public_key_accepts_its_tokens_and_refuses_key_confusion(tm
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = rsa_pem(key)
-    with api_for(Settings(data_dir=tmp_path, jwt_public_key=pem, embedded_worker=False)) as api:
+    settings = Settings(data_dir=tmp_path, jwt_public_key=pem, jwt_algorithm="rs256", embedded_worker=False)
+    with api_for(settings) as api:
         assert call(api, asymmetric(key, "RS256")).status_code == 200
         refused(call(api, asymmetric(other, "RS256")))
         refused(call(api, token(secret=SECRET)))
@@ -167,6 +168,7 @@ def test_es256_key_from_a_pem_file_and_rs256_from_a_jwks_file(tmp_path: Path) ->
             "not a usable key",
         ),
         ({"jwt_public_key": "/no/such/key.pem"}, "cannot read"),
+        ({"jwt_secret": SECRET, "jwt_algorithm": "XY999"}, "unknown JWT algorithm"),
     ],
 )
 def test_the_server_refuses_to_start_with_unusable_jwt_settings(

@@ -26,9 +26,6 @@ from nexus_image.adapters.moderation import RuleBasedModerator
 from nexus_image.adapters.sqlalchemy import SqlDatabase, create_engine_for, migrate, sqlite_url
 from nexus_image.application import Dependencies, GenerateImage, ImageService, ImageView
 from nexus_image.application.ports import UnitOfWorkFactory
-from tests.support.builders import make_job
-
-__all__ = ["Backend", "Stack", "make_job"]
 
 
 @dataclass

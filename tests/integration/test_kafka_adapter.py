@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from nexus_image.adapters.kafka import KafkaEventPublisher, KafkaJobQueue, Topics, ensure_topics
+from nexus_image.adapters.kafka import (
+    KafkaEventPublisher,
+    KafkaJobQueue,
+    KafkaLivePublisher,
+    Topics,
+    ensure_topics,
+)
 from nexus_image.application.errors import QueueUnavailable
 from nexus_image.application.ports import Delivery
 from nexus_image.domain.events import (
@@ -188,3 +194,43 @@ def test_acknowledge_rejects_foreign_deliveries(kafka: TansuBroker, kafka_prefix
     with pytest.raises(ValueError, match="not a delivery"):
         queue.acknowledge(Delivery("j", handle=3))
     queue.close()
+
+
+def test_consumer_errors_are_not_deliveries_and_a_lost_broker_refuses_commits(
+    private_broker: TansuBroker,
+) -> None:
+    private_broker.start()
+    topics = Topics("errors.")
+    config = private_broker.client_config(**{"group.id": "errors-workers", "enable.partition.eof": True})
+    ensure_topics(config, [topics.requests], partitions=1)
+    KafkaEventPublisher(config, topics).publish(requested("j1"))
+    missing = KafkaJobQueue(config, "errors.no-such-topic")
+    assert missing.receive(2, 1.0) == []  # "unknown topic" is logged, not delivered
+    missing.close()
+
+    queue = KafkaJobQueue(config, topics.requests)
+    [delivery] = receive_all(queue, 1)
+    assert queue.receive(2, 1.0) == []  # end-of-partition notices are not deliveries
+    private_broker.stop()
+    assert queue.receive(2, 0.5) == []  # transport errors are logged; the loop just polls again
+    with pytest.raises(QueueUnavailable, match="cannot commit"):
+        queue.acknowledge(delivery)
+    queue.close()
+
+
+def test_live_progress_never_blocks_and_reaches_the_progress_topic(private_broker: TansuBroker) -> None:
+    topics = Topics("live.")
+    down = KafkaLivePublisher(private_broker.client_config(), Topics("live-down."))
+    began = time.monotonic()
+    down.publish(GenerationProgress(event_id="p0", job_id="j", user_id="u", occurred_at=NOW, step=1))
+    assert time.monotonic() - began < 1  # no broker: dropped, generation goes on
+
+    private_broker.start()
+    live = KafkaLivePublisher(private_broker.client_config(), topics)
+    for step in (1, 2):
+        live.publish(
+            GenerationProgress(event_id=f"p{step}", job_id="j", user_id="u", occurred_at=NOW, step=step)
+        )
+    live.close()
+    records = read_topic(private_broker.client_config(), topics.progress, 2)
+    assert [r.body["step"] for r in records] == [1, 2]

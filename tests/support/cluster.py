@@ -28,7 +28,9 @@ USER = "alice"
 WELCOME = 10_000
 
 
-def wait_for(check: Callable[[], bool], timeout: float, what: str, on_timeout: Callable[[], str] = str) -> None:
+def wait_for(
+    check: Callable[[], bool], timeout: float, what: str, on_timeout: Callable[[], str] = str
+) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:

@@ -30,13 +30,27 @@ def to_record(message: Message) -> Record:
     )
 
 
+def reader(config: dict[str, Any], topic: str, deadline: float) -> Consumer:
+    """A consumer assigned to every partition of `topic` from the start, outside any group. A
+    topic that does not exist yet (its first record may still be on its way) is waited for."""
+    consumer = Consumer({**config, "group.id": f"reader-{uuid.uuid4().hex}", "enable.auto.commit": False})
+    while True:
+        found = consumer.list_topics(topic, timeout=10).topics[topic]
+        if found.error is None and found.partitions:
+            break
+        if time.monotonic() > deadline:
+            consumer.close()
+            raise AssertionError(f"topic {topic} does not exist: {found.error}")
+        time.sleep(0.2)
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in found.partitions])
+    return consumer
+
+
 def read_topic(config: dict[str, Any], topic: str, count: int, timeout: float = 30.0) -> list[Record]:
     """The first `count` records of `topic`, read from every partition without joining a group
     (fails if they do not arrive in time)."""
-    consumer = Consumer({**config, "group.id": f"reader-{uuid.uuid4().hex}", "enable.auto.commit": False})
     deadline = time.monotonic() + timeout
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    consumer = reader(config, topic, deadline)
     records: list[Record] = []
     try:
         while len(records) < count and time.monotonic() < deadline:
@@ -50,13 +64,13 @@ def read_topic(config: dict[str, Any], topic: str, count: int, timeout: float = 
     return records
 
 
-def read_until_quiet(config: dict[str, Any], topic: str, quiet: float = 2.0, timeout: float = 30.0) -> list[Record]:
+def read_until_quiet(
+    config: dict[str, Any], topic: str, quiet: float = 2.0, timeout: float = 30.0
+) -> list[Record]:
     """Every record of `topic`: reads until nothing new arrives for `quiet` seconds."""
     records: list[Record] = []
-    consumer = Consumer({**config, "group.id": f"reader-{uuid.uuid4().hex}", "enable.auto.commit": False})
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
     deadline = time.monotonic() + timeout
+    consumer = reader(config, topic, deadline)
     last = time.monotonic()
     try:
         while time.monotonic() - last < quiet and time.monotonic() < deadline:

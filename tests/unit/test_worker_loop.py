@@ -12,7 +12,7 @@ from nexus_image.adapters.memory import PatternGenerator
 from nexus_image.application.errors import DatabaseUnavailable, QueueUnavailable
 from nexus_image.application.ports import Delivery
 from nexus_image.entrypoints.settings import Settings
-from nexus_image.entrypoints.worker import WorkerLoop
+from nexus_image.entrypoints.worker import RecoveryLoop, RelayLoop, WorkerLoop
 from nexus_image.entrypoints.worker.process import WorkerProcess
 
 from .conftest import World
@@ -165,3 +165,64 @@ def test_worker_process_runs_relay_worker_and_metrics(tmp_path: Path) -> None:
         process.stop()
         thread.join(10)
     assert not thread.is_alive()
+
+
+def test_a_batch_of_poison_only_runs_nothing(world: World) -> None:
+    poison = [Delivery("", i, problem="not JSON") for i in range(2)]
+    queue = ScriptedQueue([poison])
+    assert loop(world, queue, max_batch=2).run_once() == 2
+    assert queue.acked == poison
+    assert world.generator.calls == []
+
+
+def test_filling_a_batch_stops_when_the_queue_fails(world: World) -> None:
+    [d] = queued(world, 1)
+
+    class FailsSecond(ScriptedQueue):
+        def receive(self, max_items: int, timeout: float) -> list[Delivery]:
+            if self.asked:
+                self.asked.append(max_items)
+                raise QueueUnavailable("broker away")
+            return super().receive(max_items, timeout)
+
+    queue = FailsSecond([[d]])
+    assert loop(world, queue, max_batch=4, batch_wait_seconds=1.0).run_once() == 1
+    assert queue.acked == [d]
+
+
+def test_relay_and_recovery_loops_survive_errors_and_requeue_stalled_jobs(world: World) -> None:
+    job = world.request()
+    world.service.relay.drain()
+    [delivery] = world.queue.receive(1, 0)
+    world.service.worker._start(job.id)  # a worker took it, then died
+    world.clock.advance(minutes=11)
+
+    broken = {"left": 2}
+    real = world.service.relay.uow_factory
+
+    def flaky():  # type: ignore[no-untyped-def]
+        if broken["left"]:
+            broken["left"] -= 1
+            raise DatabaseUnavailable("connection refused")
+        return real()
+
+    world.service.relay.uow_factory = flaky
+    world.service.recover.uow_factory = flaky
+    relay = RelayLoop(world.service, idle_seconds=0.01)
+    recovery = RecoveryLoop(world.service, every_seconds=0.01)
+    threads = [threading.Thread(target=x.run) for x in (relay, recovery)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(500):
+            if world.queue.size():
+                break
+            threading.Event().wait(0.01)
+    finally:
+        relay.stop_event.set()
+        recovery.stop_event.set()
+        for thread in threads:
+            thread.join(5)
+    assert world.queue.size() == 1  # re-queued and relayed again, despite the failures
+    assert world.service.get_image("alice", job.id).status == "QUEUED"
+    world.queue.acknowledge(delivery)

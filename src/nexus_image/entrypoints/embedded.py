@@ -56,6 +56,8 @@ class EmbeddedWorker:
         offered, requeued = self.recover_previous_run()
         if offered or requeued:
             log.info("picked up %d queued and %d interrupted jobs from the previous run", offered, requeued)
+        for loop in (self.worker, self.relay, self.recovery):
+            loop.stop_event.clear()  # an app may be started again after a stop (test clients do)
         self.threads = [
             threading.Thread(target=self._work, name="embedded-worker", daemon=True),
             threading.Thread(target=self.relay.run, name="outbox-relay", daemon=True),

@@ -4,12 +4,15 @@ worker` (tiny pipeline) -> S3 -> PostgreSQL -> completion event."""
 from __future__ import annotations
 
 import io
+import threading
 import urllib.request
 
 import pytest
 from PIL import Image
 
 from nexus_image.adapters.kafka import Topics
+from nexus_image.adapters.memory import PatternGenerator
+from nexus_image.entrypoints.worker.process import WorkerProcess
 from tests.support.cluster import (
     USER,
     Cluster,
@@ -67,3 +70,23 @@ def test_a_request_is_generated_by_a_worker_process_and_announced(
     assert worker.terminate() == 0, worker.log()  # SIGTERM: a clean stop
     assert "stopped" in worker.log()
     assert_nothing_lost_nothing_charged_twice(api, [job.id])
+
+
+def test_the_worker_process_embeds_in_a_host_process(cluster: Cluster) -> None:
+    """WorkerProcess as a library (no signal handlers): same loops, same Kafka group; `stop()`
+    finishes the batch in hand and leaves the group."""
+    api = cluster.api()
+    process = WorkerProcess(
+        cluster.settings(worker_metrics_port=0, max_batch=2), "embedded", generator=PatternGenerator()
+    )
+    thread = threading.Thread(target=process.run, kwargs={"install_signals": False})
+    thread.start()
+    try:
+        assert process.ready.wait(60)
+        jobs = [request(api, seed=seed).id for seed in range(3)]
+        wait_for(all_in(api, jobs, "COMPLETED"), 60, "the embedded worker to finish")
+    finally:
+        process.stop()
+        thread.join(30)
+    assert not thread.is_alive()
+    assert_nothing_lost_nothing_charged_twice(api, jobs)

@@ -37,7 +37,12 @@ def test_a_thousand_jobs_drain_through_two_workers_exactly_once(cluster: Cluster
         with api.service.deps.uow_factory() as uow:
             return uow.jobs.count_by_status()
 
-    wait_for(lambda: counts()["COMPLETED"] == JOBS, 240, "all jobs to complete", lambda: f"{counts()}\n{cluster.worker_logs()}")
+    wait_for(
+        lambda: counts()["COMPLETED"] == JOBS,
+        240,
+        "all jobs to complete",
+        lambda: f"{counts()}\n{cluster.worker_logs()}",
+    )
     drained_in = time.monotonic() - began - queued_in
     print(f"\n{JOBS} jobs: queued in {queued_in:.1f}s, drained by two workers in {drained_in:.1f}s")
 

@@ -109,7 +109,12 @@ class KafkaLivePublisher:
 
     def __init__(self, config: Mapping[str, Any], topics: Topics) -> None:
         self.topics = topics
-        conf: dict[str, Any] = {**for_producer(config), "acks": "1", "message.timeout.ms": 5000}
+        conf: dict[str, Any] = {
+            **for_producer(config),
+            "acks": "1",
+            "enable.idempotence": False,  # a lost progress event is harmless; a slow one is not
+            "message.timeout.ms": 5000,
+        }
         conf.setdefault("logger", log)
         self._producer = Producer(conf)
 

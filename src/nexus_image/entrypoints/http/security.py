@@ -77,6 +77,19 @@ def _load_public_keys(value: str) -> dict[str | None, Any]:
         ) from error
 
 
+def canonical_algorithm(name: str | None) -> str | None:
+    """`rs256` means RS256; a name nobody knows is refused at start, not at the first request."""
+    if not name or not name.strip():
+        return None
+    known = {a.upper(): a for a in (*HMAC_ALGORITHMS, *RSA_ALGORITHMS, *EC_ALGORITHMS.values(), "EdDSA")}
+    try:
+        return known[name.strip().upper()]
+    except KeyError:
+        raise SecurityConfigurationError(
+            f"unknown JWT algorithm {name!r}; known: {', '.join(sorted(known.values()))}"
+        ) from None
+
+
 def dev_secret(data_dir: Path) -> str:
     """The embedded mode's signing secret: random, made once, kept under the data directory
     (owner-only) so that tokens survive restarts."""
@@ -115,7 +128,7 @@ class TokenVerifier:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
-        pinned = settings.jwt_algorithm
+        pinned = canonical_algorithm(settings.jwt_algorithm)
         secret = signing_secret(settings)
         if secret is not None:
             algorithm = pinned or "HS256"
@@ -177,7 +190,7 @@ def mint_token(settings: Settings, user_id: str, ttl_seconds: int) -> str:
             "tokens cannot be minted here: the server verifies with a public key "
             "(NEXUS_IMAGE_JWT_PUBLIC_KEY); ask the identity provider for one"
         )
-    algorithm = settings.jwt_algorithm or "HS256"
+    algorithm = canonical_algorithm(settings.jwt_algorithm) or "HS256"
     now = int(time.time())
     claims: dict[str, Any] = {"sub": user_id, "iat": now, "nbf": now, "exp": now + ttl_seconds}
     if settings.jwt_audience:

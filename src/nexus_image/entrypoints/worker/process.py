@@ -96,7 +96,8 @@ class WorkerProcess:
                 return uow.jobs.count_by_status()
 
         self.metrics.track_queue(counts)
-        start_http_server(port, addr="0.0.0.0", registry=self.metrics.registry)
+        server, _thread = start_http_server(port, addr="0.0.0.0", registry=self.metrics.registry)
+        app.closers.append(server.shutdown)
         log.info("metrics on :%d/metrics", port)
 
     def stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:

@@ -37,7 +37,8 @@ def _storage(container: Container) -> str:
 def _broker(container: Container) -> str:
     """The queue or broker the outbox relay publishes to; an adapter that can tell whether its
     broker is reachable offers `check_health()`."""
-    primary = container.publisher().primary
+    publisher = container.publisher()
+    primary = getattr(publisher, "primary", publisher)  # through the tee that feeds live events
     check: Callable[[], Any] | None = getattr(primary, "check_health", None)
     if check is None:
         return "ok" if not container.settings().kafka_bootstrap_servers else "unchecked"
