@@ -1,0 +1,120 @@
+"""Deployment files stay true to the code: configuration names, commands and metric names."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry
+
+from nexus_image.adapters.prometheus import PrometheusMetrics
+from nexus_image.entrypoints.cli.main import _parser
+from nexus_image.entrypoints.http.observability import latency_histogram
+from nexus_image.entrypoints.settings import Settings
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+YAML_FILES = sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")])
+PROMQL_FUNCTIONS = {"histogram_quantile", "clamp_min"}
+EXTERNAL_METRICS = {"up", "DCGM_FI_DEV_GPU_UTIL", "kafka_consumergroup_lag"}
+
+
+def documents(path: Path) -> list[Any]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+
+
+def setting_names() -> set[str]:
+    names = set()
+    for name, field in Settings.model_fields.items():
+        names.add(field.alias or f"NEXUS_IMAGE_{name.upper()}")
+    return names
+
+
+def series_names() -> set[str]:
+    registry = CollectorRegistry()
+    PrometheusMetrics(registry)
+    latency_histogram(registry)
+    suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"], "gauge": [""]}
+    names = {f.name + s for f in registry.collect() for s in suffixes[f.type]}
+    return names | EXTERNAL_METRICS
+
+
+def test_every_yaml_file_parses() -> None:
+    assert len(YAML_FILES) >= 6
+    for path in YAML_FILES:
+        assert documents(path), path
+
+
+def test_configuration_names_exist() -> None:
+    known = setting_names()
+    text = "\n".join(p.read_text() for p in [*YAML_FILES, DEPLOY / "Dockerfile"])
+    used = set(re.findall(r"\bNEXUS_IMAGE_[A-Z0-9_]+", text))
+    assert used, "deployment files configure nothing"
+    assert used <= known, used - known
+
+
+def commands() -> list[list[str]]:
+    """Our image's commands: compose services built from our Dockerfile, k8s containers' args."""
+    services = documents(DEPLOY / "compose.yaml")[0]["services"].values()
+    found = [s["command"] for s in services if "build" in s]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "args" in node and str(node.get("image", "")).startswith("nexus-image"):
+                found.append(node["args"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for path in sorted((DEPLOY / "k8s").glob("*.yaml")):
+        for doc in documents(path):
+            walk(doc)
+    return [[str(v) for v in c] for c in found]
+
+
+def test_commands_are_real_cli_commands() -> None:
+    found = commands()
+    assert {c[0] for c in found} >= {"serve", "worker", "db", "maintenance"}
+    parser = _parser()
+    for args in found:
+        parsed = parser.parse_args(args)
+        assert callable(parsed.handler), args
+
+
+def promql_metrics(expr: str) -> set[str]:
+    without_labels = re.sub(r"\{[^}]*\}", "", expr)
+    without_keywords = re.sub(r"\b(by|without)\s*\([^)]*\)", "", without_labels)
+    tokens = set(re.findall(r"\b[A-Za-z_:][A-Za-z0-9_:]*\b", without_keywords))
+    return {t for t in tokens if "_" in t and t not in PROMQL_FUNCTIONS}
+
+
+def test_alerts_and_dashboard_query_series_that_exist() -> None:
+    known = series_names()
+    rules = documents(DEPLOY / "monitoring" / "alerts.yml")[0]["groups"][0]["rules"]
+    assert len(rules) >= 5
+    dashboard = json.loads((DEPLOY / "monitoring" / "grafana-dashboard.json").read_text())
+    exprs = [r["expr"] for r in rules] + [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    for expr in exprs:
+        missing = promql_metrics(expr) - known
+        assert not missing, f"{expr}: {missing}"
+    for rule in rules:
+        assert rule["annotations"]["summary"]
+        assert rule["labels"]["severity"] in {"page", "warn"}
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Generation rate", "Mean generation time", "Queue", "Failure rate", "Token consumption", "GPU use"],
+)
+def test_dashboard_has_the_original_panels(title: str) -> None:
+    dashboard = json.loads((DEPLOY / "monitoring" / "grafana-dashboard.json").read_text())
+    assert any(p["title"].startswith(title) for p in dashboard["panels"])
+
+
+def test_promql_parser_sees_metric_names() -> None:
+    assert promql_metrics('sum by (le) (rate(foo_bucket{a="b_c"}[5m]))') == {"foo_bucket"}
