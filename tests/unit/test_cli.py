@@ -50,3 +50,15 @@ def test_insufficient_tokens_exits_2(
     monkeypatch.setenv("NEXUS_IMAGE_WELCOME_TOKENS", "4")
     assert main(["generate", "a fox"]) == 2
     assert "5 tokens required, balance is 4" in capsys.readouterr().err
+
+
+def test_refused_input_leaves_the_persistent_balance_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEXUS_IMAGE_DATA_DIR", str(tmp_path))
+    for args in (["--resolution", "640x480"], ["--style", "noir"]):
+        assert main(["generate", "a fox", *args]) == 2
+    assert main(["generate", "a n.u.d.e portrait", "--resolution", "1024x1536"]) == 2
+    capsys.readouterr()
+    assert main(["tokens", "balance", "local"]) == 0
+    assert capsys.readouterr().out.strip() == "local: 100 tokens"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,44 @@ def tokenizer_vocab() -> dict[str, int]:
     return vocab
 
 
-def build_tiny_pipeline(seed: int = 0) -> Any:
+@dataclass(frozen=True, slots=True)
+class PipelineShape:
+    """The sizes that make a pipeline SD-1.5-shaped: TINY for tests, SD15 for benchmarks."""
+
+    unet_channels: tuple[int, ...]
+    unet_layers: int
+    unet_attention: tuple[bool, ...]  # per down block, highest resolution first
+    attention_head_dim: int
+    vae_channels: tuple[int, ...]
+    vae_layers: int
+    norm_groups: int
+    text_hidden: int
+    text_intermediate: int
+    text_layers: int
+    text_heads: int
+    text_vocab: int | None  # None: just the byte-level tokenizer's symbols
+
+
+# Attention only at the lower resolution keeps a 512 px image fast on a CPU.
+TINY = PipelineShape((8, 16), 1, (False, True), 4, (8, 8, 8, 8), 1, 4, 16, 32, 2, 2, None)
+# Stable Diffusion 1.5: UNet 860M, VAE 84M, CLIP ViT-L/14 text encoder 123M parameters.
+SD15 = PipelineShape(
+    (320, 640, 1280, 1280),
+    2,
+    (True, True, True, False),
+    8,
+    (128, 256, 512, 512),
+    2,
+    32,
+    768,
+    3072,
+    12,
+    12,
+    49408,
+)
+
+
+def build_random_pipeline(shape: PipelineShape, seed: int = 0) -> Any:
     import torch
     from diffusers import (
         AutoencoderKL,
@@ -50,39 +88,40 @@ def build_tiny_pipeline(seed: int = 0) -> Any:
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     torch.manual_seed(seed)
-    hidden = 16
+    down = tuple("CrossAttnDownBlock2D" if a else "DownBlock2D" for a in shape.unet_attention)
+    up = tuple("CrossAttnUpBlock2D" if a else "UpBlock2D" for a in reversed(shape.unet_attention))
     unet = UNet2DConditionModel(
         sample_size=64,
         in_channels=4,
         out_channels=4,
-        block_out_channels=(8, 16),
-        layers_per_block=1,
-        # Attention only at the lower resolution keeps a 512 px image fast on a CPU.
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=hidden,
-        attention_head_dim=4,
-        norm_num_groups=4,
+        block_out_channels=shape.unet_channels,
+        layers_per_block=shape.unet_layers,
+        down_block_types=down,
+        up_block_types=up,
+        cross_attention_dim=shape.text_hidden,
+        attention_head_dim=shape.attention_head_dim,
+        norm_num_groups=shape.norm_groups,
     )
+    blocks = len(shape.vae_channels)
     vae = AutoencoderKL(
         in_channels=3,
         out_channels=3,
-        block_out_channels=(8, 8, 8, 8),
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=shape.vae_channels,
+        down_block_types=("DownEncoderBlock2D",) * blocks,
+        up_block_types=("UpDecoderBlock2D",) * blocks,
         latent_channels=4,
-        layers_per_block=1,
-        norm_num_groups=4,
+        layers_per_block=shape.vae_layers,
+        norm_num_groups=shape.norm_groups,
         sample_size=512,
     )
     vocab = tokenizer_vocab()
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
-            vocab_size=len(vocab),
-            hidden_size=hidden,
-            intermediate_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
+            vocab_size=shape.text_vocab or len(vocab),
+            hidden_size=shape.text_hidden,
+            intermediate_size=shape.text_intermediate,
+            num_hidden_layers=shape.text_layers,
+            num_attention_heads=shape.text_heads,
             max_position_embeddings=77,
             bos_token_id=vocab["<|startoftext|>"],
             eos_token_id=vocab["<|endoftext|>"],
@@ -107,6 +146,10 @@ def build_tiny_pipeline(seed: int = 0) -> Any:
         feature_extractor=None,
         requires_safety_checker=False,
     )
+
+
+def build_tiny_pipeline(seed: int = 0) -> Any:
+    return build_random_pipeline(TINY, seed)
 
 
 def ensure_tiny_pipeline(cache_dir: Path) -> Path:

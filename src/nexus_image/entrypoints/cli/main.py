@@ -99,9 +99,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     )
     service.relay.drain()
     assert app.queue is not None
-    for delivery in app.queue.receive(max_items=1, timeout=1.0):
-        service.process(delivery.job_id)
-        app.queue.acknowledge(delivery)
+    # Jobs an earlier interrupted run left queued come out of the outbox too: run them all.
+    while deliveries := app.queue.receive(max_items=1, timeout=0.2):
+        for delivery in deliveries:
+            service.process(delivery.job_id)
+            app.queue.acknowledge(delivery)
     try:
         view = service.get_image(args.user, job.id)
     except NotFound as error:  # pragma: no cover - the job was just created
