@@ -14,9 +14,9 @@ from nexus_image.application.ports import (
     UnitOfWorkFactory,
 )
 from nexus_image.application.process_job import fail_job
+from nexus_image.application.request_generation import requested_event
 from nexus_image.application.storage_keys import image_key, thumbnail_key
 from nexus_image.application.transactions import in_transaction
-from nexus_image.domain.events import GenerationRequested
 from nexus_image.domain.job import ImageJob, JobStatus
 
 FAILED_RETENTION = timedelta(hours=24)
@@ -99,16 +99,7 @@ class RecoverStalledJobs:
                 return False
             job.requeue()
             uow.jobs.save(job)
-            uow.outbox.add(
-                GenerationRequested(
-                    event_id=self.ids.new_id(),
-                    job_id=job.id,
-                    user_id=job.user_id,
-                    occurred_at=self.clock.now(),
-                    parameters=dict(job.parameters.to_dict()),
-                    tokens_cost=job.tokens_cost,
-                )
-            )
+            uow.outbox.add(requested_event(job, self.ids.new_id(), self.clock.now()))
             return True
 
         return in_transaction(self.uow_factory, work)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from nexus_image.application.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
+from nexus_image.application.request_generation import requested_event
 from nexus_image.application.transactions import in_transaction
-from nexus_image.domain.events import GenerationRequested
 
 QUEUE_CAPACITY = 10_000
 
@@ -30,16 +30,7 @@ class RedeliverQueuedJobs:
         def work(uow: UnitOfWork) -> int:
             waiting = uow.jobs.queued_before(created_before, self.limit)
             for job in waiting:
-                uow.outbox.add(
-                    GenerationRequested(
-                        event_id=self.ids.new_id(),
-                        job_id=job.id,
-                        user_id=job.user_id,
-                        occurred_at=self.clock.now(),
-                        parameters=dict(job.parameters.to_dict()),
-                        tokens_cost=job.tokens_cost,
-                    )
-                )
+                uow.outbox.add(requested_event(job, self.ids.new_id(), self.clock.now()))
             return len(waiting)
 
         return in_transaction(self.uow_factory, work)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from nexus_image.application.dto import GenerateImage, ImageView
 from nexus_image.application.errors import IdempotencyConflict, NotFound, PromptRejected
@@ -23,6 +24,18 @@ from nexus_image.domain.job import ImageJob
 from nexus_image.domain.parameters import DEFAULT_SCHEDULER, GenerationParameters, Scheduler
 from nexus_image.domain.resolution import Resolution, price
 from nexus_image.domain.styles import Style
+
+
+def requested_event(job: ImageJob, event_id: str, at: datetime) -> GenerationRequested:
+    """The event that puts `job` on the queue (again, after recovery or a lost queue)."""
+    return GenerationRequested(
+        event_id=event_id,
+        job_id=job.id,
+        user_id=job.user_id,
+        occurred_at=at,
+        parameters=dict(job.parameters.to_dict()),
+        tokens_cost=job.tokens_cost,
+    )
 
 
 def _fingerprint(command: GenerateImage) -> str:
@@ -98,16 +111,7 @@ class RequestGeneration:
             uow.jobs.add(job)
             if command.client_key:
                 uow.idempotency.add(command.user_id, command.client_key, job.id, fingerprint, now)
-            uow.outbox.add(
-                GenerationRequested(
-                    event_id=self.ids.new_id(),
-                    job_id=job.id,
-                    user_id=job.user_id,
-                    occurred_at=now,
-                    parameters=dict(params.to_dict()),
-                    tokens_cost=job.tokens_cost,
-                )
-            )
+            uow.outbox.add(requested_event(job, self.ids.new_id(), now))
             created.append(True)
             return job
 
