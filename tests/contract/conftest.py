@@ -24,8 +24,9 @@ from nexus_image.adapters.memory import (
 )
 from nexus_image.adapters.moderation import RuleBasedModerator
 from nexus_image.adapters.sqlalchemy import SqlDatabase, create_engine_for, migrate, sqlite_url
-from nexus_image.application import Dependencies, GenerateImage, ImageService, ImageView
+from nexus_image.application import Dependencies, ImageService
 from nexus_image.application.ports import UnitOfWorkFactory
+from tests.support.driver import ServiceDriver
 
 
 @dataclass
@@ -63,7 +64,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Pat
 
 
 @dataclass
-class Stack:
+class Stack(ServiceDriver):
     backend: Backend
     clock: ManualClock
     storage: InMemoryStorage
@@ -71,24 +72,7 @@ class Stack:
     generator: PatternGenerator
     service: ImageService
 
-    def request(self, user: str = "alice", **kwargs: object) -> ImageView:
-        params: dict[str, object] = {"prompt": "a red fox in the snow", "steps": 2, **kwargs}
-        return self.service.request_generation(GenerateImage(user_id=user, **params))  # type: ignore[arg-type]
-
-    def run_queue(self) -> list[str]:
-        self.service.relay.drain()
-        statuses = []
-        while deliveries := self.queue.receive(max_items=8, timeout=0):
-            for delivery in deliveries:
-                statuses.append(self.service.process(delivery.job_id).status)
-                self.queue.acknowledge(delivery)
-        return statuses
-
-    def balance(self, user: str = "alice") -> int:
-        return self.service.tokens.balance(user).balance
-
-    def ledger_sum(self, user: str = "alice") -> int:
-        return sum(e.amount for e in self.service.tokens.ledger(user))
+    default_steps = 2
 
 
 @pytest.fixture

@@ -17,11 +17,12 @@ from nexus_image.adapters.memory import (
     SequentialIds,
 )
 from nexus_image.adapters.moderation import RuleBasedModerator
-from nexus_image.application import Dependencies, GenerateImage, ImageService, ImageView
+from nexus_image.application import Dependencies, ImageService
+from tests.support.driver import ServiceDriver
 
 
 @dataclass
-class World:
+class World(ServiceDriver):
     store: MemoryStore
     clock: ManualClock
     storage: InMemoryStorage
@@ -29,26 +30,6 @@ class World:
     generator: PatternGenerator
     service: ImageService
     live: list[object]
-
-    def request(self, user: str = "alice", **kwargs: object) -> ImageView:
-        params: dict[str, object] = {"prompt": "a red fox in the snow", "steps": 4, **kwargs}
-        return self.service.request_generation(GenerateImage(user_id=user, **params))  # type: ignore[arg-type]
-
-    def run_queue(self) -> list[str]:
-        """Relay the outbox and process everything queued; returns the outcomes' statuses."""
-        self.service.relay.drain()
-        statuses = []
-        while deliveries := self.queue.receive(max_items=8, timeout=0):
-            for delivery in deliveries:
-                statuses.append(self.service.process(delivery.job_id).status)
-                self.queue.acknowledge(delivery)
-        return statuses
-
-    def balance(self, user: str = "alice") -> int:
-        return self.service.tokens.balance(user).balance
-
-    def ledger_sum(self, user: str = "alice") -> int:
-        return sum(e.amount for e in self.service.tokens.ledger(user))
 
 
 class LiveEvents:
