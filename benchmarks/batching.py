@@ -21,13 +21,13 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from nexus_image.adapters.diffusers import DiffusersGenerator, GeneratorOptions
-from nexus_image.adapters.imaging import PillowEncoder
-from nexus_image.adapters.memory import FixedSeeds, InMemoryQueue, InMemoryStorage, MemoryStore
-from nexus_image.adapters.moderation import RuleBasedModerator
-from nexus_image.adapters.system import SystemClock, UuidGenerator
-from nexus_image.application import Dependencies, GenerateImage, ImageService
+from nexus_image.adapters.memory import InMemoryQueue
+from nexus_image.application import GenerateImage
 from nexus_image.application.ports import RawImage, RenderSpec, StepCallback
+from nexus_image.entrypoints.composition import compose
+from nexus_image.entrypoints.settings import Settings
 from nexus_image.entrypoints.worker import WorkerLoop
+from nexus_image.testing import FixedSeeds
 
 
 class TimedGenerator:
@@ -56,21 +56,11 @@ def run(
     generator: TimedGenerator, max_batch: int, jobs: int, resolution: str, steps: int
 ) -> tuple[float, float]:
     """(wall seconds, generator seconds) to drain `jobs` queued jobs."""
-    store, queue = MemoryStore(), InMemoryQueue()
-    service = ImageService(
-        Dependencies(
-            uow_factory=store.unit_of_work,
-            storage=InMemoryStorage(),
-            moderator=RuleBasedModerator(),
-            clock=SystemClock(),
-            ids=UuidGenerator(),
-            seeds=FixedSeeds(),
-            publisher=queue,
-            generator=generator,
-            encoder=PillowEncoder(),
-            welcome_grant=10**9,
-        )
-    )
+    queue = InMemoryQueue()
+    settings = Settings.model_construct(welcome_tokens=10**9)
+    service = compose(
+        "memory", settings, in_process_queue=queue, seeds=FixedSeeds(), generator=generator
+    ).service
     for seed in range(jobs):
         prompt = f"a lighthouse on a cliff at dawn, variation {seed}"
         service.request_generation(
@@ -83,7 +73,8 @@ def run(
     while loop.processed < jobs:
         loop.run_once()
     wall = time.perf_counter() - began
-    completed = store.unit_of_work().jobs.count_by_status()["COMPLETED"]
+    with service.deps.uow_factory() as uow:
+        completed = uow.jobs.count_by_status()["COMPLETED"]
     assert completed == jobs, f"only {completed} of {jobs} completed"
     return wall, generator.seconds
 

@@ -1,9 +1,12 @@
 """nexus-image: multi-user text-to-image generation with Stable Diffusion.
 
-The public API: build an `ImageService` from `Dependencies` (ports), or get one wired with
-in-memory adapters from `in_memory_service()` for tests and experiments."""
+The public API: `compose(role, settings, **overrides)` builds the application of a role (its
+`.service` is the ImageService); `in_memory_service()` gives one on in-memory fakes for tests and
+experiments. The fakes themselves are in `nexus_image.testing`."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from nexus_image.application import (
     AlbumView,
@@ -35,28 +38,21 @@ __version__ = "0.1.0"
 
 
 def in_memory_service(welcome_grant: int = 100, generator: ImageGenerator | None = None) -> ImageService:
-    """An ImageService on in-memory adapters. Without `generator`, images are fast deterministic
-    patterns (no model, no torch); pass a DiffusersGenerator for real ones."""
-    from nexus_image.adapters.imaging import PillowEncoder
-    from nexus_image.adapters.memory import InMemoryQueue, InMemoryStorage, MemoryStore, PatternGenerator
-    from nexus_image.adapters.moderation import RuleBasedModerator
-    from nexus_image.adapters.system import RandomSeeds, SystemClock, UuidGenerator
+    """An ImageService on fakes of every port (see `nexus_image.testing`). Without `generator`,
+    images are fast deterministic patterns (no model, no torch); pass a DiffusersGenerator for
+    real ones."""
+    from nexus_image.entrypoints.composition import in_memory_service as build
 
-    store = MemoryStore()
-    return ImageService(
-        Dependencies(
-            uow_factory=store.unit_of_work,
-            storage=InMemoryStorage(),
-            moderator=RuleBasedModerator(),
-            clock=SystemClock(),
-            ids=UuidGenerator(),
-            seeds=RandomSeeds(),
-            publisher=InMemoryQueue(),
-            generator=generator or PatternGenerator(),
-            encoder=PillowEncoder(),
-            welcome_grant=welcome_grant,
-        )
-    )
+    return build(welcome_grant, generator)
+
+
+def compose(role: str, settings: Any = None, **overrides: Any) -> Any:
+    """The application of one role (`memory`, `cli`, `embedded`, `api`, `worker`), from the
+    settings (NEXUS_IMAGE_* by default), with any provider replaced by name: see
+    `nexus_image.entrypoints.composition`. Its `.service` is the ImageService."""
+    from nexus_image.entrypoints.composition import compose as build
+
+    return build(role, settings, **overrides)
 
 
 __all__ = [
@@ -81,5 +77,6 @@ __all__ = [
     "StorageUnavailable",
     "Style",
     "__version__",
+    "compose",
     "in_memory_service",
 ]

@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
-from dependency_injector import providers
 from litestar.testing import TestClient
+from pydantic import SecretStr
 
-from nexus_image.adapters.imaging import PillowEncoder
-from nexus_image.adapters.memory import MemoryStore, MemoryUnitOfWork, PatternGenerator
 from nexus_image.application import ImageService
-from nexus_image.entrypoints.container import Container
-from nexus_image.entrypoints.http import create_app
+from nexus_image.entrypoints.composition import Application, Container, compose, http_app, http_role
 from nexus_image.entrypoints.settings import Settings
+from nexus_image.testing import MemoryStore, MemoryUnitOfWork, PatternGenerator
 
 SECRET = "api-tests-secret-that-is-long-enough-0123456789"
 API = "/api/v1"
@@ -35,8 +33,11 @@ class CountingStore:
     def __init__(self) -> None:
         self.store = MemoryStore()
         self.opened = 0
+        self.failure: Exception | None = None  # set to make the database fail like an outage
 
     def unit_of_work(self) -> MemoryUnitOfWork:
+        if self.failure is not None:
+            raise self.failure
         self.opened += 1
         return self.store.unit_of_work()
 
@@ -50,19 +51,39 @@ def bearer(user: str = "alice") -> dict[str, str]:
     return {"Authorization": f"Bearer {token(user)}"}
 
 
+def worker_beside(app: Application, generator: PatternGenerator) -> ImageService:
+    """A worker on the API's own database, storage, queue and live events (the role `cli`:
+    it generates, on demand), so a test decides exactly when jobs run."""
+    c = app.container
+    return compose(
+        "cli",
+        app.settings,
+        uow_factory=c.uow_factory(),
+        storage=c.storage(),
+        in_process_queue=c.in_process_queue(),
+        publisher=c.publisher(),
+        live_events=c.live_feed(),
+        metrics=c.metrics(),
+        generator=generator,
+        storage_retry_delays=(),
+    ).service
+
+
 @dataclass
 class Api:
     client: TestClient[Any]
-    container: Container
+    app: Application
     db: CountingStore
     generator: PatternGenerator
     settings: Settings
     worker: ImageService = field(init=False)
 
     def __post_init__(self) -> None:
-        deps = replace(self.container.deps(), generator=self.generator, encoder=PillowEncoder())
-        self.worker = ImageService(deps)
-        self.worker.worker.storage_retry_delays = ()
+        self.worker = worker_beside(self.app, self.generator)
+
+    @property
+    def container(self) -> Container:
+        return self.app.container
 
     def request(self, method: str, path: str, user: str | None = "alice", **kwargs: Any) -> Any:
         headers = {**(bearer(user) if user else {}), **kwargs.pop("headers", {})}
@@ -98,23 +119,30 @@ class Api:
         return [(a.actor, a.action, a.target, a.outcome) for a in self.db.store.audit]
 
 
-def build_container(settings: Settings, db: CountingStore) -> Container:
-    container = Container(settings=settings)
-    container.uow_factory.override(providers.Object(db.unit_of_work))
-    return container
+def build_app(settings: Settings, db: CountingStore, **overrides: Any) -> Application:
+    return compose(http_role(settings), settings, uow_factory=db.unit_of_work, **overrides)
+
+
+def app_for(settings: Settings, db: CountingStore | None = None, **overrides: Any) -> Any:
+    """The Litestar app of the settings' role; on `db` when given, else the settings' database."""
+    if db is not None:
+        overrides["uow_factory"] = db.unit_of_work
+    return http_app(compose(http_role(settings), settings, **overrides))
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", jwt_secret=SECRET, embedded_worker=False, welcome_tokens=100)
+    return Settings(
+        data_dir=tmp_path / "data", jwt_secret=SecretStr(SECRET), embedded_worker=False, welcome_tokens=100
+    )
 
 
 def open_api(settings: Settings) -> Iterator[Api]:
     db = CountingStore()
-    container = build_container(settings, db)
+    app = build_app(settings, db)
     generator = PatternGenerator()
-    with TestClient(create_app(settings, container)) as client:
-        yield Api(client, container, db, generator, settings)
+    with TestClient(http_app(app)) as client:
+        yield Api(client, app, db, generator, settings)
 
 
 @pytest.fixture

@@ -14,17 +14,16 @@ import jwt
 import pytest
 import structlog
 import uvicorn
-from dependency_injector import providers
 from litestar import Litestar
 from litestar.testing import TestClient
+from pydantic import SecretStr
 
-from nexus_image.adapters.memory import PatternGenerator
 from nexus_image.entrypoints.cli import main
-from nexus_image.entrypoints.http import create_app
 from nexus_image.entrypoints.http.security import DEV_SECRET_FILE
 from nexus_image.entrypoints.settings import Settings
+from nexus_image.testing import PatternGenerator
 
-from .conftest import SECRET, Api, bearer, build_container
+from .conftest import SECRET, Api, app_for, bearer
 
 
 def test_a_restart_picks_up_jobs_the_previous_run_left_behind(api: Api, tmp_path: Path) -> None:
@@ -37,10 +36,9 @@ def test_a_restart_picks_up_jobs_the_previous_run_left_behind(api: Api, tmp_path
         job.start(datetime.now(UTC), worker_id="crashed-worker")
         uow.jobs.save(job)
         uow.commit()
-    settings = Settings(data_dir=tmp_path / "next", jwt_secret=SECRET, embedded_worker=True)
-    container = build_container(settings, api.db)  # same database, fresh queue
-    container.generator.override(providers.Object(PatternGenerator()))
-    with TestClient(create_app(settings, container)) as client:
+    settings = Settings(data_dir=tmp_path / "next", jwt_secret=SecretStr(SECRET), embedded_worker=True)
+    # same database, fresh queue
+    with TestClient(app_for(settings, api.db, generator=PatternGenerator())) as client:
         deadline = time.monotonic() + 10
         for job_id in [*waiting, interrupted]:
             while (
@@ -59,7 +57,7 @@ def test_token_prints_a_token_the_embedded_server_accepts(
     printed = capsys.readouterr().out.strip()
     claims = jwt.decode(printed, (tmp_path / DEV_SECRET_FILE).read_text(), algorithms=["HS256"])
     assert claims["sub"] == "alice" and 100 <= claims["exp"] - time.time() <= 120
-    with TestClient(create_app(Settings(data_dir=tmp_path, embedded_worker=False))) as client:
+    with TestClient(app_for(Settings(data_dir=tmp_path, embedded_worker=False))) as client:
         response = client.get("/api/v1/tokens/balance", headers={"Authorization": f"Bearer {printed}"})
         assert response.json() == {"user_id": "alice", "balance": 100}
 

@@ -16,20 +16,20 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from dependency_injector import providers
+from pydantic import SecretStr
 
-from nexus_image.adapters.memory import PatternGenerator
 from nexus_image.domain.events import (
+    DomainEvent,
     GenerationCancelled,
     GenerationCompleted,
     GenerationFailed,
     GenerationStarted,
 )
-from nexus_image.entrypoints.http import create_app
 from nexus_image.entrypoints.http.controllers.events import InOrder, message
 from nexus_image.entrypoints.settings import Settings
+from nexus_image.testing import PatternGenerator
 
-from .conftest import SECRET, CountingStore, bearer, build_container
+from .conftest import SECRET, CountingStore, app_for, bearer
 
 
 def free_port() -> int:
@@ -41,11 +41,12 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    settings = Settings(data_dir=tmp_path, jwt_secret=SECRET, embedded_worker=True, welcome_tokens=100)
-    container = build_container(settings, CountingStore())
-    container.generator.override(providers.Object(PatternGenerator()))
+    settings = Settings(
+        data_dir=tmp_path, jwt_secret=SecretStr(SECRET), embedded_worker=True, welcome_tokens=100
+    )
     port = free_port()
-    config = uvicorn.Config(create_app(settings, container), host="127.0.0.1", port=port, log_config=None)
+    app = app_for(settings, CountingStore(), generator=PatternGenerator())
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None)
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
@@ -119,8 +120,8 @@ def test_the_embedded_server_runs_a_job_to_completion_on_its_own(server: str) ->
 
 def test_each_event_type_becomes_a_client_message_without_internal_fields() -> None:
     at = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    common = {"event_id": "e", "job_id": "j", "user_id": "u", "occurred_at": at}
-    cases = [
+    common: dict[str, Any] = {"event_id": "e", "job_id": "j", "user_id": "u", "occurred_at": at}
+    cases: list[tuple[DomainEvent, str, dict[str, Any]]] = [
         (
             GenerationStarted(**common, attempt=2),
             "processing",

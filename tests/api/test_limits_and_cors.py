@@ -5,6 +5,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from nexus_image.entrypoints.settings import Settings
 
 from .conftest import SECRET, Api, open_api
@@ -13,7 +15,9 @@ api_for = contextmanager(open_api)
 
 
 def test_generate_is_rate_limited_per_user_with_retry_after(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, jwt_secret=SECRET, embedded_worker=False, rate_limit_per_minute=3)
+    settings = Settings(
+        data_dir=tmp_path, jwt_secret=SecretStr(SECRET), embedded_worker=False, rate_limit_per_minute=3
+    )
     with api_for(settings) as api:
         for _ in range(3):
             api.generate()
@@ -32,7 +36,7 @@ def test_generate_is_rate_limited_per_user_with_retry_after(tmp_path: Path) -> N
 def test_cors_allows_only_configured_origins(tmp_path: Path) -> None:
     settings = Settings(
         data_dir=tmp_path,
-        jwt_secret=SECRET,
+        jwt_secret=SecretStr(SECRET),
         embedded_worker=False,
         cors_origins="https://app.example, https://b.example",
     )

@@ -29,7 +29,7 @@ SIX_SERIES = (
 def test_metrics_expose_the_six_business_series_and_http_latency(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("nexus_image.entrypoints.container.QUEUE_COUNTS_TTL", 0.0)
+    monkeypatch.setattr("nexus_image.entrypoints.composition.builders.QUEUE_COUNTS_TTL", 0.0)
     api.generate()
     assert "image_generation_queue_size 1.0" in api.client.get("/metrics").text
     api.run_jobs()
@@ -104,12 +104,7 @@ def test_health_and_readiness_are_public(api: Api) -> None:
 
 
 def test_readiness_is_503_naming_what_failed(api: Api) -> None:
-    def broken() -> Any:
-        raise ConnectionError("database down")
-
-    from dependency_injector import providers
-
-    api.container.uow_factory.override(providers.Object(broken))
+    api.db.failure = ConnectionError("database down")
     ready = api.client.get("/ready")
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"] == "failed: ConnectionError"

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from dependency_injector import providers
 
-from nexus_image.adapters.memory import InMemoryStorage
+from nexus_image.testing import InMemoryStorage
 
 from .conftest import Api
 
@@ -115,11 +114,11 @@ def test_album_name_taken_is_409_and_removing_an_absent_image_is_404(api: Api) -
     assert missing["code"] == "image_not_in_album"
 
 
-def test_an_unavailable_dependency_is_503_with_retry_after(api: Api) -> None:
+def test_an_unavailable_dependency_is_503_with_retry_after(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     image = api.completed()
     broken = InMemoryStorage()
     broken.available = False
-    api.container.storage.override(providers.Object(broken))
+    monkeypatch.setattr(api.container.storage(), "get", broken.get)
     response = api.request("GET", f"/images/{image['id']}/file")
     found = problem(response, 503)
     assert found["code"] == "storage_unavailable" and found["retry_after"] == 5

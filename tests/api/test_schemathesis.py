@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import schemathesis
-from dependency_injector import providers
 from hypothesis import HealthCheck, settings
+from pydantic import SecretStr
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -21,11 +21,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from nexus_image.adapters.memory import PatternGenerator
-from nexus_image.entrypoints.http import create_app
 from nexus_image.entrypoints.settings import Settings
+from nexus_image.testing import PatternGenerator
 
-from .conftest import SECRET, CountingStore, bearer, build_container
+from .conftest import SECRET, CountingStore, app_for, bearer
 
 EXAMPLES_PER_OPERATION = 12
 CHECKS = [
@@ -41,14 +40,12 @@ def fuzzed_app() -> Any:
     data_dir = Path(tempfile.mkdtemp(prefix="nexus-fuzz-"))
     config = Settings(
         data_dir=data_dir,
-        jwt_secret=SECRET,
+        jwt_secret=SecretStr(SECRET),
         embedded_worker=False,
         rate_limit_per_minute=100_000,
         welcome_tokens=10**9,
     )
-    container = build_container(config, CountingStore())
-    container.generator.override(providers.Object(PatternGenerator()))
-    return create_app(config, container)
+    return app_for(config, CountingStore(), generator=PatternGenerator())
 
 
 schema = schemathesis.openapi.from_asgi("/schema/openapi.json", fuzzed_app()).exclude(path="/api/v1/events")

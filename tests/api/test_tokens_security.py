@@ -16,12 +16,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from pydantic import SecretStr
 
-from nexus_image.entrypoints.http import create_app
 from nexus_image.entrypoints.http.security import DEV_SECRET_FILE, SecurityConfigurationError, mint_token
 from nexus_image.entrypoints.settings import Settings
 
-from .conftest import SECRET, Api, open_api, token
+from .conftest import SECRET, Api, app_for, open_api, token
 
 api_for = contextmanager(open_api)
 
@@ -93,7 +93,7 @@ def test_missing_or_malformed_authorization_is_401(api: Api) -> None:
 
 def test_audience_and_issuer_are_checked_when_configured(tmp_path: Path) -> None:
     settings = Settings(
-        data_dir=tmp_path, jwt_secret=SECRET, jwt_audience="nexus-image", jwt_issuer="https://id.example",
+        data_dir=tmp_path, jwt_secret=SecretStr(SECRET), jwt_audience="nexus-image", jwt_issuer="https://id.example",
         embedded_worker=False,
     )  # fmt: skip
     with api_for(settings) as api:
@@ -175,15 +175,13 @@ def test_the_server_refuses_to_start_with_unusable_jwt_settings(
     tmp_path: Path, overrides: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(SecurityConfigurationError, match=message):
-        create_app(Settings(data_dir=tmp_path, embedded_worker=False, **overrides))
+        app_for(Settings(data_dir=tmp_path, embedded_worker=False, **overrides))
 
 
 def test_an_algorithm_pinned_for_another_key_type_is_refused(tmp_path: Path) -> None:
     pem = rsa_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
     with pytest.raises(SecurityConfigurationError, match="does not match"):
-        create_app(
-            Settings(data_dir=tmp_path, jwt_public_key=pem, jwt_algorithm="ES256", embedded_worker=False)
-        )
+        app_for(Settings(data_dir=tmp_path, jwt_public_key=pem, jwt_algorithm="ES256", embedded_worker=False))
 
 
 def test_embedded_mode_keeps_a_private_random_dev_secret(tmp_path: Path) -> None:

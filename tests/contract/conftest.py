@@ -12,21 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from nexus_image.adapters.imaging import PillowEncoder
-from nexus_image.adapters.memory import (
-    FixedSeeds,
-    InMemoryQueue,
+from nexus_image.adapters.memory import InMemoryQueue
+from nexus_image.adapters.sqlalchemy import SqlDatabase, create_engine_for, migrate, sqlite_url
+from nexus_image.application import ImageService
+from nexus_image.application.ports import UnitOfWorkFactory
+from nexus_image.testing import (
     InMemoryStorage,
     ManualClock,
     MemoryStore,
     PatternGenerator,
-    SequentialIds,
 )
-from nexus_image.adapters.moderation import RuleBasedModerator
-from nexus_image.adapters.sqlalchemy import SqlDatabase, create_engine_for, migrate, sqlite_url
-from nexus_image.application import Dependencies, ImageService
-from nexus_image.application.ports import UnitOfWorkFactory
-from tests.support.driver import ServiceDriver
+from tests.support.driver import Fakes, ServiceDriver
 
 
 @dataclass
@@ -48,7 +44,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Backend]:
     if request.param == "memory":
-        yield Backend("memory", MemoryStore().unit_of_work)  # type: ignore[arg-type]
+        yield Backend("memory", MemoryStore().unit_of_work)
         return
     if request.param == "sqlite":
         path = tmp_path / "contract.db"
@@ -77,23 +73,6 @@ class Stack(ServiceDriver):
 
 @pytest.fixture
 def stack(backend: Backend) -> Stack:
-    clock = ManualClock()
-    storage = InMemoryStorage()
-    queue = InMemoryQueue()
-    generator = PatternGenerator()
-    service = ImageService(
-        Dependencies(
-            uow_factory=backend.uow_factory,
-            storage=storage,
-            moderator=RuleBasedModerator(),
-            clock=clock,
-            ids=SequentialIds(),
-            seeds=FixedSeeds(777),
-            publisher=queue,
-            generator=generator,
-            encoder=PillowEncoder(),
-            welcome_grant=100,
-        )
-    )
-    service.worker.storage_retry_delays = (0.0,)
-    return Stack(backend, clock, storage, queue, generator, service)
+    fakes = Fakes()
+    service = fakes.service(backend.uow_factory, storage_retry_delays=(0.0,))
+    return Stack(backend, fakes.clock, fakes.storage, fakes.queue, fakes.generator, service)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from nexus_image.domain import GenerationCompleted, GenerationRequested
+from nexus_image.domain import DomainEvent, GenerationCompleted, GenerationRequested
 from tests.support.builders import T0
 
 from .conftest import Backend
 
 
 def test_outbox_is_ordered_and_marked_sent(backend: Backend) -> None:
-    events = [
+    events: list[DomainEvent] = [
         GenerationRequested(
             event_id=f"e{n}",
             job_id=f"j{n}",

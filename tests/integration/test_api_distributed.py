@@ -10,15 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-from dependency_injector import providers
 from litestar.testing import TestClient
 from sqlalchemy.engine import Engine
 
 from nexus_image.adapters.kafka import Topics, ensure_topics
-from nexus_image.adapters.memory import PatternGenerator
-from nexus_image.entrypoints.container import Container
-from nexus_image.entrypoints.http import create_app
+from nexus_image.entrypoints.composition import compose, http_app
 from nexus_image.entrypoints.settings import Settings
+from nexus_image.testing import PatternGenerator
 from tests.api.conftest import SECRET, bearer
 from tests.support.cluster import cluster_fields
 from tests.support.moto import MotoServer
@@ -47,9 +45,7 @@ def test_generate_through_kafka_and_download_from_s3(
     )
     ensure_topics(kafka.client_config(), Topics(kafka_prefix).all(), partitions=1)
     settings = Settings(**{**fields, "embedded_worker": True, "jwt_secret": SECRET})
-    container = Container(settings=settings)
-    container.generator.override(providers.Object(PatternGenerator()))
-    with TestClient(create_app(settings, container)) as client:
+    with TestClient(http_app(compose("embedded", settings, generator=PatternGenerator()))) as client:
         created = client.post(
             "/api/v1/images/generate", json={"prompt": "a harbour", "steps": 2}, headers=bearer()
         )

@@ -4,34 +4,30 @@ SQL unit of work, the shared SQL rate limiter and the audit log table."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from litestar.testing import TestClient
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from nexus_image.adapters.imaging import PillowEncoder
-from nexus_image.adapters.memory import PatternGenerator
 from nexus_image.adapters.sqlalchemy.rate_limit import SqlRateLimiter
 from nexus_image.adapters.sqlalchemy.tables import audit_log
-from nexus_image.application import ImageService
-from nexus_image.entrypoints.container import Container
-from nexus_image.entrypoints.http import create_app
+from nexus_image.entrypoints.composition import Application, compose, http_app
 from nexus_image.entrypoints.settings import Settings
-from tests.api.conftest import SECRET, bearer
+from nexus_image.testing import PatternGenerator
+from tests.api.conftest import SECRET, bearer, worker_beside
 
 pytestmark = pytest.mark.integration
 
 
 class PgApi:
-    def __init__(self, client: TestClient[Any], container: Container) -> None:
+    def __init__(self, client: TestClient[Any], app: Application) -> None:
         self.client = client
-        self.container = container
-        deps = replace(container.deps(), generator=PatternGenerator(), encoder=PillowEncoder())
-        self.worker = ImageService(deps)
+        self.container = app.container
+        self.worker = worker_beside(app, PatternGenerator())
 
     def call(self, method: str, path: str, user: str = "alice", **kwargs: Any) -> Any:
         return self.client.request(method, f"/api/v1{path}", headers=bearer(user), **kwargs)
@@ -48,12 +44,12 @@ class PgApi:
 @pytest.fixture
 def pg(clean_postgres: Engine, postgres_url: str, tmp_path: Path) -> Iterator[PgApi]:
     settings = Settings(
-        data_dir=tmp_path, database_url=postgres_url, jwt_secret=SECRET, embedded_worker=False,
+        data_dir=tmp_path, database_url=postgres_url, jwt_secret=SecretStr(SECRET), embedded_worker=False,
         welcome_tokens=100, rate_limit_per_minute=4,
     )  # fmt: skip
-    container = Container(settings=settings)
-    with TestClient(create_app(settings, container)) as client:
-        yield PgApi(client, container)
+    app = compose("api", settings)
+    with TestClient(http_app(app)) as client:
+        yield PgApi(client, app)
 
 
 def test_generate_follow_download_and_organise_on_postgres(pg: PgApi, clean_postgres: Engine) -> None:

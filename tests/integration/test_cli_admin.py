@@ -13,8 +13,8 @@ from nexus_image.adapters.filesystem import FileStorage
 from nexus_image.adapters.sqlalchemy import create_engine_for, database_url, head_revision
 from nexus_image.application.storage_keys import image_key, thumbnail_key
 from nexus_image.domain import ImageJob, JobStatus
-from nexus_image.entrypoints.bootstrap import build_uow_factory
 from nexus_image.entrypoints.cli import main
+from nexus_image.entrypoints.composition import compose
 from nexus_image.entrypoints.settings import Settings
 from tests.support.builders import make_job
 
@@ -102,6 +102,13 @@ def test_bad_input_exits_2_with_one_line(
     assert one_line(capsys)[1].startswith("error: ")
 
 
+def build_uow_factory(settings: Settings, closers: list[Any]) -> Any:
+    """The database the admin commands use: the `cli` role's."""
+    app = compose("cli", settings)
+    closers.append(app.close)
+    return app.container.uow_factory()
+
+
 def seed_failures(settings: Settings, storage: FileStorage) -> dict[str, ImageJob]:
     now = datetime.now(UTC)
     closers: list[Any] = []
@@ -137,8 +144,10 @@ def test_maintenance_cleanup_removes_rows_and_files(
     assert main(["maintenance", "cleanup"]) == 0
     assert one_line(capsys)[0] == "removed 1 FAILED images older than 24 h (rows and stored files)"
     old = jobs["old"]
+    assert old.image_key is not None and old.thumbnail_key is not None
     assert not storage.path(old.image_key).exists() and not storage.path(old.thumbnail_key).exists()
     for kept in (jobs["young"], jobs["done"]):
+        assert kept.image_key is not None
         assert storage.get(kept.image_key) == b"png bytes"
     closers: list[Any] = []
     with build_uow_factory(settings, closers)() as uow:

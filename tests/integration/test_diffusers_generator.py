@@ -10,18 +10,12 @@ from PIL import Image
 
 from nexus_image.adapters.diffusers import DiffusersGenerator, GeneratorOptions
 from nexus_image.adapters.diffusers.loading import ModelLoadError, resolve_source
-from nexus_image.adapters.imaging import PillowEncoder, read_png_metadata
-from nexus_image.adapters.memory import (
-    FixedSeeds,
-    InMemoryQueue,
-    InMemoryStorage,
-    ManualClock,
-    MemoryStore,
-    SequentialIds,
-)
-from nexus_image.adapters.moderation import RuleBasedModerator
-from nexus_image.application import Dependencies, GenerateImage, GenerationInterrupted, ImageService
+from nexus_image.adapters.imaging import read_png_metadata
+from nexus_image.adapters.memory import InMemoryQueue
+from nexus_image.application import GenerateImage, GenerationInterrupted
 from nexus_image.application.ports import RenderSpec
+from nexus_image.testing import FixedSeeds, InMemoryStorage, ManualClock, MemoryStore, SequentialIds
+from tests.support.driver import memory_service
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +55,12 @@ def test_same_seed_same_bytes_other_seed_other_bytes(generator: DiffusersGenerat
 
 def test_progress_is_reported_every_step(generator: DiffusersGenerator) -> None:
     steps: list[tuple[int, int]] = []
-    generator.generate(spec(steps=6), lambda s, n: steps.append((s, n)) or True)
+
+    def record(step: int, total: int) -> bool:
+        steps.append((step, total))
+        return True
+
+    generator.generate(spec(steps=6), record)
     assert steps == [(i, 6) for i in range(1, 7)]
 
 
@@ -99,19 +98,15 @@ def test_batch_keeps_each_seed(generator: DiffusersGenerator) -> None:
 
 def test_use_case_end_to_end_embeds_parameters(generator: DiffusersGenerator) -> None:
     store, storage, queue = MemoryStore(), InMemoryStorage(), InMemoryQueue()
-    service = ImageService(
-        Dependencies(
-            uow_factory=store.unit_of_work,  # type: ignore[arg-type]
-            storage=storage,
-            moderator=RuleBasedModerator(),
-            clock=ManualClock(),
-            ids=SequentialIds(),
-            seeds=FixedSeeds(),
-            publisher=queue,
-            generator=generator,
-            encoder=PillowEncoder(),
-            welcome_grant=50,
-        )
+    service = memory_service(
+        50,
+        uow_factory=store.unit_of_work,
+        storage=storage,
+        clock=ManualClock(),
+        ids=SequentialIds(),
+        seeds=FixedSeeds(),
+        in_process_queue=queue,
+        generator=generator,
     )
     job = service.request_generation(
         GenerateImage(

@@ -37,6 +37,7 @@ def test_put_get_delete_with_content_type_and_metadata(s3_server: MotoServer, s3
 
     info = storage.client.stat_object(s3_bucket, "images/alice/j1.png")
     assert info.content_type == "image/png"
+    assert info.metadata is not None
     assert info.metadata["x-amz-meta-job-id"] == "j1"
     assert info.metadata["x-amz-meta-user-id"] == "zo%C3%AB"  # headers are ASCII: non-ASCII is quoted
 

@@ -152,6 +152,10 @@ def test_a_new_server_finishes_what_a_killed_one_left(
     second = server_factory()
     with httpx.Client(base_url=second.url, headers=auth, timeout=30) as client:
         for job in jobs:
-            wait_for(lambda job=job: status_of(client, job) == "COMPLETED", 180, f"job {job} to complete")
+
+            def completed(job: str = job) -> bool:
+                return status_of(client, job) == "COMPLETED"
+
+            wait_for(completed, 180, f"job {job} to complete")
         assert client.get("/api/v1/tokens/balance").json()["balance"] == 90
     second.stop()

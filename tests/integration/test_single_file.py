@@ -41,7 +41,7 @@ def test_single_file_round_trip(tmp_path: Path) -> None:
     assert "cond_stage_model.transformer.text_model.embeddings.position_embedding.weight" in keys
     assert "model.diffusion_model.input_blocks.0.0.weight" in keys
 
-    original = StableDiffusionPipeline.from_pretrained(str(folder), local_files_only=True)
+    original = StableDiffusionPipeline.from_pretrained(str(folder), local_files_only=True)  # type: ignore[no-untyped-call]
     loaded = StableDiffusionPipeline.from_single_file(str(target), config=str(folder), local_files_only=True)
 
     for name in ("unet", "vae", "text_encoder"):

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from nexus_image.adapters.sqlalchemy import SqlDatabase, create_engine_for, migrate, sqlite_url
 from nexus_image.application import DatabaseUnavailable, GenerateImage
 from nexus_image.application.ports import AuditRecord
-from nexus_image.entrypoints.bootstrap import build_application
+from nexus_image.entrypoints.composition import compose
 from nexus_image.entrypoints.settings import Settings
 from tests.support.builders import T0, make_job
 
@@ -29,13 +29,13 @@ def test_the_embedded_default_keeps_everything_across_restarts(
     ):
         monkeypatch.delenv(name, raising=False)
     settings = Settings(data_dir=tmp_path)
-    first = build_application(settings, with_worker=False)
+    first = compose("api", settings)
     job = first.service.request_generation(
         GenerateImage(user_id="erin", prompt="a quiet harbour", client_key="k")
     )
     first.close()
     assert (tmp_path / "nexus-image.db").is_file()
-    again = build_application(settings, with_worker=False)
+    again = compose("api", settings)
     try:
         assert again.service.get_image("erin", job.id).status == "QUEUED"
         assert again.service.tokens.balance("erin").balance == settings.effective_welcome_tokens - 5

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from nexus_image.adapters.memory import ManualClock
 from nexus_image.domain import GenerationParameters, ImageJob, JobStatus, Resolution
+from nexus_image.testing import ManualClock
 
 T0 = ManualClock().now()  # 2026-01-01 12:00 UTC
 

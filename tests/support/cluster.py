@@ -19,7 +19,7 @@ from typing import Any
 
 from nexus_image.application import GenerateImage, ImageView
 from nexus_image.domain.account import EntryKind
-from nexus_image.entrypoints.bootstrap import Application, build_application
+from nexus_image.entrypoints.composition import Application, compose
 from nexus_image.entrypoints.settings import Settings
 from tests.support.tansu import TANSU_CLIENT_CONFIG
 
@@ -78,7 +78,7 @@ class Cluster:
 
     def api(self, **overrides: Any) -> Application:
         """The API side: requests, reads, relay; no generator."""
-        app = build_application(self.settings(**overrides), with_worker=False)
+        app = compose("api", self.settings(**overrides))
         self.apps.append(app)
         return app
 

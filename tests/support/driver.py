@@ -2,8 +2,44 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 from nexus_image.adapters.memory import InMemoryQueue
 from nexus_image.application import GenerateImage, ImageService, ImageView
+from nexus_image.entrypoints.composition import compose
+from nexus_image.entrypoints.settings import Settings
+from nexus_image.testing import FixedSeeds, InMemoryStorage, ManualClock, PatternGenerator, SequentialIds
+
+
+def memory_service(welcome_grant: int = 100, **overrides: Any) -> ImageService:
+    """The real use cases on the `memory` role, with the given providers replaced."""
+    settings = Settings.model_construct(welcome_tokens=welcome_grant)
+    return compose("memory", settings, **overrides).service
+
+
+@dataclass
+class Fakes:
+    """The fakes a test world is built on, kept so the test can look at and steer them."""
+
+    clock: ManualClock = field(default_factory=ManualClock)
+    storage: InMemoryStorage = field(default_factory=InMemoryStorage)
+    queue: InMemoryQueue = field(default_factory=InMemoryQueue)
+    generator: PatternGenerator = field(default_factory=PatternGenerator)
+
+    def service(self, uow_factory: Any, welcome_grant: int = 100, **overrides: Any) -> ImageService:
+        """The real use cases on these fakes (sequential ids, seed 777) and `uow_factory`."""
+        return memory_service(
+            welcome_grant,
+            uow_factory=uow_factory,
+            storage=self.storage,
+            clock=self.clock,
+            ids=SequentialIds(),
+            seeds=FixedSeeds(777),
+            in_process_queue=self.queue,
+            generator=self.generator,
+            **overrides,
+        )
 
 
 class ServiceDriver:

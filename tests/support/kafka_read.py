@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
@@ -24,7 +24,9 @@ def to_record(message: Message) -> Record:
     return Record(
         key=(message.key() or b"").decode(),
         body=json.loads(message.value() or b"null"),
-        headers={k: v for k, v in (message.headers() or []) if v is not None},
+        headers={
+            k: v for k, v in cast("list[tuple[str, bytes | None]]", message.headers() or []) if v is not None
+        },
         partition=message.partition() or 0,
         offset=message.offset() or 0,
     )

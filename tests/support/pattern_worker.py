@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from nexus_image.adapters.memory import PatternGenerator
 from nexus_image.entrypoints.settings import Settings
 from nexus_image.entrypoints.worker.process import WorkerProcess
+from nexus_image.testing import PatternGenerator
 
 
 def main() -> None:

@@ -6,19 +6,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from nexus_image.adapters.imaging import PillowEncoder
-from nexus_image.adapters.memory import (
-    FixedSeeds,
-    InMemoryQueue,
+from nexus_image.adapters.memory import InMemoryQueue
+from nexus_image.application import ImageService
+from nexus_image.testing import (
     InMemoryStorage,
     ManualClock,
     MemoryStore,
     PatternGenerator,
-    SequentialIds,
 )
-from nexus_image.adapters.moderation import RuleBasedModerator
-from nexus_image.application import Dependencies, ImageService
-from tests.support.driver import ServiceDriver
+from tests.support.driver import Fakes, ServiceDriver
 
 
 @dataclass
@@ -41,28 +37,12 @@ class LiveEvents:
 
 
 def make_world(welcome_grant: int = 100) -> World:
-    store = MemoryStore()
-    clock = ManualClock()
-    storage = InMemoryStorage()
-    queue = InMemoryQueue()
-    generator = PatternGenerator()
+    store, fakes = MemoryStore(), Fakes()
     live: list[object] = []
-    deps = Dependencies(
-        uow_factory=store.unit_of_work,  # type: ignore[arg-type]
-        storage=storage,
-        moderator=RuleBasedModerator(),
-        clock=clock,
-        ids=SequentialIds(),
-        seeds=FixedSeeds(777),
-        publisher=queue,
-        generator=generator,
-        encoder=PillowEncoder(),
-        live_events=LiveEvents(live),  # type: ignore[arg-type]
-        welcome_grant=welcome_grant,
+    service = fakes.service(
+        store.unit_of_work, welcome_grant, live_events=LiveEvents(live), storage_retry_delays=(0.0, 0.0)
     )
-    service = ImageService(deps)
-    service.worker.storage_retry_delays = (0.0, 0.0)
-    return World(store, clock, storage, queue, generator, service, live)
+    return World(store, fakes.clock, fakes.storage, fakes.queue, fakes.generator, service, live)
 
 
 @pytest.fixture

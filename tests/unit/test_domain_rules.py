@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -121,7 +122,13 @@ def test_job_happy_path_and_illegal_moves() -> None:
     assert (j.status, j.attempts, j.worker_id) == (JobStatus.PROCESSING, 1, "w1")
     j.complete(NOW, "k", "t")
     assert j.status is JobStatus.COMPLETED
-    for move in (lambda: j.cancel(NOW), lambda: j.fail(NOW, "x"), lambda: j.start(NOW), j.requeue):
+    moves: tuple[Callable[[], object], ...] = (
+        lambda: j.cancel(NOW),
+        lambda: j.fail(NOW, "x"),
+        lambda: j.start(NOW),
+        lambda: j.requeue(NOW),
+    )
+    for move in moves:
         with pytest.raises(IllegalTransition):
             move()
     assert j.status is JobStatus.COMPLETED
@@ -132,7 +139,7 @@ ACTIONS = {
     "complete": lambda j: j.complete(NOW, "k", "t"),
     "fail": lambda j: j.fail(NOW, "boom"),
     "cancel": lambda j: j.cancel(NOW),
-    "requeue": lambda j: j.requeue(),
+    "requeue": lambda j: j.requeue(NOW),
 }
 
 

@@ -8,6 +8,7 @@ import pytest
 from nexus_image.domain.events import (
     EVENT_TYPES,
     SCHEMA_VERSION,
+    DomainEvent,
     GenerationCompleted,
     GenerationRequested,
     event_from_dict,
@@ -15,7 +16,7 @@ from nexus_image.domain.events import (
 
 
 @pytest.mark.parametrize("cls", list(EVENT_TYPES.values()))
-def test_every_event_survives_json(cls: type) -> None:
+def test_every_event_survives_json(cls: type[DomainEvent]) -> None:
     event = cls(
         event_id="e1", job_id="j1", user_id="u1", occurred_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -52,7 +53,7 @@ def test_anything_but_a_request_is_poison(value: bytes | None, reason: str) -> N
 
 def test_events_are_routed_by_what_readers_want() -> None:
     topics = Topics("prod.")
-    common = {"event_id": "e", "job_id": "j", "user_id": "u", "occurred_at": NOW}
+    common: dict[str, Any] = {"event_id": "e", "job_id": "j", "user_id": "u", "occurred_at": NOW}
     assert topics.for_event(GenerationRequested(**common)) == "prod.image.generation.requests"
     assert topics.for_event(GenerationFailed(**common)) == "prod.image.generation.completed"
     assert topics.for_event(GenerationCancelled(**common)) == "prod.image.generation.completed"

@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from nexus_image.adapters.memory import CollectingPublisher
 from nexus_image.adapters.memory.broadcast import LiveEventBroadcaster, TeePublisher
-from nexus_image.adapters.memory.rate_limit import SlidingWindowLimiter, refusal, retry_after_header
+from nexus_image.adapters.memory.rate_limit import SlidingWindowLimiter
 from nexus_image.application import QueueUnavailable
+from nexus_image.application.limits import refusal
 from nexus_image.domain.events import GenerationProgress
+from nexus_image.entrypoints.http.limits import retry_after_header
+from nexus_image.testing import CollectingPublisher
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -70,7 +70,7 @@ def test_recovered_job_is_finished_by_another_worker(world: World) -> None:
 
 
 def test_relay_keeps_events_while_the_broker_is_down(world: World) -> None:
-    from nexus_image.adapters.memory import CollectingPublisher
+    from nexus_image.testing import CollectingPublisher
 
     broker = CollectingPublisher()
     world.service.relay.publisher = broker

@@ -103,7 +103,7 @@ def test_cancel_during_generation_stops_at_next_step(world: World) -> None:
                 if event.step == 3:
                     world.service.cancel("alice", job.id)
 
-    world.service.worker.live_events = CancelAtThree()  # type: ignore[assignment]
+    world.service.worker.live_events = CancelAtThree()
     outcome = world.service.process(job.id)
     assert outcome.status == "CANCELLED"
     assert seen == [1, 2, 3]

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from nexus_image.adapters.memory import PatternGenerator
 from nexus_image.application.errors import DatabaseUnavailable, QueueUnavailable
 from nexus_image.application.ports import Delivery
 from nexus_image.entrypoints.settings import Settings
 from nexus_image.entrypoints.worker import RecoveryLoop, RelayLoop, WorkerLoop
 from nexus_image.entrypoints.worker.process import WorkerProcess
+from nexus_image.testing import PatternGenerator
 
 from .conftest import World
 
@@ -88,7 +88,7 @@ def test_a_failed_iteration_keeps_its_deliveries_and_retries_them(world: World) 
     real = world.service.worker.uow_factory
     down = {"left": 1}
 
-    def flaky():  # type: ignore[no-untyped-def]
+    def flaky():
         if down["left"]:
             down["left"] -= 1
             raise DatabaseUnavailable("connection refused")
@@ -200,7 +200,7 @@ def test_relay_and_recovery_loops_survive_errors_and_requeue_stalled_jobs(world:
     broken = {"left": 2}
     real = world.service.relay.uow_factory
 
-    def flaky():  # type: ignore[no-untyped-def]
+    def flaky():
         if broken["left"]:
             broken["left"] -= 1
             raise DatabaseUnavailable("connection refused")

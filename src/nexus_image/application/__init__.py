@@ -9,12 +9,13 @@ from nexus_image.application.errors import (
     GenerationInterrupted,
     IdempotencyConflict,
     NotFound,
+    NotVisible,
     PromptRejected,
     QueueUnavailable,
     StorageUnavailable,
 )
-from nexus_image.application.ports import Page
-from nexus_image.application.service import Dependencies, ImageService, NullMetrics
+from nexus_image.application.ports import NullMetrics, Page
+from nexus_image.application.service import Dependencies, ImageService
 
 __all__ = [
     "AlbumView",
@@ -29,6 +30,7 @@ __all__ = [
     "ImageService",
     "ImageView",
     "NotFound",
+    "NotVisible",
     "NullMetrics",
     "Page",
     "ProcessOutcome",

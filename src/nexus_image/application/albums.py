@@ -4,28 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nexus_image.application.access import check_page, owned_album, owned_job
 from nexus_image.application.dto import AlbumView, ImageView
-from nexus_image.application.errors import NotFound
-from nexus_image.application.images import ImageQueries, check_page, load_job
-from nexus_image.application.ports import Clock, IdGenerator, Page, UnitOfWork, UnitOfWorkFactory
+from nexus_image.application.ports import (
+    Clock,
+    IdGenerator,
+    ObjectStorage,
+    Page,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from nexus_image.application.transactions import in_transaction
+from nexus_image.application.views import image_view
 from nexus_image.domain.album import Album, validate_album_name
-
-
-def load_album(uow: UnitOfWork, album_id: str, owner_id: str) -> Album:
-    album = uow.albums.get(album_id)
-    if album is None:
-        raise NotFound("album", album_id)
-    album.ensure_owner(owner_id)
-    return album
 
 
 @dataclass(slots=True)
 class ManageAlbums:
-    """Only the owner sees or changes an album, and only the owner's images go in it."""
+    """Only the owner sees or changes an album (anyone else's answers like a missing one), and
+    only the owner's images go in it."""
 
     uow_factory: UnitOfWorkFactory
-    queries: ImageQueries
+    storage: ObjectStorage
     clock: Clock
     ids: IdGenerator
 
@@ -40,7 +40,7 @@ class ManageAlbums:
 
     def rename(self, owner_id: str, album_id: str, name: str) -> AlbumView:
         def work(uow: UnitOfWork) -> Album:
-            album = load_album(uow, album_id, owner_id)
+            album = owned_album(uow, album_id, owner_id)
             album.rename(name)
             uow.albums.save(album)
             return album
@@ -51,15 +51,15 @@ class ManageAlbums:
         """The album goes; its images stay."""
 
         def work(uow: UnitOfWork) -> None:
-            load_album(uow, album_id, owner_id)
+            owned_album(uow, album_id, owner_id)
             uow.albums.delete(album_id)
 
         in_transaction(self.uow_factory, work)
 
     def add_image(self, owner_id: str, album_id: str, image_id: str) -> AlbumView:
         def work(uow: UnitOfWork) -> Album:
-            album = load_album(uow, album_id, owner_id)
-            load_job(uow, image_id).ensure_owner(owner_id)
+            album = owned_album(uow, album_id, owner_id)
+            owned_job(uow, image_id, owner_id)
             album.add(image_id)
             uow.albums.save(album)
             return album
@@ -68,7 +68,7 @@ class ManageAlbums:
 
     def remove_image(self, owner_id: str, album_id: str, image_id: str) -> AlbumView:
         def work(uow: UnitOfWork) -> Album:
-            album = load_album(uow, album_id, owner_id)
+            album = owned_album(uow, album_id, owner_id)
             album.remove(image_id)
             uow.albums.save(album)
             return album
@@ -81,14 +81,14 @@ class ManageAlbums:
 
     def get(self, owner_id: str, album_id: str) -> AlbumView:
         with self.uow_factory() as uow:
-            return AlbumView.of(load_album(uow, album_id, owner_id))
+            return AlbumView.of(owned_album(uow, album_id, owner_id))
 
     def contents(self, owner_id: str, album_id: str, page: int = 0, size: int = 20) -> Page[ImageView]:
         """Images in the order they were added."""
         check_page(page, size)
         with self.uow_factory() as uow:
-            album = load_album(uow, album_id, owner_id)
+            album = owned_album(uow, album_id, owner_id)
             ids = album.image_ids[page * size : (page + 1) * size]
             jobs = {j.id: j for j in uow.jobs.list_by_ids(ids)}
-        items = [self.queries.view(jobs[i]) for i in ids if i in jobs]
+        items = [image_view(self.storage, jobs[i]) for i in ids if i in jobs]
         return Page(items, len(album.image_ids), page, size)

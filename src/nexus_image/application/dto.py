@@ -6,20 +6,25 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from nexus_image.domain.album import Album
-from nexus_image.domain.job import ImageJob
+from nexus_image.domain.job import ImageJob, JobStatus
+from nexus_image.domain.parameters import GenerationParameters, Scheduler
+from nexus_image.domain.resolution import Resolution
+from nexus_image.domain.styles import Style
 
 
 @dataclass(frozen=True, slots=True)
 class GenerateImage:
+    """A request as the caller spells it: names or the domain's enums, checked by the use case."""
+
     user_id: str
     prompt: str
     negative_prompt: str | None = None
-    style: str = "realistic"
-    resolution: str = "512x512"
+    style: Style | str = Style.REALISTIC
+    resolution: Resolution | str = Resolution.SQUARE_512
     seed: int | None = None
     steps: int | None = None
     guidance: float | None = None
-    scheduler: str | None = None
+    scheduler: Scheduler | str | None = None
     companion_id: str | None = None
     is_public: bool = False
     client_key: str | None = None
@@ -27,19 +32,13 @@ class GenerateImage:
 
 @dataclass(frozen=True, slots=True)
 class ImageView:
+    """A job as its owner (or, once public, anyone) sees it. The generation parameters stay
+    one `GenerationParameters`; their fields read through."""
+
     id: str
     user_id: str
-    prompt: str
-    negative_prompt: str
-    style: str
-    resolution: str
-    width: int
-    height: int
-    seed: int
-    steps: int
-    guidance: float
-    scheduler: str
-    status: str
+    parameters: GenerationParameters
+    status: JobStatus
     tokens_cost: int
     is_public: bool
     companion_id: str | None
@@ -59,21 +58,11 @@ class ImageView:
         thumbnail_url: str | None = None,
         is_favorite: bool = False,
     ) -> ImageView:
-        p = job.parameters
         return cls(
             id=job.id,
             user_id=job.user_id,
-            prompt=p.prompt,
-            negative_prompt=p.negative_prompt,
-            style=p.style.value,
-            resolution=p.resolution.value,
-            width=p.width,
-            height=p.height,
-            seed=p.seed,
-            steps=p.steps,
-            guidance=p.guidance,
-            scheduler=p.scheduler.value,
-            status=job.status.value,
+            parameters=job.parameters,
+            status=job.status,
             tokens_cost=job.tokens_cost,
             is_public=job.is_public,
             companion_id=job.companion_id,
@@ -85,6 +74,46 @@ class ImageView:
             thumbnail_url=thumbnail_url,
             is_favorite=is_favorite,
         )
+
+    @property
+    def prompt(self) -> str:
+        return self.parameters.prompt
+
+    @property
+    def negative_prompt(self) -> str:
+        return self.parameters.negative_prompt
+
+    @property
+    def style(self) -> Style:
+        return self.parameters.style
+
+    @property
+    def resolution(self) -> Resolution:
+        return self.parameters.resolution
+
+    @property
+    def width(self) -> int:
+        return self.parameters.width
+
+    @property
+    def height(self) -> int:
+        return self.parameters.height
+
+    @property
+    def seed(self) -> int:
+        return self.parameters.seed
+
+    @property
+    def steps(self) -> int:
+        return self.parameters.steps
+
+    @property
+    def guidance(self) -> float:
+        return self.parameters.guidance
+
+    @property
+    def scheduler(self) -> Scheduler:
+        return self.parameters.scheduler
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nexus_image.domain.errors import AccessDenied
+
 
 class ApplicationError(Exception):
     code = "application_error"
@@ -14,6 +16,15 @@ class NotFound(ApplicationError):
         super().__init__(f"{kind} {identifier} not found")
         self.kind = kind
         self.identifier = identifier
+
+
+class NotVisible(NotFound, AccessDenied):
+    """Somebody else's private image or album: answered exactly like a missing one (same
+    message, same code), so its existence is never confirmed. It is an AccessDenied too, for
+    callers that catch that."""
+
+    def __init__(self, kind: str, identifier: str) -> None:
+        NotFound.__init__(self, kind, identifier)
 
 
 class PromptRejected(ApplicationError):

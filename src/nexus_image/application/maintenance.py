@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from nexus_image.application.images import delete_objects
 from nexus_image.application.ports import (
     Clock,
     IdGenerator,
@@ -13,10 +12,9 @@ from nexus_image.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from nexus_image.application.process_job import fail_job
-from nexus_image.application.request_generation import requested_event
 from nexus_image.application.storage_keys import image_key, thumbnail_key
-from nexus_image.application.transactions import in_transaction
+from nexus_image.application.transactions import fail_job, in_transaction, record
+from nexus_image.application.views import delete_objects
 from nexus_image.domain.job import ImageJob, JobStatus
 
 FAILED_RETENTION = timedelta(hours=24)
@@ -32,8 +30,9 @@ class CleanupFailedJobs:
     retention: timedelta = FAILED_RETENTION
     batch_size: int = 500
 
-    def execute(self) -> int:
-        cutoff = self.clock.now() - self.retention
+    def execute(self, retention: timedelta | None = None) -> int:
+        """Remove FAILED jobs older than `retention` (the configured one by default)."""
+        cutoff = self.clock.now() - (self.retention if retention is None else retention)
         removed = 0
         while True:
             with self.uow_factory() as uow:
@@ -77,8 +76,10 @@ class RecoverStalledJobs:
     timeout: timedelta = timedelta(minutes=10)
     max_attempts: int = 3
 
-    def execute(self) -> tuple[int, int]:
-        cutoff = self.clock.now() - self.timeout
+    def execute(self, timeout: timedelta | None = None) -> tuple[int, int]:
+        """(re-queued, failed). `timeout=timedelta(0)` hands back every running job: for a
+        process that knows nobody else can be running them (its queue died with it)."""
+        cutoff = self.clock.now() - (self.timeout if timeout is None else timeout)
         with self.uow_factory() as uow:
             stalled = uow.jobs.stale_processing(cutoff, 500)
         requeued = failed = 0
@@ -97,9 +98,7 @@ class RecoverStalledJobs:
             job = uow.jobs.get(job_id)
             if job is None or job.status is not JobStatus.PROCESSING:
                 return False
-            job.requeue()
-            uow.jobs.save(job)
-            uow.outbox.add(requested_event(job, self.ids.new_id(), self.clock.now()))
+            record(uow, job, job.requeue(self.clock.now(), event_id=self.ids.new_id()), self.clock)
             return True
 
         return in_transaction(self.uow_factory, work)

@@ -15,6 +15,7 @@ from nexus_image.application.errors import (
     StorageUnavailable,
 )
 from nexus_image.application.ports import (
+    BatchImageGenerator,
     Clock,
     EventPublisher,
     IdGenerator,
@@ -28,22 +29,9 @@ from nexus_image.application.ports import (
     UnitOfWorkFactory,
 )
 from nexus_image.application.storage_keys import image_key, thumbnail_key
-from nexus_image.application.transactions import account_for, in_transaction
-from nexus_image.domain.events import (
-    GenerationCompleted,
-    GenerationFailed,
-    GenerationProgress,
-    GenerationStarted,
-)
+from nexus_image.application.transactions import SKIPPED, fail_job, in_transaction, record
+from nexus_image.domain.events import DomainEvent
 from nexus_image.domain.job import ImageJob, JobStatus
-
-SKIPPED = "SKIPPED"
-
-
-def render_spec(job: ImageJob) -> RenderSpec:
-    p = job.parameters
-    prompt, negative = p.styled_prompts()
-    return RenderSpec(prompt, negative, p.width, p.height, p.seed, p.steps, p.guidance, p.scheduler.value)
 
 
 @dataclass(slots=True)
@@ -62,6 +50,7 @@ class ProcessJobs:
     metrics: Metrics
     live_events: EventPublisher | None = None
     worker_id: str = "worker"
+    batch_generator: BatchImageGenerator | None = None  # the generator's batch capability, if any
     storage_retry_delays: Sequence[float] = (0.2, 0.5, 1.0)
     sleep: Callable[[float], None] = field(default=time.sleep)
 
@@ -80,7 +69,7 @@ class ProcessJobs:
                 started.append(job_or_outcome)
         groups: dict[tuple[int, int, int, float, str], list[ImageJob]] = {}
         for job in started:
-            groups.setdefault(job.parameters.batch_key(), []).append(job)
+            groups.setdefault(RenderSpec.of(job.parameters).batch_key(), []).append(job)
         for group in groups.values():
             for outcome in self._run_group(group):
                 outcomes[outcome.job_id] = outcome
@@ -95,17 +84,8 @@ class ProcessJobs:
                 return ProcessOutcome(job_id, SKIPPED, "unknown job")
             if job.status is not JobStatus.QUEUED:
                 return ProcessOutcome(job_id, SKIPPED, f"already {job.status.value}")
-            job.start(self.clock.now(), self.worker_id)
-            uow.jobs.save(job)
-            uow.outbox.add(
-                GenerationStarted(
-                    event_id=self.ids.new_id(),
-                    job_id=job.id,
-                    user_id=job.user_id,
-                    occurred_at=self.clock.now(),
-                    attempt=job.attempts,
-                )
-            )
+            started = job.start(self.clock.now(), self.worker_id, event_id=self.ids.new_id())
+            record(uow, job, started, self.clock)
             return job
 
         return in_transaction(self.uow_factory, work)
@@ -113,27 +93,18 @@ class ProcessJobs:
     def _still_mine(self, job_id: str) -> bool:
         with self.uow_factory() as uow:
             job = uow.jobs.get(job_id)
-            return job is not None and job.status is JobStatus.PROCESSING and job.worker_id == self.worker_id
+            return job is not None and job.is_held_by(self.worker_id)
 
     def _progress_callback(self, jobs: list[ImageJob]) -> Callable[[int, int], bool]:
         def on_step(step: int, total: int) -> bool:
             active = [job for job in jobs if self._still_mine(job.id)]
             for job in active:
-                self._publish_live(
-                    GenerationProgress(
-                        event_id=self.ids.new_id(),
-                        job_id=job.id,
-                        user_id=job.user_id,
-                        occurred_at=self.clock.now(),
-                        step=step,
-                        total_steps=total,
-                    )
-                )
+                self._publish_live(job.progress(step, total, self.clock.now(), event_id=self.ids.new_id()))
             return bool(active)
 
         return on_step
 
-    def _publish_live(self, event: GenerationProgress) -> None:
+    def _publish_live(self, event: DomainEvent) -> None:
         if self.live_events is None:
             return
         try:
@@ -143,12 +114,11 @@ class ProcessJobs:
 
     def _run_group(self, jobs: list[ImageJob]) -> list[ProcessOutcome]:
         began = time.perf_counter()
-        specs = [render_spec(job) for job in jobs]
+        specs = [RenderSpec.of(job.parameters) for job in jobs]
         on_step = self._progress_callback(jobs)
         try:
-            batch = getattr(self.generator, "generate_batch", None)
-            if len(jobs) > 1 and batch is not None:
-                images: list[RawImage] = batch(specs, on_step)
+            if len(jobs) > 1 and self.batch_generator is not None:
+                images: list[RawImage] = self.batch_generator.generate_batch(specs, on_step)
             else:
                 images = [self.generator.generate(spec, on_step) for spec in specs]
         except GenerationInterrupted:
@@ -159,7 +129,7 @@ class ProcessJobs:
         return [self._finish(job, image, began) for job, image in zip(jobs, images, strict=True)]
 
     def _metadata(self, job: ImageJob) -> dict[str, str]:
-        spec = render_spec(job)
+        spec = RenderSpec.of(job.parameters)
         params = job.parameters.to_dict()
         meta = {k: str(v) for k, v in params.items()}
         meta.update(
@@ -199,25 +169,16 @@ class ProcessJobs:
 
         def work(uow: UnitOfWork) -> ProcessOutcome:
             current = uow.jobs.get(job.id)
-            if (
-                current is None
-                or current.status is not JobStatus.PROCESSING
-                or current.worker_id != self.worker_id
-            ):
+            if current is None or not current.is_held_by(self.worker_id):
                 return ProcessOutcome(job.id, current.status.value if current else SKIPPED, "no longer ours")
-            current.complete(self.clock.now(), key, thumb)
-            uow.jobs.save(current)
-            uow.outbox.add(
-                GenerationCompleted(
-                    event_id=self.ids.new_id(),
-                    job_id=job.id,
-                    user_id=job.user_id,
-                    occurred_at=self.clock.now(),
-                    image_key=key,
-                    thumbnail_key=thumb,
-                    duration_seconds=round(time.perf_counter() - began, 3),
-                )
+            completed = current.complete(
+                self.clock.now(),
+                key,
+                thumb,
+                duration_seconds=time.perf_counter() - began,
+                event_id=self.ids.new_id(),
             )
+            record(uow, current, completed, self.clock)
             return ProcessOutcome(job.id, JobStatus.COMPLETED.value)
 
         outcome = in_transaction(self.uow_factory, work)
@@ -250,40 +211,3 @@ class ProcessJobs:
                 "failed", job.parameters.resolution.value, time.perf_counter() - began
             )
         return outcome
-
-
-def fail_job(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    ids: IdGenerator,
-    job_id: str,
-    reason: str,
-    worker_id: str | None = None,
-) -> ProcessOutcome:
-    """FAILED with an exact refund, in one transaction; a job already finished is left alone."""
-
-    def work(uow: UnitOfWork) -> ProcessOutcome:
-        job = uow.jobs.get(job_id)
-        if job is None:
-            return ProcessOutcome(job_id, SKIPPED, "unknown job")
-        if job.status.is_terminal or (worker_id is not None and job.worker_id != worker_id):
-            return ProcessOutcome(job_id, job.status.value, "already settled elsewhere")
-        now = clock.now()
-        job.fail(now, reason)
-        uow.jobs.save(job)
-        account = account_for(uow, job.user_id, 0, clock)
-        account.refund(job.tokens_cost, "refund: generation failed", now, job.id)
-        uow.accounts.save(account)
-        uow.outbox.add(
-            GenerationFailed(
-                event_id=ids.new_id(),
-                job_id=job.id,
-                user_id=job.user_id,
-                occurred_at=now,
-                reason=reason,
-                refunded=job.tokens_cost,
-            )
-        )
-        return ProcessOutcome(job_id, JobStatus.FAILED.value, reason)
-
-    return in_transaction(uow_factory, work)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from nexus_image.application.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
-from nexus_image.application.request_generation import requested_event
 from nexus_image.application.transactions import in_transaction
 
 QUEUE_CAPACITY = 10_000
@@ -30,7 +29,8 @@ class RedeliverQueuedJobs:
         def work(uow: UnitOfWork) -> int:
             waiting = uow.jobs.queued_before(created_before, self.limit)
             for job in waiting:
-                uow.outbox.add(requested_event(job, self.ids.new_id(), self.clock.now()))
+                for event in job.offer_again(self.clock.now(), event_id=self.ids.new_id()).events:
+                    uow.outbox.add(event)
             return len(waiting)
 
         return in_transaction(self.uow_factory, work)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
 
 from nexus_image.application.dto import GenerateImage, ImageView
 from nexus_image.application.errors import IdempotencyConflict, NotFound, PromptRejected
@@ -18,24 +17,11 @@ from nexus_image.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from nexus_image.application.transactions import account_for, in_transaction
-from nexus_image.domain.events import GenerationRequested
+from nexus_image.application.transactions import in_transaction, record
 from nexus_image.domain.job import ImageJob
 from nexus_image.domain.parameters import DEFAULT_SCHEDULER, GenerationParameters, Scheduler
-from nexus_image.domain.resolution import Resolution, price
+from nexus_image.domain.resolution import Resolution
 from nexus_image.domain.styles import Style
-
-
-def requested_event(job: ImageJob, event_id: str, at: datetime) -> GenerationRequested:
-    """The event that puts `job` on the queue (again, after recovery or a lost queue)."""
-    return GenerationRequested(
-        event_id=event_id,
-        job_id=job.id,
-        user_id=job.user_id,
-        occurred_at=at,
-        parameters=dict(job.parameters.to_dict()),
-        tokens_cost=job.tokens_cost,
-    )
 
 
 def _fingerprint(command: GenerateImage) -> str:
@@ -96,22 +82,18 @@ class RequestGeneration:
                         raise NotFound("image", job_id)
                     return job
             now = self.clock.now()
-            job = ImageJob(
-                id=self.ids.new_id(),
-                user_id=command.user_id,
-                parameters=params,
-                tokens_cost=price(params.resolution),
-                created_at=now,
+            job, submitted = ImageJob.submit(
+                self.ids.new_id(),
+                command.user_id,
+                params,
+                now,
                 is_public=command.is_public,
                 companion_id=command.companion_id,
+                event_id=self.ids.new_id(),
             )
-            account = account_for(uow, command.user_id, self.welcome_grant, self.clock)
-            account.debit(job.tokens_cost, "image generation", now, job.id)
-            uow.accounts.save(account)
-            uow.jobs.add(job)
+            record(uow, job, submitted, self.clock, new=True, welcome_grant=self.welcome_grant)
             if command.client_key:
                 uow.idempotency.add(command.user_id, command.client_key, job.id, fingerprint, now)
-            uow.outbox.add(requested_event(job, self.ids.new_id(), now))
             created.append(True)
             return job
 

@@ -1,8 +1,9 @@
-"""The application facade: every use case behind one object built from the ports."""
+"""The application facade: every use case behind one object. The composition root
+(`nexus_image.entrypoints.composition`) builds the use cases and hands them in."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from nexus_image.application.albums import ManageAlbums
 from nexus_image.application.audit import RecordAudit
@@ -12,14 +13,7 @@ from nexus_image.application.images import ImageQueries, ManageImages
 from nexus_image.application.maintenance import CleanupFailedJobs, RecoverStalledJobs
 from nexus_image.application.ports import (
     Clock,
-    EventPublisher,
-    IdGenerator,
-    ImageEncoder,
-    ImageGenerator,
-    Metrics,
     ObjectStorage,
-    PromptModerator,
-    SeedSource,
     UnitOfWorkFactory,
 )
 from nexus_image.application.process_job import ProcessJobs
@@ -29,69 +23,50 @@ from nexus_image.application.request_generation import RequestGeneration
 from nexus_image.application.tokens import ManageTokens
 
 
-class NullMetrics:
-    def generation_requested(self, style: str, resolution: str, tokens: int) -> None:
-        return None
-
-    def generation_finished(self, outcome: str, resolution: str, seconds: float) -> None:
-        return None
-
-    def storage_upload(self, seconds: float) -> None:
-        return None
-
-
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Dependencies:
-    """The ports an application needs. `generator`/`encoder` are needed by workers only;
-    `publisher` is where the outbox relay sends events."""
+    """The shared ports the service was built on, for callers that look below the use cases
+    (a host process's own queries, tests)."""
 
     uow_factory: UnitOfWorkFactory
     storage: ObjectStorage
-    moderator: PromptModerator
     clock: Clock
-    ids: IdGenerator
-    seeds: SeedSource
-    publisher: EventPublisher
-    generator: ImageGenerator | None = None
-    encoder: ImageEncoder | None = None
-    live_events: EventPublisher | None = None
-    metrics: Metrics = field(default_factory=NullMetrics)
-    welcome_grant: int = 0
-    worker_id: str = "worker"
 
 
 class ImageService:
-    """What other services call: request, follow, organise and pay for generated images."""
+    """What other services call: request, follow, organise and pay for generated images.
+    `worker` is there only in roles that generate (embedded, worker, cli, memory)."""
 
-    def __init__(self, deps: Dependencies) -> None:
+    def __init__(
+        self,
+        *,
+        deps: Dependencies,
+        images: ImageQueries,
+        manage: ManageImages,
+        albums: ManageAlbums,
+        tokens: ManageTokens,
+        relay: RelayOutbox,
+        cleanup: CleanupFailedJobs,
+        recover: RecoverStalledJobs,
+        redeliver: RedeliverQueuedJobs,
+        audit: RecordAudit,
+        request: RequestGeneration,
+        cancel: CancelGeneration,
+        process: ProcessJobs | None = None,
+    ) -> None:
         self.deps = deps
-        d = deps
-        self.images = ImageQueries(d.uow_factory, d.storage)
-        self.manage = ManageImages(d.uow_factory, d.storage, d.clock, d.ids)
-        self.albums = ManageAlbums(d.uow_factory, self.images, d.clock, d.ids)
-        self.tokens = ManageTokens(d.uow_factory, d.clock, d.welcome_grant)
-        self.relay = RelayOutbox(d.uow_factory, d.publisher, d.clock)
-        self.cleanup = CleanupFailedJobs(d.uow_factory, d.storage, d.clock)
-        self.recover = RecoverStalledJobs(d.uow_factory, d.clock, d.ids)
-        self.redeliver = RedeliverQueuedJobs(d.uow_factory, d.clock, d.ids)
-        self.audit = RecordAudit(d.uow_factory, d.clock)
-        self._request = RequestGeneration(
-            d.uow_factory, d.moderator, d.clock, d.ids, d.seeds, d.metrics, d.welcome_grant
-        )
-        self._cancel = CancelGeneration(d.uow_factory, d.clock, d.ids)
-        self._process: ProcessJobs | None = None
-        if d.generator is not None and d.encoder is not None:
-            self._process = ProcessJobs(
-                d.uow_factory,
-                d.generator,
-                d.encoder,
-                d.storage,
-                d.clock,
-                d.ids,
-                d.metrics,
-                d.live_events,
-                d.worker_id,
-            )
+        self.images = images
+        self.manage = manage
+        self.albums = albums
+        self.tokens = tokens
+        self.relay = relay
+        self.cleanup = cleanup
+        self.recover = recover
+        self.redeliver = redeliver
+        self.audit = audit
+        self._request = request
+        self._cancel = cancel
+        self._process = process
 
     def request_generation(self, command: GenerateImage) -> ImageView:
         return self._request.execute(command)
@@ -102,7 +77,7 @@ class ImageService:
     @property
     def worker(self) -> ProcessJobs:
         if self._process is None:
-            raise RuntimeError("this service was built without a generator and encoder")
+            raise RuntimeError("this service was built for a role that does not generate (api)")
         return self._process
 
     def process(self, job_id: str) -> ProcessOutcome:

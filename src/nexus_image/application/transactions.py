@@ -1,13 +1,19 @@
-"""Running a piece of work in one unit of work, retried when a concurrent writer got there first."""
+"""Running a piece of work in one unit of work (retried when a concurrent writer got there
+first), and persisting what a job's transition implies."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
 
+from nexus_image.application.dto import ProcessOutcome
 from nexus_image.application.errors import ConcurrentUpdate
-from nexus_image.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from nexus_image.application.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
 from nexus_image.domain.account import TokenAccount
+from nexus_image.domain.job import ImageJob, JobStatus
+from nexus_image.domain.transition import Transition
+
+SKIPPED = "SKIPPED"
 
 R = TypeVar("R")
 
@@ -33,3 +39,51 @@ def account_for(uow: UnitOfWork, user_id: str, welcome_grant: int, clock: Clock)
         account = TokenAccount.open(user_id, welcome_grant, clock.now())
         uow.accounts.add(account)
     return account
+
+
+def record(
+    uow: UnitOfWork,
+    job: ImageJob,
+    transition: Transition,
+    clock: Clock,
+    *,
+    new: bool = False,
+    welcome_grant: int = 0,
+) -> None:
+    """Persist a job after one of its transitions, with what the transition implies: the
+    owner's tokens moved (charge or refund) and its events in the outbox, all in `uow`. An
+    account seen for the first time opens with `welcome_grant`."""
+    if new:
+        uow.jobs.add(job)
+    else:
+        uow.jobs.save(job)
+    movement = transition.movement
+    if movement is not None:
+        account = account_for(uow, job.user_id, welcome_grant, clock)
+        account.apply(movement.kind, movement.amount, movement.reason, clock.now(), movement.job_id)
+        uow.accounts.save(account)
+    for event in transition.events:
+        uow.outbox.add(event)
+
+
+def fail_job(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    ids: IdGenerator,
+    job_id: str,
+    reason: str,
+    worker_id: str | None = None,
+) -> ProcessOutcome:
+    """FAILED with an exact refund, in one transaction, if the job is still running under
+    `worker_id` (any running job when None); a job settled elsewhere is left alone."""
+
+    def work(uow: UnitOfWork) -> ProcessOutcome:
+        job = uow.jobs.get(job_id)
+        if job is None:
+            return ProcessOutcome(job_id, SKIPPED, "unknown job")
+        if job.status.is_terminal or (worker_id is not None and not job.is_held_by(worker_id)):
+            return ProcessOutcome(job_id, job.status.value, "already settled elsewhere")
+        record(uow, job, job.fail(clock.now(), reason, event_id=ids.new_id()), clock)
+        return ProcessOutcome(job_id, JobStatus.FAILED.value, reason)
+
+    return in_transaction(uow_factory, work)

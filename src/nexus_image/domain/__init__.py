@@ -27,6 +27,7 @@ from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.parameters import GenerationParameters, Scheduler
 from nexus_image.domain.resolution import Resolution, price
 from nexus_image.domain.styles import Style
+from nexus_image.domain.transition import LedgerMovement, Transition
 
 __all__ = [
     "AccessDenied",
@@ -49,10 +50,12 @@ __all__ = [
     "InvalidValue",
     "JobStatus",
     "LedgerEntry",
+    "LedgerMovement",
     "Resolution",
     "Scheduler",
     "Style",
     "TokenAccount",
+    "Transition",
     "UnknownScheduler",
     "UnknownStyle",
     "UnsupportedResolution",

@@ -63,6 +63,14 @@ class TokenAccount:
         self._check(amount)
         return self._record(EntryKind.REFUND, amount, reason, at, job_id)
 
+    def apply(self, kind: EntryKind, amount: int, reason: str, at: datetime, job_id: str) -> LedgerEntry:
+        """A job's charge (DEBIT) or refund (REFUND), as a transition of the job asks."""
+        if kind is EntryKind.DEBIT:
+            return self.debit(amount, reason, at, job_id)
+        if kind is EntryKind.REFUND:
+            return self.refund(amount, reason, at, job_id)
+        raise ValueError(f"a job moves tokens by DEBIT or REFUND, not {kind.value}")
+
     def grant(self, amount: int, reason: str, at: datetime) -> LedgerEntry:
         self._check(amount)
         return self._record(EntryKind.GRANT, amount, reason, at, None)

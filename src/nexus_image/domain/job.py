@@ -5,9 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, TypeVar
 
+from nexus_image.domain.account import EntryKind
 from nexus_image.domain.errors import AccessDenied, IllegalTransition
+from nexus_image.domain.events import (
+    DomainEvent,
+    GenerationCancelled,
+    GenerationCompleted,
+    GenerationFailed,
+    GenerationProgress,
+    GenerationRequested,
+    GenerationStarted,
+)
 from nexus_image.domain.parameters import GenerationParameters
+from nexus_image.domain.resolution import price
+from nexus_image.domain.transition import LedgerMovement, Transition, new_event_id
+
+E = TypeVar("E", bound=DomainEvent)
 
 
 class JobStatus(StrEnum):
@@ -42,7 +57,11 @@ def can_transition(current: JobStatus, target: JobStatus) -> bool:
 
 @dataclass(slots=True)
 class ImageJob:
-    """One requested image, from QUEUED to a terminal state. `version` guards concurrent writes."""
+    """One requested image, from QUEUED to a terminal state. `version` guards concurrent writes.
+
+    Every transition checks the state machine and returns its `Transition`: the events and the
+    ledger movement the caller persists with the job. Event ids are passed in (the use cases
+    take them from their id generator); without one, a random id is made."""
 
     id: str
     user_id: str
@@ -61,36 +80,130 @@ class ImageJob:
     worker_id: str | None = None
     version: int = field(default=0)
 
+    @classmethod
+    def submit(
+        cls,
+        job_id: str,
+        user_id: str,
+        parameters: GenerationParameters,
+        at: datetime,
+        *,
+        is_public: bool = False,
+        companion_id: str | None = None,
+        event_id: str | None = None,
+    ) -> tuple[ImageJob, Transition]:
+        """A new QUEUED job priced by its resolution: charged once, and put on the queue."""
+        job = cls(
+            id=job_id,
+            user_id=user_id,
+            parameters=parameters,
+            tokens_cost=price(parameters.resolution),
+            created_at=at,
+            is_public=is_public,
+            companion_id=companion_id,
+        )
+        charge = LedgerMovement(EntryKind.DEBIT, job.tokens_cost, "image generation", job.id)
+        return job, Transition((job._requested(at, event_id),), charge)
+
     def _move(self, target: JobStatus) -> None:
         if not can_transition(self.status, target):
             raise IllegalTransition(self.id, self.status.value, target.value)
         self.status = target
 
-    def start(self, at: datetime, worker_id: str | None = None) -> None:
+    def _event(self, kind: type[E], at: datetime, event_id: str | None, **fields: Any) -> E:
+        """An event of this job: the envelope (id, job, owner, time) is the same for all."""
+        return kind(
+            event_id=event_id or new_event_id(),
+            job_id=self.id,
+            user_id=self.user_id,
+            occurred_at=at,
+            **fields,
+        )
+
+    def _requested(self, at: datetime, event_id: str | None) -> GenerationRequested:
+        return self._event(
+            GenerationRequested,
+            at,
+            event_id,
+            parameters=dict(self.parameters.to_dict()),
+            tokens_cost=self.tokens_cost,
+        )
+
+    def _refund(self, why: str) -> LedgerMovement:
+        return LedgerMovement(EntryKind.REFUND, self.tokens_cost, f"refund: generation {why}", self.id)
+
+    def start(self, at: datetime, worker_id: str | None = None, *, event_id: str | None = None) -> Transition:
         self._move(JobStatus.PROCESSING)
         self.started_at = at
         self.attempts += 1
         self.worker_id = worker_id
+        return Transition((self._event(GenerationStarted, at, event_id, attempt=self.attempts),))
 
-    def complete(self, at: datetime, image_key: str, thumbnail_key: str) -> None:
+    def progress(
+        self, step: int, total: int, at: datetime, *, event_id: str | None = None
+    ) -> GenerationProgress:
+        """A step of a running job (advisory: it changes nothing and goes out directly)."""
+        return self._event(GenerationProgress, at, event_id, step=step, total_steps=total)
+
+    def complete(
+        self,
+        at: datetime,
+        image_key: str,
+        thumbnail_key: str,
+        *,
+        duration_seconds: float = 0.0,
+        event_id: str | None = None,
+    ) -> Transition:
         self._move(JobStatus.COMPLETED)
         self.completed_at = at
         self.image_key = image_key
         self.thumbnail_key = thumbnail_key
+        completed = self._event(
+            GenerationCompleted,
+            at,
+            event_id,
+            image_key=image_key,
+            thumbnail_key=thumbnail_key,
+            duration_seconds=round(duration_seconds, 3),
+        )
+        return Transition((completed,))
 
-    def fail(self, at: datetime, reason: str) -> None:
+    def fail(self, at: datetime, reason: str, *, event_id: str | None = None) -> Transition:
+        """FAILED, refunding the exact cost."""
         self._move(JobStatus.FAILED)
         self.completed_at = at
         self.failure_reason = reason[:500]
+        failed = self._event(
+            GenerationFailed,
+            at,
+            event_id,
+            reason=reason,
+            refunded=self.tokens_cost,
+        )
+        return Transition((failed,), self._refund("failed"))
 
-    def cancel(self, at: datetime) -> None:
+    def cancel(self, at: datetime, *, event_id: str | None = None) -> Transition:
+        """CANCELLED, refunding the exact cost; a running job stops at its next step."""
         self._move(JobStatus.CANCELLED)
         self.completed_at = at
+        cancelled = self._event(GenerationCancelled, at, event_id, refunded=self.tokens_cost)
+        return Transition((cancelled,), self._refund("cancelled"))
 
-    def requeue(self) -> None:
+    def requeue(self, at: datetime, *, event_id: str | None = None) -> Transition:
         """Hand a job whose worker stopped answering back to the queue."""
         self._move(JobStatus.QUEUED)
         self.worker_id = None
+        return Transition((self._requested(at, event_id),))
+
+    def offer_again(self, at: datetime, *, event_id: str | None = None) -> Transition:
+        """A QUEUED job whose queue was lost is put on the queue again (no change of state)."""
+        if self.status is not JobStatus.QUEUED:
+            raise IllegalTransition(self.id, self.status.value, JobStatus.QUEUED.value)
+        return Transition((self._requested(at, event_id),))
+
+    def is_held_by(self, worker_id: str | None) -> bool:
+        """Still running under this worker: nobody cancelled, recovered or re-took it."""
+        return self.status is JobStatus.PROCESSING and self.worker_id == worker_id
 
     @property
     def refund_due(self) -> bool:
@@ -101,8 +214,12 @@ class ImageJob:
         if self.user_id != user_id:
             raise AccessDenied(f"image {self.id} does not belong to the caller")
 
+    def is_visible_to(self, user_id: str | None) -> bool:
+        """Its owner sees it; anyone else once it is public and COMPLETED."""
+        return self.user_id == user_id or (self.is_public and self.status is JobStatus.COMPLETED)
+
     def ensure_visible_to(self, user_id: str | None) -> None:
-        if self.user_id != user_id and not (self.is_public and self.status is JobStatus.COMPLETED):
+        if not self.is_visible_to(user_id):
             raise AccessDenied(f"image {self.id} is not visible to the caller")
 
     def set_visibility(self, public: bool) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from nexus_image.domain.errors import InvalidValue, UnknownScheduler
 from nexus_image.domain.resolution import Resolution
@@ -26,6 +28,8 @@ class Scheduler(StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> Scheduler:
+        if isinstance(value, cls):
+            return value
         try:
             return cls(value.strip().lower())
         except ValueError:
@@ -36,6 +40,14 @@ class Scheduler(StrEnum):
 
 
 DEFAULT_SCHEDULER = Scheduler.DPMPP_2M_KARRAS
+
+
+def batch_key(
+    width: int, height: int, steps: int, guidance: float, scheduler: str
+) -> tuple[int, int, int, float, str]:
+    """The batch-compatibility rule: images of the same size, steps, guidance and scheduler can
+    be denoised together (each keeps its own seed and prompts)."""
+    return (width, height, steps, float(guidance), scheduler)
 
 
 def validate_prompt(prompt: str, field: str = "prompt", required: bool = True) -> str:
@@ -111,16 +123,38 @@ class GenerationParameters:
 
     def batch_key(self) -> tuple[int, int, int, float, str]:
         """Jobs with equal keys can run in one batch (same shape, schedule and guidance)."""
-        return (self.width, self.height, self.steps, self.guidance, self.scheduler.value)
+        return batch_key(self.width, self.height, self.steps, self.guidance, self.scheduler.value)
 
-    def to_dict(self) -> dict[str, str | int | float]:
+    def fields(self) -> dict[str, str | int | float]:
+        """The eight fields by name, typed (enums stay enums): the one spelling of the
+        parameters that every outer shape (views, responses, rows) is made from."""
         return {
             "prompt": self.prompt,
             "negative_prompt": self.negative_prompt,
-            "style": self.style.value,
-            "resolution": self.resolution.value,
+            "style": self.style,
+            "resolution": self.resolution,
             "seed": self.seed,
             "steps": self.steps,
             "guidance": self.guidance,
-            "scheduler": self.scheduler.value,
+            "scheduler": self.scheduler,
         }
+
+    @classmethod
+    def restore(cls, values: Mapping[str, Any]) -> GenerationParameters:
+        """Parameters as `to_dict` (or a stored row) spells them. Not re-validated: they were
+        when the job was made, and re-validating would break old jobs whenever a rule gets
+        stricter."""
+        return cls(
+            prompt=str(values["prompt"]),
+            negative_prompt=str(values["negative_prompt"]),
+            style=Style(values["style"]),
+            resolution=Resolution(values["resolution"]),
+            seed=int(values["seed"]),
+            steps=int(values["steps"]),
+            guidance=float(values["guidance"]),
+            scheduler=Scheduler(values["scheduler"]),
+        )
+
+    def to_dict(self) -> dict[str, str | int | float]:
+        """The fields as JSON values (events, PNG text chunks)."""
+        return {k: v.value if isinstance(v, StrEnum) else v for k, v in self.fields().items()}

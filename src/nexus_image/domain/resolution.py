@@ -27,6 +27,8 @@ class Resolution(StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> Resolution:
+        if isinstance(value, cls):
+            return value
         try:
             return cls(value.strip().lower().replace("×", "x").replace(" ", ""))
         except ValueError:

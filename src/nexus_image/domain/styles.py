@@ -17,6 +17,8 @@ class Style(StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> Style:
+        if isinstance(value, cls):
+            return value
         try:
             return cls(value.strip().lower())
         except ValueError:

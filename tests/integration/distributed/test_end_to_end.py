@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from nexus_image.adapters.kafka import Topics
-from nexus_image.adapters.memory import PatternGenerator
 from nexus_image.entrypoints.worker.process import WorkerProcess
+from nexus_image.testing import PatternGenerator
 from tests.support.cluster import (
     USER,
     Cluster,

@@ -13,7 +13,7 @@ from confluent_kafka import Producer
 from nexus_image.adapters.diffusers import DiffusersGenerator
 from nexus_image.adapters.kafka import Topics
 from nexus_image.domain.job import ImageJob
-from nexus_image.entrypoints.bootstrap import Application, build_application
+from nexus_image.entrypoints.composition import Application, compose
 from nexus_image.entrypoints.worker import WorkerLoop
 from tests.support.cluster import (
     WELCOME,
@@ -121,7 +121,7 @@ def test_the_same_message_delivered_three_times_runs_once(cluster: Cluster, kafk
 
 
 def in_process_worker(cluster: Cluster, generator: DiffusersGenerator, **overrides: object) -> Application:
-    app = build_application(cluster.settings(**overrides), generator=generator, worker_id="inproc")
+    app = compose("worker", cluster.settings(**overrides), generator=generator, worker_id="inproc")
     cluster.apps.append(app)
     return app
 

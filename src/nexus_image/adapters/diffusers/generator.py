@@ -113,8 +113,7 @@ class DiffusersGenerator:
     def generate_batch(self, specs: list[RenderSpec], on_step: StepCallback) -> list[RawImage]:
         """One denoising run for several prompts; each image keeps its own seed."""
         first = specs[0]
-        shape = (first.width, first.height, first.steps, first.guidance, first.scheduler)
-        if any((s.width, s.height, s.steps, s.guidance, s.scheduler) != shape for s in specs):
+        if len({spec.batch_key() for spec in specs}) > 1:
             raise ValueError("a batch needs the same size, steps, guidance and scheduler")
         if first.width % 8 or first.height % 8:
             raise ValueError("width and height must be multiples of 8")

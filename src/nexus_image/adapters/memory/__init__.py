@@ -1,24 +1,8 @@
-"""In-memory adapters for every port, behaving like the real ones (errors, ordering, rollback)."""
+"""In-process runtime adapters: the job queue, the live-event broadcaster and the rate limiter
+of a single process (the embedded mode). Test fakes are in `nexus_image.testing`."""
 
-from nexus_image.adapters.memory.generator import PatternGenerator
+from nexus_image.adapters.memory.broadcast import LiveEventBroadcaster, TeePublisher
 from nexus_image.adapters.memory.queue import InMemoryQueue
-from nexus_image.adapters.memory.services import (
-    CollectingPublisher,
-    FixedSeeds,
-    InMemoryStorage,
-    ManualClock,
-    SequentialIds,
-)
-from nexus_image.adapters.memory.store import MemoryStore, MemoryUnitOfWork
+from nexus_image.adapters.memory.rate_limit import SlidingWindowLimiter
 
-__all__ = [
-    "CollectingPublisher",
-    "FixedSeeds",
-    "InMemoryQueue",
-    "InMemoryStorage",
-    "ManualClock",
-    "MemoryStore",
-    "MemoryUnitOfWork",
-    "PatternGenerator",
-    "SequentialIds",
-]
+__all__ = ["InMemoryQueue", "LiveEventBroadcaster", "SlidingWindowLimiter", "TeePublisher"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Callable
 
 from nexus_image.application.ports import EventPublisher
 from nexus_image.domain.events import DomainEvent
@@ -18,8 +19,9 @@ class Subscription:
     loses its oldest events (counted in `dropped`) instead of growing memory without end.
     Events arrive from any thread; `next_batch` waits for them on the watcher's event loop."""
 
-    def __init__(self, user_id: str, buffer: int) -> None:
+    def __init__(self, user_id: str, buffer: int, on_close: Callable[[Subscription], None]) -> None:
         self.user_id = user_id
+        self._on_close = on_close
         self.dropped = 0
         self._items: deque[DomainEvent] = deque(maxlen=buffer)
         self._lock = threading.Lock()
@@ -34,6 +36,9 @@ class Subscription:
             loop, ready = self._loop, self._ready
         if loop is not None and ready is not None and not loop.is_closed():
             loop.call_soon_threadsafe(ready.set)
+
+    def close(self) -> None:
+        self._on_close(self)
 
     def drain(self) -> list[DomainEvent]:
         """Everything buffered so far, oldest first; the buffer is left empty."""
@@ -72,7 +77,7 @@ class LiveEventBroadcaster:
         self._lock = threading.Lock()
 
     def subscribe(self, user_id: str) -> Subscription:
-        subscription = Subscription(user_id, self.buffer)
+        subscription = Subscription(user_id, self.buffer, self.unsubscribe)
         with self._lock:
             self._subscribers.setdefault(user_id, set()).add(subscription)
         return subscription

@@ -14,25 +14,15 @@ from nexus_image.domain.account import EntryKind, LedgerEntry
 from nexus_image.domain.album import Album
 from nexus_image.domain.events import DomainEvent, event_from_dict
 from nexus_image.domain.job import ImageJob, JobStatus
-from nexus_image.domain.parameters import GenerationParameters, Scheduler
-from nexus_image.domain.resolution import Resolution
-from nexus_image.domain.styles import Style
+from nexus_image.domain.parameters import GenerationParameters
 
 
 def job_values(job: ImageJob) -> dict[str, Any]:
     """Every column except `version`, which only the repository moves."""
-    p = job.parameters
     return {
         "id": job.id,
         "user_id": job.user_id,
-        "prompt": p.prompt,
-        "negative_prompt": p.negative_prompt,
-        "style": p.style.value,
-        "resolution": p.resolution.value,
-        "seed": p.seed,
-        "steps": p.steps,
-        "guidance": p.guidance,
-        "scheduler": p.scheduler.value,
+        **job.parameters.to_dict(),
         "tokens_cost": job.tokens_cost,
         "status": job.status.value,
         "is_public": job.is_public,
@@ -49,18 +39,7 @@ def job_values(job: ImageJob) -> dict[str, Any]:
 
 
 def job_from_row(row: RowMapping) -> ImageJob:
-    # The constructor, not GenerationParameters.create: stored values were validated when the
-    # job was made, and re-validating would break old rows whenever a rule gets stricter.
-    parameters = GenerationParameters(
-        prompt=row["prompt"],
-        negative_prompt=row["negative_prompt"],
-        style=Style(row["style"]),
-        resolution=Resolution(row["resolution"]),
-        seed=int(row["seed"]),
-        steps=row["steps"],
-        guidance=float(row["guidance"]),
-        scheduler=Scheduler(row["scheduler"]),
-    )
+    parameters = GenerationParameters.restore(dict(row))
     return ImageJob(
         id=row["id"],
         user_id=row["user_id"],

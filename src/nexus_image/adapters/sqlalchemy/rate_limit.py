@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from nexus_image.adapters.memory.rate_limit import refusal
 from nexus_image.adapters.sqlalchemy.engine import translated
 from nexus_image.adapters.sqlalchemy.tables import rate_limits
 from nexus_image.application.errors import ApplicationError
+from nexus_image.application.limits import refusal
 
 SWEEP_EVERY = 500  # hits between deletions of other keys' expired windows
 

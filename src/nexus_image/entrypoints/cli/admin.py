@@ -76,97 +76,61 @@ def _guarded(action: Callable[[], str]) -> int:
     return 0
 
 
-def _database(closers: list[Any]) -> Any:
-    from nexus_image.entrypoints.bootstrap import build_uow_factory
-    from nexus_image.entrypoints.settings import Settings
+def _with_app(work: Callable[[Any], str]) -> Callable[[], str]:
+    """Run `work` on the `cli` application (built lazily: only what it asks for opens)."""
 
-    settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return settings, build_uow_factory(settings, closers)
-
-
-def _closing(work: Callable[[list[Any]], str]) -> Callable[[], str]:
     def run() -> str:
-        closers: list[Any] = []
+        from nexus_image.entrypoints.composition import compose
+        from nexus_image.entrypoints.settings import Settings
+
+        app = compose("cli", Settings())
         try:
-            return work(closers)
+            return work(app)
         finally:
-            for close in reversed(closers):
-                close()
+            app.close()
 
     return run
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from alembic.util import CommandError
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from nexus_image.adapters.sqlalchemy import database_url, migrate, redacted
+    from nexus_image.entrypoints.composition.builders import MigrationError, migrate_database
     from nexus_image.entrypoints.settings import Settings
 
-    settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = database_url(settings.database_url, settings.data_dir)
     try:
-        revision = migrate(url, args.revision)
-    except CommandError as error:
-        return _fail(str(error), EXIT_BAD_INPUT)
-    except SQLAlchemyError as error:
-        return _fail(f"database unavailable: {error}", EXIT_FAILED)
-    print(f"database {redacted(url)} is at revision {revision}")
+        url, revision = migrate_database(Settings(), args.revision)
+    except MigrationError as error:
+        return _fail(str(error), EXIT_BAD_INPUT if error.bad_input else EXIT_FAILED)
+    print(f"database {url} is at revision {revision}")
     return 0
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
-    from nexus_image.adapters.system import SystemClock
-    from nexus_image.application.maintenance import CleanupFailedJobs
-    from nexus_image.entrypoints.bootstrap import build_storage
-
-    def work(closers: list[Any]) -> str:
+    def work(app: Any) -> str:
         hours = _positive(args.hours, "--hours")
-        settings, uow_factory = _database(closers)
-        storage = build_storage(settings, closers)
-        cleanup = CleanupFailedJobs(uow_factory, storage, SystemClock(), retention=timedelta(hours=hours))
-        removed = cleanup.execute()
+        removed = app.service.cleanup.execute(retention=timedelta(hours=hours))
         return f"removed {removed} FAILED images older than {hours} h (rows and stored files)"
 
-    return _guarded(_closing(work))
+    return _guarded(_with_app(work))
 
 
-def _audit(uow_factory: Any, action: str, target: str, detail: str) -> None:
-    from nexus_image.adapters.system import SystemClock
-    from nexus_image.application.ports import AuditRecord
-
-    actor = f"cli:{getpass.getuser()}"
-    with uow_factory() as uow:
-        uow.audit.record(AuditRecord(actor, action, target, "ok", SystemClock().now(), detail))
-        uow.commit()
+def _audit(app: Any, action: str, target: str, detail: str) -> None:
+    app.service.audit.execute(f"cli:{getpass.getuser()}", action, target, "ok", detail)
 
 
 def cmd_tokens_grant(args: argparse.Namespace) -> int:
-    from nexus_image.adapters.system import SystemClock
-    from nexus_image.application.tokens import ManageTokens
-
-    def work(closers: list[Any]) -> str:
+    def work(app: Any) -> str:
         amount = _positive(args.amount, "N")
         if not args.user.strip():
             raise ValueError("USER must not be empty")
-        settings, uow_factory = _database(closers)
-        tokens = ManageTokens(uow_factory, SystemClock(), settings.effective_welcome_tokens)
-        balance = tokens.grant(args.user, amount, args.reason).balance
-        _audit(uow_factory, "tokens.grant", f"account:{args.user}", f"{amount} tokens: {args.reason}")
+        balance = app.service.tokens.grant(args.user, amount, args.reason).balance
+        _audit(app, "tokens.grant", f"account:{args.user}", f"{amount} tokens: {args.reason}")
         return f"granted {amount} tokens to {args.user}: balance {balance}"
 
-    return _guarded(_closing(work))
+    return _guarded(_with_app(work))
 
 
 def cmd_tokens_balance(args: argparse.Namespace) -> int:
-    from nexus_image.adapters.system import SystemClock
-    from nexus_image.application.tokens import ManageTokens
+    def work(app: Any) -> str:
+        return f"{args.user}: {app.service.tokens.balance(args.user).balance} tokens"
 
-    def work(closers: list[Any]) -> str:
-        settings, uow_factory = _database(closers)
-        tokens = ManageTokens(uow_factory, SystemClock(), settings.effective_welcome_tokens)
-        return f"{args.user}: {tokens.balance(args.user).balance} tokens"
-
-    return _guarded(_closing(work))
+    return _guarded(_with_app(work))

@@ -9,6 +9,7 @@ import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from nexus_image.application.dto import GenerateImage
@@ -65,15 +66,22 @@ def _fail(message: str, code: int) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from nexus_image.entrypoints.bootstrap import build_application
     from nexus_image.entrypoints.cli.progress import ProgressBar
+    from nexus_image.entrypoints.composition import compose
     from nexus_image.entrypoints.settings import Settings
 
     settings = Settings()
     if settings.model is None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    app = build_application(settings, live_events=ProgressBar())
-    service = app.service
+    app = compose("cli", settings, live_events=ProgressBar())
+    try:
+        return _generate(app, args)
+    finally:
+        app.close()
+
+
+def _generate(app: Any, args: argparse.Namespace) -> int:
+    settings, service = app.settings, app.service
     command = GenerateImage(
         user_id=args.user,
         prompt=args.prompt,
@@ -97,13 +105,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         f"job {job.id}: {job.resolution}, style {job.style}, seed {job.seed}, {job.tokens_cost} tokens",
         file=sys.stderr,
     )
-    service.relay.drain()
-    assert app.queue is not None
     # Jobs an earlier interrupted run left queued come out of the outbox too: run them all.
-    while deliveries := app.queue.receive(max_items=1, timeout=0.2):
-        for delivery in deliveries:
-            service.process(delivery.job_id)
-            app.queue.acknowledge(delivery)
+    app.run_queued()
     try:
         view = service.get_image(args.user, job.id)
     except NotFound as error:  # pragma: no cover - the job was just created

@@ -59,7 +59,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from nexus_image.entrypoints.cli.main import RANDOM_MODEL_NOTICE
-    from nexus_image.entrypoints.http import create_app
+    from nexus_image.entrypoints.composition import compose, http_app, http_role
     from nexus_image.entrypoints.http.security import SecurityConfigurationError
     from nexus_image.entrypoints.logs import configure_logging
 
@@ -72,7 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if settings.embedded_worker:
             print(RANDOM_MODEL_NOTICE, file=sys.stderr)
     try:
-        app = create_app(settings)
+        app = http_app(compose(http_role(settings), settings))
     except SecurityConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

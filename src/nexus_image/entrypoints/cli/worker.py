@@ -26,9 +26,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from nexus_image.entrypoints.cli.main import RANDOM_MODEL_NOTICE
+    from nexus_image.entrypoints.composition.builders import default_worker_id
     from nexus_image.entrypoints.logs import configure_logging
     from nexus_image.entrypoints.settings import Settings
-    from nexus_image.entrypoints.worker.process import WorkerProcess, default_worker_id
+    from nexus_image.entrypoints.worker.process import WorkerProcess
 
     overrides: dict[str, Any] = {}
     if args.max_batch is not None:
@@ -46,5 +47,5 @@ def cmd_worker(args: argparse.Namespace) -> int:
         print(RANDOM_MODEL_NOTICE, file=sys.stderr)
     if not settings.kafka_bootstrap_servers:
         print("note: no Kafka configured: jobs come from this worker's own outbox relay", file=sys.stderr)
-    WorkerProcess(settings, args.worker_id or default_worker_id()).run()
+    WorkerProcess(settings, args.worker_id or default_worker_id("worker")).run()
     return 0

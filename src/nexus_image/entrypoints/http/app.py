@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 import anyio.to_thread
 from litestar import Litestar, Router
@@ -16,8 +17,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from nexus_image import __version__
-from nexus_image.entrypoints.container import Container, close
-from nexus_image.entrypoints.embedded import EmbeddedWorker
+from nexus_image.application.ports import HealthChecks, LiveEventFeed, RateLimiter
+from nexus_image.application.service import ImageService
 from nexus_image.entrypoints.http.auth import PUBLIC, current_user, require_token
 from nexus_image.entrypoints.http.controllers.albums import AlbumsController
 from nexus_image.entrypoints.http.controllers.events import EventsController
@@ -41,26 +42,49 @@ Every `/api/v1` route needs `Authorization: Bearer <JWT>`; the caller is the tok
 Errors are `application/problem+json` (RFC 9457) with a machine-readable `code`."""
 
 
-def _provide(factory: Callable[[], Any]) -> Provide:
+class Background(Protocol):
+    """Loops the API process runs beside it (the embedded worker): started with the app,
+    stopped with it; its model state shows in readiness."""
+
+    model_state: str
+
+    def start(self) -> None: ...
+    def stop(self, timeout: float = ...) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ApiParts:
+    """What the HTTP layer needs, built by the composition root: it names no adapter."""
+
+    service: ImageService
+    live_feed: LiveEventFeed
+    rate_limiter: RateLimiter
+    registry: Any  # the Prometheus registry that /metrics serves and request latency goes to
+    readiness: HealthChecks
+    close: Callable[[], None]
+    background: Background | None = None
+
+
+def _value(value: Any) -> Provide:
     def dependency() -> Any:
-        return factory()
+        return value
 
     return Provide(dependency, sync_to_thread=False)
 
 
-def dependencies(container: Container) -> dict[str, Provide]:
-    """What handlers ask for by parameter name: the caller, and a fresh use case per request."""
+def dependencies(parts: ApiParts) -> dict[str, Provide]:
+    """What handlers ask for by parameter name: the caller, the use cases and the edge's ports."""
+    service = parts.service
     return {
         "user": Provide(current_user, sync_to_thread=False),
-        "generation": _provide(container.request_generation),
-        "cancel": _provide(container.cancel_generation),
-        "queries": _provide(container.image_queries),
-        "manage": _provide(container.manage_images),
-        "albums": _provide(container.manage_albums),
-        "tokens": _provide(container.manage_tokens),
-        "audit": _provide(container.record_audit),
-        "limiter": _provide(container.rate_limiter),
-        "broadcaster": _provide(container.live_events),
+        "service": _value(service),
+        "queries": _value(service.images),
+        "manage": _value(service.manage),
+        "albums": _value(service.albums),
+        "tokens": _value(service.tokens),
+        "audit": _value(service.audit),
+        "limiter": _value(parts.rate_limiter),
+        "broadcaster": _value(parts.live_feed),
     }
 
 
@@ -91,28 +115,27 @@ def openapi() -> OpenAPIConfig:
     )
 
 
-def create_app(settings: Settings, container: Container | None = None) -> Litestar:
-    """The HTTP service. Refuses to build without a usable JWT configuration in production.
-    With `settings.embedded_worker`, the worker loops run in this process from startup to
-    shutdown."""
-    container = container or Container(settings=settings)
+def create_app(settings: Settings, parts: ApiParts) -> Litestar:
+    """The HTTP service on the parts the composition root built (`compose(...)` then
+    `http_app`). Refuses to build without a usable JWT configuration in production. With a
+    `background`, the worker loops run in this process from startup to shutdown."""
     verifier = TokenVerifier.from_settings(settings)
-    worker = (
-        EmbeddedWorker(container.service(), container.job_queue(), settings, container.generator())
-        if settings.embedded_worker
-        else None
-    )
+    background = parts.background
+    checks = dict(parts.readiness)
+    if background is not None:
+        checks["model"] = lambda: background.model_state
+    parts = replace(parts, readiness=checks)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        if worker is not None:
-            await anyio.to_thread.run_sync(worker.start)
+        if background is not None:
+            await anyio.to_thread.run_sync(background.start)
         try:
             yield
         finally:
-            if worker is not None:
-                await anyio.to_thread.run_sync(worker.stop)
-            close(container)
+            if background is not None:
+                await anyio.to_thread.run_sync(background.stop)
+            parts.close()
 
     api = Router(
         API_PREFIX,
@@ -127,18 +150,14 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
     )
     app = Litestar(
         route_handlers=[api, HealthController],
-        dependencies=dependencies(container),
+        dependencies=dependencies(parts),
         guards=[require_token],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[
-            DefineMiddleware(
-                RequestContextMiddleware, latency=latency_histogram(container.metrics().registry)
-            )
-        ],
+        middleware=[DefineMiddleware(RequestContextMiddleware, latency=latency_histogram(parts.registry))],
         cors_config=cors(settings),
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi(),
-        state=State({"container": container, "verifier": verifier, "embedded_worker": worker}),
+        state=State({"parts": parts, "verifier": verifier}),
         lifespan=[lifespan],
         logging_config=None,
     )

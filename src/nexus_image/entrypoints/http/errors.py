@@ -62,10 +62,10 @@ HTTP_CODES: dict[int, str] = {
 DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (InvalidValue, 422),
     (InsufficientTokens, 402),
+    (NotFound, 404),  # before AccessDenied: NotVisible is both, and answers like a missing thing
     (AccessDenied, 403),
     (IllegalTransition, 409),
     (ImageNotInAlbum, 404),
-    (NotFound, 404),
     (PromptRejected, 422),
     (Conflict, 409),
     (StorageUnavailable, 503),

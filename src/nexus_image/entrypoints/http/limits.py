@@ -1,13 +1,14 @@
-"""Rate limiting at the edge: what a limiter must do, whichever store counts the hits."""
+"""Rate limiting at the edge: the Retry-After a refusal carries."""
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import math
+
+from nexus_image.application.ports import RateLimiter
+
+__all__ = ["RateLimiter", "retry_after_header"]
 
 
-@runtime_checkable
-class RateLimiter(Protocol):
-    """SlidingWindowLimiter (one process) and SqlRateLimiter (shared by replicas) fit this."""
-
-    def hit(self, key: str) -> float | None:
-        """Count one hit for `key`: None when allowed, else the seconds to wait."""
+def retry_after_header(seconds: float) -> int:
+    """Whole seconds, at least 1: Retry-After takes integers and 0 would invite a busy loop."""
+    return max(1, math.ceil(seconds))

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from msgspec import Meta, Struct
+from msgspec import Meta, Struct, structs
 
-from nexus_image.application.dto import AlbumView, ImageView
+from nexus_image.application.dto import AlbumView, GenerateImage, ImageView
 from nexus_image.domain.album import MAX_ALBUM_NAME
 from nexus_image.domain.job import JobStatus
 from nexus_image.domain.parameters import (
@@ -56,6 +56,9 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     companion_id: CompanionId | None = None
     is_public: bool = False
 
+    def command(self, user_id: str, client_key: str | None) -> GenerateImage:
+        return GenerateImage(user_id=user_id, client_key=client_key, **structs.asdict(self))
+
 
 class VisibilityRequest(Struct, forbid_unknown_fields=True):
     is_public: bool
@@ -99,17 +102,10 @@ class ImageResponse(Struct, kw_only=True):
         return cls(
             id=view.id,
             user_id=view.user_id,
-            status=JobStatus(view.status),
-            prompt=view.prompt,
-            negative_prompt=view.negative_prompt,
-            style=Style(view.style),
-            resolution=Resolution(view.resolution),
+            status=view.status,
+            **view.parameters.fields(),  # type: ignore[arg-type]
             width=view.width,
             height=view.height,
-            seed=view.seed,
-            steps=view.steps,
-            guidance=view.guidance,
-            scheduler=Scheduler(view.scheduler),
             tokens_cost=view.tokens_cost,
             is_public=view.is_public,
             is_favorite=view.is_favorite,

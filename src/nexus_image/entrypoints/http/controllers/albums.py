@@ -9,8 +9,7 @@ from litestar import Controller, Request, delete, get, patch, post, put
 
 from nexus_image.application.albums import ManageAlbums
 from nexus_image.application.audit import RecordAudit
-from nexus_image.application.images import ImageQueries
-from nexus_image.entrypoints.http.actions import audited, concealed
+from nexus_image.entrypoints.http.actions import audited
 from nexus_image.entrypoints.http.controllers.library import PageNumber, PageSize, page_of
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.schemas import AlbumRequest, AlbumResponse, ImagePage
@@ -35,11 +34,8 @@ class AlbumsController(Controller):
         return [AlbumResponse.of(view) for view in albums.list(user)]
 
     @get("/{album_id:str}", sync_to_thread=True, summary="One album", responses=problems(404))
-    def get_album(
-        self, album_id: str, user: str, albums: ManageAlbums, queries: ImageQueries
-    ) -> AlbumResponse:
-        with concealed(queries, albums, user, album_id=album_id):
-            return AlbumResponse.of(albums.get(user, album_id))
+    def get_album(self, album_id: str, user: str, albums: ManageAlbums) -> AlbumResponse:
+        return AlbumResponse.of(albums.get(user, album_id))
 
     @patch(
         "/{album_id:str}",
@@ -48,18 +44,9 @@ class AlbumsController(Controller):
         responses=problems(400, 404, 409, 413, 422),
     )
     def rename(
-        self,
-        album_id: str,
-        data: AlbumRequest,
-        user: str,
-        albums: ManageAlbums,
-        queries: ImageQueries,
-        audit: RecordAudit,
+        self, album_id: str, data: AlbumRequest, user: str, albums: ManageAlbums, audit: RecordAudit
     ) -> AlbumResponse:
-        with (
-            audited(audit, user, "album.rename", album_id),
-            concealed(queries, albums, user, album_id=album_id),
-        ):
+        with audited(audit, user, "album.rename", album_id):
             return AlbumResponse.of(albums.rename(user, album_id, data.name))
 
     @delete(
@@ -68,13 +55,8 @@ class AlbumsController(Controller):
         summary="Delete an album (its images stay)",
         responses=problems(404),
     )
-    def delete_album(
-        self, album_id: str, user: str, albums: ManageAlbums, queries: ImageQueries, audit: RecordAudit
-    ) -> None:
-        with (
-            audited(audit, user, "album.delete", album_id),
-            concealed(queries, albums, user, album_id=album_id),
-        ):
+    def delete_album(self, album_id: str, user: str, albums: ManageAlbums, audit: RecordAudit) -> None:
+        with audited(audit, user, "album.delete", album_id):
             albums.delete(user, album_id)
 
     @get(
@@ -89,12 +71,10 @@ class AlbumsController(Controller):
         album_id: str,
         user: str,
         albums: ManageAlbums,
-        queries: ImageQueries,
         page: PageNumber = 0,
         size: PageSize = 20,
     ) -> ImagePage:
-        with concealed(queries, albums, user, album_id=album_id):
-            return page_of(request, albums.contents(user, album_id, page, size))
+        return page_of(request, albums.contents(user, album_id, page, size))
 
     @put(
         "/{album_id:str}/images/{image_id:str}",
@@ -103,20 +83,11 @@ class AlbumsController(Controller):
         responses=problems(403, 404, 422),
     )
     def add_image(
-        self,
-        album_id: str,
-        image_id: str,
-        user: str,
-        albums: ManageAlbums,
-        queries: ImageQueries,
-        audit: RecordAudit,
+        self, album_id: str, image_id: str, user: str, albums: ManageAlbums, audit: RecordAudit
     ) -> AlbumResponse:
         """Only the caller's own images go in their albums. Adding an image twice changes nothing."""
         target = f"{album_id}/{image_id}"
-        with (
-            audited(audit, user, "album.add_image", target),
-            concealed(queries, albums, user, album_id=album_id, image_id=image_id),
-        ):
+        with audited(audit, user, "album.add_image", target):
             return AlbumResponse.of(albums.add_image(user, album_id, image_id))
 
     @delete(
@@ -126,17 +97,8 @@ class AlbumsController(Controller):
         responses=problems(404),
     )
     def remove_image(
-        self,
-        album_id: str,
-        image_id: str,
-        user: str,
-        albums: ManageAlbums,
-        queries: ImageQueries,
-        audit: RecordAudit,
+        self, album_id: str, image_id: str, user: str, albums: ManageAlbums, audit: RecordAudit
     ) -> None:
         target = f"{album_id}/{image_id}"
-        with (
-            audited(audit, user, "album.remove_image", target),
-            concealed(queries, albums, user, album_id=album_id),
-        ):
+        with audited(audit, user, "album.remove_image", target):
             albums.remove_image(user, album_id, image_id)

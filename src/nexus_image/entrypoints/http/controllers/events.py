@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Controller, get
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from nexus_image.adapters.memory.broadcast import LiveEventBroadcaster
+from nexus_image.application.ports import LiveEventFeed
 from nexus_image.domain.events import (
     DomainEvent,
     GenerationCancelled,
@@ -77,7 +77,7 @@ class InOrder:
         return True
 
 
-async def stream(broadcaster: LiveEventBroadcaster, user: str) -> AsyncIterator[ServerSentEventMessage]:
+async def stream(broadcaster: LiveEventFeed, user: str) -> AsyncIterator[ServerSentEventMessage]:
     subscription = broadcaster.subscribe(user)
     order = InOrder()
     try:
@@ -91,7 +91,7 @@ async def stream(broadcaster: LiveEventBroadcaster, user: str) -> AsyncIterator[
                 if sse is not None and order.admit(event.job_id, str(sse.event)):
                     yield sse
     finally:
-        broadcaster.unsubscribe(subscription)
+        subscription.close()
 
 
 class EventsController(Controller):
@@ -105,7 +105,7 @@ class EventsController(Controller):
         responses=problems(429),
         opt={"long_lived": True},
     )
-    async def events(self, user: str, broadcaster: LiveEventBroadcaster) -> ServerSentEvent:
+    async def events(self, user: str, broadcaster: LiveEventFeed) -> ServerSentEvent:
         """One `event:` per change of one of the caller's jobs — `queued`, `processing` (with
         `step` and `total_steps`), `completed`, `failed`, `cancelled` — with a JSON `data` line.
         Only the caller's own jobs; a comment line every 15 s keeps proxies from closing it."""

@@ -8,17 +8,15 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.params import Parameter
 
-from nexus_image.adapters.memory.rate_limit import retry_after_header
-from nexus_image.application.albums import ManageAlbums
 from nexus_image.application.audit import RecordAudit
-from nexus_image.application.cancel import CancelGeneration
-from nexus_image.application.dto import GenerateImage, ImageView
+from nexus_image.application.dto import ImageView
 from nexus_image.application.images import ImageQueries, ManageImages
-from nexus_image.application.request_generation import RequestGeneration
-from nexus_image.entrypoints.http.actions import audited, concealed
+from nexus_image.application.ports import RateLimiter
+from nexus_image.application.service import ImageService
+from nexus_image.entrypoints.http.actions import audited
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.errors import RateLimited
-from nexus_image.entrypoints.http.limits import RateLimiter
+from nexus_image.entrypoints.http.limits import retry_after_header
 from nexus_image.entrypoints.http.schemas import GenerateRequest, ImageResponse
 
 IdempotencyKey = Annotated[
@@ -41,11 +39,8 @@ def respond(request: Request[Any, Any, Any], view: ImageView) -> ImageResponse:
     return ImageResponse.of(view, storage, thumbnail)
 
 
-def download(
-    queries: ImageQueries, albums: ManageAlbums, user: str, image_id: str, thumbnail: bool
-) -> Response[bytes]:
-    with concealed(queries, albums, user, image_id=image_id):
-        data, content_type = queries.content(user, image_id, thumbnail=thumbnail)
+def download(queries: ImageQueries, user: str, image_id: str, thumbnail: bool) -> Response[bytes]:
+    data, content_type = queries.content(user, image_id, thumbnail=thumbnail)
     return Response(
         data,
         media_type=content_type,
@@ -72,7 +67,7 @@ class ImagesController(Controller):
         request: Request[Any, Any, Any],
         data: GenerateRequest,
         user: str,
-        generation: RequestGeneration,
+        service: ImageService,
         audit: RecordAudit,
         limiter: RateLimiter,
         idempotency_key: IdempotencyKey = None,
@@ -83,38 +78,17 @@ class ImagesController(Controller):
             wait = limiter.hit(f"generate:{user}")
             if wait is not None:
                 raise RateLimited(retry_after_header(wait))
-            view = generation.execute(
-                GenerateImage(
-                    user_id=user,
-                    prompt=data.prompt,
-                    negative_prompt=data.negative_prompt,
-                    style=data.style.value,
-                    resolution=data.resolution.value,
-                    seed=data.seed,
-                    steps=data.steps,
-                    guidance=data.guidance,
-                    scheduler=data.scheduler.value if data.scheduler else None,
-                    companion_id=data.companion_id,
-                    is_public=data.is_public,
-                    client_key=idempotency_key,
-                )
-            )
+            view = service.request_generation(data.command(user, idempotency_key))
             note.target = view.id
         location = f"/api/v1/images/{view.id}"
         return Response(respond(request, view), status_code=201, headers={"Location": location})
 
     @get("/{image_id:str}", sync_to_thread=True, summary="An image and its status", responses=problems(404))
     def get_image(
-        self,
-        request: Request[Any, Any, Any],
-        image_id: str,
-        user: str,
-        queries: ImageQueries,
-        albums: ManageAlbums,
+        self, request: Request[Any, Any, Any], image_id: str, user: str, queries: ImageQueries
     ) -> ImageResponse:
         """The caller's own images, and anyone's public completed ones."""
-        with concealed(queries, albums, user, image_id=image_id):
-            return respond(request, queries.get(user, image_id))
+        return respond(request, queries.get(user, image_id))
 
     @get(
         "/{image_id:str}/file",
@@ -123,9 +97,9 @@ class ImagesController(Controller):
         media_type="image/png",
         responses=problems(404),
     )
-    def file(self, image_id: str, user: str, queries: ImageQueries, albums: ManageAlbums) -> Response[bytes]:
+    def file(self, image_id: str, user: str, queries: ImageQueries) -> Response[bytes]:
         """The full image, with its generation parameters in PNG text chunks (COMPLETED only)."""
-        return download(queries, albums, user, image_id, thumbnail=False)
+        return download(queries, user, image_id, thumbnail=False)
 
     @get(
         "/{image_id:str}/thumbnail",
@@ -134,10 +108,8 @@ class ImagesController(Controller):
         media_type="image/webp",
         responses=problems(404),
     )
-    def thumbnail(
-        self, image_id: str, user: str, queries: ImageQueries, albums: ManageAlbums
-    ) -> Response[bytes]:
-        return download(queries, albums, user, image_id, thumbnail=True)
+    def thumbnail(self, image_id: str, user: str, queries: ImageQueries) -> Response[bytes]:
+        return download(queries, user, image_id, thumbnail=True)
 
     @post(
         "/{image_id:str}/cancel",
@@ -151,17 +123,12 @@ class ImagesController(Controller):
         request: Request[Any, Any, Any],
         image_id: str,
         user: str,
-        cancel: CancelGeneration,
-        queries: ImageQueries,
-        albums: ManageAlbums,
+        service: ImageService,
         audit: RecordAudit,
     ) -> ImageResponse:
         """Refunds the cost; a running job stops at its next step. A finished one is a 409."""
-        with (
-            audited(audit, user, "image.cancel", image_id),
-            concealed(queries, albums, user, image_id=image_id),
-        ):
-            view = cancel.execute(user, image_id)
+        with audited(audit, user, "image.cancel", image_id):
+            view = service.cancel(user, image_id)
         return respond(request, view)
 
     @delete(
@@ -170,18 +137,7 @@ class ImagesController(Controller):
         summary="Delete an image",
         responses=problems(403, 404),
     )
-    def delete_image(
-        self,
-        image_id: str,
-        user: str,
-        manage: ManageImages,
-        queries: ImageQueries,
-        albums: ManageAlbums,
-        audit: RecordAudit,
-    ) -> None:
+    def delete_image(self, image_id: str, user: str, manage: ManageImages, audit: RecordAudit) -> None:
         """A job still running is cancelled and refunded first; its files go with it."""
-        with (
-            audited(audit, user, "image.delete", image_id),
-            concealed(queries, albums, user, image_id=image_id),
-        ):
+        with audited(audit, user, "image.delete", image_id):
             manage.delete(user, image_id)

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from litestar import Controller, Request, delete, get, patch, put
 from litestar.params import Parameter
 
-from nexus_image.application.albums import ManageAlbums
+from nexus_image.application.access import MAX_PAGE_SIZE
 from nexus_image.application.audit import RecordAudit
 from nexus_image.application.dto import ImageView
-from nexus_image.application.images import MAX_PAGE_SIZE, ImageQueries, ManageImages
+from nexus_image.application.images import ImageQueries, ManageImages
 from nexus_image.application.ports import Page
-from nexus_image.entrypoints.http.actions import audited, concealed
+from nexus_image.entrypoints.http.actions import audited
 from nexus_image.entrypoints.http.controllers.images import respond
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.schemas import ImagePage, ImageResponse, VisibilityRequest
@@ -77,20 +77,9 @@ class LibraryController(Controller):
         summary="Mark as favorite",
         responses=problems(404),
     )
-    def favorite(
-        self,
-        image_id: str,
-        user: str,
-        manage: ManageImages,
-        queries: ImageQueries,
-        albums: ManageAlbums,
-        audit: RecordAudit,
-    ) -> None:
+    def favorite(self, image_id: str, user: str, manage: ManageImages, audit: RecordAudit) -> None:
         """Any image the caller can see: their own, or a public one. Idempotent."""
-        with (
-            audited(audit, user, "image.favorite", image_id),
-            concealed(queries, albums, user, image_id=image_id),
-        ):
+        with audited(audit, user, "image.favorite", image_id):
             manage.favorite(user, image_id, on=True)
 
     @delete(
@@ -99,20 +88,9 @@ class LibraryController(Controller):
         summary="Remove from favorites",
         responses=problems(404),
     )
-    def unfavorite(
-        self,
-        image_id: str,
-        user: str,
-        manage: ManageImages,
-        queries: ImageQueries,
-        albums: ManageAlbums,
-        audit: RecordAudit,
-    ) -> None:
+    def unfavorite(self, image_id: str, user: str, manage: ManageImages, audit: RecordAudit) -> None:
         """Idempotent."""
-        with (
-            audited(audit, user, "image.unfavorite", image_id),
-            concealed(queries, albums, user, image_id=image_id),
-        ):
+        with audited(audit, user, "image.unfavorite", image_id):
             manage.favorite(user, image_id, on=False)
 
     @patch(
@@ -129,11 +107,10 @@ class LibraryController(Controller):
         user: str,
         manage: ManageImages,
         queries: ImageQueries,
-        albums: ManageAlbums,
         audit: RecordAudit,
     ) -> ImageResponse:
         """A public image shows in the gallery once it is COMPLETED. Owner only."""
         action = "image.publish" if data.is_public else "image.unpublish"
-        with audited(audit, user, action, image_id), concealed(queries, albums, user, image_id=image_id):
+        with audited(audit, user, action, image_id):
             manage.set_visibility(user, image_id, data.is_public)
         return respond(request, queries.get(user, image_id))

@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 
-from nexus_image.adapters.memory.repositories import (
+from nexus_image.application.ports import AuditRecord
+from nexus_image.domain.account import LedgerEntry, TokenAccount
+from nexus_image.domain.album import Album
+from nexus_image.domain.events import DomainEvent
+from nexus_image.domain.job import ImageJob
+from nexus_image.testing.repositories import (
     MemoryAccounts,
     MemoryAlbums,
     MemoryAudit,
@@ -17,11 +22,6 @@ from nexus_image.adapters.memory.repositories import (
     MemoryJobs,
     MemoryOutbox,
 )
-from nexus_image.application.ports import AuditRecord
-from nexus_image.domain.account import LedgerEntry, TokenAccount
-from nexus_image.domain.album import Album
-from nexus_image.domain.events import DomainEvent
-from nexus_image.domain.job import ImageJob
 
 
 @dataclass

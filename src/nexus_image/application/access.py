@@ -1,0 +1,54 @@
+"""Who may see and change what, one rule for every caller (HTTP, CLI, library): an image is
+visible to its owner, and to anyone once it is public and COMPLETED; an album only to its
+owner. What the caller cannot see at all answers exactly like something missing (NotVisible,
+a NotFound); a change only the owner may make to a visible image is AccessDenied."""
+
+from __future__ import annotations
+
+from nexus_image.application.errors import NotFound, NotVisible
+from nexus_image.application.ports import UnitOfWork
+from nexus_image.domain.album import Album
+from nexus_image.domain.errors import InvalidValue
+from nexus_image.domain.job import ImageJob
+
+MAX_PAGE_SIZE = 100
+
+
+def check_page(page: int, size: int) -> None:
+    if page < 0:
+        raise InvalidValue("page", "page must be 0 or more")
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise InvalidValue("size", f"size must be between 1 and {MAX_PAGE_SIZE}")
+
+
+def load_job(uow: UnitOfWork, job_id: str) -> ImageJob:
+    """Any job, whoever owns it: for workers and maintenance, never for a caller."""
+    job = uow.jobs.get(job_id)
+    if job is None:
+        raise NotFound("image", job_id)
+    return job
+
+
+def visible_job(uow: UnitOfWork, job_id: str, user_id: str | None) -> ImageJob:
+    job = uow.jobs.get(job_id)
+    if job is None:
+        raise NotFound("image", job_id)
+    if not job.is_visible_to(user_id):
+        raise NotVisible("image", job_id)
+    return job
+
+
+def owned_job(uow: UnitOfWork, job_id: str, user_id: str) -> ImageJob:
+    """The caller's own job; someone else's public one is AccessDenied, a private one hidden."""
+    job = visible_job(uow, job_id, user_id)
+    job.ensure_owner(user_id)
+    return job
+
+
+def owned_album(uow: UnitOfWork, album_id: str, owner_id: str) -> Album:
+    album = uow.albums.get(album_id)
+    if album is None:
+        raise NotFound("album", album_id)
+    if album.owner_id != owner_id:
+        raise NotVisible("album", album_id)
+    return album

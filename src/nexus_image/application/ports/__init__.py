@@ -1,0 +1,72 @@
+"""Ports: what the use cases need from the outside world, one small module per need.
+
+Everything is re-exported here for callers that want one import."""
+
+from nexus_image.application.ports.audit import AuditLog, AuditRecord
+from nexus_image.application.ports.encoding import EncodedImage, ImageEncoder
+from nexus_image.application.ports.generation import (
+    BatchImageGenerator,
+    ImageGenerator,
+    ModelLoader,
+    RawImage,
+    RenderSpec,
+    StepCallback,
+)
+from nexus_image.application.ports.health import HealthCheck, HealthChecks
+from nexus_image.application.ports.limits import RateLimiter
+from nexus_image.application.ports.live import LiveEventFeed, LiveSubscription
+from nexus_image.application.ports.messaging import Delivery, EventPublisher, JobQueue
+from nexus_image.application.ports.metrics import Metrics, NullMetrics
+from nexus_image.application.ports.moderation import ModerationVerdict, PromptModerator
+from nexus_image.application.ports.outbox import Outbox, OutboxRecord
+from nexus_image.application.ports.repositories import (
+    AccountRepository,
+    AlbumRepository,
+    FavoriteRepository,
+    IdempotencyRepository,
+    JobRepository,
+    Page,
+)
+from nexus_image.application.ports.storage import ObjectStorage, StoredObject
+from nexus_image.application.ports.system import Clock, IdGenerator, SeedSource
+from nexus_image.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+__all__ = [
+    "AccountRepository",
+    "AlbumRepository",
+    "AuditLog",
+    "AuditRecord",
+    "BatchImageGenerator",
+    "Clock",
+    "Delivery",
+    "EncodedImage",
+    "EventPublisher",
+    "FavoriteRepository",
+    "HealthCheck",
+    "HealthChecks",
+    "IdGenerator",
+    "IdempotencyRepository",
+    "ImageEncoder",
+    "ImageGenerator",
+    "JobQueue",
+    "JobRepository",
+    "LiveEventFeed",
+    "LiveSubscription",
+    "Metrics",
+    "ModelLoader",
+    "ModerationVerdict",
+    "NullMetrics",
+    "ObjectStorage",
+    "Outbox",
+    "OutboxRecord",
+    "Page",
+    "PromptModerator",
+    "RateLimiter",
+    "RawImage",
+    "RenderSpec",
+    "SeedSource",
+    "StepCallback",
+    "StoredObject",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+]

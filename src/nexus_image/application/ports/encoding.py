@@ -1,0 +1,23 @@
+"""Turning raw pixels into the stored PNG and its thumbnail."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from nexus_image.application.ports.generation import RawImage
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedImage:
+    image: bytes
+    image_content_type: str
+    thumbnail: bytes
+    thumbnail_content_type: str
+    thumbnail_extension: str
+
+
+class ImageEncoder(Protocol):
+    def encode(self, raw: RawImage, metadata: Mapping[str, str]) -> EncodedImage:
+        """A PNG carrying `metadata` as text chunks, and a small thumbnail."""

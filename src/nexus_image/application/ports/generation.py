@@ -1,0 +1,72 @@
+"""Rendering images from prompts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from nexus_image.domain.parameters import GenerationParameters, batch_key
+
+
+@dataclass(frozen=True, slots=True)
+class RenderSpec:
+    """What the generator renders: prompts already styled."""
+
+    prompt: str
+    negative_prompt: str
+    width: int
+    height: int
+    seed: int
+    steps: int
+    guidance: float
+    scheduler: str
+
+    @classmethod
+    def of(cls, parameters: GenerationParameters) -> RenderSpec:
+        """The one translation from a job's parameters to what the model sees."""
+        prompt, negative = parameters.styled_prompts()
+        p = parameters
+        return cls(prompt, negative, p.width, p.height, p.seed, p.steps, p.guidance, p.scheduler.value)
+
+    def batch_key(self) -> tuple[int, int, int, float, str]:
+        """Specs with equal keys can render as one batch (the domain's rule)."""
+        return batch_key(self.width, self.height, self.steps, self.guidance, self.scheduler)
+
+
+@dataclass(frozen=True, slots=True)
+class RawImage:
+    """Uncompressed 8-bit RGB pixels, row-major."""
+
+    width: int
+    height: int
+    pixels: bytes
+
+
+StepCallback = Callable[[int, int], bool]
+"""Called after each step with (step, total); returning False stops the run (GenerationInterrupted)."""
+
+
+class ImageGenerator(Protocol):
+    """Renders one spec; `on_step` may stop it between steps."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    def generate(self, spec: RenderSpec, on_step: StepCallback) -> RawImage: ...
+
+
+@runtime_checkable
+class BatchImageGenerator(ImageGenerator, Protocol):
+    """A generator that also renders several specs in one run (an optional capability: the
+    composition root passes it to the worker as such when the adapter has it)."""
+
+    def generate_batch(self, specs: list[RenderSpec], on_step: StepCallback) -> list[RawImage]:
+        """All specs share one batch key (see `RenderSpec.batch_key`)."""
+
+
+@runtime_checkable
+class ModelLoader(Protocol):
+    """An optional capability: load the model ahead of the first job."""
+
+    def load(self) -> None: ...

@@ -1,0 +1,26 @@
+"""Business measurements."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Metrics(Protocol):
+    """Business measurements; adapters turn them into Prometheus series or drop them."""
+
+    def generation_requested(self, style: str, resolution: str, tokens: int) -> None: ...
+    def generation_finished(self, outcome: str, resolution: str, seconds: float) -> None: ...
+    def storage_upload(self, seconds: float) -> None: ...
+
+
+class NullMetrics:
+    """Measurements dropped: for roles and library users with no metrics backend."""
+
+    def generation_requested(self, style: str, resolution: str, tokens: int) -> None:
+        return None
+
+    def generation_finished(self, outcome: str, resolution: str, seconds: float) -> None:
+        return None
+
+    def storage_upload(self, seconds: float) -> None:
+        return None

@@ -1,0 +1,89 @@
+"""Where use cases find and keep jobs, albums, favorites, accounts and idempotency keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
+
+from nexus_image.domain.account import LedgerEntry, TokenAccount
+from nexus_image.domain.album import Album
+from nexus_image.domain.job import ImageJob
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    size: int
+
+
+class JobRepository(Protocol):
+    def add(self, job: ImageJob) -> None: ...
+    def get(self, job_id: str) -> ImageJob | None: ...
+    def save(self, job: ImageJob) -> None:
+        """Persist changes; raises ConcurrentUpdate if the job changed since it was read."""
+
+    def delete(self, job_id: str) -> None: ...
+    def list_by_user(self, user_id: str, page: int, size: int) -> Page[ImageJob]:
+        """The user's jobs, newest first."""
+
+    def list_public(self, page: int, size: int) -> Page[ImageJob]:
+        """Public COMPLETED jobs, most recently completed first."""
+
+    def list_by_ids(self, job_ids: list[str]) -> list[ImageJob]: ...
+    def failed_before(self, cutoff: datetime, limit: int) -> list[ImageJob]: ...
+    def stale_processing(self, started_before: datetime, limit: int) -> list[ImageJob]: ...
+    def queued_before(self, created_before: datetime, limit: int) -> list[ImageJob]:
+        """QUEUED jobs created before `created_before`, oldest first."""
+
+    def count_by_status(self) -> dict[str, int]: ...
+
+
+class AlbumRepository(Protocol):
+    def add(self, album: Album) -> None:
+        """Raises Conflict when the owner already has an album with that name."""
+
+    def get(self, album_id: str) -> Album | None: ...
+    def save(self, album: Album) -> None: ...
+    def delete(self, album_id: str) -> None: ...
+    def list_by_owner(self, owner_id: str) -> list[Album]:
+        """Albums in creation order."""
+
+    def remove_image_everywhere(self, image_id: str) -> None: ...
+
+
+class FavoriteRepository(Protocol):
+    def add(self, user_id: str, image_id: str, at: datetime) -> None:
+        """Idempotent."""
+
+    def remove(self, user_id: str, image_id: str) -> None:
+        """Idempotent."""
+
+    def contains(self, user_id: str, image_id: str) -> bool: ...
+    def list_ids(self, user_id: str, page: int, size: int) -> Page[str]:
+        """Favorite image ids, most recently added first."""
+
+    def remove_image_everywhere(self, image_id: str) -> None: ...
+
+
+class AccountRepository(Protocol):
+    def get(self, user_id: str) -> TokenAccount | None:
+        """The account, locked for update where the engine supports it."""
+
+    def add(self, account: TokenAccount) -> None: ...
+    def save(self, account: TokenAccount) -> None:
+        """Persist the balance and append `account.new_entries` to the ledger."""
+
+    def entries(self, user_id: str) -> list[LedgerEntry]:
+        """The user's ledger, oldest first."""
+
+
+class IdempotencyRepository(Protocol):
+    def get(self, user_id: str, key: str) -> tuple[str, str] | None:
+        """(job_id, request fingerprint) recorded for this key, if any."""
+
+    def add(self, user_id: str, key: str, job_id: str, fingerprint: str, at: datetime) -> None: ...

@@ -1,0 +1,28 @@
+"""Object storage for images and thumbnails."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    size: int
+    content_type: str
+
+
+class ObjectStorage(Protocol):
+    def put(self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]) -> StoredObject:
+        """Raises StorageUnavailable on infrastructure failure."""
+
+    def get(self, key: str) -> bytes:
+        """Raises NotFound when absent."""
+
+    def delete(self, key: str) -> None:
+        """Idempotent."""
+
+    def url(self, key: str, public: bool) -> str:
+        """A URL a client can download from (presigned for private objects where supported)."""

@@ -1,0 +1,49 @@
+"""One transaction over every repository."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol
+
+from nexus_image.application.ports.audit import AuditLog
+from nexus_image.application.ports.outbox import Outbox
+from nexus_image.application.ports.repositories import (
+    AccountRepository,
+    AlbumRepository,
+    FavoriteRepository,
+    IdempotencyRepository,
+    JobRepository,
+)
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Nothing is kept unless `commit()` is called; leaving rolls back."""
+
+    @property
+    def jobs(self) -> JobRepository: ...
+    @property
+    def albums(self) -> AlbumRepository: ...
+    @property
+    def favorites(self) -> FavoriteRepository: ...
+    @property
+    def accounts(self) -> AccountRepository: ...
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def audit(self) -> AuditLog: ...
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

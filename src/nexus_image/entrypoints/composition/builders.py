@@ -1,0 +1,289 @@
+"""How each adapter is built from the settings. Only the container calls these; heavy or
+optional libraries (torch, confluent-kafka, minio, prometheus-client) load only when the role
+asks for the adapter."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from nexus_image.application.errors import NotFound, QueueUnavailable
+from nexus_image.application.ports import (
+    BatchImageGenerator,
+    EventPublisher,
+    HealthCheck,
+    ImageGenerator,
+    JobQueue,
+    ModelLoader,
+    ObjectStorage,
+    RateLimiter,
+    UnitOfWorkFactory,
+)
+from nexus_image.entrypoints.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Closers = list[Callable[[], None]]
+
+RATE_WINDOW_SECONDS = 60.0
+QUEUE_COUNTS_TTL = 1.0
+PROBE_KEY = "readiness-probe/none"
+
+
+def default_worker_id(role: str) -> str:
+    """The name recorded on the jobs a process runs: host and pid (prefixed by the role,
+    except for standalone workers, whose name is also their Kafka client id)."""
+    name = f"{socket.gethostname()}-{os.getpid()}"
+    return name if role == "worker" else f"{role}-{name}"
+
+
+def recovery_interval(stale_job_seconds: float) -> float:
+    """How often stalled-job recovery runs, in every role that runs it."""
+    return max(1.0, min(30.0, stale_job_seconds / 4))
+
+
+# --- the database ------------------------------------------------------------------------------
+
+
+def memory_database() -> UnitOfWorkFactory:
+    from nexus_image.testing import MemoryStore
+
+    factory: UnitOfWorkFactory = MemoryStore().unit_of_work
+    return factory
+
+
+def sql_database(settings: Settings, closers: Closers) -> UnitOfWorkFactory:
+    """NEXUS_IMAGE_DATABASE_URL, or else the embedded SQLite file under the data directory.
+    SQLite is migrated on every start (a no-op when up to date); a PostgreSQL server only by
+    `nexus-image db upgrade`: production schema changes are a deliberate step."""
+    from nexus_image.adapters.sqlalchemy import SqlDatabase, create_engine_for, database_url, migrate
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine_for(database_url(settings.database_url, settings.data_dir))
+    closers.append(engine.dispose)
+    if engine.dialect.name == "sqlite":
+        migrate(engine)
+    factory: UnitOfWorkFactory = SqlDatabase(engine).unit_of_work
+    return factory
+
+
+def migrate_database(settings: Settings, revision: str) -> tuple[str, str]:
+    """`db upgrade`: (the redacted URL, the revision reached). Raises MigrationError."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from nexus_image.adapters.sqlalchemy import database_url, migrate, redacted
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = database_url(settings.database_url, settings.data_dir)
+    try:
+        return redacted(url), str(migrate(url, revision))
+    except CommandError as error:
+        raise MigrationError(str(error), bad_input=True) from error
+    except SQLAlchemyError as error:
+        raise MigrationError(f"database unavailable: {error}", bad_input=False) from error
+
+
+class MigrationError(Exception):
+    def __init__(self, message: str, bad_input: bool) -> None:
+        super().__init__(message)
+        self.bad_input = bad_input
+
+
+# --- storage, messaging ------------------------------------------------------------------------
+
+
+def file_storage(settings: Settings) -> ObjectStorage:
+    from nexus_image.adapters.filesystem import FileStorage
+
+    return FileStorage(settings.files_dir)
+
+
+def s3_storage(settings: Settings) -> ObjectStorage:
+    from nexus_image.adapters.minio import S3ObjectStorage
+
+    def secret(value: Any) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    assert settings.s3_endpoint is not None
+    return S3ObjectStorage(
+        settings.s3_endpoint,
+        secret(settings.s3_access_key),
+        secret(settings.s3_secret_key),
+        settings.s3_bucket,
+        region=settings.s3_region,
+        secure=settings.s3_secure,
+        presign_seconds=settings.s3_presign_seconds,
+        public_base_url=settings.s3_public_base_url,
+    )
+
+
+def _kafka(settings: Settings) -> tuple[Any, Any]:
+    from nexus_image.adapters.kafka import Topics, client_config
+
+    assert settings.kafka_bootstrap_servers is not None
+    config = client_config(settings.kafka_bootstrap_servers, settings.kafka_client_config)
+    return config, Topics(settings.kafka_topic_prefix)
+
+
+def kafka_publisher(settings: Settings, closers: Closers) -> EventPublisher:
+    """Where the outbox relay publishes."""
+    from nexus_image.adapters.kafka import KafkaEventPublisher
+
+    publisher = KafkaEventPublisher(*_kafka(settings))
+    closers.append(publisher.close)
+    return publisher
+
+
+def kafka_queue(settings: Settings, closers: Closers) -> JobQueue:
+    """Where workers take jobs (the consumer joins its group on its first receive)."""
+    from nexus_image.adapters.kafka import KafkaJobQueue
+
+    config, topics = _kafka(settings)
+    jobs = KafkaJobQueue(config, topics.requests)
+    closers.append(jobs.close)
+    return jobs
+
+
+def kafka_live_publisher(settings: Settings, closers: Closers) -> EventPublisher:
+    """Progress straight to the progress topic (advisory: never through the outbox)."""
+    from nexus_image.adapters.kafka import KafkaLivePublisher
+
+    live = KafkaLivePublisher(*_kafka(settings))
+    closers.append(live.close)
+    return live
+
+
+def prepare_topics(settings: Settings) -> None:
+    """Create missing topics before a worker starts; the consumer waits for a broker on its own."""
+    if not settings.kafka_bootstrap_servers:
+        return
+    from nexus_image.adapters.kafka import ensure_topics
+
+    config, topics = _kafka(settings)
+    try:
+        ensure_topics(config, topics.all(), settings.kafka_partitions, timeout=5.0)
+    except QueueUnavailable as error:
+        log.warning("topics not checked: %s", error)
+
+
+# --- generation --------------------------------------------------------------------------------
+
+
+def diffusers_generator(settings: Settings) -> ImageGenerator:
+    from nexus_image.adapters.diffusers import DiffusersGenerator, GeneratorOptions
+
+    return DiffusersGenerator(
+        GeneratorOptions(
+            model=settings.model,
+            model_config=settings.model_config_dir,
+            cache_dir=settings.model_cache_dir,
+            device=settings.device,
+            dtype=settings.dtype,
+            threads=settings.threads,
+            low_memory=settings.low_memory,
+        )
+    )
+
+
+def batch_capability(generator: ImageGenerator | None) -> BatchImageGenerator | None:
+    """The generator as a batch generator where the adapter offers it, decided once here."""
+    return generator if isinstance(generator, BatchImageGenerator) else None
+
+
+def loading_capability(generator: ImageGenerator | None) -> Callable[[], None] | None:
+    return generator.load if isinstance(generator, ModelLoader) else None
+
+
+def moderator(settings: Settings) -> Any:
+    from nexus_image.adapters.moderation import RuleBasedModerator
+
+    if settings.moderation_rules is not None:
+        return RuleBasedModerator.from_file(settings.moderation_rules)
+    return RuleBasedModerator()
+
+
+# --- limits and metrics ------------------------------------------------------------------------
+
+
+def memory_rate_limiter(settings: Settings) -> RateLimiter:
+    from nexus_image.adapters.memory import SlidingWindowLimiter
+
+    return SlidingWindowLimiter(settings.rate_limit_per_minute, RATE_WINDOW_SECONDS)
+
+
+def sql_rate_limiter(settings: Settings, closers: Closers) -> RateLimiter:
+    """Counted in the database, so every API replica shares the counts. The limiter has its own
+    small pool, so a burst of refused requests never starves the use cases of connections."""
+    from nexus_image.adapters.sqlalchemy import create_engine_for
+    from nexus_image.adapters.sqlalchemy.rate_limit import SqlRateLimiter
+
+    assert settings.database_url is not None
+    engine = create_engine_for(settings.database_url, pool_size=2, max_overflow=8)
+    closers.append(engine.dispose)
+    return SqlRateLimiter(engine, settings.rate_limit_per_minute, RATE_WINDOW_SECONDS)
+
+
+def prometheus_metrics(uow_factory: UnitOfWorkFactory) -> Any:
+    """Business series with their own registry; the queue gauges read job counts at scrape time
+    (cached for a second: two gauges, one query)."""
+    from nexus_image.adapters.prometheus import PrometheusMetrics
+
+    metrics = PrometheusMetrics()
+    cache: dict[str, Any] = {"at": float("-inf"), "counts": {}}
+    lock = threading.Lock()
+
+    def counts() -> dict[str, int]:
+        with lock:
+            if time.monotonic() - cache["at"] > QUEUE_COUNTS_TTL:
+                with uow_factory() as uow:
+                    cache["counts"] = uow.jobs.count_by_status()
+                cache["at"] = time.monotonic()
+            result: dict[str, int] = cache["counts"]
+            return result
+
+    metrics.track_queue(counts)
+    return metrics
+
+
+def metrics_server(metrics: Any, closers: Closers) -> Callable[[int], None]:
+    """Serves the metrics' registry on a port of its own (workers have no HTTP API)."""
+
+    def serve(port: int) -> None:
+        from prometheus_client import start_http_server
+
+        server, _thread = start_http_server(port, addr="0.0.0.0", registry=metrics.registry)
+        closers.append(server.shutdown)
+        log.info("metrics on :%d/metrics", port)
+
+    return serve
+
+
+# --- readiness ---------------------------------------------------------------------------------
+
+
+def health_checks(
+    uow_factory: UnitOfWorkFactory, storage: ObjectStorage, settings: Settings
+) -> dict[str, HealthCheck]:
+    def database() -> str:
+        with uow_factory() as uow:
+            uow.jobs.get(PROBE_KEY)
+        return "ok"
+
+    def store() -> str:
+        try:
+            storage.get(PROBE_KEY)
+        except NotFound:
+            pass  # the store answered
+        return "ok"
+
+    def broker() -> str:
+        # No Kafka client offers a cheap reachability check: the outbox keeps events meanwhile.
+        return "unchecked" if settings.kafka_bootstrap_servers else "ok"
+
+    return {"database": database, "storage": store, "broker": broker}

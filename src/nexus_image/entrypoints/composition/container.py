@@ -1,0 +1,234 @@
+"""The one container: every provider of every role, each adapter chosen from the settings and
+the role by a Selector, each use case built here and nowhere else.
+
+Lifetimes: one engine, client, queue, broadcaster and model per process (singletons); the
+use cases are stateless and built once too. Tests and library users replace any provider with
+`compose(role, settings, name=value)` (an override of that provider)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from operator import attrgetter
+
+from dependency_injector import containers, providers
+
+from nexus_image.adapters.imaging import PillowEncoder
+from nexus_image.adapters.memory import InMemoryQueue, LiveEventBroadcaster, TeePublisher
+from nexus_image.adapters.system import RandomSeeds, SystemClock, UuidGenerator
+from nexus_image.application.albums import ManageAlbums
+from nexus_image.application.audit import RecordAudit
+from nexus_image.application.cancel import CancelGeneration
+from nexus_image.application.images import ImageQueries, ManageImages
+from nexus_image.application.maintenance import CleanupFailedJobs, RecoverStalledJobs
+from nexus_image.application.ports import NullMetrics
+from nexus_image.application.process_job import ProcessJobs
+from nexus_image.application.redeliver import RedeliverQueuedJobs
+from nexus_image.application.relay import RelayOutbox
+from nexus_image.application.request_generation import RequestGeneration
+from nexus_image.application.service import Dependencies, ImageService
+from nexus_image.application.tokens import ManageTokens
+from nexus_image.entrypoints.composition import builders as b
+from nexus_image.entrypoints.settings import Settings
+from nexus_image.entrypoints.worker.runtime import WorkerRuntime
+from nexus_image.testing import InMemoryStorage, PatternGenerator
+
+ROLES = ("embedded", "api", "worker", "cli", "memory")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Which adapter each port gets, for one role and its settings."""
+
+    database: str  # memory | sql
+    storage: str  # memory | files | s3
+    messaging: str  # memory | kafka
+    publisher: str  # direct (the broker only) | tee (the broker, then this process's watchers)
+    live: str  # none | local (this process's watchers) | kafka (the progress topic)
+    metrics: str  # null | prometheus
+    generator: str  # none | pattern | diffusers
+    limiter: str  # memory | sql
+    recover_previous_run: bool  # the queue lived in the previous process
+
+
+def plan_for(role: str, settings: Settings) -> Plan:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    kafka = bool(settings.kafka_bootstrap_servers)
+    if role == "memory":
+        return Plan("memory", "memory", "memory", "direct", "none", "null", "pattern", "memory", False)
+    serving = role in ("embedded", "api")
+    return Plan(
+        database="sql",
+        storage="s3" if settings.s3_endpoint else "files",
+        messaging="kafka" if kafka else "memory",
+        publisher="tee" if serving else "direct",
+        live="local" if serving else ("kafka" if role == "worker" and kafka else "none"),
+        metrics="null" if role == "cli" else "prometheus",
+        generator="none" if role == "api" else "diffusers",
+        limiter="sql" if settings.database_url else "memory",
+        recover_previous_run=role == "embedded" and not kafka,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    role = providers.Dependency(instance_of=str)
+    closers: providers.Singleton[list[Callable[[], None]]] = providers.Singleton(list)
+    plan = providers.Singleton(plan_for, role, settings)
+
+    # --- the ports, one adapter each ------------------------------------------------------------
+    uow_factory = providers.Selector(
+        providers.Callable(attrgetter("database"), plan),
+        memory=providers.Singleton(b.memory_database),
+        sql=providers.Singleton(b.sql_database, settings, closers),
+    )
+    storage = providers.Selector(
+        providers.Callable(attrgetter("storage"), plan),
+        memory=providers.Singleton(InMemoryStorage),
+        files=providers.Singleton(b.file_storage, settings),
+        s3=providers.Singleton(b.s3_storage, settings),
+    )
+    in_process_queue = providers.Singleton(InMemoryQueue)
+    job_queue = providers.Selector(
+        providers.Callable(attrgetter("messaging"), plan),
+        memory=in_process_queue,
+        kafka=providers.Singleton(b.kafka_queue, settings, closers),
+    )
+    broker = providers.Selector(
+        providers.Callable(attrgetter("messaging"), plan),
+        memory=in_process_queue,
+        kafka=providers.Singleton(b.kafka_publisher, settings, closers),
+    )
+    live_feed = providers.Singleton(LiveEventBroadcaster)
+    # The outbox relay feeds the broker and, once the broker took an event, live watchers too.
+    publisher = providers.Selector(
+        providers.Callable(attrgetter("publisher"), plan),
+        direct=broker,
+        tee=providers.Singleton(TeePublisher, broker, live_feed),
+    )
+    # Where a generating process sends progress (advisory, never through the outbox).
+    live_events = providers.Selector(
+        providers.Callable(attrgetter("live"), plan),
+        none=providers.Object(None),
+        local=live_feed,
+        kafka=providers.Singleton(b.kafka_live_publisher, settings, closers),
+    )
+    moderator = providers.Singleton(b.moderator, settings)
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(UuidGenerator)
+    seeds = providers.Singleton(RandomSeeds)
+    metrics = providers.Selector(
+        providers.Callable(attrgetter("metrics"), plan),
+        null=providers.Singleton(NullMetrics),
+        prometheus=providers.Singleton(b.prometheus_metrics, uow_factory),
+    )
+    generator = providers.Selector(
+        providers.Callable(attrgetter("generator"), plan),
+        none=providers.Object(None),
+        pattern=providers.Singleton(PatternGenerator),
+        diffusers=providers.Singleton(b.diffusers_generator, settings),
+    )
+    encoder = providers.Singleton(PillowEncoder)
+    rate_limiter = providers.Selector(
+        providers.Callable(attrgetter("limiter"), plan),
+        memory=providers.Singleton(b.memory_rate_limiter, settings),
+        sql=providers.Singleton(b.sql_rate_limiter, settings, closers),
+    )
+    health_checks = providers.Singleton(b.health_checks, uow_factory, storage, settings)
+    serve_metrics = providers.Singleton(b.metrics_server, metrics, closers)
+
+    # --- values from the settings, applied at construction --------------------------------------
+    welcome_grant = providers.Callable(attrgetter("effective_welcome_tokens"), settings)
+    worker_id = providers.Singleton(b.default_worker_id, role)
+    stale_after = providers.Callable(lambda s: timedelta(seconds=s.stale_job_seconds), settings)
+    storage_retry_delays = providers.Object((0.2, 0.5, 1.0))
+
+    # --- the use cases ----------------------------------------------------------------------------
+    request_generation = providers.Singleton(
+        RequestGeneration,
+        uow_factory=uow_factory,
+        moderator=moderator,
+        clock=clock,
+        ids=ids,
+        seeds=seeds,
+        metrics=metrics,
+        welcome_grant=welcome_grant,
+    )
+    cancel_generation = providers.Singleton(CancelGeneration, uow_factory=uow_factory, clock=clock, ids=ids)
+    image_queries = providers.Singleton(ImageQueries, uow_factory=uow_factory, storage=storage)
+    manage_images = providers.Singleton(
+        ManageImages, uow_factory=uow_factory, storage=storage, clock=clock, ids=ids
+    )
+    manage_albums = providers.Singleton(
+        ManageAlbums, uow_factory=uow_factory, storage=storage, clock=clock, ids=ids
+    )
+    manage_tokens = providers.Singleton(
+        ManageTokens, uow_factory=uow_factory, clock=clock, welcome_grant=welcome_grant
+    )
+    record_audit = providers.Singleton(RecordAudit, uow_factory=uow_factory, clock=clock)
+    relay_outbox = providers.Singleton(RelayOutbox, uow_factory=uow_factory, publisher=publisher, clock=clock)
+    cleanup_failed = providers.Singleton(
+        CleanupFailedJobs, uow_factory=uow_factory, storage=storage, clock=clock
+    )
+    recover_stalled = providers.Singleton(
+        RecoverStalledJobs, uow_factory=uow_factory, clock=clock, ids=ids, timeout=stale_after
+    )
+    redeliver_queued = providers.Singleton(RedeliverQueuedJobs, uow_factory=uow_factory, clock=clock, ids=ids)
+    process_jobs = providers.Selector(
+        providers.Callable(lambda plan: "no" if plan.generator == "none" else "yes", plan),
+        no=providers.Object(None),
+        yes=providers.Singleton(
+            ProcessJobs,
+            uow_factory=uow_factory,
+            generator=generator,
+            encoder=encoder,
+            storage=storage,
+            clock=clock,
+            ids=ids,
+            metrics=metrics,
+            live_events=live_events,
+            worker_id=worker_id,
+            batch_generator=providers.Callable(b.batch_capability, generator),
+            storage_retry_delays=storage_retry_delays,
+        ),
+    )
+    service = providers.Singleton(
+        ImageService,
+        deps=providers.Singleton(Dependencies, uow_factory=uow_factory, storage=storage, clock=clock),
+        images=image_queries,
+        manage=manage_images,
+        albums=manage_albums,
+        tokens=manage_tokens,
+        relay=relay_outbox,
+        cleanup=cleanup_failed,
+        recover=recover_stalled,
+        redeliver=redeliver_queued,
+        audit=record_audit,
+        request=request_generation,
+        cancel=cancel_generation,
+        process=process_jobs,
+    )
+
+    # --- the loops of a generating role -----------------------------------------------------------
+    stop_event = providers.Singleton(threading.Event)
+    ready = providers.Singleton(threading.Event)
+    runtime = providers.Singleton(
+        WorkerRuntime,
+        service=service,
+        queue=job_queue,
+        clock=clock,
+        max_batch=providers.Callable(attrgetter("max_batch"), settings),
+        batch_wait_seconds=providers.Callable(attrgetter("batch_wait_seconds"), settings),
+        recovery_every_seconds=providers.Callable(
+            lambda s: b.recovery_interval(s.stale_job_seconds), settings
+        ),
+        relay=providers.Callable(lambda r, s: r != "worker" or s.worker_relay, role, settings),
+        warm_up=providers.Callable(b.loading_capability, generator),
+        exit_on_model_error=providers.Callable(lambda r: r == "worker", role),
+        recover_previous_run=providers.Callable(attrgetter("recover_previous_run"), plan),
+        stop_event=stop_event,
+        ready=ready,
+    )

@@ -1,0 +1,147 @@
+"""`compose(role, settings)`: the application of one role, built by the one container.
+
+Roles: `embedded` (the API with the worker loops in-process), `api` (the API alone), `worker`
+(a standalone generation worker), `cli` (one-off commands: `generate`, the admin commands),
+`memory` (the library's in-memory service: fakes for every port, no files, no servers)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dependency_injector import providers
+
+from nexus_image.application.ports import ImageGenerator, JobQueue, LiveEventFeed, RateLimiter
+from nexus_image.application.service import ImageService
+from nexus_image.entrypoints.composition import builders
+from nexus_image.entrypoints.composition.container import Container
+from nexus_image.entrypoints.settings import Settings
+from nexus_image.entrypoints.worker.runtime import WorkerRuntime
+
+
+class Application:
+    """A built role: what its entry point runs. Everything is built when first asked for, so a
+    command that needs only the database opens nothing else; `close()` releases what was."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    @property
+    def settings(self) -> Settings:
+        settings: Settings = self.container.settings()
+        return settings
+
+    @property
+    def role(self) -> str:
+        return str(self.container.role())
+
+    @property
+    def service(self) -> ImageService:
+        service: ImageService = self.container.service()
+        return service
+
+    @property
+    def queue(self) -> JobQueue:
+        queue: JobQueue = self.container.job_queue()
+        return queue
+
+    @property
+    def generator(self) -> ImageGenerator | None:
+        generator: ImageGenerator | None = self.container.generator()
+        return generator
+
+    @property
+    def runtime(self) -> WorkerRuntime:
+        runtime: WorkerRuntime = self.container.runtime()
+        return runtime
+
+    @property
+    def live_feed(self) -> LiveEventFeed:
+        feed: LiveEventFeed = self.container.live_feed()
+        return feed
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        limiter: RateLimiter = self.container.rate_limiter()
+        return limiter
+
+    @property
+    def metrics(self) -> Any:
+        return self.container.metrics()
+
+    def serve_metrics(self, port: int) -> None:
+        self.container.serve_metrics()(port)
+
+    def prepare_broker(self) -> None:
+        builders.prepare_topics(self.settings)
+
+    def run_queued(self) -> int:
+        """Relay the outbox and run everything on the in-process queue now (the CLI, tests)."""
+        service, queue = self.service, self.queue
+        service.relay.drain()
+        ran = 0
+        while deliveries := queue.receive(max_items=8, timeout=0):
+            for delivery in deliveries:
+                service.process(delivery.job_id)
+                queue.acknowledge(delivery)
+                ran += 1
+        return ran
+
+    def close(self) -> None:
+        """Close what the adapters opened (engines, producers, servers), last opened first."""
+        closers: list[Callable[[], None]] = self.container.closers()
+        while closers:
+            closers.pop()()
+
+
+def compose(role: str, settings: Settings | None = None, **overrides: Any) -> Application:
+    """The application of `role`. Any provider of the container can be replaced by name with a
+    ready object: `compose("memory", clock=ManualClock(), generator=my_generator)`."""
+    container = Container(settings=settings if settings is not None else Settings(), role=role)
+    container.plan()  # an unknown role fails here, before anything is built
+    for name, value in overrides.items():
+        provider = getattr(container, name, None)
+        if not isinstance(provider, providers.Provider) or name in ("settings", "role"):
+            raise TypeError(f"compose() has no provider named {name!r}")
+        provider.override(providers.Object(value))
+    return Application(container)
+
+
+def api_parts(app: Application) -> Any:
+    """What the HTTP layer gets from a built `embedded` or `api` application."""
+    from nexus_image.entrypoints.http.app import ApiParts
+
+    return ApiParts(
+        service=app.service,
+        live_feed=app.live_feed,
+        rate_limiter=app.rate_limiter,
+        registry=app.metrics.registry,
+        readiness=app.container.health_checks(),
+        close=app.close,
+        background=app.runtime if app.role == "embedded" else None,
+    )
+
+
+def http_role(settings: Settings) -> str:
+    return "embedded" if settings.embedded_worker else "api"
+
+
+def http_app(app: Application) -> Any:
+    """The Litestar app serving `app` (role `embedded` or `api`)."""
+    from nexus_image.entrypoints.http import create_app
+
+    if app.role not in ("embedded", "api"):
+        raise ValueError(f"the HTTP API serves the embedded or api role, not {app.role!r}")
+    try:
+        return create_app(app.settings, api_parts(app))
+    except Exception:
+        app.close()
+        raise
+
+
+def in_memory_service(welcome_grant: int = 100, generator: ImageGenerator | None = None) -> ImageService:
+    """An ImageService on fakes of every port (nexus_image.testing). Without `generator`, images
+    are fast deterministic patterns (no model, no torch)."""
+    settings = Settings.model_construct(welcome_tokens=welcome_grant)
+    overrides: dict[str, Any] = {} if generator is None else {"generator": generator}
+    return compose("memory", settings, **overrides).service
