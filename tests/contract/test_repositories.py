@@ -127,17 +127,25 @@ def test_maintenance_queries(backend: Backend) -> None:
     with backend.uow_factory() as uow:
         uow.jobs.add(make_job("f-old", status=failed, completed_at=T0 + timedelta(hours=1)))
         uow.jobs.add(make_job("f-new", status=failed, completed_at=T0 + timedelta(hours=30)))
-        uow.jobs.add(make_job("p-old", status=running, started_at=T0))
-        uow.jobs.add(make_job("p-new", status=running, started_at=T0 + timedelta(hours=2)))
+        uow.jobs.add(make_job("p-old", status=running, started_at=T0, lease_expires_at=T0))
+        uow.jobs.add(
+            make_job("p-new", status=running, started_at=T0, lease_expires_at=T0 + timedelta(hours=2))
+        )
+        uow.jobs.add(make_job("p-unleased", status=running, started_at=T0, created=timedelta(minutes=1)))
         uow.jobs.add(make_job("q", created=timedelta(minutes=5)))
         uow.commit()
     with backend.uow_factory() as uow:
         assert [j.id for j in uow.jobs.failed_before(T0 + timedelta(hours=2), 10)] == ["f-old"]
-        assert [j.id for j in uow.jobs.stale_processing(T0 + timedelta(hours=1), 10)] == ["p-old"]
+        expired = uow.jobs.lease_expired(T0 + timedelta(hours=1), 10)
+        assert [j.id for j in expired] == ["p-old", "p-unleased"]  # oldest first; no lease = expired
+        later = uow.jobs.lease_expired(T0 + timedelta(hours=3), 10)
+        assert [j.id for j in later] == ["p-new", "p-old", "p-unleased"]  # created together: by id
+        assert len(uow.jobs.lease_expired(T0 + timedelta(hours=3), 1)) == 1
+        assert uow.jobs.next_lease_expiry() == T0
         assert [j.id for j in uow.jobs.queued_before(T0 + timedelta(hours=1), 10)] == ["q"]
         assert uow.jobs.list_by_ids(["q", "nope", "f-old"]) == [uow.jobs.get("q"), uow.jobs.get("f-old")]
         counts = uow.jobs.count_by_status()
-    assert counts == {"QUEUED": 1, "PROCESSING": 2, "COMPLETED": 0, "FAILED": 2, "CANCELLED": 0}
+    assert counts == {"QUEUED": 1, "PROCESSING": 3, "COMPLETED": 0, "FAILED": 2, "CANCELLED": 0}
 
 
 def test_album_names_are_unique_per_owner(backend: Backend) -> None:

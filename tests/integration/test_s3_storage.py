@@ -74,6 +74,19 @@ def test_private_url_is_presigned_with_the_configured_expiry(s3_server: MotoServ
     assert refused.value.code == 403
 
 
+def test_urls_are_signed_for_the_public_endpoint_clients_reach(s3_server: MotoServer, s3_bucket: str) -> None:
+    """The service talks to 127.0.0.1; clients know the same server as localhost."""
+    public = s3_server.endpoint.replace("127.0.0.1", "localhost")
+    storage = storage_on(s3_server, s3_bucket, public_endpoint=public)
+    storage.put("images/bob/j9.png", b"reachable", "image/png", {})
+    for is_public in (False, True):
+        url = storage.url("images/bob/j9.png", public=is_public)
+        assert urlparse(url).netloc == urlparse(public).netloc
+        assert "X-Amz-Signature" in url
+        assert download(url) == b"reachable"
+    assert urlparse(storage_on(s3_server, s3_bucket).url("k", public=False)).hostname == "127.0.0.1"
+
+
 def test_public_url_without_a_public_base_is_long_lived(s3_server: MotoServer, s3_bucket: str) -> None:
     storage = storage_on(s3_server, s3_bucket)
     storage.put("images/bob/j3.png", b"public bytes", "image/png", {})

@@ -155,7 +155,7 @@ def cluster_fields(
         "model": model,
         "threads": 1,
         "welcome_tokens": WELCOME,
-        "stale_job_seconds": 600,
+        "lease_seconds": 30,
         "batch_wait_seconds": 0.05,
         "embedded_worker": False,
     }

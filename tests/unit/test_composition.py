@@ -121,15 +121,18 @@ def test_each_role_gets_its_adapters_from_the_settings(tmp_path: Path) -> None:
 def test_settings_are_applied_at_construction_and_both_worker_roles_run_the_same_loops(
     tmp_path: Path,
 ) -> None:
-    s = settings(tmp_path, stale_job_seconds=40, max_batch=3, batch_wait_seconds=0.2, worker_relay=False)
+    s = settings(
+        tmp_path, lease_seconds=40, max_attempts=5, max_batch=3, batch_wait_seconds=0.2, worker_relay=False
+    )
     embedded = compose("embedded", s, generator=PatternGenerator())
     worker = compose("worker", s, generator=PatternGenerator(), worker_id="gpu-1")
     try:
         for app in (embedded, worker):
-            assert app.service.recover.timeout.total_seconds() == 40
+            assert app.service.worker.lease.total_seconds() == 40
+            assert app.service.recover.max_attempts == 5
             runtime = app.runtime
             assert (runtime.max_batch, runtime.batch_wait_seconds) == (3, 0.2)
-            assert runtime.recovery_every_seconds == 10.0
+            assert runtime.recovery_every_seconds == 20.0
         assert embedded.runtime.relay and not worker.runtime.relay  # NEXUS_IMAGE_WORKER_RELAY
         assert not embedded.runtime.exit_on_model_error and worker.runtime.exit_on_model_error
         assert worker.service.worker.worker_id == "gpu-1"

@@ -139,7 +139,7 @@ def test_worker_process_runs_relay_worker_and_metrics(tmp_path: Path) -> None:
     from tests.support.servers import free_port
 
     port = free_port()
-    settings = Settings(data_dir=tmp_path, worker_metrics_port=port, max_batch=2, stale_job_seconds=10)
+    settings = Settings(data_dir=tmp_path, worker_metrics_port=port, max_batch=2, lease_seconds=10)
     process = WorkerProcess(settings, "w-test", generator=PatternGenerator())
     thread = threading.Thread(target=process.run, kwargs={"install_signals": False})
     thread.start()
@@ -155,7 +155,7 @@ def test_worker_process_runs_relay_worker_and_metrics(tmp_path: Path) -> None:
                 break
             threading.Event().wait(0.01)
         assert service.get_image("u", job.id).status == "COMPLETED"
-        assert service.recover.timeout.total_seconds() == 10
+        assert service.worker.lease.total_seconds() == 10
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             text = response.read().decode()
         assert "image_generation_requests_total" in text

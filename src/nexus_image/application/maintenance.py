@@ -1,9 +1,10 @@
-"""Maintenance: remove old FAILED jobs with their files; hand stalled jobs back to the queue."""
+"""Maintenance: remove old FAILED jobs with their files; hand jobs whose lease expired back to
+the queue."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from nexus_image.application.ports import (
     Clock,
@@ -13,7 +14,7 @@ from nexus_image.application.ports import (
     UnitOfWorkFactory,
 )
 from nexus_image.application.storage_keys import image_key, thumbnail_key
-from nexus_image.application.transactions import fail_job, in_transaction, record
+from nexus_image.application.transactions import in_transaction, record
 from nexus_image.application.views import delete_objects
 from nexus_image.domain.job import ImageJob, JobStatus
 
@@ -65,40 +66,45 @@ class CleanupFailedJobs:
         in_transaction(self.uow_factory, work)
 
 
+FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+
+
 @dataclass(slots=True)
 class RecoverStalledJobs:
-    """A job PROCESSING for longer than `timeout` lost its worker: it is queued again (and its
-    request event re-emitted) until `max_attempts`, then FAILED with a refund."""
+    """A running job whose lease expired lost its worker (the worker renews the lease while it
+    generates): it is queued again, its request event re-emitted, until it was started
+    `max_attempts` times; then it is FAILED with a refund."""
 
     uow_factory: UnitOfWorkFactory
     clock: Clock
     ids: IdGenerator
-    timeout: timedelta = timedelta(minutes=10)
     max_attempts: int = 3
 
-    def execute(self, timeout: timedelta | None = None) -> tuple[int, int]:
-        """(re-queued, failed). `timeout=timedelta(0)` hands back every running job: for a
-        process that knows nobody else can be running them (its queue died with it)."""
-        cutoff = self.clock.now() - (self.timeout if timeout is None else timeout)
+    def execute(self, all_running: bool = False) -> tuple[int, int]:
+        """(re-queued, failed). `all_running=True` hands back every running job, leased or not:
+        for a process that knows nobody else can be running them (its queue died with it)."""
+        cutoff = FAR_FUTURE if all_running else self.clock.now()
         with self.uow_factory() as uow:
-            stalled = uow.jobs.stale_processing(cutoff, 500)
+            expired = uow.jobs.lease_expired(cutoff, 500)
         requeued = failed = 0
-        for job in stalled:
-            if job.attempts >= self.max_attempts:
-                outcome = fail_job(
-                    self.uow_factory, self.clock, self.ids, job.id, "worker stopped answering", job.worker_id
-                )
-                failed += outcome.status == JobStatus.FAILED.value
-            else:
-                requeued += self._requeue(job.id)
+        for job in expired:
+            outcome = self._recover(job.id, cutoff)
+            requeued += outcome is JobStatus.QUEUED
+            failed += outcome is JobStatus.FAILED
         return requeued, failed
 
-    def _requeue(self, job_id: str) -> bool:
-        def work(uow: UnitOfWork) -> bool:
+    def next_expiry(self) -> datetime | None:
+        """When the earliest lease ends: the next moment there may be something to recover."""
+        with self.uow_factory() as uow:
+            return uow.jobs.next_lease_expiry()
+
+    def _recover(self, job_id: str, cutoff: datetime) -> JobStatus | None:
+        def work(uow: UnitOfWork) -> JobStatus | None:
             job = uow.jobs.get(job_id)
-            if job is None or job.status is not JobStatus.PROCESSING:
-                return False
-            record(uow, job, job.requeue(self.clock.now(), event_id=self.ids.new_id()), self.clock)
-            return True
+            if job is None or not job.lease_expired(cutoff):
+                return None  # finished, or renewed by its worker since it was listed
+            lost = job.lose_worker(self.clock.now(), self.max_attempts, event_id=self.ids.new_id())
+            record(uow, job, lost, self.clock)
+            return job.status
 
         return in_transaction(self.uow_factory, work)

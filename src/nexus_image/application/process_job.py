@@ -6,9 +6,12 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from nexus_image.application.dto import ProcessOutcome
 from nexus_image.application.errors import (
+    ConcurrentUpdate,
+    DatabaseUnavailable,
     GenerationInterrupted,
     NotFound,
     QueueUnavailable,
@@ -51,8 +54,10 @@ class ProcessJobs:
     live_events: EventPublisher | None = None
     worker_id: str = "worker"
     batch_generator: BatchImageGenerator | None = None  # the generator's batch capability, if any
+    lease: timedelta = timedelta(seconds=30)
     storage_retry_delays: Sequence[float] = (0.2, 0.5, 1.0)
     sleep: Callable[[float], None] = field(default=time.sleep)
+    _renewed_at: datetime | None = field(default=None, init=False, repr=False)
 
     def execute(self, job_id: str) -> ProcessOutcome:
         return self.execute_batch([job_id])[0]
@@ -67,11 +72,12 @@ class ProcessJobs:
                 outcomes[job_id] = job_or_outcome
             else:
                 started.append(job_or_outcome)
+        self._renewed_at = self.clock.now()
         groups: dict[tuple[int, int, int, float, str], list[ImageJob]] = {}
         for job in started:
             groups.setdefault(RenderSpec.of(job.parameters).batch_key(), []).append(job)
         for group in groups.values():
-            for outcome in self._run_group(group):
+            for outcome in self._run_group(group, started):
                 outcomes[outcome.job_id] = outcome
         return [outcomes[job_id] for job_id in job_ids]
 
@@ -84,7 +90,8 @@ class ProcessJobs:
                 return ProcessOutcome(job_id, SKIPPED, "unknown job")
             if job.status is not JobStatus.QUEUED:
                 return ProcessOutcome(job_id, SKIPPED, f"already {job.status.value}")
-            started = job.start(self.clock.now(), self.worker_id, event_id=self.ids.new_id())
+            now = self.clock.now()
+            started = job.start(now, self.worker_id, lease_until=now + self.lease, event_id=self.ids.new_id())
             record(uow, job, started, self.clock)
             return job
 
@@ -95,8 +102,28 @@ class ProcessJobs:
             job = uow.jobs.get(job_id)
             return job is not None and job.is_held_by(self.worker_id)
 
-    def _progress_callback(self, jobs: list[ImageJob]) -> Callable[[int, int], bool]:
+    def _keep_leases(self, held: list[ImageJob]) -> None:
+        """Renew the leases of every job this batch holds, a third of a lease after the last
+        renewal: one write per batch every few seconds, never one per step."""
+        now = self.clock.now()
+        if self._renewed_at is not None and now - self._renewed_at < self.lease / 3:
+            return
+        self._renewed_at = now
+
+        def work(uow: UnitOfWork) -> None:
+            for job in held:
+                current = uow.jobs.get(job.id)
+                if current is not None and current.renew_lease(self.worker_id, now + self.lease):
+                    uow.jobs.save(current)
+
+        try:
+            in_transaction(self.uow_factory, work)
+        except (DatabaseUnavailable, ConcurrentUpdate):
+            self._renewed_at = None  # try again at the next step; the lease has time left
+
+    def _progress_callback(self, jobs: list[ImageJob], held: list[ImageJob]) -> Callable[[int, int], bool]:
         def on_step(step: int, total: int) -> bool:
+            self._keep_leases(held)
             active = [job for job in jobs if self._still_mine(job.id)]
             for job in active:
                 self._publish_live(job.progress(step, total, self.clock.now(), event_id=self.ids.new_id()))
@@ -112,10 +139,10 @@ class ProcessJobs:
         except QueueUnavailable:
             pass  # progress is advisory; the outcome travels through the outbox
 
-    def _run_group(self, jobs: list[ImageJob]) -> list[ProcessOutcome]:
+    def _run_group(self, jobs: list[ImageJob], held: list[ImageJob]) -> list[ProcessOutcome]:
         began = time.perf_counter()
         specs = [RenderSpec.of(job.parameters) for job in jobs]
-        on_step = self._progress_callback(jobs)
+        on_step = self._progress_callback(jobs, held)
         try:
             if len(jobs) > 1 and self.batch_generator is not None:
                 images: list[RawImage] = self.batch_generator.generate_batch(specs, on_step)

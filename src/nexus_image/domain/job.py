@@ -78,6 +78,7 @@ class ImageJob:
     thumbnail_key: str | None = None
     attempts: int = 0
     worker_id: str | None = None
+    lease_expires_at: datetime | None = None
     version: int = field(default=0)
 
     @classmethod
@@ -109,6 +110,7 @@ class ImageJob:
         if not can_transition(self.status, target):
             raise IllegalTransition(self.id, self.status.value, target.value)
         self.status = target
+        self.lease_expires_at = None  # only a PROCESSING job is held; start sets a new lease
 
     def _event(self, kind: type[E], at: datetime, event_id: str | None, **fields: Any) -> E:
         """An event of this job: the envelope (id, job, owner, time) is the same for all."""
@@ -132,12 +134,41 @@ class ImageJob:
     def _refund(self, why: str) -> LedgerMovement:
         return LedgerMovement(EntryKind.REFUND, self.tokens_cost, f"refund: generation {why}", self.id)
 
-    def start(self, at: datetime, worker_id: str | None = None, *, event_id: str | None = None) -> Transition:
+    def start(
+        self,
+        at: datetime,
+        worker_id: str | None = None,
+        *,
+        lease_until: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Transition:
+        """PROCESSING under `worker_id`, held until `lease_until` unless the worker renews."""
         self._move(JobStatus.PROCESSING)
         self.started_at = at
         self.attempts += 1
         self.worker_id = worker_id
+        self.lease_expires_at = lease_until
         return Transition((self._event(GenerationStarted, at, event_id, attempt=self.attempts),))
+
+    def renew_lease(self, worker_id: str | None, until: datetime) -> bool:
+        """Extend the lease of a job still held by `worker_id`; False when it is not (anymore)."""
+        if not self.is_held_by(worker_id):
+            return False
+        self.lease_expires_at = max(until, self.lease_expires_at or until)
+        return True
+
+    def lease_expired(self, now: datetime) -> bool:
+        """Running, but its worker stopped renewing (a job without a lease counts as expired)."""
+        return self.status is JobStatus.PROCESSING and (
+            self.lease_expires_at is None or self.lease_expires_at <= now
+        )
+
+    def lose_worker(self, at: datetime, max_attempts: int, *, event_id: str | None = None) -> Transition:
+        """The worker of a running job is gone: the job goes back to the queue, or, after
+        `max_attempts` starts, FAILS with a refund (a job that keeps killing workers)."""
+        if self.attempts >= max_attempts:
+            return self.fail(at, f"worker stopped answering ({self.attempts} attempts)", event_id=event_id)
+        return self.requeue(at, event_id=event_id)
 
     def progress(
         self, step: int, total: int, at: datetime, *, event_id: str | None = None

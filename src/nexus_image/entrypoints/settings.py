@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     s3_secure: bool = False
     s3_presign_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     s3_public_base_url: str | None = None
+    s3_public_endpoint: str | None = None  # the S3 host clients reach, when not s3_endpoint
     model: str | None = None
     model_config_dir: str | None = Field(default=None, alias="NEXUS_IMAGE_MODEL_CONFIG")
     device: str | None = None
@@ -53,7 +54,8 @@ class Settings(BaseSettings):
     moderation_rules: Path | None = None
     max_batch: int = Field(default=1, ge=1, le=16)
     batch_wait_seconds: float = Field(default=0.05, ge=0, le=5)
-    stale_job_seconds: int = Field(default=600, ge=10)
+    lease_seconds: int = Field(default=30, ge=2, le=3600)  # a worker renews it while it generates
+    max_attempts: int = Field(default=3, ge=1, le=100)  # starts before a job that loses workers fails
     rate_limit_per_minute: int = Field(default=10, ge=1)
     cors_origins: str = ""
     log_json: bool | None = None

@@ -111,15 +111,16 @@ class MemoryJobs(_Entities[ImageJob]):
             lambda j: j.status is JobStatus.FAILED and (j.completed_at or j.created_at) < cutoff, limit
         )
 
-    def stale_processing(self, started_before: datetime, limit: int) -> list[ImageJob]:
-        return self._oldest(
-            lambda j: (
-                j.status is JobStatus.PROCESSING
-                and j.started_at is not None
-                and j.started_at < started_before
-            ),
-            limit,
-        )
+    def lease_expired(self, now: datetime, limit: int) -> list[ImageJob]:
+        return self._oldest(lambda j: j.lease_expired(now), limit)
+
+    def next_lease_expiry(self) -> datetime | None:
+        leases = [
+            j.lease_expires_at
+            for j in self.merged()
+            if j.status is JobStatus.PROCESSING and j.lease_expires_at is not None
+        ]
+        return min(leases, default=None)
 
     def queued_before(self, created_before: datetime, limit: int) -> list[ImageJob]:
         return self._oldest(lambda j: j.status is JobStatus.QUEUED and j.created_at < created_before, limit)

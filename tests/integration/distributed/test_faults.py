@@ -74,7 +74,7 @@ def test_the_broker_is_down_when_the_request_is_made(
 
 
 def test_a_worker_killed_mid_generation_is_replaced(make_cluster: MakeCluster, kafka: TansuBroker) -> None:
-    cluster = make_cluster(kafka, stale_job_seconds=10)
+    cluster = make_cluster(kafka, lease_seconds=6)
     api = cluster.api()
     first = cluster.start_worker("w1")
     job = request(api, steps=50)  # long enough to be caught mid-way, well under the stale timeout

@@ -1,6 +1,7 @@
 """Object storage on S3 or MinIO through the `minio` client.
 
-Private images get presigned GET URLs that expire; public ones get a URL under a configured
+Private images get presigned GET URLs that expire, signed for the endpoint clients reach
+(`public_endpoint`, when it differs from the service's own); public ones get a URL under a configured
 public base (a CDN or a bucket path an anonymous-read policy opens) or, without one, a presigned
 URL valid for the longest time S3 allows (7 days). Every failure of the server or the network
 becomes StorageUnavailable, and a missing object NotFound, so use cases never see minio types."""
@@ -54,21 +55,29 @@ class S3ObjectStorage:
         secure: bool = False,
         presign_seconds: int = 3600,
         public_base_url: str | None = None,
+        public_endpoint: str | None = None,
         timeout: float = 10.0,
         retries: int = 2,
     ) -> None:
-        parsed = urlparse(endpoint if "://" in endpoint else f"{'https' if secure else 'http'}://{endpoint}")
+        def client(url: str) -> Minio:
+            parsed = urlparse(url if "://" in url else f"{'https' if secure else 'http'}://{url}")
+            return Minio(
+                parsed.netloc,
+                access_key=access_key,
+                secret_key=secret_key,
+                secure=parsed.scheme == "https",
+                region=region,  # known region: presigning needs no round trip
+                http_client=http_client(timeout, retries),
+            )
+
         self.bucket = bucket
         self.presign_expiry = min(timedelta(seconds=presign_seconds), MAX_PRESIGN)
         self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
-        self.client = Minio(
-            parsed.netloc,
-            access_key=access_key,
-            secret_key=secret_key,
-            secure=parsed.scheme == "https",
-            region=region,  # known region: presigning needs no round trip
-            http_client=http_client(timeout, retries),
-        )
+        self.client = client(endpoint)
+        # The host clients download from may not be the one the service talks to (`minio:9000`
+        # inside a cluster network): URLs are signed for the clients' one, which signing alone
+        # needs (no request goes to it from here).
+        self.signer = client(public_endpoint) if public_endpoint else self.client
         self._bucket_ready = False
         self._lock = threading.Lock()
 
@@ -126,4 +135,4 @@ class S3ObjectStorage:
             return f"{self.public_base_url}/{quote(key)}"
         expiry = MAX_PRESIGN if public else self.presign_expiry
         with self._translated(key):
-            return self.client.presigned_get_object(self.bucket, key, expires=expiry)
+            return self.signer.presigned_get_object(self.bucket, key, expires=expiry)

@@ -61,11 +61,18 @@ class SqlJobs(SqlRepository):
         finished = sa.func.coalesce(jobs.c.completed_at, jobs.c.created_at)
         return self._oldest(sa.and_(jobs.c.status == JobStatus.FAILED.value, finished < cutoff), limit)
 
-    def stale_processing(self, started_before: datetime, limit: int) -> list[ImageJob]:
-        return self._oldest(
-            sa.and_(jobs.c.status == JobStatus.PROCESSING.value, jobs.c.started_at < started_before),
-            limit,
+    def lease_expired(self, now: datetime, limit: int) -> list[ImageJob]:
+        """Served by ix_jobs_processing_lease."""
+        lease = jobs.c.lease_expires_at
+        expired = sa.or_(lease.is_(None), lease <= now)
+        return self._oldest(sa.and_(jobs.c.status == JobStatus.PROCESSING.value, expired), limit)
+
+    def next_lease_expiry(self) -> datetime | None:
+        statement = sa.select(sa.func.min(jobs.c.lease_expires_at)).where(
+            jobs.c.status == JobStatus.PROCESSING.value
         )
+        found: datetime | None = self.execute(statement).scalar_one()
+        return found
 
     def queued_before(self, created_before: datetime, limit: int) -> list[ImageJob]:
         """QUEUED jobs created before `created_before`, oldest first."""

@@ -35,6 +35,7 @@ def job_values(job: ImageJob) -> dict[str, Any]:
         "thumbnail_key": job.thumbnail_key,
         "attempts": job.attempts,
         "worker_id": job.worker_id,
+        "lease_expires_at": job.lease_expires_at,
     }
 
 
@@ -56,6 +57,7 @@ def job_from_row(row: RowMapping) -> ImageJob:
         thumbnail_key=row["thumbnail_key"],
         attempts=row["attempts"],
         worker_id=row["worker_id"],
+        lease_expires_at=row["lease_expires_at"],
         version=row["version"],
     )
 

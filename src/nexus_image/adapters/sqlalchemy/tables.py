@@ -45,6 +45,7 @@ jobs = sa.Table(
     sa.Column("thumbnail_key", sa.String(KEY), nullable=True),
     sa.Column("attempts", sa.Integer(), nullable=False),
     sa.Column("worker_id", sa.String(USER), nullable=True),
+    sa.Column("lease_expires_at", UtcDateTime(), nullable=True),
     sa.Column("version", sa.Integer(), nullable=False),
     sa.CheckConstraint(
         "status IN ('QUEUED', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED')", name="status"
@@ -64,11 +65,11 @@ sa.Index(
     postgresql_where=sa.text("is_public AND status = 'COMPLETED'"),
     sqlite_where=sa.text("is_public = 1 AND status = 'COMPLETED'"),
 )
-# Maintenance queries: FAILED jobs by age (cleanup), PROCESSING by start (stalled-job recovery),
-# QUEUED by creation (queue age).
+# Maintenance queries: FAILED jobs by age (cleanup), PROCESSING by lease (recovery of jobs whose
+# worker stopped renewing), QUEUED by creation (queue age and position).
 for _name, _status, _columns in (
     ("ix_jobs_failed_age", "FAILED", (jobs.c.created_at, jobs.c.id)),
-    ("ix_jobs_processing_started", "PROCESSING", (jobs.c.started_at,)),
+    ("ix_jobs_processing_lease", "PROCESSING", (jobs.c.lease_expires_at,)),
     ("ix_jobs_queued_created", "QUEUED", (jobs.c.created_at, jobs.c.id)),
 ):
     _where = sa.text(f"status = '{_status}'")

@@ -36,7 +36,12 @@ class JobRepository(Protocol):
 
     def list_by_ids(self, job_ids: list[str]) -> list[ImageJob]: ...
     def failed_before(self, cutoff: datetime, limit: int) -> list[ImageJob]: ...
-    def stale_processing(self, started_before: datetime, limit: int) -> list[ImageJob]: ...
+    def lease_expired(self, now: datetime, limit: int) -> list[ImageJob]:
+        """PROCESSING jobs whose lease ended by `now` (or that have none), oldest first."""
+
+    def next_lease_expiry(self) -> datetime | None:
+        """The earliest lease of a PROCESSING job: when recovery has something to look at."""
+
     def queued_before(self, created_before: datetime, limit: int) -> list[ImageJob]:
         """QUEUED jobs created before `created_before`, oldest first."""
 

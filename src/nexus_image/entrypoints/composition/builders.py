@@ -42,9 +42,10 @@ def default_worker_id(role: str) -> str:
     return name if role == "worker" else f"{role}-{name}"
 
 
-def recovery_interval(stale_job_seconds: float) -> float:
-    """How often stalled-job recovery runs, in every role that runs it."""
-    return max(1.0, min(30.0, stale_job_seconds / 4))
+def recovery_interval(lease_seconds: float) -> float:
+    """The longest pause of lease recovery, in every role that runs it (it also wakes when the
+    earliest lease ends). Under a lease, so a lease taken during a pause is never missed."""
+    return max(1.0, min(30.0, lease_seconds / 2))
 
 
 # --- the database ------------------------------------------------------------------------------
@@ -120,6 +121,7 @@ def s3_storage(settings: Settings) -> ObjectStorage:
         secure=settings.s3_secure,
         presign_seconds=settings.s3_presign_seconds,
         public_base_url=settings.s3_public_base_url,
+        public_endpoint=settings.s3_public_endpoint,
     )
 
 

@@ -143,7 +143,7 @@ class Container(containers.DeclarativeContainer):
     # --- values from the settings, applied at construction --------------------------------------
     welcome_grant = providers.Callable(attrgetter("effective_welcome_tokens"), settings)
     worker_id = providers.Singleton(b.default_worker_id, role)
-    stale_after = providers.Callable(lambda s: timedelta(seconds=s.stale_job_seconds), settings)
+    lease = providers.Callable(lambda s: timedelta(seconds=s.lease_seconds), settings)
     storage_retry_delays = providers.Object((0.2, 0.5, 1.0))
 
     # --- the use cases ----------------------------------------------------------------------------
@@ -174,7 +174,11 @@ class Container(containers.DeclarativeContainer):
         CleanupFailedJobs, uow_factory=uow_factory, storage=storage, clock=clock
     )
     recover_stalled = providers.Singleton(
-        RecoverStalledJobs, uow_factory=uow_factory, clock=clock, ids=ids, timeout=stale_after
+        RecoverStalledJobs,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+        max_attempts=providers.Callable(attrgetter("max_attempts"), settings),
     )
     redeliver_queued = providers.Singleton(RedeliverQueuedJobs, uow_factory=uow_factory, clock=clock, ids=ids)
     process_jobs = providers.Selector(
@@ -192,6 +196,7 @@ class Container(containers.DeclarativeContainer):
             live_events=live_events,
             worker_id=worker_id,
             batch_generator=providers.Callable(b.batch_capability, generator),
+            lease=lease,
             storage_retry_delays=storage_retry_delays,
         ),
     )
@@ -222,9 +227,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         max_batch=providers.Callable(attrgetter("max_batch"), settings),
         batch_wait_seconds=providers.Callable(attrgetter("batch_wait_seconds"), settings),
-        recovery_every_seconds=providers.Callable(
-            lambda s: b.recovery_interval(s.stale_job_seconds), settings
-        ),
+        recovery_every_seconds=providers.Callable(lambda s: b.recovery_interval(s.lease_seconds), settings),
         relay=providers.Callable(lambda r, s: r != "worker" or s.worker_relay, role, settings),
         warm_up=providers.Callable(b.loading_capability, generator),
         exit_on_model_error=providers.Callable(lambda r: r == "worker", role),

@@ -119,17 +119,30 @@ class RelayLoop:
 
 @dataclass
 class RecoveryLoop:
-    """Re-queues jobs whose worker stopped answering."""
+    """Re-queues jobs whose lease expired (their worker stopped renewing). It wakes when the
+    earliest lease ends, and at least every `every_seconds`, so a job is handed back moments
+    after its lease, not up to a whole interval later."""
 
     service: ImageService
     every_seconds: float = 30.0
     stop_event: threading.Event = field(default_factory=threading.Event)
+    shortest_pause: float = 0.2
+
+    def _pause(self) -> float:
+        try:
+            expiry = self.service.recover.next_expiry()
+        except Exception:
+            return self.every_seconds  # the database is away: the next pass will say so
+        if expiry is None:
+            return self.every_seconds
+        left = (expiry - self.service.deps.clock.now()).total_seconds() + 0.05
+        return min(self.every_seconds, max(self.shortest_pause, left))
 
     def run(self) -> None:
-        while not self.stop_event.wait(self.every_seconds):
+        while not self.stop_event.wait(self._pause()):
             try:
                 requeued, failed = self.service.recover.execute()
                 if requeued or failed:
-                    log.warning("stalled jobs: %d re-queued, %d failed", requeued, failed)
+                    log.warning("jobs whose lease expired: %d re-queued, %d failed", requeued, failed)
             except Exception:
                 log.exception("stalled-job recovery failed")

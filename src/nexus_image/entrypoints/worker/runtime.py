@@ -8,7 +8,6 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from nexus_image.application.ports import Clock, JobQueue
 from nexus_image.application.service import ImageService
@@ -61,7 +60,7 @@ class WorkerRuntime:
         if not self.recover_previous_run:
             return
         offered = self.service.redeliver.execute(self.clock.now())
-        requeued, _failed = self.service.recover.execute(timeout=timedelta(0))
+        requeued, _failed = self.service.recover.execute(all_running=True)
         if offered or requeued:
             log.info("picked up %d queued and %d interrupted jobs from the previous run", offered, requeued)
 
