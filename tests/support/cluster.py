@@ -96,6 +96,17 @@ class Cluster:
         self.workers.append(handle)
         return handle
 
+    def start_api(self, name: str, port: int, **overrides: Any) -> WorkerHandle:
+        """`nexus-image serve` in a subprocess, without the in-process worker, as in production."""
+        command = [str(Path(sys.executable).with_name("nexus-image")), "serve", "--port", str(port)]
+        env = self.env(embedded_worker=False, **overrides)
+        log_path = self.tmp / f"api-{name}.log"
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+        handle = WorkerHandle(name, process, log_path)
+        self.workers.append(handle)
+        return handle
+
     def worker_logs(self) -> str:
         return "\n".join(f"--- {w.worker_id} (rc={w.process.poll()})\n{w.log()}" for w in self.workers)
 

@@ -49,6 +49,8 @@ class ImageView:
     storage_url: str | None
     thumbnail_url: str | None
     is_favorite: bool = False
+    queue_position: int | None = None  # 1 = next; None once started
+    eta_seconds: int | None = None  # estimated seconds until it is ready, while QUEUED
 
     @classmethod
     def of(

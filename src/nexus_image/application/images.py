@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from nexus_image.application.access import check_page, owned_job, visible_job
 from nexus_image.application.dto import ImageView
@@ -18,6 +19,10 @@ from nexus_image.application.ports import (
 from nexus_image.application.transactions import in_transaction, record
 from nexus_image.application.views import delete_objects, image_view
 from nexus_image.domain.job import ImageJob, JobStatus
+from nexus_image.domain.queue import DURATION_SAMPLE, estimate_wait, mean_generation_seconds
+
+RECENT = timedelta(hours=1)  # generation times older than this say little about the queue now
+BUSY = timedelta(minutes=2)  # a worker that completed a job this recently is still at work
 
 
 @dataclass(slots=True)
@@ -27,12 +32,64 @@ class ImageQueries:
 
     uow_factory: UnitOfWorkFactory
     storage: ObjectStorage
+    clock: Clock
+    estimates_ttl: timedelta = timedelta(seconds=5)
+    _estimates: tuple[datetime, float | None, int] | None = field(default=None, init=False, repr=False)
 
     def get(self, user_id: str | None, job_id: str) -> ImageView:
+        """With `queue_position` and `eta_seconds` while the job is QUEUED."""
         with self.uow_factory() as uow:
             job = visible_job(uow, job_id, user_id)
             favorite = user_id is not None and uow.favorites.contains(user_id, job_id)
-        return image_view(self.storage, job, favorite)
+            view = image_view(self.storage, job, favorite)
+            if job.status is JobStatus.QUEUED:
+                view = self._with_place(uow, job, view)
+        return view
+
+    def queue_status(self, user_id: str, job_id: str) -> tuple[int | None, int | None]:
+        """(queue_position, eta_seconds) of one of the caller's jobs; (None, None) once started."""
+        view = self.get(user_id, job_id)
+        return view.queue_position, view.eta_seconds
+
+    def live_state(self, user_id: str, since: datetime, limit: int = 100) -> list[ImageView]:
+        """The caller's jobs a reconnecting watcher may have missed news of: every unfinished
+        one, and those finished since `since`; oldest first."""
+        with self.uow_factory() as uow:
+            found = uow.jobs.list_by_user(user_id, 0, limit).items
+            wanted = [
+                j
+                for j in found
+                if not j.status.is_terminal or (j.completed_at is not None and j.completed_at >= since)
+            ]
+            views = [
+                self._with_place(uow, j, image_view(self.storage, j))
+                if j.status is JobStatus.QUEUED
+                else image_view(self.storage, j)
+                for j in reversed(wanted)
+            ]
+        return views
+
+    def _with_place(self, uow: UnitOfWork, job: ImageJob, view: ImageView) -> ImageView:
+        position = uow.jobs.queue_position(job)
+        mean, workers = self._generation_estimates(uow)
+        return replace(view, queue_position=position, eta_seconds=estimate_wait(position, workers, mean))
+
+    def _generation_estimates(self, uow: UnitOfWork) -> tuple[float | None, int]:
+        """(mean generation seconds, workers at work), over the last minutes; kept a few
+        seconds, so polling clients cost one count query each, not three."""
+        now = self.clock.now()
+        cached = self._estimates
+        if cached is not None and now - cached[0] < self.estimates_ttl:
+            return cached[1], cached[2]
+        recent = uow.jobs.recent_completions(now - RECENT, DURATION_SAMPLE)
+        mean = mean_generation_seconds((j.started_at, j.completed_at) for j in recent)
+        lately = {
+            j.worker_id for j in recent if j.completed_at and j.completed_at >= now - BUSY and j.worker_id
+        }
+        workers = max(1, uow.jobs.active_workers(now), len(lately))
+        if mean is not None:  # nothing measured yet: look again next time, it is cheap then
+            self._estimates = (now, mean, workers)
+        return mean, workers
 
     def content(self, user_id: str | None, job_id: str, thumbnail: bool = False) -> tuple[bytes, str]:
         """The stored bytes and content type of the image or its thumbnail."""

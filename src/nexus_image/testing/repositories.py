@@ -128,6 +128,31 @@ class MemoryJobs(_Entities[ImageJob]):
     def _oldest(self, keep: Callable[[ImageJob], bool], limit: int) -> list[ImageJob]:
         return sorted((j for j in self.merged() if keep(j)), key=lambda j: (j.created_at, j.id))[:limit]
 
+    def queue_position(self, job: ImageJob) -> int:
+        ahead = [
+            j
+            for j in self.merged()
+            if j.status is JobStatus.QUEUED and (j.created_at, j.id) < (job.created_at, job.id)
+        ]
+        return 1 + len(ahead)
+
+    def recent_completions(self, since: datetime, limit: int) -> list[ImageJob]:
+        done = [
+            j
+            for j in self.merged()
+            if j.status is JobStatus.COMPLETED and j.completed_at is not None and j.completed_at >= since
+        ]
+        done.sort(key=lambda j: (j.completed_at, j.id), reverse=True)
+        return done[:limit]
+
+    def active_workers(self, now: datetime) -> int:
+        held = {
+            j.worker_id
+            for j in self.merged()
+            if j.status is JobStatus.PROCESSING and not j.lease_expired(now) and j.worker_id
+        }
+        return len(held)
+
     def count_by_status(self) -> dict[str, int]:
         counts = {s.value: 0 for s in JobStatus}
         for job in self.merged():

@@ -84,6 +84,34 @@ class SqlJobs(SqlRepository):
         statement = sa.select(jobs).where(where).order_by(jobs.c.created_at, jobs.c.id).limit(limit)
         return [job_from_row(r) for r in self.execute(statement).mappings()]
 
+    def queue_position(self, job: ImageJob) -> int:
+        """Served by ix_jobs_queued_created."""
+        ahead = sa.or_(
+            jobs.c.created_at < job.created_at,
+            sa.and_(jobs.c.created_at == job.created_at, jobs.c.id < job.id),
+        )
+        where = sa.and_(jobs.c.status == JobStatus.QUEUED.value, ahead)
+        count: int = self.execute(sa.select(sa.func.count()).select_from(jobs).where(where)).scalar_one()
+        return 1 + count
+
+    def recent_completions(self, since: datetime, limit: int) -> list[ImageJob]:
+        """Served by ix_jobs_completed."""
+        where = sa.and_(jobs.c.status == JobStatus.COMPLETED.value, jobs.c.completed_at >= since)
+        statement = (
+            sa.select(jobs).where(where).order_by(jobs.c.completed_at.desc(), jobs.c.id.desc()).limit(limit)
+        )
+        return [job_from_row(r) for r in self.execute(statement).mappings()]
+
+    def active_workers(self, now: datetime) -> int:
+        where = sa.and_(
+            jobs.c.status == JobStatus.PROCESSING.value,
+            jobs.c.lease_expires_at > now,
+            jobs.c.worker_id.is_not(None),
+        )
+        statement = sa.select(sa.func.count(sa.distinct(jobs.c.worker_id))).where(where)
+        count: int = self.execute(statement).scalar_one()
+        return count
+
     def count_by_status(self) -> dict[str, int]:
         counts = {s.value: 0 for s in JobStatus}
         statement = sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)

@@ -66,10 +66,12 @@ sa.Index(
     sqlite_where=sa.text("is_public = 1 AND status = 'COMPLETED'"),
 )
 # Maintenance queries: FAILED jobs by age (cleanup), PROCESSING by lease (recovery of jobs whose
-# worker stopped renewing), QUEUED by creation (queue age and position).
+# worker stopped renewing), COMPLETED by completion (recent generation times, for estimates),
+# QUEUED by creation (queue age and position).
 for _name, _status, _columns in (
     ("ix_jobs_failed_age", "FAILED", (jobs.c.created_at, jobs.c.id)),
     ("ix_jobs_processing_lease", "PROCESSING", (jobs.c.lease_expires_at,)),
+    ("ix_jobs_completed", "COMPLETED", (jobs.c.completed_at, jobs.c.id)),
     ("ix_jobs_queued_created", "QUEUED", (jobs.c.created_at, jobs.c.id)),
 ):
     _where = sa.text(f"status = '{_status}'")

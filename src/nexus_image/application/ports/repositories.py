@@ -46,6 +46,14 @@ class JobRepository(Protocol):
         """QUEUED jobs created before `created_before`, oldest first."""
 
     def count_by_status(self) -> dict[str, int]: ...
+    def queue_position(self, job: ImageJob) -> int:
+        """1 + the QUEUED jobs created before `job` (ties by id): its place in the queue."""
+
+    def recent_completions(self, since: datetime, limit: int) -> list[ImageJob]:
+        """COMPLETED jobs completed at or after `since`, most recent first."""
+
+    def active_workers(self, now: datetime) -> int:
+        """Distinct workers holding an unexpired lease on a running job."""
 
 
 class AlbumRepository(Protocol):

@@ -161,6 +161,16 @@ def kafka_live_publisher(settings: Settings, closers: Closers) -> EventPublisher
     return live
 
 
+def kafka_event_feed(settings: Settings, sink: EventPublisher) -> Any:
+    """This replica's own reader of every job event (a group of its own, never committing)."""
+    import uuid
+
+    from nexus_image.adapters.kafka import KafkaEventFeed
+
+    group = f"{settings.kafka_topic_prefix}nexus-image-live-{default_worker_id('api')}-{uuid.uuid4().hex[:8]}"
+    return KafkaEventFeed(*_kafka(settings), sink, group)
+
+
 def prepare_topics(settings: Settings) -> None:
     """Create missing topics before a worker starts; the consumer waits for a broker on its own."""
     if not settings.kafka_bootstrap_servers:

@@ -48,6 +48,7 @@ class Plan:
     publisher: str  # direct (the broker only) | tee (the broker, then this process's watchers)
     live: str  # none | local (this process's watchers) | kafka (the progress topic)
     metrics: str  # null | prometheus
+    feed: str  # none | kafka (this process reads every job event from the broker)
     generator: str  # none | pattern | diffusers
     limiter: str  # memory | sql
     recover_previous_run: bool  # the queue lived in the previous process
@@ -58,7 +59,9 @@ def plan_for(role: str, settings: Settings) -> Plan:
         raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     kafka = bool(settings.kafka_bootstrap_servers)
     if role == "memory":
-        return Plan("memory", "memory", "memory", "direct", "none", "null", "pattern", "memory", False)
+        return Plan(
+            "memory", "memory", "memory", "direct", "none", "null", "none", "pattern", "memory", False
+        )
     serving = role in ("embedded", "api")
     return Plan(
         database="sql",
@@ -67,6 +70,7 @@ def plan_for(role: str, settings: Settings) -> Plan:
         publisher="tee" if serving else "direct",
         live="local" if serving else ("kafka" if role == "worker" and kafka else "none"),
         metrics="null" if role == "cli" else "prometheus",
+        feed="kafka" if serving and kafka else "none",
         generator="none" if role == "api" else "diffusers",
         limiter="sql" if settings.database_url else "memory",
         recover_previous_run=role == "embedded" and not kafka,
@@ -116,6 +120,12 @@ class Container(containers.DeclarativeContainer):
         local=live_feed,
         kafka=providers.Singleton(b.kafka_live_publisher, settings, closers),
     )
+    # An API replica's reader of every job event on the broker, feeding its watchers.
+    event_feed = providers.Selector(
+        providers.Callable(attrgetter("feed"), plan),
+        none=providers.Object(None),
+        kafka=providers.Singleton(b.kafka_event_feed, settings, live_feed),
+    )
     moderator = providers.Singleton(b.moderator, settings)
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidGenerator)
@@ -158,7 +168,7 @@ class Container(containers.DeclarativeContainer):
         welcome_grant=welcome_grant,
     )
     cancel_generation = providers.Singleton(CancelGeneration, uow_factory=uow_factory, clock=clock, ids=ids)
-    image_queries = providers.Singleton(ImageQueries, uow_factory=uow_factory, storage=storage)
+    image_queries = providers.Singleton(ImageQueries, uow_factory=uow_factory, storage=storage, clock=clock)
     manage_images = providers.Singleton(
         ManageImages, uow_factory=uow_factory, storage=storage, clock=clock, ids=ids
     )

@@ -111,6 +111,9 @@ def api_parts(app: Application) -> Any:
     """What the HTTP layer gets from a built `embedded` or `api` application."""
     from nexus_image.entrypoints.http.app import ApiParts
 
+    runtime = app.runtime if app.role == "embedded" else None
+    feed = app.container.event_feed()
+    background = tuple(part for part in (feed, runtime) if part is not None)
     return ApiParts(
         service=app.service,
         live_feed=app.live_feed,
@@ -118,7 +121,8 @@ def api_parts(app: Application) -> Any:
         registry=app.metrics.registry,
         readiness=app.container.health_checks(),
         close=app.close,
-        background=app.runtime if app.role == "embedded" else None,
+        background=background,
+        model_state=(lambda: runtime.model_state) if runtime is not None else None,
     )
 
 

@@ -43,10 +43,8 @@ Errors are `application/problem+json` (RFC 9457) with a machine-readable `code`.
 
 
 class Background(Protocol):
-    """Loops the API process runs beside it (the embedded worker): started with the app,
-    stopped with it; its model state shows in readiness."""
-
-    model_state: str
+    """What the API process runs beside it (the embedded worker, the live-event feed): started
+    with the app, stopped with it."""
 
     def start(self) -> None: ...
     def stop(self, timeout: float = ...) -> None: ...
@@ -62,7 +60,8 @@ class ApiParts:
     registry: Any  # the Prometheus registry that /metrics serves and request latency goes to
     readiness: HealthChecks
     close: Callable[[], None]
-    background: Background | None = None
+    background: tuple[Background, ...] = ()
+    model_state: Callable[[], str] | None = None  # the embedded worker's model, for readiness
 
 
 def _value(value: Any) -> Provide:
@@ -117,24 +116,24 @@ def openapi() -> OpenAPIConfig:
 
 def create_app(settings: Settings, parts: ApiParts) -> Litestar:
     """The HTTP service on the parts the composition root built (`compose(...)` then
-    `http_app`). Refuses to build without a usable JWT configuration in production. With a
-    `background`, the worker loops run in this process from startup to shutdown."""
+    `http_app`). Refuses to build without a usable JWT configuration in production. What runs
+    in the `background` (the embedded worker, the live-event feed) runs from startup to
+    shutdown."""
     verifier = TokenVerifier.from_settings(settings)
-    background = parts.background
     checks = dict(parts.readiness)
-    if background is not None:
-        checks["model"] = lambda: background.model_state
+    if parts.model_state is not None:
+        checks["model"] = parts.model_state
     parts = replace(parts, readiness=checks)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        if background is not None:
-            await anyio.to_thread.run_sync(background.start)
+        for part in parts.background:
+            await anyio.to_thread.run_sync(part.start)
         try:
             yield
         finally:
-            if background is not None:
-                await anyio.to_thread.run_sync(background.stop)
+            for part in reversed(parts.background):
+                await anyio.to_thread.run_sync(part.stop)
             parts.close()
 
     api = Router(

@@ -96,6 +96,8 @@ class ImageResponse(Struct, kw_only=True):
     failure_reason: str | None
     storage_url: str | None
     thumbnail_url: str | None
+    queue_position: int | None = None
+    eta_seconds: int | None = None
 
     @classmethod
     def of(cls, view: ImageView, storage_url: str | None, thumbnail_url: str | None) -> ImageResponse:
@@ -116,6 +118,8 @@ class ImageResponse(Struct, kw_only=True):
             failure_reason=view.failure_reason,
             storage_url=storage_url,
             thumbnail_url=thumbnail_url,
+            queue_position=view.queue_position,
+            eta_seconds=view.eta_seconds,
         )
 
 

@@ -1,5 +1,7 @@
-"""Job leases: a running job is held under `lease_expires_at`, renewed by its worker while it
-generates; recovery re-queues a job whose lease expired (instead of one started long ago).
+"""Job leases, and an index for recent generation times (queue estimates).
+
+A running job is held under `lease_expires_at`, renewed by its worker while it generates;
+recovery re-queues a job whose lease expired (instead of one started long ago).
 
 Jobs PROCESSING at upgrade time get an expired lease: the worker that took them ran the
 previous version, which never renews, so they are handed back at the first recovery pass.
@@ -20,6 +22,7 @@ branch_labels = None
 depends_on = None
 
 PROCESSING = "status = 'PROCESSING'"
+COMPLETED = "status = 'COMPLETED'"
 
 
 def upgrade() -> None:
@@ -33,9 +36,18 @@ def upgrade() -> None:
         postgresql_where=sa.text(PROCESSING),
         sqlite_where=sa.text(PROCESSING),
     )
+    # recent generation times, for the queue's time estimates
+    op.create_index(
+        "ix_jobs_completed",
+        "jobs",
+        ["completed_at", "id"],
+        postgresql_where=sa.text(COMPLETED),
+        sqlite_where=sa.text(COMPLETED),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_jobs_completed", table_name="jobs")
     op.drop_index("ix_jobs_processing_lease", table_name="jobs")
     op.create_index(
         "ix_jobs_processing_started",
