@@ -32,9 +32,11 @@ from nexus_image.application.ports import (
     UnitOfWorkFactory,
 )
 from nexus_image.application.storage_keys import image_key, thumbnail_key
-from nexus_image.application.transactions import SKIPPED, fail_job, in_transaction, record
+from nexus_image.application.transactions import in_transaction, record
 from nexus_image.domain.events import DomainEvent
 from nexus_image.domain.job import ImageJob, JobStatus
+
+SKIPPED = "SKIPPED"
 
 
 @dataclass(slots=True)
@@ -75,7 +77,7 @@ class ProcessJobs:
         self._renewed_at = self.clock.now()
         groups: dict[tuple[int, int, int, float, str], list[ImageJob]] = {}
         for job in started:
-            groups.setdefault(RenderSpec.of(job.parameters).batch_key(), []).append(job)
+            groups.setdefault(job.parameters.batch_key(), []).append(job)
         for group in groups.values():
             for outcome in self._run_group(group, started):
                 outcomes[outcome.job_id] = outcome
@@ -232,7 +234,20 @@ class ProcessJobs:
         return ProcessOutcome(job.id, status, "stopped between steps")
 
     def _fail(self, job: ImageJob, reason: str, began: float) -> ProcessOutcome:
-        outcome = fail_job(self.uow_factory, self.clock, self.ids, job.id, reason, self.worker_id)
+        """FAILED with an exact refund, if the job is still ours; one settled elsewhere (by a
+        cancel, or by recovery after our lease ended) is left alone."""
+
+        def work(uow: UnitOfWork) -> ProcessOutcome:
+            current = uow.jobs.get(job.id)
+            if current is None or not current.is_held_by(self.worker_id):
+                status = current.status.value if current else SKIPPED
+                return ProcessOutcome(job.id, status, "already settled elsewhere")
+            record(
+                uow, current, current.fail(self.clock.now(), reason, event_id=self.ids.new_id()), self.clock
+            )
+            return ProcessOutcome(job.id, JobStatus.FAILED.value, reason)
+
+        outcome = in_transaction(self.uow_factory, work)
         if outcome.status == JobStatus.FAILED.value:
             self.metrics.generation_finished(
                 "failed", job.parameters.resolution.value, time.perf_counter() - began

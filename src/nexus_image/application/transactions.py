@@ -6,14 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from nexus_image.application.dto import ProcessOutcome
 from nexus_image.application.errors import ConcurrentUpdate
-from nexus_image.application.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
+from nexus_image.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from nexus_image.domain.account import TokenAccount
-from nexus_image.domain.job import ImageJob, JobStatus
+from nexus_image.domain.job import ImageJob
 from nexus_image.domain.transition import Transition
-
-SKIPPED = "SKIPPED"
 
 R = TypeVar("R")
 
@@ -64,26 +61,3 @@ def record(
         uow.accounts.save(account)
     for event in transition.events:
         uow.outbox.add(event)
-
-
-def fail_job(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    ids: IdGenerator,
-    job_id: str,
-    reason: str,
-    worker_id: str | None = None,
-) -> ProcessOutcome:
-    """FAILED with an exact refund, in one transaction, if the job is still running under
-    `worker_id` (any running job when None); a job settled elsewhere is left alone."""
-
-    def work(uow: UnitOfWork) -> ProcessOutcome:
-        job = uow.jobs.get(job_id)
-        if job is None:
-            return ProcessOutcome(job_id, SKIPPED, "unknown job")
-        if job.status.is_terminal or (worker_id is not None and not job.is_held_by(worker_id)):
-            return ProcessOutcome(job_id, job.status.value, "already settled elsewhere")
-        record(uow, job, job.fail(clock.now(), reason, event_id=ids.new_id()), clock)
-        return ProcessOutcome(job_id, JobStatus.FAILED.value, reason)
-
-    return in_transaction(uow_factory, work)
