@@ -12,4 +12,4 @@ fi
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   .venv/bin/pip install --quiet "$TORCH_SPEC"
 fi
-.venv/bin/pip install --quiet -e ".[all,dev]"
+.venv/bin/pip install --quiet -e ".[all,moderation,safety,dev]"

@@ -51,7 +51,7 @@ def bearer(user: str = "alice") -> dict[str, str]:
     return {"Authorization": f"Bearer {token(user)}"}
 
 
-def worker_beside(app: Application, generator: PatternGenerator) -> ImageService:
+def worker_beside(app: Application, generator: PatternGenerator, **overrides: Any) -> ImageService:
     """A worker on the API's own database, storage, queue and live events (the role `cli`:
     it generates, on demand), so a test decides exactly when jobs run."""
     c = app.container
@@ -66,6 +66,7 @@ def worker_beside(app: Application, generator: PatternGenerator) -> ImageService
         metrics=c.metrics(),
         generator=generator,
         storage_retry_delays=(),
+        **overrides,
     ).service
 
 

@@ -66,8 +66,12 @@ def test_a_blank_prompt_is_422_from_the_domain(api: Api) -> None:
 def test_a_moderated_prompt_is_422_with_its_category(api: Api) -> None:
     found = problem(api.request("POST", "/images/generate", json={"prompt": "a n.u.d.e portrait"}), 422)
     assert (found["code"], found["category"], found["field"]) == ("prompt_rejected", "sexual", "prompt")
+    assert found["layer"] == "rules"
     assert api.request("GET", "/tokens/balance").json()["balance"] == 100
-    assert api.audit() == [("alice", "image.generate", "", "failed:prompt_rejected")]
+    assert api.audit() == [
+        ("alice", "moderation.refused", "generate", "refused:sexual"),
+        ("alice", "image.generate", "", "failed:prompt_rejected"),
+    ]
 
 
 def test_insufficient_tokens_is_402_with_required_and_balance(api: Api) -> None:

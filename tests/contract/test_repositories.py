@@ -9,6 +9,7 @@ import pytest
 
 from nexus_image.application import ConcurrentUpdate, Conflict
 from nexus_image.domain import Album, JobStatus, TokenAccount
+from nexus_image.domain.safety import OutputSafety
 from tests.support.builders import T0, make_job
 
 from .conftest import Backend
@@ -44,6 +45,31 @@ def test_job_round_trip_keeps_every_field(backend: Backend) -> None:
     assert final == replace(loaded, version=1)
     assert final.created_at.utcoffset() == timedelta(0) and final.attempts == 1
     assert final.worker_id == "worker-7" and final.completed_at == T0 + timedelta(seconds=9)
+
+
+def test_the_output_check_findings_round_trip_and_a_flagged_image_stays_private(backend: Backend) -> None:
+    flagged = make_job("flagged", is_public=True)
+    clean = make_job("clean", is_public=True)
+    unchecked = make_job("unchecked", is_public=True)
+    findings = {
+        "flagged": OutputSafety(True, 0.87, ("ANUS_EXPOSED", "FEMALE_BREAST_EXPOSED"), "nudenet"),
+        "clean": OutputSafety(False, 0.12, (), "nudenet"),
+        "unchecked": None,
+    }
+    for job in (flagged, clean, unchecked):
+        job.start(T0, "w")
+        job.complete(
+            T0 + timedelta(seconds=2), f"images/{job.id}.png", f"t/{job.id}.webp", safety=findings[job.id]
+        )
+        add_and_commit(backend, "jobs", job)
+    with backend.uow_factory() as uow:
+        loaded = {job_id: uow.jobs.get(job_id) for job_id in findings}
+        gallery = uow.jobs.list_public(0, 10)
+    for job_id, safety in findings.items():
+        assert loaded[job_id] is not None
+        assert loaded[job_id].safety == safety  # type: ignore[union-attr]
+    assert loaded["flagged"].is_public is False  # type: ignore[union-attr]
+    assert {job.id for job in gallery.items} == {"clean", "unchecked"}
 
 
 def test_missing_rows_are_none(backend: Backend) -> None:

@@ -9,6 +9,7 @@ from nexus_image.domain.album import Album
 from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.parameters import GenerationParameters, Scheduler
 from nexus_image.domain.resolution import Resolution
+from nexus_image.domain.safety import OutputSafety
 from nexus_image.domain.styles import Style
 
 
@@ -51,6 +52,7 @@ class ImageView:
     is_favorite: bool = False
     queue_position: int | None = None  # 1 = next; None once started
     eta_seconds: int | None = None  # estimated seconds until it is ready, while QUEUED
+    safety: OutputSafety | None = None  # the output check's findings; None: not checked
 
     @classmethod
     def of(
@@ -75,6 +77,7 @@ class ImageView:
             storage_url=storage_url,
             thumbnail_url=thumbnail_url,
             is_favorite=is_favorite,
+            safety=job.safety,
         )
 
     @property

@@ -28,13 +28,14 @@ class NotVisible(NotFound, AccessDenied):
 
 
 class PromptRejected(ApplicationError):
-    """The moderator refused the prompt; says which category matched."""
+    """The moderator refused the prompt; says which category matched and which layer decided."""
 
     code = "prompt_rejected"
 
-    def __init__(self, category: str) -> None:
+    def __init__(self, category: str, layer: str = "unspecified") -> None:
         super().__init__(f"prompt rejected by moderation (category: {category})")
         self.category = category
+        self.layer = layer
 
 
 class Conflict(ApplicationError):

@@ -24,6 +24,7 @@ from nexus_image.application.ports import (
     IdGenerator,
     ImageEncoder,
     ImageGenerator,
+    ImageSafetyChecker,
     Metrics,
     ObjectStorage,
     RawImage,
@@ -35,6 +36,7 @@ from nexus_image.application.storage_keys import image_key, thumbnail_key
 from nexus_image.application.transactions import in_transaction, record
 from nexus_image.domain.events import DomainEvent
 from nexus_image.domain.job import ImageJob, JobStatus
+from nexus_image.domain.safety import OutputSafety
 
 SKIPPED = "SKIPPED"
 
@@ -57,6 +59,8 @@ class ProcessJobs:
     worker_id: str = "worker"
     batch_generator: BatchImageGenerator | None = None  # the generator's batch capability, if any
     lease: timedelta = timedelta(seconds=30)
+    safety: ImageSafetyChecker | None = None  # the output check on every finished image
+    block_unsafe: bool = False  # a flagged image fails its job (refunded) instead of staying private
     storage_retry_delays: Sequence[float] = (0.2, 0.5, 1.0)
     sleep: Callable[[float], None] = field(default=time.sleep)
     _renewed_at: datetime | None = field(default=None, init=False, repr=False)
@@ -183,9 +187,25 @@ class ProcessJobs:
                     raise
                 self.sleep(delays.pop(0))
 
+    def _check(self, raw: RawImage) -> OutputSafety | None:
+        if self.safety is None:
+            return None
+        verdict = self.safety.check(raw)
+        safety = OutputSafety(
+            not verdict.safe, min(max(verdict.score, 0.0), 1.0), verdict.labels, verdict.checker
+        )
+        self.metrics.image_checked(safety.checker, safety.flagged, safety.score)
+        return safety
+
     def _finish(self, job: ImageJob, raw: RawImage, began: float) -> ProcessOutcome:
         key = image_key(job.user_id, job.id)
         thumb = key
+        try:
+            safety = self._check(raw)
+        except Exception as error:  # a broken checker must not let an unchecked image through
+            return self._fail(job, f"output check failed: {type(error).__name__}: {error}", began)
+        if safety is not None and safety.flagged and self.block_unsafe:
+            return self._fail(job, safety.reason, began)  # nothing of it is stored
         try:
             encoded = self.encoder.encode(raw, self._metadata(job))
             thumb = thumbnail_key(job.user_id, job.id, encoded.thumbnail_extension)
@@ -205,6 +225,7 @@ class ProcessJobs:
                 key,
                 thumb,
                 duration_seconds=time.perf_counter() - began,
+                safety=safety,
                 event_id=self.ids.new_id(),
             )
             record(uow, current, completed, self.clock)

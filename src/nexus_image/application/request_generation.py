@@ -7,12 +7,12 @@ import json
 from dataclasses import dataclass
 
 from nexus_image.application.dto import GenerateImage, ImageView
-from nexus_image.application.errors import IdempotencyConflict, NotFound, PromptRejected
+from nexus_image.application.errors import IdempotencyConflict, NotFound
+from nexus_image.application.moderation import ModeratePrompts
 from nexus_image.application.ports import (
     Clock,
     IdGenerator,
     Metrics,
-    PromptModerator,
     SeedSource,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -36,7 +36,7 @@ class RequestGeneration:
     gives the same job and one charge."""
 
     uow_factory: UnitOfWorkFactory
-    moderator: PromptModerator
+    moderation: ModeratePrompts
     clock: Clock
     ids: IdGenerator
     seeds: SeedSource
@@ -61,9 +61,7 @@ class RequestGeneration:
 
     def execute(self, command: GenerateImage) -> ImageView:
         params = self.parameters(command)
-        verdict = self.moderator.check(params.prompt)
-        if not verdict.allowed:
-            raise PromptRejected(verdict.category or "unspecified")
+        self.moderation.require_allowed(command.user_id, params.prompt)
         fingerprint = _fingerprint(command)
         created: list[bool] = []
 

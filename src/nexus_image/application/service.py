@@ -11,6 +11,7 @@ from nexus_image.application.cancel import CancelGeneration
 from nexus_image.application.dto import GenerateImage, ImageView, ProcessOutcome
 from nexus_image.application.images import ImageQueries, ManageImages
 from nexus_image.application.maintenance import CleanupFailedJobs, RecoverStalledJobs
+from nexus_image.application.moderation import ModeratePrompts
 from nexus_image.application.ports import (
     Clock,
     ObjectStorage,
@@ -52,6 +53,7 @@ class ImageService:
         audit: RecordAudit,
         request: RequestGeneration,
         cancel: CancelGeneration,
+        moderation: ModeratePrompts,
         process: ProcessJobs | None = None,
     ) -> None:
         self.deps = deps
@@ -66,6 +68,7 @@ class ImageService:
         self.audit = audit
         self._request = request
         self._cancel = cancel
+        self.moderation = moderation
         self._process = process
 
     def request_generation(self, command: GenerateImage) -> ImageView:

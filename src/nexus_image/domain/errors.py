@@ -70,3 +70,14 @@ class AccessDenied(DomainError):
 
 class ImageNotInAlbum(DomainError):
     code = "image_not_in_album"
+
+
+class UnsafeImage(DomainError):
+    """The output check flagged the image: it cannot be made public."""
+
+    code = "unsafe_image"
+
+    def __init__(self, job_id: str, reason: str) -> None:
+        super().__init__(f"image {job_id} was flagged by the output check and cannot be public ({reason})")
+        self.job_id = job_id
+        self.reason = reason

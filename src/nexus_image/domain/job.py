@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from nexus_image.domain.account import EntryKind
-from nexus_image.domain.errors import AccessDenied, IllegalTransition
+from nexus_image.domain.errors import AccessDenied, IllegalTransition, UnsafeImage
 from nexus_image.domain.events import (
     DomainEvent,
     GenerationCancelled,
@@ -20,6 +20,7 @@ from nexus_image.domain.events import (
 )
 from nexus_image.domain.parameters import GenerationParameters
 from nexus_image.domain.resolution import price
+from nexus_image.domain.safety import OutputSafety
 from nexus_image.domain.transition import LedgerMovement, Transition, new_event_id
 
 E = TypeVar("E", bound=DomainEvent)
@@ -79,6 +80,7 @@ class ImageJob:
     attempts: int = 0
     worker_id: str | None = None
     lease_expires_at: datetime | None = None
+    safety: OutputSafety | None = None  # the output check's findings, once COMPLETED
     version: int = field(default=0)
 
     @classmethod
@@ -183,12 +185,17 @@ class ImageJob:
         thumbnail_key: str,
         *,
         duration_seconds: float = 0.0,
+        safety: OutputSafety | None = None,
         event_id: str | None = None,
     ) -> Transition:
+        """COMPLETED with its files; an image the output check flagged stays private."""
         self._move(JobStatus.COMPLETED)
         self.completed_at = at
         self.image_key = image_key
         self.thumbnail_key = thumbnail_key
+        self.safety = safety
+        if self.is_flagged:
+            self.is_public = False
         completed = self._event(
             GenerationCompleted,
             at,
@@ -253,6 +260,12 @@ class ImageJob:
         if not self.is_visible_to(user_id):
             raise AccessDenied(f"image {self.id} is not visible to the caller")
 
+    @property
+    def is_flagged(self) -> bool:
+        return self.safety is not None and self.safety.flagged
+
     def set_visibility(self, public: bool) -> None:
-        """A public job shows in the gallery once it is COMPLETED."""
+        """A public job shows in the gallery once it is COMPLETED; a flagged image never does."""
+        if public and self.safety is not None and self.safety.flagged:
+            raise UnsafeImage(self.id, self.safety.reason)
         self.is_public = public

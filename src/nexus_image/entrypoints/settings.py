@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_WELCOME_TOKENS = 100
+RELAXABLE_CATEGORIES = frozenset({"sexual"})  # an adult deployment may allow it; never `minors`
 
 
 def default_data_dir() -> Path:
@@ -51,7 +53,13 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     embedded_worker: bool = True
     welcome_tokens: int | None = Field(default=None, ge=0)
-    moderation_rules: Path | None = None
+    moderation_rules: Path | None = None  # a JSON object of extra terms per category
+    moderation_semantic: bool | None = None  # the embeddings layer; default: on where installed
+    moderation_semantic_threshold: float = Field(default=0.55, gt=0, le=1)
+    moderation_relaxed: str = ""  # comma-separated categories not refused; only `sexual` may be
+    image_safety: Literal["auto", "nudenet", "none"] = "auto"  # the output check; auto: where installed
+    image_safety_threshold: float = Field(default=0.5, gt=0, le=1)
+    block_unsafe_outputs: bool = False  # an image flagged unsafe fails its job (refunded)
     max_batch: int = Field(default=1, ge=1, le=16)
     batch_wait_seconds: float = Field(default=0.05, ge=0, le=5)
     lease_seconds: int = Field(default=30, ge=2, le=3600)  # a worker renews it while it generates
@@ -59,6 +67,21 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=10, ge=1)
     cors_origins: str = ""
     log_json: bool | None = None
+
+    @field_validator("moderation_relaxed")
+    @classmethod
+    def _only_sexual_relaxes(cls, value: str) -> str:
+        names = {name.strip() for name in value.split(",") if name.strip()}
+        if "minors" in names:
+            raise ValueError("minors can never be relaxed")
+        if names - RELAXABLE_CATEGORIES:
+            unknown = sorted(names - RELAXABLE_CATEGORIES)
+            raise ValueError(f"only {sorted(RELAXABLE_CATEGORIES)} may be relaxed, not {unknown}")
+        return ",".join(sorted(names))
+
+    @property
+    def relaxed_categories(self) -> frozenset[str]:
+        return frozenset(name for name in self.moderation_relaxed.split(",") if name)
 
     @property
     def is_embedded(self) -> bool:

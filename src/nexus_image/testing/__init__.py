@@ -6,6 +6,7 @@
 - `CollectingPublisher`: keeps published events (`available = False`: broker down).
 - `ManualClock`, `SequentialIds`, `FixedSeeds`: time, ids and seeds under the test's control.
 - `PatternGenerator`: a fast deterministic generator with no model.
+- `ScriptedImageChecker`: an output check that flags (or passes, or fails) as told.
 
 To get the real use cases on top of them: `nexus_image.in_memory_service(...)`, or
 `nexus_image.compose("memory", ...)` with any of these passed as overrides."""
@@ -16,6 +17,7 @@ from nexus_image.testing.fakes import (
     FixedSeeds,
     InMemoryStorage,
     ManualClock,
+    ScriptedImageChecker,
     SequentialIds,
 )
 from nexus_image.testing.generator import PatternGenerator
@@ -28,5 +30,6 @@ __all__ = [
     "MemoryStore",
     "MemoryUnitOfWork",
     "PatternGenerator",
+    "ScriptedImageChecker",
     "SequentialIds",
 ]

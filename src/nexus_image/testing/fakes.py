@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 
 from nexus_image.application.errors import NotFound, QueueUnavailable, StorageUnavailable
-from nexus_image.application.ports import StoredObject
+from nexus_image.application.ports import ImageSafetyVerdict, RawImage, StoredObject
 from nexus_image.domain.events import DomainEvent
 
 
@@ -92,3 +92,34 @@ class CollectingPublisher:
             raise QueueUnavailable("broker unavailable")
         with self._lock:
             self.events.append(event)
+
+
+class ScriptedImageChecker:
+    """An output check whose verdicts the test decides: `flag` every image (or none), or
+    `fail` like a broken detector; `checked` counts the images it saw."""
+
+    def __init__(
+        self,
+        *,
+        flag: bool = True,
+        score: float = 0.93,
+        labels: tuple[str, ...] = ("FEMALE_BREAST_EXPOSED",),
+        fail: Exception | None = None,
+    ) -> None:
+        self.flag = flag
+        self.score = score
+        self.labels = labels
+        self.fail = fail
+        self.checked = 0
+
+    @property
+    def name(self) -> str:
+        return "scripted"
+
+    def check(self, image: RawImage) -> ImageSafetyVerdict:
+        self.checked += 1
+        if self.fail is not None:
+            raise self.fail
+        if not self.flag:
+            return ImageSafetyVerdict(True, 0.05, (), self.name)
+        return ImageSafetyVerdict(False, self.score, self.labels, self.name)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 GENERATION_BUCKETS = (0.5, 1, 2, 5, 8, 12, 20, 30, 45, 60, 120, 300)
+SAFETY_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 UPLOAD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 
@@ -40,6 +41,25 @@ class PrometheusMetrics:
         self.upload = Histogram(
             "s3_upload_duration_seconds", "Object upload time", buckets=UPLOAD_BUCKETS, registry=r
         )
+        self.safety_checks = Counter(
+            "image_safety_checks",
+            "Finished images scored by the output check",
+            ["checker", "outcome"],
+            registry=r,
+        )
+        self.safety_score = Histogram(
+            "image_safety_score",
+            "Unsafe score of each checked image",
+            ["checker"],
+            buckets=SAFETY_BUCKETS,
+            registry=r,
+        )
+        self.refusals = Counter(
+            "moderation_refusals",
+            "Prompts refused, by category and deciding layer",
+            ["category", "layer"],
+            registry=r,
+        )
 
     def generation_requested(self, style: str, resolution: str, tokens: int) -> None:
         self.requests.labels(style=style, resolution=resolution).inc()
@@ -54,6 +74,13 @@ class PrometheusMetrics:
 
     def storage_upload(self, seconds: float) -> None:
         self.upload.observe(seconds)
+
+    def image_checked(self, checker: str, flagged: bool, score: float) -> None:
+        self.safety_checks.labels(checker=checker, outcome="flagged" if flagged else "passed").inc()
+        self.safety_score.labels(checker=checker).observe(score)
+
+    def prompt_refused(self, category: str, layer: str) -> None:
+        self.refusals.labels(category=category, layer=layer).inc()
 
     def track_queue(self, counts: Callable[[], dict[str, int]]) -> None:
         """Read the queue gauges from `counts` (job counts by status) at every scrape."""

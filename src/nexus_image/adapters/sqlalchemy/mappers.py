@@ -15,6 +15,7 @@ from nexus_image.domain.album import Album
 from nexus_image.domain.events import DomainEvent, event_from_dict
 from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.parameters import GenerationParameters
+from nexus_image.domain.safety import OutputSafety
 
 
 def job_values(job: ImageJob) -> dict[str, Any]:
@@ -36,7 +37,31 @@ def job_values(job: ImageJob) -> dict[str, Any]:
         "attempts": job.attempts,
         "worker_id": job.worker_id,
         "lease_expires_at": job.lease_expires_at,
+        **_safety_values(job.safety),
     }
+
+
+def _safety_values(safety: OutputSafety | None) -> dict[str, Any]:
+    if safety is None:
+        return {"safety_flagged": None, "safety_score": None, "safety_labels": None, "safety_checker": None}
+    return {
+        "safety_flagged": safety.flagged,
+        "safety_score": safety.score,
+        "safety_labels": ",".join(safety.labels)[:512],
+        "safety_checker": safety.checker[:32],
+    }
+
+
+def _safety_from_row(row: RowMapping) -> OutputSafety | None:
+    if row["safety_flagged"] is None:
+        return None
+    labels = tuple(label for label in (row["safety_labels"] or "").split(",") if label)
+    return OutputSafety(
+        bool(row["safety_flagged"]),
+        float(row["safety_score"] or 0.0),
+        labels,
+        row["safety_checker"] or "none",
+    )
 
 
 def job_from_row(row: RowMapping) -> ImageJob:
@@ -58,6 +83,7 @@ def job_from_row(row: RowMapping) -> ImageJob:
         attempts=row["attempts"],
         worker_id=row["worker_id"],
         lease_expires_at=row["lease_expires_at"],
+        safety=_safety_from_row(row),
         version=row["version"],
     )
 

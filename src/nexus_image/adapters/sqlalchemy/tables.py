@@ -46,6 +46,11 @@ jobs = sa.Table(
     sa.Column("attempts", sa.Integer(), nullable=False),
     sa.Column("worker_id", sa.String(USER), nullable=True),
     sa.Column("lease_expires_at", UtcDateTime(), nullable=True),
+    # the output check, once COMPLETED (NULL: not checked)
+    sa.Column("safety_flagged", sa.Boolean(), nullable=True),
+    sa.Column("safety_score", sa.Float(), nullable=True),
+    sa.Column("safety_labels", sa.String(512), nullable=True),
+    sa.Column("safety_checker", sa.String(32), nullable=True),
     sa.Column("version", sa.Integer(), nullable=False),
     sa.CheckConstraint(
         "status IN ('QUEUED', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED')", name="status"

@@ -27,6 +27,7 @@ from nexus_image.application.ports.repositories import (
     JobRepository,
     Page,
 )
+from nexus_image.application.ports.safety import ImageSafetyChecker, ImageSafetyVerdict
 from nexus_image.application.ports.storage import ObjectStorage, StoredObject
 from nexus_image.application.ports.system import Clock, IdGenerator, SeedSource
 from nexus_image.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -48,6 +49,8 @@ __all__ = [
     "IdempotencyRepository",
     "ImageEncoder",
     "ImageGenerator",
+    "ImageSafetyChecker",
+    "ImageSafetyVerdict",
     "JobQueue",
     "JobRepository",
     "LiveEventFeed",

@@ -11,6 +11,8 @@ class Metrics(Protocol):
     def generation_requested(self, style: str, resolution: str, tokens: int) -> None: ...
     def generation_finished(self, outcome: str, resolution: str, seconds: float) -> None: ...
     def storage_upload(self, seconds: float) -> None: ...
+    def image_checked(self, checker: str, flagged: bool, score: float) -> None: ...
+    def prompt_refused(self, category: str, layer: str) -> None: ...
 
 
 class NullMetrics:
@@ -23,4 +25,10 @@ class NullMetrics:
         return None
 
     def storage_upload(self, seconds: float) -> None:
+        return None
+
+    def image_checked(self, checker: str, flagged: bool, score: float) -> None:
+        return None
+
+    def prompt_refused(self, category: str, layer: str) -> None:
         return None

@@ -213,11 +213,36 @@ def loading_capability(generator: ImageGenerator | None) -> Callable[[], None] |
 
 
 def moderator(settings: Settings) -> Any:
-    from nexus_image.adapters.moderation import RuleBasedModerator
+    """The rules layer always; the semantic layer where the `moderation` extra is installed
+    (or when asked for, which then fails loudly without it)."""
+    from nexus_image.adapters.moderation import LayeredModerator, RuleBasedModerator, embeddings
 
+    relaxed = settings.relaxed_categories
     if settings.moderation_rules is not None:
-        return RuleBasedModerator.from_file(settings.moderation_rules)
-    return RuleBasedModerator()
+        rules = RuleBasedModerator.from_file(settings.moderation_rules, relaxed=relaxed)
+    else:
+        rules = RuleBasedModerator(relaxed=relaxed)
+    semantic = settings.moderation_semantic
+    if semantic is False or (semantic is None and not embeddings.available()):
+        return LayeredModerator(rules)
+    from nexus_image.adapters.moderation.semantic import SemanticModerator
+
+    return LayeredModerator(
+        rules, SemanticModerator(threshold=settings.moderation_semantic_threshold, relaxed=relaxed)
+    )
+
+
+def image_checker(settings: Settings, role: str) -> Any:
+    """NudeNet where the `safety` extra is installed ("auto"; the in-memory library role checks
+    only when asked), or nothing: then images are recorded as not checked."""
+    choice = settings.image_safety
+    if choice == "none" or (choice == "auto" and role == "memory"):
+        return None
+    from nexus_image.adapters.safety import NudeNetChecker, nudenet_available
+
+    if choice == "auto" and not nudenet_available():
+        return None
+    return NudeNetChecker(threshold=settings.image_safety_threshold, threads=settings.threads or 1)
 
 
 # --- limits and metrics ------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from nexus_image.application.audit import RecordAudit
 from nexus_image.application.cancel import CancelGeneration
 from nexus_image.application.images import ImageQueries, ManageImages
 from nexus_image.application.maintenance import CleanupFailedJobs, RecoverStalledJobs
+from nexus_image.application.moderation import ModeratePrompts
 from nexus_image.application.ports import NullMetrics
 from nexus_image.application.process_job import ProcessJobs
 from nexus_image.application.redeliver import RedeliverQueuedJobs
@@ -127,6 +128,7 @@ class Container(containers.DeclarativeContainer):
         kafka=providers.Singleton(b.kafka_event_feed, settings, live_feed),
     )
     moderator = providers.Singleton(b.moderator, settings)
+    image_checker = providers.Singleton(b.image_checker, settings, role)
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidGenerator)
     seeds = providers.Singleton(RandomSeeds)
@@ -157,10 +159,13 @@ class Container(containers.DeclarativeContainer):
     storage_retry_delays = providers.Object((0.2, 0.5, 1.0))
 
     # --- the use cases ----------------------------------------------------------------------------
+    moderate_prompts = providers.Singleton(
+        ModeratePrompts, moderator=moderator, uow_factory=uow_factory, clock=clock, metrics=metrics
+    )
     request_generation = providers.Singleton(
         RequestGeneration,
         uow_factory=uow_factory,
-        moderator=moderator,
+        moderation=moderate_prompts,
         clock=clock,
         ids=ids,
         seeds=seeds,
@@ -207,6 +212,8 @@ class Container(containers.DeclarativeContainer):
             worker_id=worker_id,
             batch_generator=providers.Callable(b.batch_capability, generator),
             lease=lease,
+            safety=image_checker,
+            block_unsafe=providers.Callable(attrgetter("block_unsafe_outputs"), settings),
             storage_retry_delays=storage_retry_delays,
         ),
     )
@@ -224,6 +231,7 @@ class Container(containers.DeclarativeContainer):
         audit=record_audit,
         request=request_generation,
         cancel=cancel_generation,
+        moderation=moderate_prompts,
         process=process_jobs,
     )
 

@@ -25,6 +25,7 @@ from nexus_image.entrypoints.http.controllers.events import EventsController
 from nexus_image.entrypoints.http.controllers.health import HealthController
 from nexus_image.entrypoints.http.controllers.images import ImagesController
 from nexus_image.entrypoints.http.controllers.library import LibraryController
+from nexus_image.entrypoints.http.controllers.moderation import ModerationController
 from nexus_image.entrypoints.http.controllers.tokens import TokensController
 from nexus_image.entrypoints.http.docs import COMPONENTS, SECURITY, seal_request_bodies
 from nexus_image.entrypoints.http.errors import EXCEPTION_HANDLERS
@@ -82,6 +83,7 @@ def dependencies(parts: ApiParts) -> dict[str, Provide]:
         "albums": _value(service.albums),
         "tokens": _value(service.tokens),
         "audit": _value(service.audit),
+        "moderation": _value(service.moderation),
         "limiter": _value(parts.rate_limiter),
         "broadcaster": _value(parts.live_feed),
     }
@@ -143,6 +145,7 @@ def create_app(settings: Settings, parts: ApiParts) -> Litestar:
             LibraryController,
             AlbumsController,
             TokensController,
+            ModerationController,
             EventsController,
         ],
         security=SECURITY,

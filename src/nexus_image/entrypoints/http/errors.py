@@ -29,6 +29,7 @@ from nexus_image.domain.errors import (
     ImageNotInAlbum,
     InsufficientTokens,
     InvalidValue,
+    UnsafeImage,
 )
 from nexus_image.entrypoints.http.schemas import ENUM_FIELDS, Problem
 
@@ -67,6 +68,7 @@ DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (IllegalTransition, 409),
     (ImageNotInAlbum, 404),
     (PromptRejected, 422),
+    (UnsafeImage, 409),
     (Conflict, 409),
     (StorageUnavailable, 503),
     (QueueUnavailable, 503),
@@ -131,7 +133,9 @@ def _business(request: Request[Any, Any, Any], error: Exception) -> Response[Pro
         detail = error.message
         extra.update(field=error.field, allowed=list(error.allowed) or None)
     elif isinstance(error, PromptRejected):
-        extra.update(category=error.category, field="prompt")
+        extra.update(category=error.category, layer=error.layer, field="prompt")
+    elif isinstance(error, UnsafeImage):
+        extra.update(reason=error.reason, field="is_public")
     elif isinstance(error, InsufficientTokens):
         extra.update(required=error.required, balance=error.balance)
     elif isinstance(error, RateLimited):

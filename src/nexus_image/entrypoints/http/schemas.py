@@ -60,6 +60,19 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         return GenerateImage(user_id=user_id, client_key=client_key, **structs.asdict(self))
 
 
+class ModerationCheckRequest(Struct, forbid_unknown_fields=True):
+    prompt: Prompt
+
+
+class ModerationCheckResponse(Struct):
+    """`category` (one of sexual, minors, sexual_violence, violence, hate, self_harm) and
+    `layer` (rules, semantic) are set when the prompt would be refused."""
+
+    allowed: bool
+    category: str | None = None
+    layer: str | None = None
+
+
 class VisibilityRequest(Struct, forbid_unknown_fields=True):
     is_public: bool
 
@@ -70,6 +83,15 @@ class AlbumRequest(Struct, forbid_unknown_fields=True):
 
 def utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC) if moment is not None else None
+
+
+class SafetyResponse(Struct, kw_only=True):
+    """What the output check found: a `flagged` image cannot be made public."""
+
+    flagged: bool
+    score: float
+    labels: list[str]
+    checker: str
 
 
 class ImageResponse(Struct, kw_only=True):
@@ -98,6 +120,7 @@ class ImageResponse(Struct, kw_only=True):
     thumbnail_url: str | None
     queue_position: int | None = None
     eta_seconds: int | None = None
+    safety: SafetyResponse | None = None
 
     @classmethod
     def of(cls, view: ImageView, storage_url: str | None, thumbnail_url: str | None) -> ImageResponse:
@@ -120,6 +143,14 @@ class ImageResponse(Struct, kw_only=True):
             thumbnail_url=thumbnail_url,
             queue_position=view.queue_position,
             eta_seconds=view.eta_seconds,
+            safety=None
+            if view.safety is None
+            else SafetyResponse(
+                flagged=view.safety.flagged,
+                score=round(view.safety.score, 4),
+                labels=list(view.safety.labels),
+                checker=view.safety.checker,
+            ),
         )
 
 
@@ -160,8 +191,9 @@ class HealthResponse(Struct, kw_only=True):
 
 class Problem(Struct, kw_only=True, omit_defaults=True):
     """An RFC 9457 problem: `type`, `title`, `status`, `detail`, plus what the client can act
-    on: the `field` at fault and its `allowed` values, the moderation `category`, the tokens
-    `required` and the `balance`, the seconds to wait before a retry."""
+    on: the `field` at fault and its `allowed` values, the moderation `category` and the `layer`
+    that decided, the tokens `required` and the `balance`, the seconds to wait before a retry,
+    the `reason` an image cannot be public."""
 
     type: str
     title: str
@@ -172,6 +204,8 @@ class Problem(Struct, kw_only=True, omit_defaults=True):
     field: str | None = None
     allowed: list[str] | None = None
     category: str | None = None
+    layer: str | None = None
+    reason: str | None = None
     required: int | None = None
     balance: int | None = None
     retry_after: int | None = None

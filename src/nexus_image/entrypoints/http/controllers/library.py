@@ -97,7 +97,7 @@ class LibraryController(Controller):
         "/{image_id:str}/visibility",
         sync_to_thread=True,
         summary="Publish to or withdraw from the gallery",
-        responses=problems(400, 403, 404, 413),
+        responses=problems(400, 403, 404, 409, 413),
     )
     def visibility(
         self,
@@ -109,7 +109,8 @@ class LibraryController(Controller):
         queries: ImageQueries,
         audit: RecordAudit,
     ) -> ImageResponse:
-        """A public image shows in the gallery once it is COMPLETED. Owner only."""
+        """A public image shows in the gallery once it is COMPLETED. Owner only. An image the
+        output check flagged cannot be made public: 409 `unsafe_image` with the `reason`."""
         action = "image.publish" if data.is_public else "image.unpublish"
         with audited(audit, user, action, image_id):
             manage.set_visibility(user, image_id, data.is_public)
