@@ -142,3 +142,15 @@ def test_the_pre_check_counts_against_the_generation_rate_limit(api: Api) -> Non
     assert int(limited["retry_after"]) >= 1
     problem(api.request("POST", "/images/generate", json={"prompt": "a cat"}), 429)
     assert check(api, "a cat", user="bob").status_code == 200  # per user
+
+
+def test_refusals_and_checks_are_counted_on_metrics(api: Api) -> None:
+    check(api, "gore, decapitated body")
+    problem(api.request("POST", "/images/generate", json={"prompt": "n.u.d.e portrait"}), 422)
+    with_checker(api, ScriptedImageChecker(flag=True, score=0.75)).completed()
+    text = api.client.get("/metrics").text
+    assert 'moderation_refusals_total{category="violence",layer="rules"} 1.0' in text
+    assert 'moderation_refusals_total{category="sexual",layer="rules"} 1.0' in text
+    assert 'image_safety_checks_total{checker="scripted",outcome="flagged"} 1.0' in text
+    assert 'image_safety_score_bucket{checker="scripted",le="0.8"} 1.0' in text
+    assert 'image_safety_score_bucket{checker="scripted",le="0.7"} 0.0' in text

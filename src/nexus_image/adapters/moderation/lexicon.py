@@ -34,6 +34,21 @@ ALLOW: tuple[str, ...] = (
     r"(?:cakes?|gateaux?|gateau|tarta|tartas|pastel|bolo|bolos|torta|torte|kuchen) (?:naked|nude|desnud[ao]|"
     r"nu|nue|nua|nackt(?:e|er)?|nud[ao])",
     r"horny (?:toads?|lizards?)|horned (?:toads?|lizards?)",
+    r"(?:naked|nude|desnud[ao]s?|nu|nue|nua|nackte?[rn]?|nud[ao]) (?:\w+ )?(?:cakes?|gateaux?|tartas?|"
+    r"pastel|bolos?|tortas?|torten?|kuchen|sponge)",
+    r"(?:arbol|arboles|arvore|arvores|arbre|arbres|baum|baume|albero|alberi|ramas?|galhos?|branches?|"
+    r"rami|mur|murs|pared|paredes|parede|muro|wand|wande|colline|colina|campo|champ|paisaje|paysage)"
+    r"(?: \w+)? (?:desnud[oa]s?|nue?s?|nua|nuas|nus|kahl\w*|nackt\w*|nud[oie])",
+    r"(?:desnud[oa]s?|nue?s?|nua|nuas|kahle?[nr]?|nackte?[nr]?|nud[oie]) (?:arbol|arboles|arvore|arvores|"
+    r"arbre|arbres|baum|baume|albero|alberi|ramas?|galhos?|branches|rami|mur|murs|pared|paredes|wand)",
+    r"(?:paint|wire|wallpaper|varnish|floor|insulation|cable|nail polish|gel polish) strippers?|"
+    r"stripper (?:tool|pliers|tools)|stripping (?:paint|wallpaper|varnish|wire|wires|cables?)",
+    # places
+    r"dildo (?:newfoundland|nl|town|village|harbour|island)|intercourse (?:pennsylvania|pa|village|town)|"
+    r"(?:welcome|sign|road|town|village|signpost)(?: \w+){0,2} (?:dildo|intercourse|fucking|climax|"
+    r"penistone|twatt|shag harbour)|fucking (?:austria|village)|sexsmith|penistone|twatt (?:orkney|shetland)|"
+    r"middlesex|wetwang|cockburn|cockermouth|titisee|clitheroe",
+    r"nacktschneck\w*|nacktmull\w*|nacktkatze\w*",
     r"power rangers?",
     r"sex on the beach (?:cocktails?|drinks?|recipe)|(?:cocktail|drink) (?:called )?sex on the beach",
     r"hooker s (?:green|red)|hookers green|hooker green|john lee hooker",
@@ -96,7 +111,16 @@ SEXUAL: tuple[str, ...] = (
     r"nu+(?:de|des|dez|dity|dities|dist|dists|dism)",
     r"noo+d(?:e|es|s|z)?",
     r"na+ked(?:ness)?",
-    r"nekkid",
+    r"nekk?id|nekked|nakey|nakie|nakkid|nudie|nudies|nuddy|seggs|segs|secks",
+    r"in the (?:nuddy|nudey|nude|nip|raw|buff|altogether)|starkers",
+    r"(?:clothes|clothing|garments|dress|outfit)(?: \w+){0,3} (?:removed|taken off|stripped off|gone|"
+    r"discarded|on the floor)|nothing (?:covering|to cover) (?:her|him|them|herself|himself)|"
+    r"(?:woman|man|girl|boy|body|she|he|model|lady)(?: \w+){0,2} (?:completely|fully|totally|entirely) bare|"
+    r"uncensored|no censorship|decensored|horizontal (?:tango|mambo|refreshment)|bumping uglies|"
+    r"knocking boots|hanky panky|rumpy pumpy|doing the deed",
+    r"(?:moaning|climax\w*|orgasm\w*|thrusting)(?: \w+){0,6} (?:in bed|bed|sheets)|"
+    r"(?:in bed|bed|sheets)(?: \w+){0,6} (?:moaning|climax\w*|thrusting)|"
+    r"(?:sweaty|naked|nude) bodies (?:intertwined|entwined)",
     r"(?:un|de)clothed",
     r"undress(?:ed|es|ing)?",
     r"disrobe[ds]?|disrobing",
@@ -147,7 +171,9 @@ SEXUAL: tuple[str, ...] = (
     r"sexual(?:ly)? (?:explicit|intercourse|act|acts|activity|content|position|pose|poses|scene|"
     r"situation|encounter|arousal|aroused|suggestive)",
     r"intercourse|copulat(?:e|es|ing|ion)|coitus|fornicat(?:e|es|ing|ion)",
-    r"porn|porno|pornos|porns|pornograph(?:y|ic|ical)|pron|pr0n|pornstars?|porn ?stars?|porn ?hub|"
+    r"porn|porno\w*|pornos|porns|pornograph(?:y|ic|ical)|pron|pr0n|pronograph\w*|prono|"
+    r"sex(?:szene|szenen|film|filme|bilder|video|videos|puppe|spielzeug)\w*|pornstars?|porn ?stars?|"
+    r"porn ?hub|"
     r"xvideos|xhamster|onlyfans|only fans|brazzers",
     r"xxx|nsfw|n s f w|rule ?34|r34|hentai|ecchi|ahegao|yaoi|yuri hentai|futanari|futa|doujin(?:shi)? hentai",
     r"erotic(?:a|ally|ism)?|erotik|erotique|erotico|erotica|erotisch\w*|smut(?:ty)?|lewd|"
@@ -180,7 +206,7 @@ SEXUAL: tuple[str, ...] = (
     r"erotic(?:o|a|os|as)|masturb(?:ando|andose|acion|arse)|orgia|felacion|mamada|"
     r"haciendo el amor|relaciones sexuales|tetona",
     # German
-    r"nackt(?:e|en|er|es|heit|bild|bilder|fotos?|aufnahme)?|nackig|splitternackt|entkleidet(?:e|en)?|"
+    r"nackt\w*|nackig|splitternackt|entkleidet(?:e|en)?|"
     r"unbekleidet(?:e|en)?|ausgezogen(?:e|en)?|ohne (?:kleidung|klamotten|bh|hoschen|slip)|oben ohne|"
     r"porno(?:s|grafie|grafisch(?:e|en)?|graphie)?|geschlechtsverkehr|beischlaf|sexuell(?:e|en|er)?|"
     r"ficken|fickt|gefickt|bumsen|titten|brust(?:e)? (?:nackt|entblosst)|entblosst(?:e|en)?|nippel|"
@@ -255,6 +281,12 @@ MINOR: tuple[str, ...] = (
     rf"(?:under|below|less than) (?:the age of )?(?:1[0-8]|{_WRITTEN})",
     rf"(?:girl|boy|child|kid|daughter|son) (?:of )?{_UNDER_18}(?! ?(?:mm|cm|kg|px|%))",
     r"(?:not yet|under|below) (?:18|eighteen|legal age|the age of consent|age)|before puberty|"
+    rf"{_UNDER_18} ?y ?[o0]|{_UNDER_18}(?:st|nd|rd|th) birthday|"
+    r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|"
+    r"fourteenth|fifteenth|sixteenth|seventeenth) birthday|"
+    rf"looks? (?:like |about |around |only )?(?:she is |he is |she s |he s )?(?:{_UNDER_18}|{_WRITTEN})"
+    r"(?! ?(?:mm|cm|kg|%|feet|ft|m))|looks? (?:underage|like a (?:child|kid|minor|teen)|too young)|"
+    r"voice (?:hasn t|has not|hadn t|had not) (?:yet )?broken|(?:hasn t|has not) hit puberty|"
     r"(?:pre ?)?pubescent|pubert(?:y|al)|underaged|child bride|child brides|"
     r"(?:teen|teens|teenage|teenaged|teenager|teenagers|teeny|preteen|preteens|pre teen|tween|tweens|"
     r"adolescent|adolescents|adolescente|adolescentes|ados?|juvenile|underage|under age|minors?|"
@@ -373,6 +405,14 @@ VIOLENCE: tuple[str, ...] = (
     r"torn (?:apart|limb from limb|to pieces)|limb from limb|chopped (?:up )?(?:body|bodies|corpse)",
     r"(?:spilled|spilling|exposed|hanging) (?:guts|entrails|intestines|organs|brains?)|"
     r"(?:guts|entrails|intestines|brains?) (?:spilling|spilled|hanging out|splattered|blown out|everywhere)|"
+    r"(?:body|chest|stomach|belly|torso|abdomen)(?: \w+){0,2} (?:opened|cut|sliced|split|ripped|torn|"
+    r"carved) (?:up|open)|organs (?:show|showing|exposed|visible|spilling|hanging)|"
+    r"(?:face|skin|scalp)(?: \w+){0,2} (?:peeled|ripped|torn|flayed|cut|sliced) off|raw flesh|"
+    r"(?:bloody|severed|human) (?:pieces|chunks|body parts|remains)|taken apart piece by piece|"
+    r"(?:cut|chopped|hacked|torn|ripped|blown) (?:into|to) (?:pieces|bits|chunks)|"
+    r"insides(?: \w+){0,3} outside|"
+    r"teeth (?:pulled|ripped|knocked|torn)(?: out)?|(?:finger)?nails (?:ripped|pulled|torn) (?:out|off)|"
+    r"blood (?:pouring|gushing|spurting|streaming|spraying)|"
     r"colombian neck ?tie|glasgow smile|chelsea grin|(?:into|to) (?:ground meat|mince ?meat|a bloody pulp|"
     r"pulp|paste)|beaten to a pulp|"
     r"insides (?:on the )?outside|(?:heads?|limbs?) no longer attached|red mist|"
@@ -387,7 +427,7 @@ VIOLENCE: tuple[str, ...] = (
     r"(?:beaten|stabbed|hacked|bludgeoned|tortured|kicked) to death|snuff (?:film|video|movie)|"
     r"cannibal(?:s|ism|istic)?|eating (?:human )?(?:flesh|brains|organs) of|eating human (?:flesh|organs)|"
     r"(?:school|mass|church|mosque|synagogue) shooting|suicide (?:bomber|bombers|bombing|attack|vest)|"
-    r"terrorist (?:attack|bombing|beheading)|execution video|public execution with blood|lynching|lynched",
+    r"terrorist beheading|execution video|public execution with blood|lynching|lynched",
     # French
     r"gore|torture(?:s|r|e|es)?|tortur(?:e|ee|es|ees|ant)|decapit(?:e|ee|es|ation)|demembr(?:e|ee|es|ement)|"
     r"mutil(?:e|ee|es|ees|ation)|evisc(?:ere|eree|eration)|egorg(?:e|ee|es|er|ement)|bain de sang|"
@@ -493,7 +533,8 @@ SELF_HARM: tuple[str, ...] = (
     r"self ?inflicted (?:cuts|wounds|injur\w*|scars)|sh scars|cutting scars|self ?destruct\w* "
     r"(?:cuts|wounds)",
     r"suicid(?:e|es|al|ally)|kill(?:s|ed|ing)? (?:myself|herself|himself|themselves|yourself|oneself)|"
-    r"kms|kys|k y s|unalive(?:s|d)?|sewer ?slide|(?:go )?rope (?:yourself|myself|herself|himself)|"
+    r"kms|kys|k y s|unaliv\w*|end(?:s|ed|ing)? it all|rope (?:around|round) (?:\w+ )?neck|"
+    r"sewer ?slide|(?:go )?rope (?:yourself|myself|herself|himself)|"
     r"neck rope|barcode (?:arms|wrists|thighs)|ctb|catch(?:ing)? the bus (?:tonight|forever|for good)|"
     r"rope and (?:a )?(?:stool|chair)|(?:fresh|deep|bleeding) cuts? on (?:my|her|his|their) "
     r"(?:arms?|wrists?|thighs?|forearms?)|"
@@ -515,19 +556,21 @@ SELF_HARM: tuple[str, ...] = (
     r"himself) to death",
     # French
     r"suicid(?:e|es|er|aire|aires)|se suicider|se suicide|automutil(?:ation|e|er)|se scarifi\w*|"
-    r"scarification(?:s)? (?:aux|sur les) (?:bras|poignets)|se (?:tailler|couper|trancher|taillader) "
+    r"scarification(?:s)? (?:aux|sur les) (?:bras|poignets)|(?:se )?(?:taill|coup|tranch|taillad|ouvr)\w* "
     r"les (?:veines|poignets)|se pendre|mettre fin a ses jours|envie de mourir",
     # Spanish
     r"suicid(?:io|arse|andose|a|ado|ada)|autolesi(?:on|ones|onarse)|cortarse (?:las venas|los brazos)|"
-    r"cortandose|ahorcarse|ahorcandose|quitarse la vida|ganas de morir",
+    r"cort\w* (?:las venas|las munecas)|ahorcarse|ahorcandose|quitarse la vida|ganas de morir",
     # German
-    r"selbstmord\w*|suizid\w*|selbstverletz\w*|ritzen|ritzt sich|sich (?:ritzen|umbringen|toten|erhangen|"
+    r"selbstmord\w*|suizid\w*|selbstverletz\w*|pulsadern?(?: \w+)? auf\w*|"
+    r"(?:schneid|aufschneid|aufgeschnitten)\w*(?: \w+){0,2} pulsader\w*|ritzen|ritzt sich|"
+    r"sich (?:ritzen|umbringen|toten|erhangen|"
     r"die pulsadern aufschneiden)|pulsadern aufgeschnitten|erhangt sich",
     # Italian
-    r"suicid(?:io|arsi|a|ata|ato)|autolesion(?:ismo|ista|i)|tagliarsi (?:le vene|i polsi)|impiccarsi|"
+    r"suicid(?:io|arsi|a|ata|ato)|autolesion(?:ismo|ista|i)|(?:si )?tagli\w* (?:le vene|i polsi)|impiccarsi|"
     r"togliersi la vita",
     # Portuguese
-    r"suicid(?:io|ar|ar se|ando|a|ada)|automutila(?:cao|r|ndo)|auto ?lesao|cortar (?:os pulsos|as veias)|"
+    r"suicid(?:io|ar|ar se|ando|a|ada)|automutila(?:cao|r|ndo)|auto ?lesao|cort\w* (?:os pulsos|as veias)|"
     r"cortando os pulsos|enforcar ?se|tirar a propria vida",
 )
 

@@ -98,18 +98,19 @@ class RuleBasedModerator:
     def _forms(self, text: str) -> list[str]:
         seen = views(text)
         forms = [self._allow.sub(" ~ ", self._resolve(form)) for form in seen.all()]
-        # A spelt-out run may hide a word inside (`a n u d e` -> `anude`): the flagged pieces of
-        # each run are added as a form of their own.
+        # A run of short fragments may hide a word (`a n u d e`, `se x`): its flagged pieces
+        # are added as a form of their own.
         pieces = [piece for run in seen.spelt for piece in self._flagged_pieces(run)]
         return [*forms, " ".join(pieces)] if pieces else forms
 
     def _flagged_pieces(self, run: str) -> Iterable[str]:
-        if self._single_word.fullmatch(run):
-            return
-        for start in range(len(run) - 2):
-            for end in range(len(run), start + 2, -1):
-                if self._single_word.fullmatch(run[start:end]):
-                    yield run[start:end]
+        """The longest flagged word made of whole consecutive fragments of the run."""
+        fragments = run.split(" ")
+        for start in range(len(fragments)):
+            for end in range(len(fragments), start, -1):
+                piece = "".join(fragments[start:end])
+                if len(piece) >= 3 and self._single_word.fullmatch(piece):
+                    yield piece
                     return
 
     def masked(self, text: str) -> str:

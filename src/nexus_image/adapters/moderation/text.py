@@ -156,6 +156,7 @@ _LORA = re.compile(r"<\s*(?:lora|lyco|lycoris|hypernet|embedding)\s*:\s*([^:>]*)
 _NUMBERED = re.compile(r"^\d+[a-z]{0,4}$")  # 18yo, 4k, 1girl: a count or an age, not leetspeak
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _RUN = re.compile(r"([a-z])\1{2,}")
+_BROKEN = re.compile(r"(?<=[a-z])-?[\r\n]+(?=[a-z])")
 
 
 def _strip_invisible(text: str) -> str:
@@ -243,17 +244,24 @@ def spellings(word: str) -> list[str]:
 
 
 def _join_spelt(words: list[str], spelt: list[str]) -> list[str]:
-    """Runs of three or more single letters become one word (`n u d e` -> `nude`), also kept in
-    `spelt` (a run may hold more than one word: `a n u d e`)."""
+    """Runs of three or more single letters become one word (`n u d e` -> `nude`). Each run of
+    short fragments (one or two letters: `n u d e`, `se x`) is also kept in `spelt`, where the
+    rules look for a flagged word made of consecutive fragments (`a n u d e` -> `nude`)."""
     out: list[str] = []
     run: list[str] = []
+    short: list[str] = []
     for word in [*words, ""]:
+        if (len(word) <= 2 and word.isalpha()) or word == "*":
+            short.append(word)
+        else:
+            if len(short) >= 2 and sum(map(len, short)) >= 3:
+                spelt.append(" ".join(short))
+            short = []
         if (len(word) == 1 and word.isalpha()) or word == "*":
             run.append(word)
             continue
         if len(run) >= 3:
             out.append("".join(run))
-            spelt.append(out[-1])
         else:
             out.extend(run)
         run = []
@@ -266,7 +274,7 @@ def _join_spelt(words: list[str], spelt: list[str]) -> list[str]:
 class Views:
     plain: str
     decoded: tuple[str, ...]  # one per reading of ambiguous characters (`1` as i or l, `@` as a or o)
-    spelt: tuple[str, ...] = ()  # the words made of letters spelt out one by one
+    spelt: tuple[str, ...] = ()  # runs of one- and two-letter fragments, space-separated
 
     def all(self) -> tuple[str, ...]:
         return (self.plain, *(d for d in self.decoded if d != self.plain))
@@ -277,9 +285,12 @@ def views(text: str) -> Views:
     plain = " ".join(_words(folded))
     decoded = []
     spelt: list[str] = []
+    # A line break inside a word (`na<newline>ked`, a hyphenated `na-<newline>ked`) is read as
+    # nothing here; the plain view keeps it as a separator.
+    unbroken = _BROKEN.sub("", folded)
     for second in (False, True):
         words: list[str] = []
-        for chunk in folded.split(" "):
+        for chunk in unbroken.split(" "):
             words.extend(_decode_chunk(chunk, second))
         decoded.append(" ".join(_join_spelt(words, spelt)))
         if not any(char in folded for char in SECOND_READING):
