@@ -99,6 +99,13 @@ def report(name: str, result: dict[str, Any]) -> bool:
     allowed = result["total"]["allowed"]
     print(f"{'overall':<16} {sum(result['total'][c] for c in CATEGORIES):>7} {result['recall']:>7.3f}")
     print(f"false positives: {len(result['false_positives'])}/{allowed} = {result['fp']:.3f}")
+    wrongly = Counter(category for _, category in result["false_positives"])
+    print(
+        "false-positive rate by category: "
+        + ", ".join(
+            f"{category} {wrongly[category] / allowed if allowed else 0.0:.3f}" for category in CATEGORIES
+        )
+    )
     print(
         "recall by kind: "
         + ", ".join(f"{kind} {result['kind_hits'][kind]}/{n}" for kind, n in sorted(result["kinds"].items()))

@@ -335,3 +335,19 @@ def test_fold_maps_lookalikes_and_drops_invisible_characters() -> None:
 def test_spellings_of_a_stretched_word() -> None:
     assert spellings("toplesssss") == ["topless", "toples"]
     assert spellings("cat") == ["cat"]
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=300))
+def test_any_text_gets_a_verdict(text: str) -> None:
+    verdict = RULES.check(text)
+    assert verdict.layer == "rules"
+    assert verdict.allowed or verdict.category in {
+        "sexual",
+        "minors",
+        "sexual_violence",
+        "violence",
+        "hate",
+        "self_harm",
+    }
+    assert isinstance(RULES.masked(text), str)
