@@ -28,6 +28,7 @@ SETS = {
     "eval": DATA / "moderation_eval.jsonl",
     "holdout": DATA / "moderation_holdout.jsonl",
     "blind": DATA / "moderation_blind.jsonl",
+    "blind2": DATA / "moderation_blind2.jsonl",
 }
 CATEGORIES = ("sexual", "minors", "sexual_violence", "violence", "hate", "self_harm")
 TARGET_RECALL, TARGET_MINORS, TARGET_FP = 0.97, 1.00, 0.03
@@ -128,7 +129,9 @@ def report(name: str, result: dict[str, Any]) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default="eval,holdout,blind", help="comma-separated: eval, holdout, blind")
+    parser.add_argument(
+        "--sets", default="eval,holdout,blind,blind2", help="comma-separated: eval, holdout, blind, blind2"
+    )
     parser.add_argument("--no-semantic", action="store_true", help="the rules layer only")
     args = parser.parse_args()
     names = [n.strip() for n in args.sets.split(",") if n.strip()]

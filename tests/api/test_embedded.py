@@ -4,6 +4,7 @@ PROCESSING) are picked up when the server starts again; and the `token` command.
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -115,7 +116,10 @@ def test_serve_refuses_production_without_a_jwt_key(
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("must not serve"))
     monkeypatch.setenv("NEXUS_IMAGE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("NEXUS_IMAGE_DATABASE_URL", "postgresql+psycopg://db.invalid/nexus")
-    assert main(["serve"]) == 2
+    with socket.socket() as probe:  # a port known to be free, whatever else runs on this machine
+        probe.bind(("127.0.0.1", 0))
+        free = str(probe.getsockname()[1])
+    assert main(["serve", "--port", free]) == 2
     assert (
         "NEXUS_IMAGE_JWT_SECRET or NEXUS_IMAGE_JWT_PUBLIC_KEY must be configured" in capsys.readouterr().err
     )

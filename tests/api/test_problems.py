@@ -18,7 +18,7 @@ def problem(response: Any, status: int) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
     assert body["status"] == status and body["type"].startswith("urn:nexus-image:problem:")
     assert body["title"] and body["detail"]
-    if "x-request-id" in response.headers:  # routed requests; 404/405 from the router have none
+    if "x-request-id" in response.headers:  # every answer has one, the router's 404/405 too
         assert body["request_id"] == response.headers["x-request-id"]
     return body
 

@@ -51,13 +51,18 @@ def fuzzed_app() -> Any:
 schema = schemathesis.openapi.from_asgi("/schema/openapi.json", fuzzed_app()).exclude(path="/api/v1/events")
 
 
+def fuzzing(examples: int) -> Any:
+    """Hypothesis settings for a bounded, reproducible run (shared with the PostgreSQL run)."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+@fuzzing(EXAMPLES_PER_OPERATION)
 def test_the_api_keeps_its_documented_promises(case: Any) -> None:
     case.call_and_validate(headers=bearer("fuzzer"), checks=CHECKS)

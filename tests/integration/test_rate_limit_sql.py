@@ -1,19 +1,24 @@
-"""The shared (SQL) rate limiter on the real `rate_limits` table: embedded SQLite and PostgreSQL,
-including concurrent requests of one user racing for the last slots."""
+"""The shared (SQL) rate limiter on the real `rate_limit_logs` table: embedded SQLite and
+PostgreSQL, including concurrent requests of one user (on one replica and on two) racing for the
+last slot."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from nexus_image.adapters.sqlalchemy import create_engine_for, migrate, sqlite_url
+from nexus_image.adapters.sqlalchemy import create_engine_for, migrate, rate_limit, sqlite_url
 from nexus_image.adapters.sqlalchemy.rate_limit import SqlRateLimiter
-from nexus_image.adapters.sqlalchemy.tables import rate_limits
+from nexus_image.adapters.sqlalchemy.tables import rate_limit_logs
+from nexus_image.application.ports import RateLimiter
+from nexus_image.entrypoints.http.limits import retry_after_header
 
 pytestmark = pytest.mark.integration
 
@@ -38,44 +43,111 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield postgres
 
 
-def rows(engine: Engine) -> list[tuple[str, int]]:
+def logs(engine: Engine) -> dict[str, list[float]]:
     with engine.connect() as connection:
-        found = connection.execute(
-            sa.select(rate_limits.c.key, rate_limits.c.hits).order_by(rate_limits.c.window_start)
-        )
-        return [(key, hits) for key, hits in found]
+        found = connection.execute(sa.select(rate_limit_logs.c.key, rate_limit_logs.c.hits))
+        return {key: json.loads(hits) for key, hits in found}
 
 
-def test_hits_are_counted_per_key_and_refusals_are_not(engine: Engine) -> None:
+def expiry(engine: Engine, key: str) -> datetime:
+    with engine.connect() as connection:
+        found: datetime = connection.execute(
+            sa.select(rate_limit_logs.c.expires_at).where(rate_limit_logs.c.key == key)
+        ).scalar_one()
+        return found
+
+
+def test_accepted_hits_are_logged_per_key_and_refusals_are_not(engine: Engine) -> None:
     clock = Clock(6000.0)
     limiter = SqlRateLimiter(engine, 3, 60.0, now=clock)
-    assert [limiter.hit("generate:alice") for _ in range(3)] == [None, None, None]
-    assert limiter.hit("generate:alice") == pytest.approx(80.0)
+    assert isinstance(limiter, RateLimiter)
+    for at in (6000.0, 6010.5, 6020.0):
+        clock.at = at
+        assert limiter.hit("generate:alice") is None
+    clock.at = 6030.0
+    assert limiter.hit("generate:alice") == pytest.approx(30.0)  # the hit at 6000 leaves at 6060
     assert limiter.hit("generate:bob") is None
-    assert sorted(rows(engine)) == [("generate:alice", 3), ("generate:bob", 1)]
-    clock.at += 80.0  # the previous window now weighs 3 * 2/3 = 2
+    assert logs(engine) == {"generate:alice": [6000.0, 6010.5, 6020.0], "generate:bob": [6030.0]}
+    assert expiry(engine, "generate:alice") == datetime.fromtimestamp(6080.0, UTC)
+    clock.at = 6060.0  # exactly when the wait said: one slot
     assert limiter.hit("generate:alice") is None
-    assert limiter.hit("generate:alice") == pytest.approx(20.0)
-    clock.at += 200.0  # old windows of the key are deleted as it moves on
+    refused = limiter.hit("generate:alice")
+    assert refused is not None and refused == pytest.approx(10.5)
+    assert retry_after_header(refused) == 11
+    clock.at = 6060.0 + 10.5
     assert limiter.hit("generate:alice") is None
-    assert [hits for key, hits in rows(engine) if key == "generate:alice"] == [1]
+    assert logs(engine)["generate:alice"] == [6020.0, 6060.0, 6070.5]  # old hits pruned
+
+
+def test_undo_forgets_the_most_recent_accepted_hit(engine: Engine) -> None:
+    clock = Clock(7000.0)
+    limiter = SqlRateLimiter(engine, 2, 60.0, now=clock)
+    limiter.undo("generate:alice")  # nothing to forget
+    assert logs(engine) == {}
+    assert limiter.hit("generate:alice") is None
+    clock.at = 7030.0
+    assert limiter.hit("generate:alice") is None
+    assert limiter.hit("generate:alice") == pytest.approx(30.0)
+    limiter.undo("generate:alice")
+    assert logs(engine) == {"generate:alice": [7000.0]}
+    assert expiry(engine, "generate:alice") == datetime.fromtimestamp(7060.0, UTC)
+    assert limiter.hit("generate:alice") is None
+    limiter.undo("generate:alice")
+    limiter.undo("generate:alice")
+    assert logs(engine) == {}  # an empty log has no row
+
+
+def test_idle_keys_are_swept(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rate_limit, "SWEEP_EVERY", 3)
+    clock = Clock(8000.0)
+    limiter = SqlRateLimiter(engine, 5, 60.0, now=clock)
+    limiter.hit("generate:idle")
+    clock.at = 8050.0
+    limiter.hit("generate:recent")
+    clock.at = 8100.0  # the third accepted hit sweeps: idle's hit left at 8060, recent's has not
+    limiter.hit("generate:busy")
+    assert set(logs(engine)) == {"generate:recent", "generate:busy"}
+
+
+def race(limiters: list[SqlRateLimiter], key: str, count: int) -> list[float | None]:
+    results: list[float | None] = []
+    lock, start = threading.Lock(), threading.Barrier(count)
+
+    def hit(limiter: SqlRateLimiter) -> None:
+        start.wait(30)
+        outcome = limiter.hit(key)
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=hit, args=(limiters[i % len(limiters)],)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(results) == count
+    return results
 
 
 def test_concurrent_hits_never_exceed_the_limit(engine: Engine) -> None:
     limiter = SqlRateLimiter(engine, 5, 60.0, now=Clock(12_000.0))
-    results: list[float | None] = []
-    lock = threading.Lock()
-
-    def hit() -> None:
-        outcome = limiter.hit("generate:racer")
-        with lock:
-            results.append(outcome)
-
-    threads = [threading.Thread(target=hit) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert len(results) == 16
+    results = race([limiter], "generate:racer", 16)
     assert sum(r is None for r in results) == 5
-    assert rows(engine) == [("generate:racer", 5)]
+    assert all(r == pytest.approx(60.0) for r in results if r is not None)
+    assert logs(engine) == {"generate:racer": [12_000.0] * 5}
+
+
+def test_two_replicas_racing_for_the_last_slot_take_it_once(engine: Engine) -> None:
+    clock = Clock(13_000.0)
+    other = create_engine_for(engine.url)  # a second replica: its own pool and connections
+    try:
+        replicas = [SqlRateLimiter(engine, 4, 60.0, now=clock), SqlRateLimiter(other, 4, 60.0, now=clock)]
+        for at in (13_000.0, 13_001.0, 13_002.0):
+            clock.at = at
+            assert replicas[int(at) % 2].hit("generate:racer") is None
+        clock.at = 13_010.0
+        results = race(replicas, "generate:racer", 12)
+        assert sum(r is None for r in results) == 1  # the last slot, once
+        assert sorted(r for r in results if r is not None) == [pytest.approx(50.0)] * 11
+        assert logs(engine) == {"generate:racer": [13_000.0, 13_001.0, 13_002.0, 13_010.0]}
+    finally:
+        other.dispose()

@@ -42,7 +42,7 @@ ADAPTERS = {
     "InMemoryQueue",
     "LiveEventBroadcaster",
     "TeePublisher",
-    "SlidingWindowLimiter",
+    "SlidingLogLimiter",
     "SqlRateLimiter",
     "PrometheusMetrics",
     "DiffusersGenerator",

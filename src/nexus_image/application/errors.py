@@ -52,6 +52,12 @@ class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
 
 
+class IdempotencyKeySpent(IdempotencyConflict):
+    """The key's job was deleted since: the key cannot be replayed, nor used for a new job."""
+
+    code = "idempotency_key_spent"
+
+
 class StorageUnavailable(ApplicationError):
     """Object storage failed; transient unless proven otherwise."""
 

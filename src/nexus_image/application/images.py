@@ -120,7 +120,8 @@ class ImageQueries:
         with self.uow_factory() as uow:
             ids = uow.favorites.list_ids(user_id, page, size)
             jobs = {j.id: j for j in uow.jobs.list_by_ids(ids.items)}
-        # A favorite of someone else's image that went private since stays listed for nobody.
+        # The store lists and counts only what the user may see; checked again here in case the
+        # image changed between the two reads.
         visible = [jobs[i] for i in ids.items if i in jobs and jobs[i].is_visible_to(user_id)]
         return Page([image_view(self.storage, j, True) for j in visible], ids.total, page, size)
 
@@ -145,15 +146,13 @@ class ManageImages:
 
     def favorite(self, user_id: str, job_id: str, on: bool = True) -> None:
         def work(uow: UnitOfWork) -> None:
+            # Both ways answer as for any image the caller cannot see, even one they had
+            # favorited before its owner made it private: never confirm it exists.
+            visible_job(uow, job_id, user_id)
             if on:
-                visible_job(uow, job_id, user_id)
                 uow.favorites.add(user_id, job_id, self.clock.now())
-                return
-            if not uow.favorites.contains(user_id, job_id):
-                # Answer as for any image the caller cannot see: never confirm that somebody
-                # else's private image exists.
-                visible_job(uow, job_id, user_id)
-            uow.favorites.remove(user_id, job_id)
+            else:
+                uow.favorites.remove(user_id, job_id)
 
         in_transaction(self.uow_factory, work)
 

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 
 from nexus_image.application.dto import GenerateImage, ImageView
-from nexus_image.application.errors import IdempotencyConflict, NotFound
+from nexus_image.application.errors import IdempotencyConflict, IdempotencyKeySpent
 from nexus_image.application.moderation import ModeratePrompts
 from nexus_image.application.ports import (
     Clock,
@@ -60,6 +60,12 @@ class RequestGeneration:
         )
 
     def execute(self, command: GenerateImage) -> ImageView:
+        view, _ = self.submit(command)
+        return view
+
+    def submit(self, command: GenerateImage) -> tuple[ImageView, bool]:
+        """Like `execute`, and says whether a job was created: False when `command` replays an
+        Idempotency-Key already used (the existing job, nothing charged)."""
         params = self.parameters(command)
         self.moderation.require_allowed(command.user_id, params.prompt)
         fingerprint = _fingerprint(command)
@@ -77,7 +83,10 @@ class RequestGeneration:
                         )
                     job = uow.jobs.get(job_id)
                     if job is None:
-                        raise NotFound("image", job_id)
+                        raise IdempotencyKeySpent(
+                            "this Idempotency-Key was used for an image that has been deleted since; "
+                            "send a new key for a new image"
+                        )
                     return job
             now = self.clock.now()
             job, submitted = ImageJob.submit(
@@ -98,4 +107,4 @@ class RequestGeneration:
         job = in_transaction(self.uow_factory, work)
         if created:
             self.metrics.generation_requested(params.style.value, params.resolution.value, job.tokens_cost)
-        return ImageView.of(job)
+        return ImageView.of(job), bool(created)

@@ -74,6 +74,10 @@ class ImageService:
     def request_generation(self, command: GenerateImage) -> ImageView:
         return self._request.execute(command)
 
+    def submit_generation(self, command: GenerateImage) -> tuple[ImageView, bool]:
+        """`request_generation`, and whether a job was created (False: an idempotent replay)."""
+        return self._request.submit(command)
+
     def cancel(self, user_id: str, job_id: str) -> ImageView:
         return self._cancel.execute(user_id, job_id)
 

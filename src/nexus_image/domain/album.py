@@ -6,13 +6,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from nexus_image.domain.errors import AccessDenied, ImageNotInAlbum, InvalidValue
+from nexus_image.domain.names import canonical_name
 
 MAX_ALBUM_NAME = 100
 MAX_ALBUM_IMAGES = 10_000
 
 
 def validate_album_name(name: str) -> str:
-    clean = " ".join(name.split())
+    """The canonical name (`canonical_name`): names that differ only in Unicode form, invisible
+    characters or spacing are one name, so they collide as duplicates."""
+    clean = canonical_name(name)
     if not clean or len(clean) > MAX_ALBUM_NAME:
         raise InvalidValue("name", f"album name must have 1 to {MAX_ALBUM_NAME} characters")
     return clean

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     jwt_algorithm: str | None = None
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
+    jwt_max_lifetime_seconds: int = Field(default=30 * 24 * 3600, ge=60)  # tokens living longer are refused
+    public_url: str | None = None  # e.g. https://images.example.com: absolute links; else relative
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     embedded_worker: bool = True

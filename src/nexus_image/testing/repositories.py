@@ -225,7 +225,11 @@ class MemoryFavorites:
         return (user_id, image_id) in self._merged()
 
     def list_ids(self, user_id: str, page: int, size: int) -> Page[str]:
-        mine = sorted(((at, i) for (u, i), at in self._merged().items() if u == user_id), reverse=True)
+        with self.store.lock:
+            seen = {i for i, job in self.store.jobs.items() if job.is_visible_to(user_id)}
+        mine = sorted(
+            ((at, i) for (u, i), at in self._merged().items() if u == user_id and i in seen), reverse=True
+        )
         ids = [i for _, i in mine]
         return Page(ids[page * size : (page + 1) * size], len(ids), page, size)
 

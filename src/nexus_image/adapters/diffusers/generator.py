@@ -10,6 +10,11 @@ from typing import Any
 
 from nexus_image.adapters.diffusers.device import Placement, choose_placement
 from nexus_image.adapters.diffusers.loading import load_pipeline
+from nexus_image.adapters.diffusers.prompt_window import (
+    FittedPrompt,
+    fit_for,
+    silence_library_truncation_warning,
+)
 from nexus_image.application.errors import GenerationError, GenerationInterrupted
 from nexus_image.application.ports import RawImage, RenderSpec, StepCallback
 
@@ -77,6 +82,7 @@ class DiffusersGenerator:
             diffusers_logging.disable_progress_bar()
             transformers_logging.disable_progress_bar()
             transformers_logging.set_verbosity_error()
+            silence_library_truncation_warning()  # prompts are fitted to the window before each run
             o = self.options
             placement = choose_placement(o.device, o.dtype, o.threads, o.low_memory)
             torch.set_num_threads(placement.threads)
@@ -119,8 +125,11 @@ class DiffusersGenerator:
             raise ValueError("width and height must be multiples of 8")
         self.load()
         with self._lock:
+            # Each spec's prompts cut to the text encoder's window (style text first, the user's
+            # words last), once: a cut of the user's words is logged, not repeated on a retry.
+            prompts = [fit_for(self._pipe, s.prompt, s.negative_prompt) for s in specs]
             try:
-                return self._run(specs, on_step)
+                return self._run(specs, prompts, on_step)
             except _Stop:
                 raise GenerationInterrupted("stopped between steps") from None
             except GenerationInterrupted:
@@ -131,11 +140,16 @@ class DiffusersGenerator:
                 log.warning("out of memory: enabling attention and VAE slicing and retrying once")
                 self._recover_memory()
                 try:
-                    return self._run(specs, on_step)
+                    return self._run(specs, prompts, on_step)
                 except _Stop:
                     raise GenerationInterrupted("stopped between steps") from None
 
-    def _run(self, specs: list[RenderSpec], on_step: StepCallback) -> list[RawImage]:
+    def _run(
+        self,
+        specs: list[RenderSpec],
+        prompts: list[tuple[FittedPrompt, FittedPrompt]],
+        on_step: StepCallback,
+    ) -> list[RawImage]:
         import numpy as np
         import torch
 
@@ -154,8 +168,8 @@ class DiffusersGenerator:
 
         with torch.inference_mode():
             result = pipe(
-                prompt=[s.prompt for s in specs],
-                negative_prompt=[s.negative_prompt for s in specs],
+                prompt=[prompt.text for prompt, _ in prompts],
+                negative_prompt=[negative.text for _, negative in prompts],
                 width=first.width,
                 height=first.height,
                 num_inference_steps=first.steps,

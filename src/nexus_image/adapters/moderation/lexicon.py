@@ -59,6 +59,8 @@ ALLOW: tuple[str, ...] = (
     r"(?:no|not|non|without|zero|free of|sans|sin|ohne|senza|sem|kein|keine|pas de) (?:any )?(?:gore|gory|"
     r"blood|bloody|nudity|nude|naked|nsfw|sex|sexual content|violence|violent|explicit content|cleavage)"
     r"(?: or (?:gore|blood|nudity|violence|nsfw))?|(?:gore|nudity|blood) ?free|sfw|safe for work",
+    r"(?:defeat|defeating|defeated|victory over|liberation from|fight against|fighting|fought|against|"
+    r"resisting|resistance against) (?:the )?(?:nazis?|isis|kkk|fascis\w*|hitler|third reich|daesh)",
     r"(?:honou?ring|remembering|commemorating|mourning|celebrating|in memory of) (?:the )?(?:victims|"
     r"survivors|lives|heroes who fought|liberation|resistance|rescuers)",
     r"gore ?tex",
@@ -287,6 +289,12 @@ MINOR: tuple[str, ...] = (
     rf"looks? (?:like |about |around |only )?(?:she is |he is |she s |he s )?(?:{_UNDER_18}|{_WRITTEN})"
     r"(?! ?(?:mm|cm|kg|%|feet|ft|m))|looks? (?:underage|like a (?:child|kid|minor|teen)|too young)|"
     r"voice (?:hasn t|has not|hadn t|had not) (?:yet )?broken|(?:hasn t|has not) hit puberty|"
+    r"before (?:his|her|their) voice broke|"
+    rf"(?:aged?|ages|aging|de ?aged|regressed|shrunk|turned)(?: \w+){{0,2}} (?:to |into )?(?:an? )?"
+    rf"(?:{_UNDER_18}|{_WRITTEN})(?! ?(?:mm|cm|kg|%))|age regress\w*|(?:younger|child|kid|little) version of|"
+    r"as a (?:child|kid|little girl|little boy|toddler|preteen)|"
+    r"grundschul\w*|schulkind\w*|volksschul\w*|nina de primaria|bambina delle elementari|"
+    r"aluna do (?:fundamental|primario)|ecoliere de primaire|"
     r"(?:pre ?)?pubescent|pubert(?:y|al)|underaged|child bride|child brides|"
     r"(?:teen|teens|teenage|teenaged|teenager|teenagers|teeny|preteen|preteens|pre teen|tween|tweens|"
     r"adolescent|adolescents|adolescente|adolescentes|ados?|juvenile|underage|under age|minors?|"
@@ -378,6 +386,8 @@ INCAPACITATED: tuple[str, ...] = (
     r"roofied|helpless|restrained|tied (?:up|down)|bound and gagged|handcuffed to (?:a|the) bed|"
     r"(?:held|pinned|forced|pushed) (?:down|to the (?:floor|ground|bed))|blackout drunk|black out drunk|"
     r"drunk|wasted|sedated|semi conscious|barely conscious|incapacitated|struggling|"
+    r"begs? (?:\w+ )?to stop|begging (?:\w+ )?to stop|pleads? (?:\w+ )?to stop|pleading (?:\w+ )?to stop|"
+    r"even though (?:she|he|they) (?:begs?|says no|said no|refuses?|resists?|cries)|screaming no|"
     r"inconsciente|endormie?|droguee?|dormida|drogada|bewusstlos(?:e|en)?|schlafend(?:e|en)?|betaubt(?:e|en)?|"
     r"svenuta|addormentata|drogata|desacordada|dopada",
 )
@@ -387,7 +397,8 @@ ASSAULT: tuple[str, ...] = (
     r"touch(?:ed|es|ing) (?:her|him)(?: inappropriately| sexually| all over)?|"
     r"(?:clothes|clothing|dress|shirt|blouse) (?:torn|ripped) (?:off|open)|(?:tearing|ripping) (?:her|his) "
     r"(?:clothes|dress|shirt|blouse) off|"
-    r"agress(?:ee|ion)|agredida|abusada|missbraucht(?:e|en)?|abusata|aggredita",
+    r"agress(?:ee|ion)|agredida|abusada|missbraucht(?:e|en)?|abusata|aggredita|explicit|"
+    r"(?:being |is |gets )?taken by|(?:have|has|having) (?:their|his) way with",
 )
 
 VIOLENCE: tuple[str, ...] = (
@@ -413,6 +424,12 @@ VIOLENCE: tuple[str, ...] = (
     r"insides(?: \w+){0,3} outside|"
     r"teeth (?:pulled|ripped|knocked|torn)(?: out)?|(?:finger)?nails (?:ripped|pulled|torn) (?:out|off)|"
     r"blood (?:pouring|gushing|spurting|streaming|spraying)|"
+    r"decapit\w*|dismember\w*|desmembr\w*|demembr\w*|smembr\w*|descuartiz\w*|esquartej\w*|"
+    r"zerstuckel\w*|verstummel\w*|enthaupt\w*|"
+    r"(?:testa|teste) mozzat[ae]|cabeza cortada|cabeca cortada|tete coupee|abgetrennte[rn]? kopf|"
+    r"sangue che schizza|sangre (?:salpicando|a borbotones)|sangue jorrando|sang qui gicle|blut spritzt|"
+    r"(?:guy|man|woman|person|body|victim|him|her|them|people|someone) inside out|"
+    r"everything (?:that was )?inside (?:him|her|them)(?: \w+){0,4} (?:floor|ground|out)|"
     r"colombian neck ?tie|glasgow smile|chelsea grin|(?:into|to) (?:ground meat|mince ?meat|a bloody pulp|"
     r"pulp|paste)|beaten to a pulp|"
     r"insides (?:on the )?outside|(?:heads?|limbs?) no longer attached|red mist|"
@@ -458,12 +475,21 @@ _GLORIFY = (
 _ATROCITY = (
     r"(?:holocaust|holocauste|olocausto|holocausto|shoah|genocid\w*|ethnic cleansing|extermination|"
     r"exterminio|sterminio|exterminacao|vernichtung|ausrottung|volkermord|massacres?|massaker|masacres?|"
-    r"massacri|massacro|terror(?:ist)? attacks?|attentats?|mass shootings?|(?:mass |school |mosque |church )?"
+    r"massacri|massacro|terror(?:ist)? attacks?|islamic state|estado islamico|etat islamique|"
+    r"islamischer staat|stato islamico|isis|isil|daesh|al qaeda|kkk|ku klux klan|"
+    r"attentats?|mass shootings?|(?:mass |school |mosque |church )?"
     r"shooters?|school shootings?|hijackers|9 11|suicide bomb\w*|lynchings?|pogroms?|jihadists?|"
     r"terrorists?|breivik|tarrant|dylann roof|mcveigh|bin laden|srebrenica|bataclan|christchurch mosque)"
 )
 
 HATE: tuple[str, ...] = (
+    r"(?:exterminat\w*|extermin\w*|wiping out|wipe out|gassing|genocide of|kill(?:ing)? all|"
+    r"rounding up) (?:the |all )?(?:jews|jewish people|muslims|arabs|blacks|black people|gays|immigrants|"
+    r"mexicans|roma|gypsies|armenians|tutsis|kurds|christians|asians|whites|refugees|juifs|judios|juden|"
+    r"ebrei|judeus)|"
+    r"(?:white )?hoods? and robes?(?: \w+){0,4} burning cross|burning cross(?: \w+){0,6} (?:proud|recruit\w*|"
+    r"glor\w*|rally|poster|heroic)|(?:proud|recruit\w*|glor\w*|heroic)(?: \w+){0,6} burning cross|"
+    r"recruitment posters? for (?:the )?(?:kkk|klan|isis|nazis?|ss|al qaeda|white supremacists?)",
     rf"{_GLORIFY}(?: \w+){{0,5}} {_ATROCITY}|{_ATROCITY}(?: \w+){{0,5}} {_GLORIFY}",
     r"(?:saint|st) (?:breivik|tarrant|dylann roof|roof|mcveigh|elliot rodger|bin laden)",
     r"(?:nazi|nazis|neo ?nazi|neonazi|third reich|3rd reich|hitler|ss|waffen ss|kkk|ku klux klan|klan|"
@@ -535,6 +561,9 @@ SELF_HARM: tuple[str, ...] = (
     r"suicid(?:e|es|al|ally)|kill(?:s|ed|ing)? (?:myself|herself|himself|themselves|yourself|oneself)|"
     r"kms|kys|k y s|unaliv\w*|end(?:s|ed|ing)? it all|rope (?:around|round) (?:\w+ )?neck|"
     r"sewer ?slide|(?:go )?rope (?:yourself|myself|herself|himself)|"
+    r"(?:hanging|hanged|hangs|dangling) (?:from|in) (?:a |the )?noose|"
+    r"carv\w*(?: \w+){0,3} (?:into |on )?(?:his|her|my|their|your) (?:arms?|wrists?|thighs?|skin|forearms?)|"
+    r"(?:carved|cut|sliced|scratched) (?:into|on) (?:his|her|my|their|your) (?:arms?|wrists?|thighs?|skin)|"
     r"neck rope|barcode (?:arms|wrists|thighs)|ctb|catch(?:ing)? the bus (?:tonight|forever|for good)|"
     r"rope and (?:a )?(?:stool|chair)|(?:fresh|deep|bleeding) cuts? on (?:my|her|his|their) "
     r"(?:arms?|wrists?|thighs?|forearms?)|"

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from nexus_image.adapters.sqlalchemy.base import SqlRepository
 from nexus_image.adapters.sqlalchemy.mappers import album_from_row
-from nexus_image.adapters.sqlalchemy.tables import album_images, albums, favorites
+from nexus_image.adapters.sqlalchemy.tables import album_images, albums, favorites, jobs
 from nexus_image.application.errors import Conflict
 from nexus_image.application.ports import Page
 from nexus_image.domain.album import Album
@@ -155,12 +155,20 @@ class SqlFavorites(SqlRepository):
         return self.execute(statement).first() is not None
 
     def list_ids(self, user_id: str, page: int, size: int) -> Page[str]:
-        """Most recently added first; ties by image id, descending."""
-        mine = favorites.c.user_id == user_id
-        total = self.execute(sa.select(sa.func.count()).select_from(favorites).where(mine)).scalar_one()
+        """Most recently added first; ties by image id, descending. Only images the user may still
+        see count: a favorite of an image its owner made private is neither listed nor counted."""
+        visible = sa.and_(
+            favorites.c.user_id == user_id,
+            sa.or_(
+                jobs.c.user_id == user_id, sa.and_(jobs.c.is_public.is_(True), jobs.c.status == "COMPLETED")
+            ),
+        )
+        joined = favorites.join(jobs, jobs.c.id == favorites.c.image_id)
+        total = self.execute(sa.select(sa.func.count()).select_from(joined).where(visible)).scalar_one()
         statement = (
             sa.select(favorites.c.image_id)
-            .where(mine)
+            .select_from(joined)
+            .where(visible)
             .order_by(favorites.c.created_at.desc(), favorites.c.image_id.desc())
             .limit(size)
             .offset(page * size)

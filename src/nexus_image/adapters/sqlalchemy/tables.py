@@ -183,11 +183,14 @@ outbox = sa.Table(
 _UNSENT = sa.text("sent_at IS NULL")
 sa.Index("ix_outbox_pending", outbox.c.position, postgresql_where=_UNSENT, sqlite_where=_UNSENT)
 
-# Fixed-window counters for the HTTP layer's per-user rate limiting.
-rate_limits = sa.Table(
-    "rate_limits",
+# The sliding logs of the HTTP layer's per-user rate limiting, one row per key: `hits` is a JSON
+# list of the times (seconds since the epoch, oldest first) of its accepted hits still inside the
+# window, at most the limit of them; `expires_at` is when the newest leaves the window (the row
+# is idle after it, and swept).
+rate_limit_logs = sa.Table(
+    "rate_limit_logs",
     metadata,
     sa.Column("key", sa.String(KEY), primary_key=True),
-    sa.Column("window_start", UtcDateTime(), primary_key=True),
-    sa.Column("hits", sa.Integer(), nullable=False),
+    sa.Column("hits", sa.Text(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
 )

@@ -78,7 +78,8 @@ class FavoriteRepository(Protocol):
 
     def contains(self, user_id: str, image_id: str) -> bool: ...
     def list_ids(self, user_id: str, page: int, size: int) -> Page[str]:
-        """Favorite image ids, most recently added first."""
+        """Favorite image ids the user may still see (their own, or public and COMPLETED), most
+        recently added first; `total` counts only those."""
 
     def remove_image_everywhere(self, image_id: str) -> None: ...
 

@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
+import shlex
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from nexus_image.application.dto import GenerateImage
 from nexus_image.application.errors import Conflict, NotFound, PromptRejected
-from nexus_image.domain.errors import DomainError, InvalidValue
-from nexus_image.domain.parameters import Scheduler
-from nexus_image.domain.resolution import Resolution
-from nexus_image.domain.styles import Style
+from nexus_image.domain.errors import DomainError, InsufficientTokens, InvalidValue
+from nexus_image.domain.parameters import (
+    DEFAULT_SCHEDULER,
+    MAX_GUIDANCE,
+    MAX_PROMPT_LENGTH,
+    MAX_SEED,
+    MAX_STEPS,
+    MIN_GUIDANCE,
+    MIN_STEPS,
+    Scheduler,
+)
+from nexus_image.domain.resolution import Resolution, price
+from nexus_image.domain.styles import Style, preset_for
 
 LOCAL_USER = "local"
 EXIT_BAD_INPUT = 2
@@ -30,31 +43,122 @@ RANDOM_MODEL_NOTICE = (
 )
 
 
+# The generator logs a cut of the user's own words (too long for the model's token window) here,
+# a WARNING with the cut as the record's `prompt_cut` (see the diffusers adapter's prompt_window).
+PROMPT_LOGGER = "nexus_image.prompt_window"
+
+
 # Modules under entrypoints/cli that add their own commands: each has `register(commands)`,
 # which adds subparsers and sets `handler` on them with `set_defaults(handler=...)`.
 COMMAND_MODULES: tuple[str, ...] = ("worker", "admin", "serve")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("nexus-image")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        from nexus_image import __version__
+
+        return __version__
+
+
+def _choices(values: Sequence[str], default: str) -> str:
+    return ", ".join(f"{value} (default)" if value == default else value for value in values)
+
+
+def _style_defaults() -> str:
+    return ", ".join(f"{style.value} {preset_for(style).steps}" for style in Style)
+
+
+def _guidance_defaults() -> str:
+    return ", ".join(f"{style.value} {preset_for(style).guidance}" for style in Style)
+
+
+GENERATE_DESCRIPTION = (
+    "Generates one image in this process (embedded mode: SQLite, files and models under "
+    "NEXUS_IMAGE_DATA_DIR) for the local user 'local', and prints where the PNG and its thumbnail are. "
+    "Without a model (--model or NEXUS_IMAGE_MODEL) the image is noise: it comes from a tiny "
+    "Stable-Diffusion-shaped pipeline with random weights, built and cached on first use."
+)
+GENERATE_EPILOG = (
+    "Each image costs tokens by resolution ("
+    + ", ".join(f"{r.value} {price(r)}" for r in Resolution)
+    + f"); top up with: nexus-image tokens grant {LOCAL_USER} N. Bad input exits 2 with one line, "
+    "nothing charged."
+)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nexus-image", description="Multi-user Stable Diffusion image generation."
     )
+    parser.add_argument("--version", action="version", version=f"nexus-image {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"nexus_image.entrypoints.cli.{name}").register(commands)
 
-    gen = commands.add_parser("generate", help="generate one image locally (embedded mode)")
-    gen.add_argument("prompt")
-    gen.add_argument("--style", default="realistic", help=f"one of: {', '.join(s.value for s in Style)}")
-    gen.add_argument(
-        "--resolution", default="512x512", help=f"one of: {', '.join(r.value for r in Resolution)}"
+    gen = commands.add_parser(
+        "generate",
+        help="generate one image locally (embedded mode)",
+        description=GENERATE_DESCRIPTION,
+        epilog=GENERATE_EPILOG,
     )
-    gen.add_argument("--seed", type=int, default=None)
-    gen.add_argument("--negative-prompt", default=None)
-    gen.add_argument("--steps", type=int, default=None)
-    gen.add_argument("--guidance", type=float, default=None)
-    gen.add_argument("--scheduler", default=None, help=f"one of: {', '.join(s.value for s in Scheduler)}")
-    gen.add_argument("--out", type=Path, default=None, help="also copy the PNG here")
+    gen.add_argument(
+        "prompt",
+        help=f"what to draw: 1 to {MAX_PROMPT_LENGTH} characters (runs of whitespace count as one); "
+        "the style adds its own words, and what the model cannot read (77 CLIP tokens) is left out, "
+        "the style's words first",
+    )
+    gen.add_argument(
+        "--style",
+        default=Style.REALISTIC.value,
+        help=f"one of: {_choices([s.value for s in Style], Style.REALISTIC.value)}",
+    )
+    gen.add_argument(
+        "--resolution",
+        default=Resolution.SQUARE_512.value,
+        help=f"one of: {_choices([r.value for r in Resolution], Resolution.SQUARE_512.value)}",
+    )
+    gen.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help=f"0 to {MAX_SEED} (default: random, printed and recorded in the PNG)",
+    )
+    gen.add_argument(
+        "--negative-prompt",
+        default=None,
+        help=f"what to avoid, up to {MAX_PROMPT_LENGTH} characters; put in front of the style's own "
+        "negative prompt (default: the style's only)",
+    )
+    gen.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help=f"denoising steps, {MIN_STEPS} to {MAX_STEPS} (default: the style's: {_style_defaults()})",
+    )
+    gen.add_argument(
+        "--guidance",
+        type=float,
+        default=None,
+        help=f"how closely to follow the prompt, {MIN_GUIDANCE} to {MAX_GUIDANCE} "
+        f"(default: the style's: {_guidance_defaults()})",
+    )
+    gen.add_argument(
+        "--scheduler",
+        default=None,
+        help=f"one of: {_choices([s.value for s in Scheduler], DEFAULT_SCHEDULER.value)}",
+    )
+    gen.add_argument(
+        "--model",
+        default=None,
+        help="a Stable Diffusion 1.5 model for this run: a diffusers folder, a .safetensors/.ckpt file "
+        "(with NEXUS_IMAGE_MODEL_CONFIG) or a hub id; overrides NEXUS_IMAGE_MODEL (default: "
+        "NEXUS_IMAGE_MODEL, else the tiny random pipeline, whose images are noise)",
+    )
+    gen.add_argument(
+        "--out", type=Path, default=None, help="also copy the PNG here (default: only in the data dir)"
+    )
     gen.add_argument("--user", default=LOCAL_USER, help=argparse.SUPPRESS)
     gen.set_defaults(handler=cmd_generate)
     return parser
@@ -70,14 +174,38 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from nexus_image.entrypoints.composition import compose
     from nexus_image.entrypoints.settings import Settings
 
-    settings = Settings()
+    settings = Settings(model=args.model) if args.model else Settings()
     if settings.model is None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     app = compose("cli", settings, live_events=ProgressBar())
     try:
-        return _generate(app, args)
+        with prompt_cut_notes():
+            return _generate(app, args)
     finally:
         app.close()
+
+
+class _PromptCutNotes(logging.Handler):
+    """Turns the generator's prompt-cut warning (its message is written for the user: "your prompt
+    is longer than the model reads (77 tokens); it was cut after '…'") into one `note:` line."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "prompt_cut", None) is not None:
+            print(f"note: {' '.join(record.getMessage().split())}", file=sys.stderr)
+
+
+@contextmanager
+def prompt_cut_notes() -> Iterator[None]:
+    """While generating: a cut of the user's words is one note on stderr, not a log record."""
+    logger = logging.getLogger(PROMPT_LOGGER)
+    handler, propagate = _PromptCutNotes(logging.WARNING), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def _generate(app: Any, args: argparse.Namespace) -> int:
@@ -97,6 +225,8 @@ def _generate(app: Any, args: argparse.Namespace) -> int:
         job = service.request_generation(command)
     except InvalidValue as error:
         return _fail(error.message, EXIT_BAD_INPUT)
+    except InsufficientTokens as error:
+        return _fail(f"{error}; add tokens with: {top_up_command(args.user)}", EXIT_BAD_INPUT)
     except (DomainError, PromptRejected, Conflict) as error:
         return _fail(str(error), EXIT_BAD_INPUT)
     if settings.model is None:
@@ -127,6 +257,11 @@ def _generate(app: Any, args: argparse.Namespace) -> int:
     print(f"thumbnail: {thumb_path}")
     print(f"tokens left: {balance}", file=sys.stderr)
     return 0
+
+
+def top_up_command(user: str, amount: int = 100) -> str:
+    """The admin command that adds tokens to `user`'s account (see admin.py: `tokens grant`)."""
+    return f"nexus-image tokens grant {shlex.quote(user)} {amount}"
 
 
 def _local_path(url: str | None) -> Path:

@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 DEFAULT_TOKEN_TTL = 24 * 3600
@@ -29,7 +32,9 @@ def register(commands: Any) -> None:
         "token",
         help="print a development JWT for a user of the embedded server",
         description="Signs a token with the embedded server's secret (NEXUS_IMAGE_JWT_SECRET, or the "
-        "development secret kept in the data directory). In production tokens come from the platform.",
+        "development secret kept in NEXUS_IMAGE_DATA_DIR/jwt-dev-secret, made on first use: run it "
+        "with the same NEXUS_IMAGE_DATA_DIR as the server, or the server answers 401 'Signature "
+        "verification failed'). In production tokens come from the platform.",
     )
     token.add_argument("--user", required=True, help="the user id (the token's `sub`)")
     token.add_argument(
@@ -66,6 +71,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(host=args.host, port=args.port)
     if settings is None:
         return 2
+    problem = port_problem(settings.host, settings.port)
+    if problem is not None:  # before anything loads: a busy port is said at once, in one line
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     configure_logging(settings.log_json)
     if settings.model is None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -91,6 +100,57 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def port_problem(host: str, port: int) -> str | None:
+    """Why `serve` could not listen on host:port, or None when it can (checked by binding it
+    the way uvicorn will, with SO_REUSEADDR, and letting it go at once)."""
+    hint = "set NEXUS_IMAGE_PORT or --port"
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        return f"cannot listen on {host}: {error.strerror}; set NEXUS_IMAGE_HOST or --host"
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is already in use; {hint}"
+            if error.errno == errno.EACCES:
+                return f"port {port} on {host} needs privileges this user lacks; {hint}"
+            if error.errno == errno.EADDRNOTAVAIL:
+                return f"{host} is not an address of this machine; set NEXUS_IMAGE_HOST or --host"
+            return f"cannot listen on port {port} on {host}: {error.strerror or error}; {hint}"
+    return None
+
+
+def secret_notes(settings: Any) -> list[str]:
+    """What `token` tells about the development secret it signs with: that it was just made (so
+    no server has used this data directory yet), or that the data directory is not the default
+    one. A server verifies only tokens signed with the secret of its own NEXUS_IMAGE_DATA_DIR."""
+    from nexus_image.entrypoints.http.security import DEV_SECRET_FILE
+    from nexus_image.entrypoints.settings import default_data_dir
+
+    if settings.jwt_public_key or settings.jwt_secret is not None or not settings.is_embedded:
+        return []  # a configured secret or key: nothing comes from the data directory
+    data_dir = Path(settings.data_dir).expanduser()
+    secret = data_dir / DEV_SECRET_FILE
+    default = default_data_dir()
+    other = data_dir.resolve() != default.resolve()
+    where = f"NEXUS_IMAGE_DATA_DIR={data_dir}" + (f", not the default {default}" if other else "")
+    if not secret.exists():
+        return [
+            f"note: created a new signing secret in {secret} ({where}): no server has used this data "
+            "directory yet, and only a server with the same NEXUS_IMAGE_DATA_DIR accepts this token"
+        ]
+    if other:
+        return [
+            f"note: signed with the secret in {secret} ({where}); the server must run with the same "
+            'NEXUS_IMAGE_DATA_DIR, or it answers 401 "Signature verification failed"'
+        ]
+    return []
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from nexus_image.entrypoints.http.security import MAX_SUBJECT, SecurityConfigurationError, mint_token
 
@@ -111,9 +171,13 @@ def cmd_token(args: argparse.Namespace) -> int:
     if not 1 <= args.ttl <= MAX_TOKEN_TTL:
         print(f"error: --ttl must be between 1 and {MAX_TOKEN_TTL} seconds", file=sys.stderr)
         return 2
+    notes = secret_notes(settings)  # before minting: minting makes the secret when it is missing
     try:
-        print(mint_token(settings, user, args.ttl))
+        token = mint_token(settings, user, args.ttl)
     except SecurityConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    for note in notes:
+        print(note, file=sys.stderr)
+    print(token)
     return 0

@@ -249,13 +249,13 @@ def image_checker(settings: Settings, role: str) -> Any:
 
 
 def memory_rate_limiter(settings: Settings) -> RateLimiter:
-    from nexus_image.adapters.memory import SlidingWindowLimiter
+    from nexus_image.adapters.memory import SlidingLogLimiter
 
-    return SlidingWindowLimiter(settings.rate_limit_per_minute, RATE_WINDOW_SECONDS)
+    return SlidingLogLimiter(settings.rate_limit_per_minute, RATE_WINDOW_SECONDS)
 
 
 def sql_rate_limiter(settings: Settings, closers: Closers) -> RateLimiter:
-    """Counted in the database, so every API replica shares the counts. The limiter has its own
+    """Logged in the database, so every API replica shares the hits. The limiter has its own
     small pool, so a burst of refused requests never starves the use cases of connections."""
     from nexus_image.adapters.sqlalchemy import create_engine_for
     from nexus_image.adapters.sqlalchemy.rate_limit import SqlRateLimiter

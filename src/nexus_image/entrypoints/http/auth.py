@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 
 from nexus_image.entrypoints.http.security import InvalidToken, TokenVerifier
@@ -30,7 +30,13 @@ def _refuse(detail: str, error: str | None) -> NotAuthorizedException:
 async def require_token(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     if handler.opt.get(PUBLIC):
         return
-    header = connection.headers.get("authorization", "")
+    sent = [value for name, value in connection.scope["headers"] if name.lower() == b"authorization"]
+    # Two headers (or two joined by a proxy into one, comma-separated: a bearer token has no
+    # comma): which one would be the caller? Refuse rather than guess.
+    if len(sent) > 1 or (sent and b"," in sent[0]):
+        message = "send one Authorization header, not several"
+        raise ValidationException(detail=message, extra=[{"key": "Authorization", "message": message}])
+    header = sent[0].decode("latin-1") if sent else ""
     if not header:
         raise _refuse("a bearer token is required", None)
     scheme, _, token = header.partition(" ")

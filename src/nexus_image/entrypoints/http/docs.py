@@ -25,13 +25,16 @@ COMPONENTS = Components(
 )
 
 WHY: dict[int, str] = {
-    400: "Malformed request: the body or a parameter does not match the schema (`field` names it)",
+    400: "Malformed request: the body or a parameter does not match the schema (`field` names it): "
+    'types are strict (`"42"` is not a number, `1` not a boolean), NUL characters are refused, JSON '
+    "nests at most 32 levels, one Authorization header",
     401: "Missing, expired or invalid bearer token",
     402: "Not enough tokens (`required` and `balance` say how many)",
     403: "Visible to the caller, but only its owner may do this",
     404: "No such resource, or one the caller may not see",
     409: "Conflicts with the current state (finished job, taken name, reused Idempotency-Key)",
     413: "Request body too large",
+    415: "The body is not `application/json`",
     422: "Well-formed but not allowed: an invalid value (`field`, `allowed`) or a moderated prompt "
     "(`category`)",
     429: "Too many requests; see Retry-After",
@@ -39,7 +42,7 @@ WHY: dict[int, str] = {
 }
 
 ALWAYS = (400, 401, 503)
-SEALED_BODIES = ("GenerateRequest", "VisibilityRequest", "AlbumRequest")
+SEALED_BODIES = ("GenerateRequest", "VisibilityRequest", "AlbumRequest", "ModerationCheckRequest")
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:

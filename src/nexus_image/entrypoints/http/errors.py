@@ -31,6 +31,7 @@ from nexus_image.domain.errors import (
     InvalidValue,
     UnsafeImage,
 )
+from nexus_image.entrypoints.http.observability import request_id_of
 from nexus_image.entrypoints.http.schemas import ENUM_FIELDS, Problem
 
 PROBLEM_JSON = "application/problem+json"
@@ -84,6 +85,14 @@ def problem(
     request: Request[Any, Any, Any], status: int, code: str, detail: str, **extra: Any
 ) -> Response[Problem]:
     headers: dict[str, str] = extra.pop("headers", {}) or {}
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if request_id is None:
+        # Outside the request-context middleware (the router's own 404 and 405): the id and the
+        # JSON headers that the middleware would add are added here.
+        request_id = request_id_of(request.scope)
+        headers.update(
+            {"X-Request-ID": request_id, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+        )
     body = Problem(
         type=TYPE_PREFIX + code.replace("_", "-"),
         title=HTTPStatus(status).phrase,
@@ -91,7 +100,7 @@ def problem(
         detail=detail,
         code=code,
         instance=request.url.path,
-        request_id=structlog.contextvars.get_contextvars().get("request_id"),
+        request_id=request_id,
         **extra,
     )
     if body.retry_after is not None:

@@ -39,6 +39,19 @@ def request_id_of(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+JSON_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
+
+
+def with_json_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """JSON answers are personal and never cached (`no-store`), and never sniffed as another
+    type; a response that set its own cache policy (image downloads) keeps it."""
+    names = {name.lower() for name, _ in headers}
+    content_type = next((value for name, value in headers if name.lower() == b"content-type"), b"")
+    if b"json" not in content_type.lower():
+        return headers
+    return [*headers, *((name, value) for name, value in JSON_HEADERS if name not in names)]
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, latency: Histogram) -> None:
         self.app = app
@@ -59,7 +72,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
-                message = {**message, "headers": headers}
+                message = {**message, "headers": with_json_headers(headers)}
             await send(message)
 
         try:

@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from nexus_image.domain.names import canonical_name
 from nexus_image.entrypoints.settings import Settings
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
@@ -28,6 +29,7 @@ MIN_SECRET_BYTES = 32  # RFC 7518: an HMAC key at least as long as the hash
 DEV_SECRET_FILE = "jwt-dev-secret"
 LEEWAY_SECONDS = 30
 MAX_SUBJECT = 255
+DEFAULT_MAX_LIFETIME = 30 * 24 * 3600  # NEXUS_IMAGE_JWT_MAX_LIFETIME_SECONDS
 
 
 class SecurityConfigurationError(Exception):
@@ -125,6 +127,7 @@ class TokenVerifier:
     audience: str | None = None
     issuer: str | None = None
     leeway: float = LEEWAY_SECONDS
+    max_lifetime: int = DEFAULT_MAX_LIFETIME
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
@@ -148,7 +151,13 @@ class TokenVerifier:
             algorithm = pinned or _algorithm_for_key(next(iter(keys.values())))
             if any(not _compatible(algorithm, key) for key in keys.values()):
                 raise SecurityConfigurationError(f"{algorithm} does not match the configured public key(s)")
-        return cls(algorithm, keys, settings.jwt_audience, settings.jwt_issuer)
+        return cls(
+            algorithm,
+            keys,
+            settings.jwt_audience,
+            settings.jwt_issuer,
+            max_lifetime=settings.jwt_max_lifetime_seconds,
+        )
 
     def _key(self, kid: Any) -> Any:
         if kid in self.keys:
@@ -176,10 +185,19 @@ class TokenVerifier:
             raise InvalidToken("token expired") from None
         except jwt.InvalidTokenError as error:
             raise InvalidToken(f"invalid token: {error}") from None
+        expires = claims.get("exp")
+        if not isinstance(expires, int | float) or isinstance(expires, bool):
+            raise InvalidToken("invalid token: exp must be a number of seconds")
+        if expires - time.time() > self.max_lifetime:
+            raise InvalidToken(f"invalid token: it lives longer than the {self.max_lifetime} s allowed")
         subject = claims.get("sub")
-        if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT or not subject.isprintable():
+        if not isinstance(subject, str):
             raise InvalidToken("invalid token: unusable subject")
-        return subject
+        # The canonical form: " alice", "alice" and "ali\u200bce" are one user; a blank one none.
+        user = canonical_name(subject)
+        if not 0 < len(user) <= MAX_SUBJECT or not user.isprintable():
+            raise InvalidToken("invalid token: unusable subject")
+        return user
 
 
 def mint_token(settings: Settings, user_id: str, ttl_seconds: int) -> str:

@@ -19,7 +19,7 @@ class AlbumsController(Controller):
     path = "/albums"
     tags = ["albums"]
 
-    @post("/", sync_to_thread=True, summary="Create an album", responses=problems(400, 409, 413, 422))
+    @post("/", sync_to_thread=True, summary="Create an album", responses=problems(400, 409, 413, 415, 422))
     def create(
         self, data: AlbumRequest, user: str, albums: ManageAlbums, audit: RecordAudit
     ) -> AlbumResponse:
@@ -41,7 +41,7 @@ class AlbumsController(Controller):
         "/{album_id:str}",
         sync_to_thread=True,
         summary="Rename an album",
-        responses=problems(400, 404, 409, 413, 422),
+        responses=problems(400, 404, 409, 413, 415, 422),
     )
     def rename(
         self, album_id: str, data: AlbumRequest, user: str, albums: ManageAlbums, audit: RecordAudit

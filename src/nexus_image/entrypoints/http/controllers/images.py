@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import structlog
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.params import Parameter
 
 from nexus_image.application.audit import RecordAudit
 from nexus_image.application.dto import ImageView
+from nexus_image.application.errors import ApplicationError
 from nexus_image.application.images import ImageQueries, ManageImages
 from nexus_image.application.ports import RateLimiter
 from nexus_image.application.service import ImageService
+from nexus_image.domain.errors import InsufficientTokens
 from nexus_image.entrypoints.http.actions import audited
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.errors import RateLimited
@@ -27,16 +30,29 @@ IdempotencyKey = Annotated[
         description="Send the same key again (with the same body) to get the same job, charged once.",
     ),
 ]
+log = structlog.get_logger(__name__)
 
 
 def respond(request: Request[Any, Any, Any], view: ImageView) -> ImageResponse:
     """Object-storage URLs clients can use as they are (http: presigned S3, a CDN); files on the
-    server's own disk are offered through this API instead of as server paths."""
+    server's own disk are offered through this API instead of as server paths: absolute from
+    NEXUS_IMAGE_PUBLIC_URL when it is set, relative otherwise — never from the request's `Host`
+    header, which the client chooses."""
     storage, thumbnail = view.storage_url, view.thumbnail_url
     if storage is not None and not storage.startswith(("https://", "http://")):
-        base = f"{str(request.base_url).rstrip('/')}/api/v1/images/{view.id}"
+        public: str = request.app.state.get("public_url") or ""
+        base = f"{public.rstrip('/')}/api/v1/images/{view.id}"
         storage, thumbnail = f"{base}/file", f"{base}/thumbnail"
     return ImageResponse.of(view, storage, thumbnail)
+
+
+def release(limiter: RateLimiter, key: str) -> None:
+    """Hand back a hit the request did not use. Best effort: when the limiter's store fails, the
+    request keeps its answer and the hit stays counted."""
+    try:
+        limiter.undo(key)
+    except ApplicationError as error:
+        log.warning("rate limit hit not handed back", key=key, error=str(error))
 
 
 def download(queries: ImageQueries, user: str, image_id: str, thumbnail: bool) -> Response[bytes]:
@@ -57,7 +73,7 @@ class ImagesController(Controller):
         status_code=201,
         sync_to_thread=True,
         summary="Request an image",
-        responses=problems(400, 402, 409, 413, 422, 429),
+        responses=problems(400, 402, 409, 413, 415, 422, 429),
         response_headers=[
             ResponseHeader(name="Location", description="The new image", documentation_only=True)
         ],
@@ -73,12 +89,20 @@ class ImagesController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ImageResponse]:
         """Moderated, charged (the resolution's price) and queued at once; 201 with the QUEUED job.
-        Failed and cancelled jobs are refunded."""
+        Failed and cancelled jobs are refunded. Counts against the caller's rate limit unless it
+        is refused for the balance (402) or replays an Idempotency-Key (the same job again)."""
         with audited(audit, user, "image.generate") as note:
-            wait = limiter.hit(f"generate:{user}")
+            key = f"generate:{user}"
+            wait = limiter.hit(key)
             if wait is not None:
                 raise RateLimited(retry_after_header(wait))
-            view = service.request_generation(data.command(user, idempotency_key))
+            try:
+                view, created = service.submit_generation(data.command(user, idempotency_key))
+            except InsufficientTokens:
+                release(limiter, key)
+                raise
+            if not created:
+                release(limiter, key)
             note.target = view.id
         location = f"/api/v1/images/{view.id}"
         return Response(respond(request, view), status_code=201, headers={"Location": location})

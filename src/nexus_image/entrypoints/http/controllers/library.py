@@ -97,7 +97,7 @@ class LibraryController(Controller):
         "/{image_id:str}/visibility",
         sync_to_thread=True,
         summary="Publish to or withdraw from the gallery",
-        responses=problems(400, 403, 404, 409, 413),
+        responses=problems(400, 403, 404, 409, 413, 415),
     )
     def visibility(
         self,

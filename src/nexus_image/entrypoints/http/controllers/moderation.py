@@ -21,7 +21,7 @@ class ModerationController(Controller):
         status_code=200,
         sync_to_thread=True,
         summary="Would this prompt be refused?",
-        responses=problems(400, 429),
+        responses=problems(400, 413, 415, 429),
     )
     def check(
         self, data: ModerationCheckRequest, user: str, moderation: ModeratePrompts, limiter: RateLimiter
