@@ -7,6 +7,7 @@ The live event stream never ends, so it is left to its own test (test_events.py)
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ def fuzzed_app() -> Any:
 schema = schemathesis.openapi.from_asgi("/schema/openapi.json", fuzzed_app()).exclude(path="/api/v1/events")
 
 
-def fuzzing(examples: int) -> Any:
+def fuzzing(examples: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Hypothesis settings for a bounded, reproducible run (shared with the PostgreSQL run)."""
     return settings(
         max_examples=examples,
