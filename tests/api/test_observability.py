@@ -26,16 +26,16 @@ SIX_SERIES = (
 )
 
 
-def test_metrics_expose_the_six_business_series_and_http_latency(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("nexus_image.entrypoints.composition.builders.QUEUE_COUNTS_TTL", 0.0)
+def test_metrics_expose_the_six_business_series_and_http_latency(api: Api) -> None:
+    gauges = api.container.queue_gauges()  # its loop refreshes every few seconds; here, on demand
     api.generate()
+    gauges.refresh()
     assert "image_generation_queue_size 1.0" in api.client.get("/metrics").text
     api.run_jobs()
     api.generator.fail_with = RuntimeError("out of memory")
     api.generate(style="anime", resolution="768x768")
     api.run_jobs()
+    gauges.refresh()
     response = api.client.get("/metrics")  # public: no token needed
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     for series in SIX_SERIES:
@@ -48,6 +48,17 @@ def test_metrics_expose_the_six_business_series_and_http_latency(
         'http_request_duration_seconds_bucket{le="0.1",method="GET",route="/metrics",status="200"}'
         in response.text
     )
+
+
+def test_a_database_outage_leaves_metrics_up_with_the_last_queue_size(api: Api) -> None:
+    gauges = api.container.queue_gauges()
+    api.generate()
+    assert gauges.refresh()
+    api.db.failure = ConnectionError("database down")
+    assert not gauges.refresh()
+    response = api.client.get("/metrics")  # a scrape never queries the database
+    assert response.status_code == 200
+    assert "image_generation_queue_size 1.0" in response.text
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import threading
 
 from prometheus_client import generate_latest
 
-from nexus_image.adapters.prometheus import PrometheusMetrics
+from nexus_image.adapters.prometheus import PrometheusMetrics, QueueGauges
 from nexus_image.entrypoints.worker import RecoveryLoop, RelayLoop, WorkerLoop
 
 from .conftest import World
@@ -43,14 +43,16 @@ def test_prometheus_series_follow_the_use_cases(world: World) -> None:
     metrics = PrometheusMetrics()
     world.service._request.metrics = metrics
     world.service.worker.metrics = metrics
-    metrics.track_queue(lambda: world.store.unit_of_work().jobs.count_by_status())
+    gauges = QueueGauges(metrics, lambda: world.store.unit_of_work().jobs.count_by_status())
     world.request(resolution="768x768")
     world.request()
+    gauges.refresh()
     text = generate_latest(metrics.registry).decode()
     assert "tokens_consumed_total 15.0" in text
     assert "image_generation_queue_size 2.0" in text
     world.generator.fail_with = RuntimeError("boom")
     world.run_queue()
+    gauges.refresh()
     text = generate_latest(metrics.registry).decode()
     assert 'image_generation_failures_total{resolution="768x768"} 1.0' in text
     assert "image_generation_queue_size 0.0" in text

@@ -1,22 +1,58 @@
-"""The six business series of the original design, plus what operators need around them."""
+"""The six business series of the original design, plus what operators need around them.
+
+Every series with labels starts at 0 for each known label value, so `increase()` and `rate()`
+see the first event too; the process and Python runtime series come with them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+
+from nexus_image.domain.resolution import Resolution
+from nexus_image.domain.styles import Style
 
 GENERATION_BUCKETS = (0.5, 1, 2, 5, 8, 12, 20, 30, 45, 60, 120, 300)
 SAFETY_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 UPLOAD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
+STYLES = tuple(s.value for s in Style)
+RESOLUTIONS = tuple(r.value for r in Resolution)
+OUTCOMES = ("completed", "failed", "cancelled")  # what ProcessJobs reports as finished
+SAFETY_OUTCOMES = ("flagged", "passed")
+REFUSAL_CATEGORIES = ("sexual", "minors", "sexual_violence", "violence", "hate", "self_harm")
+REFUSAL_LAYERS = ("rules", "semantic")
+
 
 class PrometheusMetrics:
-    """Implements the Metrics port. Pass a registry per process (tests use their own)."""
+    """Implements the Metrics port. Pass a registry per process (tests use their own); the
+    known label values (defaults: the domain's styles and resolutions, the job outcomes, the
+    moderation categories and layers) are created at 0. `checkers`: the image checkers in use."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        styles: Iterable[str] = STYLES,
+        resolutions: Iterable[str] = RESOLUTIONS,
+        outcomes: Iterable[str] = OUTCOMES,
+        refusal_categories: Iterable[str] = REFUSAL_CATEGORIES,
+        refusal_layers: Iterable[str] = REFUSAL_LAYERS,
+        checkers: Iterable[str] = (),
+    ) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
+        ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes, ...
+        PlatformCollector(registry=r)  # python_info
+        GCCollector(registry=r)  # python_gc_*
         self.requests = Counter(
             "image_generation_requests", "Accepted generation requests", ["style", "resolution"], registry=r
         )
@@ -60,6 +96,38 @@ class PrometheusMetrics:
             ["category", "layer"],
             registry=r,
         )
+        self._start_from_zero(
+            tuple(styles),
+            tuple(resolutions),
+            tuple(outcomes),
+            tuple(refusal_categories),
+            tuple(refusal_layers),
+            tuple(checkers),
+        )
+
+    def _start_from_zero(
+        self,
+        styles: tuple[str, ...],
+        resolutions: tuple[str, ...],
+        outcomes: tuple[str, ...],
+        categories: tuple[str, ...],
+        layers: tuple[str, ...],
+        checkers: tuple[str, ...],
+    ) -> None:
+        for resolution in resolutions:
+            for style in styles:
+                self.requests.labels(style=style, resolution=resolution)
+            self.duration.labels(resolution=resolution)
+            self.failures.labels(resolution=resolution)
+        for outcome in outcomes:
+            self.finished.labels(outcome=outcome)
+        for category in categories:
+            for layer in layers:
+                self.refusals.labels(category=category, layer=layer)
+        for checker in checkers:
+            for safety_outcome in SAFETY_OUTCOMES:
+                self.safety_checks.labels(checker=checker, outcome=safety_outcome)
+            self.safety_score.labels(checker=checker)
 
     def generation_requested(self, style: str, resolution: str, tokens: int) -> None:
         self.requests.labels(style=style, resolution=resolution).inc()
@@ -82,7 +150,7 @@ class PrometheusMetrics:
     def prompt_refused(self, category: str, layer: str) -> None:
         self.refusals.labels(category=category, layer=layer).inc()
 
-    def track_queue(self, counts: Callable[[], dict[str, int]]) -> None:
-        """Read the queue gauges from `counts` (job counts by status) at every scrape."""
-        self.queue_size.set_function(lambda: counts().get("QUEUED", 0))
-        self.processing.set_function(lambda: counts().get("PROCESSING", 0))
+    def queue_counts(self, counts: Mapping[str, int]) -> None:
+        """Set the queue gauges from job counts by status (fed by a QueueGauges refresher)."""
+        self.queue_size.set(counts.get("QUEUED", 0))
+        self.processing.set(counts.get("PROCESSING", 0))

@@ -7,8 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +29,7 @@ log = logging.getLogger(__name__)
 Closers = list[Callable[[], None]]
 
 RATE_WINDOW_SECONDS = 60.0
-QUEUE_COUNTS_TTL = 1.0
+QUEUE_REFRESH_SECONDS = 5.0
 PROBE_KEY = "readiness-probe/none"
 
 
@@ -266,37 +264,47 @@ def sql_rate_limiter(settings: Settings, closers: Closers) -> RateLimiter:
     return SqlRateLimiter(engine, settings.rate_limit_per_minute, RATE_WINDOW_SECONDS)
 
 
-def prometheus_metrics(uow_factory: UnitOfWorkFactory) -> Any:
-    """Business series with their own registry; the queue gauges read job counts at scrape time
-    (cached for a second: two gauges, one query)."""
+def prometheus_metrics(checkers: tuple[str, ...]) -> Any:
+    """Business series with their own registry, every known label value at 0 from the start
+    (the image checkers' too: `checkers`), and the process and Python runtime series."""
     from nexus_image.adapters.prometheus import PrometheusMetrics
 
-    metrics = PrometheusMetrics()
-    cache: dict[str, Any] = {"at": float("-inf"), "counts": {}}
-    lock = threading.Lock()
+    return PrometheusMetrics(checkers=checkers)
+
+
+def checker_names(checker: Any) -> tuple[str, ...]:
+    return (str(checker.name),) if checker is not None else ()
+
+
+def queue_gauges(metrics: Any, uow_factory: UnitOfWorkFactory) -> Any:
+    """The loop feeding the queue gauges: one count query every QUEUE_REFRESH_SECONDS, however
+    often /metrics is scraped (None where the metrics are not Prometheus')."""
+    from nexus_image.adapters.prometheus import PrometheusMetrics, QueueGauges
+
+    if not isinstance(metrics, PrometheusMetrics):
+        return None
 
     def counts() -> dict[str, int]:
-        with lock:
-            if time.monotonic() - cache["at"] > QUEUE_COUNTS_TTL:
-                with uow_factory() as uow:
-                    cache["counts"] = uow.jobs.count_by_status()
-                cache["at"] = time.monotonic()
-            result: dict[str, int] = cache["counts"]
-            return result
+        with uow_factory() as uow:
+            return uow.jobs.count_by_status()
 
-    metrics.track_queue(counts)
-    return metrics
+    return QueueGauges(metrics, counts, QUEUE_REFRESH_SECONDS)
 
 
-def metrics_server(metrics: Any, closers: Closers) -> Callable[[int], None]:
-    """Serves the metrics' registry on a port of its own (workers have no HTTP API)."""
+def metrics_server(metrics: Any, gauges: Any, closers: Closers) -> Callable[[int], None]:
+    """Serves the metrics' registry on a port of its own (workers have no HTTP API), with
+    `/health` for liveness probes; the queue gauges are refreshed while it serves."""
 
     def serve(port: int) -> None:
-        from prometheus_client import start_http_server
+        from nexus_image.adapters.prometheus import start_metrics_server
 
-        server, _thread = start_http_server(port, addr="0.0.0.0", registry=metrics.registry)
+        server = start_metrics_server(metrics.registry, port)
+        closers.append(server.server_close)
         closers.append(server.shutdown)
-        log.info("metrics on :%d/metrics", port)
+        if gauges is not None:
+            gauges.start()
+            closers.append(gauges.stop)
+        log.info("metrics on :%d/metrics, liveness on :%d/health", server.server_port, server.server_port)
 
     return serve
 

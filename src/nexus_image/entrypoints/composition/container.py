@@ -135,7 +135,19 @@ class Container(containers.DeclarativeContainer):
     metrics = providers.Selector(
         providers.Callable(attrgetter("metrics"), plan),
         null=providers.Singleton(NullMetrics),
-        prometheus=providers.Singleton(b.prometheus_metrics, uow_factory),
+        prometheus=providers.Singleton(
+            b.prometheus_metrics,
+            providers.Selector(
+                providers.Callable(lambda plan: "no" if plan.generator == "none" else "yes", plan),
+                no=providers.Object(()),
+                yes=providers.Callable(b.checker_names, image_checker),
+            ),
+        ),
+    )
+    queue_gauges = providers.Selector(
+        providers.Callable(attrgetter("metrics"), plan),
+        null=providers.Object(None),
+        prometheus=providers.Singleton(b.queue_gauges, metrics, uow_factory),
     )
     generator = providers.Selector(
         providers.Callable(attrgetter("generator"), plan),
@@ -150,7 +162,7 @@ class Container(containers.DeclarativeContainer):
         sql=providers.Singleton(b.sql_rate_limiter, settings, closers),
     )
     health_checks = providers.Singleton(b.health_checks, uow_factory, storage, settings)
-    serve_metrics = providers.Singleton(b.metrics_server, metrics, closers)
+    serve_metrics = providers.Singleton(b.metrics_server, metrics, queue_gauges, closers)
 
     # --- values from the settings, applied at construction --------------------------------------
     welcome_grant = providers.Callable(attrgetter("effective_welcome_tokens"), settings)

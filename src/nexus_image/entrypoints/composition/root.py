@@ -113,7 +113,8 @@ def api_parts(app: Application) -> Any:
 
     runtime = app.runtime if app.role == "embedded" else None
     feed = app.container.event_feed()
-    background = tuple(part for part in (feed, runtime) if part is not None)
+    gauges = app.container.queue_gauges()
+    background = tuple(part for part in (feed, runtime, gauges) if part is not None)
     return ApiParts(
         service=app.service,
         live_feed=app.live_feed,

@@ -8,13 +8,15 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import anyio.to_thread
+import openapi_ui_bundles
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
 
 from nexus_image import __version__
 from nexus_image.application.ports import HealthChecks, LiveEventFeed, RateLimiter
@@ -27,7 +29,7 @@ from nexus_image.entrypoints.http.controllers.images import ImagesController
 from nexus_image.entrypoints.http.controllers.library import LibraryController
 from nexus_image.entrypoints.http.controllers.moderation import ModerationController
 from nexus_image.entrypoints.http.controllers.tokens import TokensController
-from nexus_image.entrypoints.http.docs import COMPONENTS, SECURITY, seal_request_bodies
+from nexus_image.entrypoints.http.docs import COMPONENTS, SECURITY, document_headers, seal_request_bodies
 from nexus_image.entrypoints.http.errors import EXCEPTION_HANDLERS
 from nexus_image.entrypoints.http.inputs import check_request
 from nexus_image.entrypoints.http.observability import RequestContextMiddleware, latency_histogram
@@ -37,6 +39,8 @@ from nexus_image.entrypoints.settings import Settings
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024  # the largest valid request (two 1000-character prompts) is ~3 KiB
 CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID", "Last-Event-ID"]
+SWAGGER_ASSETS = "/schema/assets/swagger-ui"
+REDOC_ASSETS = "/schema/assets/redoc"
 
 DESCRIPTION = """Text-to-image generation for the platform's users.
 
@@ -106,15 +110,43 @@ def cors(settings: Settings) -> CORSConfig | None:
 
 
 def openapi() -> OpenAPIConfig:
+    """The document at /schema/openapi.json, Swagger UI at /schema/swagger (and /schema), ReDoc at
+    /schema/redoc: their scripts, styles and icon are served by the app itself (`doc_assets`), so
+    the pages work offline and name no other host."""
+    favicon = f"<link rel='icon' type='image/png' href='{SWAGGER_ASSETS}/favicon-32x32.png'>"
+    swagger = SwaggerRenderPlugin(
+        js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon=favicon,
+    )
+    redoc = RedocRenderPlugin(
+        js_url=f"{REDOC_ASSETS}/redoc.standalone.js", google_fonts=False, favicon=favicon
+    )
     return OpenAPIConfig(
         title="nexus-image",
         version=__version__,
         description=DESCRIPTION,
         components=COMPONENTS,
         use_handler_docstrings=True,
-        render_plugins=[SwaggerRenderPlugin()],
+        render_plugins=[swagger, redoc],
         openapi_router=Router("/schema", route_handlers=[], include_in_schema=False, opt={PUBLIC: True}),
     )
+
+
+def doc_assets() -> list[Router]:
+    """Swagger UI's and ReDoc's static files, from the `openapi-ui-bundles` package (Apache-2.0):
+    public, like the pages that load them."""
+    bundles = {
+        SWAGGER_ASSETS: openapi_ui_bundles.swagger_ui.static_path,
+        REDOC_ASSETS: openapi_ui_bundles.redoc.static_path,
+    }
+    return [
+        create_static_files_router(
+            path, directories=[directory], name=path, opt={PUBLIC: True}, include_in_schema=False
+        )
+        for path, directory in bundles.items()
+    ]
 
 
 def create_app(settings: Settings, parts: ApiParts) -> Litestar:
@@ -152,7 +184,7 @@ def create_app(settings: Settings, parts: ApiParts) -> Litestar:
         security=SECURITY,
     )
     app = Litestar(
-        route_handlers=[api, HealthController],
+        route_handlers=[api, HealthController, *doc_assets()],
         dependencies=dependencies(parts),
         guards=[require_token],
         before_request=check_request,
@@ -166,4 +198,5 @@ def create_app(settings: Settings, parts: ApiParts) -> Litestar:
         logging_config=None,
     )
     seal_request_bodies(app)
+    document_headers(app)
     return app

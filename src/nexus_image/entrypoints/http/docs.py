@@ -6,7 +6,15 @@ from http import HTTPStatus
 
 from litestar import Litestar
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIFormat,
+    OpenAPIHeader,
+    OpenAPIResponse,
+    OpenAPIType,
+    Schema,
+    SecurityScheme,
+)
 
 from nexus_image.entrypoints.http.errors import PROBLEM_JSON
 from nexus_image.entrypoints.http.schemas import Problem
@@ -43,6 +51,13 @@ WHY: dict[int, str] = {
 
 ALWAYS = (400, 401, 503)
 SEALED_BODIES = ("GenerateRequest", "VisibilityRequest", "AlbumRequest", "ModerationCheckRequest")
+HEADER_SCHEMAS = {"Location": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.URI_REFERENCE)}
+RETRY_STATUSES = ("429", "503")
+RETRY_AFTER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.INTEGER, minimum=1),
+    description="Whole seconds to wait before trying again",
+    required=True,
+)
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
@@ -64,3 +79,22 @@ def seal_request_bodies(app: Litestar) -> None:
     schemas = app.openapi_schema.components.schemas or {}
     for name in SEALED_BODIES:
         schemas[name].additional_properties = False
+
+
+def document_headers(app: Litestar) -> None:
+    """Response headers get their schema (a documentation-only `ResponseHeader` cannot carry
+    one, and a header without one is not valid OpenAPI), and every 429 and 503 documents the
+    `Retry-After` it carries (Litestar's `ResponseSpec` takes no headers)."""
+    for path in (app.openapi_schema.paths or {}).values():
+        operations = (path.get, path.put, path.post, path.delete, path.options, path.head, path.patch)
+        for operation in filter(None, operations):
+            for status, response in (operation.responses or {}).items():
+                if not isinstance(response, OpenAPIResponse):
+                    continue
+                headers = response.headers or {}
+                for name, schema in HEADER_SCHEMAS.items():
+                    header = headers.get(name)
+                    if isinstance(header, OpenAPIHeader) and header.schema is None:
+                        header.schema = schema
+                if str(status) in RETRY_STATUSES:
+                    response.headers = {**headers, "Retry-After": RETRY_AFTER}

@@ -47,9 +47,9 @@ class WorkerProcess:
             signal.signal(signal.SIGINT, self.stop)
         app = self.app = self.build()
         try:
-            app.prepare_broker()
-            if self.settings.worker_metrics_port:
+            if self.settings.worker_metrics_port:  # first: /health answers while the rest starts
                 app.serve_metrics(self.settings.worker_metrics_port)
+            app.prepare_broker()
             if not self.stop_event.is_set():
                 app.runtime.run()
         finally:

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from nexus_image.application.ports import HealthChecks
 from nexus_image.entrypoints.http.auth import PUBLIC
+from nexus_image.entrypoints.http.errors import UNAVAILABLE_RETRY_SECONDS
 from nexus_image.entrypoints.http.schemas import HealthResponse
 
 HEALTHY = ("ok", "ready", "unchecked")
@@ -42,10 +43,12 @@ class HealthController(Controller):
         responses={503: ResponseSpec(data_container=HealthResponse, description="Not ready: see `checks`")},
     )
     async def ready(self, state: State) -> Response[HealthResponse]:
-        """200 when every dependency answers; 503, with what failed, otherwise."""
+        """200 when every dependency answers; 503, with what failed and a Retry-After, otherwise."""
         ok, checks = await anyio.to_thread.run_sync(readiness, state.parts.readiness)
         body = HealthResponse(status="ready" if ok else "not_ready", checks=checks)
-        return Response(body, status_code=200 if ok else 503)
+        if ok:
+            return Response(body)
+        return Response(body, status_code=503, headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)})
 
     @get(["/metrics", "/api/v1/metrics"], summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
     async def metrics(self, state: State) -> Response[bytes]:

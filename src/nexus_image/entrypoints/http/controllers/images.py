@@ -75,7 +75,9 @@ class ImagesController(Controller):
         summary="Request an image",
         responses=problems(400, 402, 409, 413, 415, 422, 429),
         response_headers=[
-            ResponseHeader(name="Location", description="The new image", documentation_only=True)
+            ResponseHeader(
+                name="Location", description="The new image", documentation_only=True, required=True
+            )
         ],
     )
     def generate(
