@@ -4,6 +4,7 @@ construction; nothing else in the package builds an adapter or a use case."""
 from __future__ import annotations
 
 import ast
+import time
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,20 @@ def test_overrides_replace_providers_by_name(tmp_path: Path) -> None:
     assert app.service.get_image("u", view.id).status == "COMPLETED"
     with pytest.raises(TypeError, match="no provider named 'clocks'"):
         compose("memory", settings(tmp_path), clocks=clock)
+
+
+def test_a_stop_asked_before_the_runtime_starts_is_kept_and_a_restart_is_a_new_run(tmp_path: Path) -> None:
+    app = compose("embedded", settings(tmp_path), generator=PatternGenerator())
+    try:
+        runtime = app.runtime
+        runtime.stop_event.set()  # a SIGTERM while the process was still starting
+        began = time.monotonic()
+        runtime.run()
+        assert time.monotonic() - began < 10
+        assert runtime.model_state == "not started" and not runtime.ready.is_set()
+        runtime.start()  # started again after that stop: a new run, which gets ready
+        assert runtime.ready.wait(10) and not runtime.stop_event.is_set()
+        runtime.stop()
+        assert runtime.stop_event.is_set()
+    finally:
+        app.close()

@@ -44,6 +44,7 @@ class WorkerRuntime:
     ready: threading.Event = field(default_factory=threading.Event)
     model_state: str = "not started"
     threads: list[threading.Thread] = field(default_factory=list)
+    _stopped: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.worker = WorkerLoop(
@@ -89,11 +90,18 @@ class WorkerRuntime:
             self.model_state = "ready"
 
     def _begin(self) -> None:
-        self.stop_event.clear()  # a runtime may be started again after a stop (test clients do)
+        # A runtime may be started again after a stop (test clients do): that is a new run. A
+        # stop asked before the first start (a SIGTERM while the process was still starting) is
+        # kept, so the runtime ends at once instead of losing it.
+        if self._stopped:
+            self.stop_event.clear()
+            self._stopped = False
         self._recover_previous_run()
         self.threads = self._background()
 
     def _work(self) -> None:
+        if self.stop_event.is_set():
+            return  # stopped before it began: no model load, no job taken
         self._load_model()
         log.info("worker ready (max batch %d)", self.max_batch)
         self.ready.set()
@@ -119,5 +127,6 @@ class WorkerRuntime:
         """Stop taking jobs and wait for the one in hand; a job cut short is handed back on the
         next start (or by recovery)."""
         self.stop_event.set()
+        self._stopped = True
         for thread in self.threads:
             thread.join(timeout)
