@@ -20,6 +20,13 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null \
   $SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y postgresql
 fi
 
+# Prometheus and promtool: the alert rules and dashboard queries are checked on a real server.
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  echo "== installing Prometheus (Debian's prometheus: the server and promtool)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends prometheus
+fi
+
 echo "== pytest"
 set +e
 .venv/bin/python -m pytest --cov=nexus_image --cov-report=term --cov-report=json:coverage.json -p no:cacheprovider "$@"

@@ -61,6 +61,21 @@ def test_a_database_outage_leaves_metrics_up_with_the_last_queue_size(api: Api) 
     assert "image_generation_queue_size 1.0" in response.text
 
 
+def test_responses_are_counted_by_status_class_from_zero(api: Api) -> None:
+    first = api.client.get("/metrics").text  # counted once it has been answered
+    for status_class in ("1xx", "2xx", "3xx", "4xx", "5xx"):
+        assert f'http_responses_total{{status_class="{status_class}"}}' in first
+    assert 'http_responses_total{status_class="5xx"} 0.0' in first
+    assert api.client.get("/api/v1/images/no-such-job").status_code in (401, 404)
+    api.db.failure = ConnectionError("database down")
+    assert api.client.get("/ready").status_code == 503
+    api.db.failure = None
+    text = api.client.get("/metrics").text
+    assert 'http_responses_total{status_class="5xx"} 1.0' in text
+    assert 'http_responses_total{status_class="4xx"} 1.0' in text
+    assert 'http_responses_total{status_class="2xx"} 1.0' in text  # the first scrape
+
+
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
     root = logging.getLogger()

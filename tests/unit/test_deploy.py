@@ -11,15 +11,15 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from nexus_image.adapters.prometheus import PrometheusMetrics
+from nexus_image.adapters.prometheus import GPU_SERIES, PrometheusMetrics
 from nexus_image.entrypoints.cli.main import _parser
-from nexus_image.entrypoints.http.observability import latency_histogram
+from nexus_image.entrypoints.http.observability import http_metrics
 from nexus_image.entrypoints.settings import Settings
+from tests.support import promql
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 YAML_FILES = sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")])
-PROMQL_FUNCTIONS = {"histogram_quantile", "clamp_min"}
-EXTERNAL_METRICS = {"up", "DCGM_FI_DEV_GPU_UTIL", "kafka_consumergroup_lag"}
+EXTERNAL_METRICS = {"up"}  # Prometheus' own, per target
 
 
 def documents(path: Path) -> list[Any]:
@@ -36,10 +36,10 @@ def setting_names() -> set[str]:
 def series_names() -> set[str]:
     registry = CollectorRegistry()
     PrometheusMetrics(registry)
-    latency_histogram(registry)
+    http_metrics(registry)
     suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"], "gauge": [""]}
     names = {f.name + s for f in registry.collect() for s in suffixes[f.type]}
-    return names | EXTERNAL_METRICS
+    return names | set(GPU_SERIES) | EXTERNAL_METRICS
 
 
 def test_every_yaml_file_parses() -> None:
@@ -86,13 +86,6 @@ def test_commands_are_real_cli_commands() -> None:
         assert callable(parsed.handler), args
 
 
-def promql_metrics(expr: str) -> set[str]:
-    without_labels = re.sub(r"\{[^}]*\}", "", expr)
-    without_keywords = re.sub(r"\b(by|without)\s*\([^)]*\)", "", without_labels)
-    tokens = set(re.findall(r"\b[A-Za-z_:][A-Za-z0-9_:]*\b", without_keywords))
-    return {t for t in tokens if "_" in t and t not in PROMQL_FUNCTIONS}
-
-
 def test_alerts_and_dashboard_query_series_that_exist() -> None:
     known = series_names()
     rules = documents(DEPLOY / "monitoring" / "alerts.yml")[0]["groups"][0]["rules"]
@@ -100,7 +93,7 @@ def test_alerts_and_dashboard_query_series_that_exist() -> None:
     dashboard = json.loads((DEPLOY / "monitoring" / "grafana-dashboard.json").read_text())
     exprs = [r["expr"] for r in rules] + [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     for expr in exprs:
-        missing = promql_metrics(expr) - known
+        missing = promql.metrics(expr) - known
         assert not missing, f"{expr}: {missing}"
     for rule in rules:
         assert rule["annotations"]["summary"]
@@ -116,5 +109,13 @@ def test_dashboard_has_the_original_panels(title: str) -> None:
     assert any(p["title"].startswith(title) for p in dashboard["panels"])
 
 
-def test_promql_parser_sees_metric_names() -> None:
-    assert promql_metrics('sum by (le) (rate(foo_bucket{a="b_c"}[5m]))') == {"foo_bucket"}
+def test_promql_reader_sees_metrics_labels_and_thresholds() -> None:
+    expr = 'sum by (le, route) (rate(foo_bucket{a_b="b_c", route!~"/x|/y"}[5m])) > 0.1'
+    assert promql.metrics(expr) == {"foo_bucket"}
+    assert promql.matchers(expr) == [("a_b", "=", "b_c"), ("route", "!~", "/x|/y")]
+    assert promql.grouping_labels(expr) == {"le", "route"}
+    assert (
+        promql.without_threshold(expr)
+        == 'sum by (le, route) (rate(foo_bucket{a_b="b_c", route!~"/x|/y"}[5m]))'
+    )
+    assert promql.without_threshold("absent(up)") == "absent(up)"

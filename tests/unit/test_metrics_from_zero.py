@@ -11,6 +11,7 @@ from pathlib import Path
 
 from prometheus_client import generate_latest
 
+from nexus_image.adapters.moderation import REFUSAL_CATEGORIES, REFUSAL_LAYERS
 from nexus_image.adapters.prometheus import PrometheusMetrics, QueueGauges
 from nexus_image.entrypoints.composition import compose
 from nexus_image.entrypoints.settings import Settings
@@ -29,7 +30,7 @@ def get(url: str) -> tuple[int, str, str]:
 
 
 def test_a_fresh_registry_has_every_known_series_at_zero() -> None:
-    text = exposed(PrometheusMetrics())
+    text = exposed(PrometheusMetrics(refusal_categories=REFUSAL_CATEGORIES, refusal_layers=REFUSAL_LAYERS))
     for series in (
         'image_generation_failures_total{resolution="512x512"} 0.0',
         'image_generation_requests_total{resolution="1024x1536",style="anime"} 0.0',
@@ -48,6 +49,19 @@ def test_a_fresh_registry_has_every_known_series_at_zero() -> None:
     assert "python_info{" in text
     assert "python_gc_objects_collected_total" in text
     assert "process_cpu_seconds_total" in text  # Linux: the process collector reads /proc
+
+
+def test_the_composed_metrics_start_every_refusal_the_moderators_can_give_at_zero(tmp_path: Path) -> None:
+    app = compose("api", Settings(data_dir=tmp_path))
+    try:
+        text = exposed(app.metrics)
+    finally:
+        app.close()
+    assert set(REFUSAL_CATEGORIES) == {"minors", "sexual_violence", "self_harm", "violence", "hate", "sexual"}
+    for category in REFUSAL_CATEGORIES:
+        for layer in ("rules", "semantic"):
+            assert f'moderation_refusals_total{{category="{category}",layer="{layer}"}} 0.0' in text
+    assert "gpu_" not in text  # the API generates nothing: no GPU series
 
 
 def test_known_values_are_parameters_and_the_first_event_counts_from_zero() -> None:

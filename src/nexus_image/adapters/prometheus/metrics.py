@@ -28,14 +28,13 @@ STYLES = tuple(s.value for s in Style)
 RESOLUTIONS = tuple(r.value for r in Resolution)
 OUTCOMES = ("completed", "failed", "cancelled")  # what ProcessJobs reports as finished
 SAFETY_OUTCOMES = ("flagged", "passed")
-REFUSAL_CATEGORIES = ("sexual", "minors", "sexual_violence", "violence", "hate", "self_harm")
-REFUSAL_LAYERS = ("rules", "semantic")
 
 
 class PrometheusMetrics:
     """Implements the Metrics port. Pass a registry per process (tests use their own); the
-    known label values (defaults: the domain's styles and resolutions, the job outcomes, the
-    moderation categories and layers) are created at 0. `checkers`: the image checkers in use."""
+    known label values (defaults: the domain's styles and resolutions and the job outcomes;
+    the moderators' refusal categories and layers, and the image checkers in use, as given)
+    are created at 0."""
 
     def __init__(
         self,
@@ -44,8 +43,8 @@ class PrometheusMetrics:
         styles: Iterable[str] = STYLES,
         resolutions: Iterable[str] = RESOLUTIONS,
         outcomes: Iterable[str] = OUTCOMES,
-        refusal_categories: Iterable[str] = REFUSAL_CATEGORIES,
-        refusal_layers: Iterable[str] = REFUSAL_LAYERS,
+        refusal_categories: Iterable[str] = (),
+        refusal_layers: Iterable[str] = (),
         checkers: Iterable[str] = (),
     ) -> None:
         self.registry = registry or CollectorRegistry()

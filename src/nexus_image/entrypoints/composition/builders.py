@@ -264,12 +264,20 @@ def sql_rate_limiter(settings: Settings, closers: Closers) -> RateLimiter:
     return SqlRateLimiter(engine, settings.rate_limit_per_minute, RATE_WINDOW_SECONDS)
 
 
-def prometheus_metrics(checkers: tuple[str, ...]) -> Any:
+def prometheus_metrics(checkers: tuple[str, ...], generates: bool) -> Any:
     """Business series with their own registry, every known label value at 0 from the start
-    (the image checkers' too: `checkers`), and the process and Python runtime series."""
-    from nexus_image.adapters.prometheus import PrometheusMetrics
+    (the moderators' refusal categories and the image checkers' names too), the process and
+    Python runtime series, and, in a process that generates, the GPUs' figures from NVML."""
+    from nexus_image.adapters.moderation import REFUSAL_CATEGORIES, REFUSAL_LAYERS
+    from nexus_image.adapters.prometheus import PrometheusMetrics, nvml_collector
 
-    return PrometheusMetrics(checkers=checkers)
+    metrics = PrometheusMetrics(
+        checkers=checkers, refusal_categories=REFUSAL_CATEGORIES, refusal_layers=REFUSAL_LAYERS
+    )
+    gpus = nvml_collector() if generates else None
+    if gpus is not None:
+        metrics.registry.register(gpus)
+    return metrics
 
 
 def checker_names(checker: Any) -> tuple[str, ...]:
@@ -291,11 +299,12 @@ def queue_gauges(metrics: Any, uow_factory: UnitOfWorkFactory) -> Any:
     return QueueGauges(metrics, counts, QUEUE_REFRESH_SECONDS)
 
 
-def metrics_server(metrics: Any, gauges: Any, closers: Closers) -> Callable[[int], None]:
+def metrics_server(metrics: Any, gauges: Any, closers: Closers) -> Callable[[int], int]:
     """Serves the metrics' registry on a port of its own (workers have no HTTP API), with
-    `/health` for liveness probes; the queue gauges are refreshed while it serves."""
+    `/health` for liveness probes; the queue gauges are refreshed while it serves. Returns the
+    port it listens on (port 0 picks a free one)."""
 
-    def serve(port: int) -> None:
+    def serve(port: int) -> int:
         from nexus_image.adapters.prometheus import start_metrics_server
 
         server = start_metrics_server(metrics.registry, port)
@@ -305,6 +314,7 @@ def metrics_server(metrics: Any, gauges: Any, closers: Closers) -> Callable[[int
             gauges.start()
             closers.append(gauges.stop)
         log.info("metrics on :%d/metrics, liveness on :%d/health", server.server_port, server.server_port)
+        return int(server.server_port)
 
     return serve
 

@@ -142,6 +142,7 @@ class Container(containers.DeclarativeContainer):
                 no=providers.Object(()),
                 yes=providers.Callable(b.checker_names, image_checker),
             ),
+            providers.Callable(lambda plan: plan.generator != "none", plan),
         ),
     )
     queue_gauges = providers.Selector(

@@ -69,8 +69,10 @@ class Application:
     def metrics(self) -> Any:
         return self.container.metrics()
 
-    def serve_metrics(self, port: int) -> None:
-        self.container.serve_metrics()(port)
+    def serve_metrics(self, port: int) -> int:
+        """Serve /metrics and /health on `port` (0: a free one); returns the port."""
+        bound: int = self.container.serve_metrics()(port)
+        return bound
 
     def prepare_broker(self) -> None:
         builders.prepare_topics(self.settings)

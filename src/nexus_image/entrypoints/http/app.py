@@ -32,7 +32,7 @@ from nexus_image.entrypoints.http.controllers.tokens import TokensController
 from nexus_image.entrypoints.http.docs import COMPONENTS, SECURITY, document_headers, seal_request_bodies
 from nexus_image.entrypoints.http.errors import EXCEPTION_HANDLERS
 from nexus_image.entrypoints.http.inputs import check_request
-from nexus_image.entrypoints.http.observability import RequestContextMiddleware, latency_histogram
+from nexus_image.entrypoints.http.observability import RequestContextMiddleware, http_metrics
 from nexus_image.entrypoints.http.security import TokenVerifier
 from nexus_image.entrypoints.settings import Settings
 
@@ -189,7 +189,7 @@ def create_app(settings: Settings, parts: ApiParts) -> Litestar:
         guards=[require_token],
         before_request=check_request,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[DefineMiddleware(RequestContextMiddleware, latency=latency_histogram(parts.registry))],
+        middleware=[DefineMiddleware(RequestContextMiddleware, metrics=http_metrics(parts.registry))],
         cors_config=cors(settings),
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi(),

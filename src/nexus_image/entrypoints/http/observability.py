@@ -1,18 +1,21 @@
 """Per-request context: a request id (X-Request-ID, taken from the client when sane, echoed
 back), bound to every log line of the request together with the user id; one access log line;
-and the latency histogram, labelled by route template rather than raw path (bounded series)."""
+the latency histogram, labelled by route template rather than raw path (bounded series), and
+a count of responses by status class that starts at 0 for every class (error-rate alerts see
+the first 5xx after a start)."""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -20,14 +23,35 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 log = structlog.get_logger("nexus_image.http")
 
 
-def latency_histogram(registry: CollectorRegistry) -> Histogram:
-    return Histogram(
+STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpMetrics:
+    latency: Histogram
+    responses: Counter
+
+    def observe(self, method: str, route: str, status: int, seconds: float, long_lived: bool) -> None:
+        """Every response is counted by class; long-lived streams stay out of the latency."""
+        self.responses.labels(status_class=f"{min(max(status // 100, 1), 5)}xx").inc()
+        if not long_lived:
+            self.latency.labels(method=method, route=route, status=str(status)).observe(seconds)
+
+
+def http_metrics(registry: CollectorRegistry) -> HttpMetrics:
+    latency = Histogram(
         "http_request_duration_seconds",
         "HTTP request latency, from routing to the last byte of the response",
         ["method", "route", "status"],
         buckets=LATENCY_BUCKETS,
         registry=registry,
     )
+    responses = Counter(
+        "http_responses", "HTTP responses by status class", ["status_class"], registry=registry
+    )
+    for status_class in STATUS_CLASSES:
+        responses.labels(status_class=status_class)
+    return HttpMetrics(latency, responses)
 
 
 def request_id_of(scope: Scope) -> str:
@@ -53,9 +77,9 @@ def with_json_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, b
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, latency: Histogram) -> None:
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
         self.app = app
-        self.latency = latency
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -84,10 +108,9 @@ class RequestContextMiddleware:
     def _finish(self, scope: Scope, status: int, seconds: float) -> None:
         handler: Any = scope.get("route_handler")
         long_lived = bool(handler is not None and handler.opt.get("long_lived"))
-        route = scope.get("path_template") or "unmatched"
-        method = scope.get("method", "")
-        if not long_lived:
-            self.latency.labels(method=method, route=route, status=str(status)).observe(seconds)
+        route = str(scope.get("path_template") or "unmatched")
+        method = str(scope.get("method", ""))
+        self.metrics.observe(method, route, status, seconds, long_lived)
         log.info(
             "request",
             method=method,
