@@ -95,7 +95,7 @@ def test_the_caller_follows_their_own_job_live_and_sees_nobody_elses(server: str
     assert names[0] == "queued" and names[-1] == "completed"
     assert set(names[1:-1]) == {"processing"}
     steps = [data["step"] for name, data in events if name == "processing" and data["total_steps"]]
-    assert steps == [1, 2, 3, 4]
+    assert steps[0] == 1 and steps[-1] == 4 and steps == sorted(set(steps))  # throttled, never the last
     assert events[-1][1]["status"] == "COMPLETED" and events[-1][1]["image_url"] == f"/api/v1/images/{job}"
     assert events[0][1] == {**events[0][1], "status": "QUEUED", "tokens_cost": 5}
 

@@ -41,7 +41,7 @@ def test_the_websocket_streams_the_callers_events_after_a_first_auth_message(api
     names = [m["event"] for m in events]
     assert names[0] == "queued" and names[-1] == "completed" and "processing" in names
     steps = [m["data"]["step"] for m in events if m["event"] == "processing" and m["data"]["total_steps"]]
-    assert steps == [1, 2, 3]
+    assert steps[0] == 1 and steps[-1] == 3 and steps == sorted(set(steps))  # throttled, never the last
     assert all(m["id"] for m in events)
     assert "queue_position" in events[0]["data"]
 

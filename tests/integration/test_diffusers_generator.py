@@ -184,3 +184,59 @@ def test_cli_generate_in_process(
     with Image.open(out) as image:
         assert image.size == (512, 512)
     assert f"image: {out.resolve()}" in captured.out
+
+
+def test_speed_ups_apply_where_asked_and_keep_the_image(
+    tiny_folder: Path, model_cache: Path, generator: DiffusersGenerator
+) -> None:
+    assert generator.applied == []  # on the CPU none is on by default: channels_last costs there
+    fast = DiffusersGenerator(
+        GeneratorOptions(
+            model=str(tiny_folder), cache_dir=model_cache, threads=2, channels_last=True, fuse_qkv=True
+        )
+    )
+    fast.load()
+    assert fast.applied == ["channels_last", "fused QKV"]
+    plain = generator.generate(spec(seed=7, width=256, height=256), keep_going)
+    fused = fast.generate(spec(seed=7, width=256, height=256), keep_going)
+    assert (fused.width, fused.height) == (256, 256)
+
+    # the same computation, reordered: pixels differ by rounding only
+    def mean_difference(a: bytes, b: bytes) -> float:
+        return sum(abs(x - y) for x, y in zip(a, b, strict=True)) / len(a)
+
+    other_seed = generator.generate(spec(seed=8, width=256, height=256), keep_going)
+    assert mean_difference(plain.pixels, fused.pixels) < 2  # rounding (a random model amplifies it)
+    assert mean_difference(plain.pixels, other_seed.pixels) > 10  # what a different image is
+
+
+def test_compile_wraps_the_unet_and_vae_lazily_with_a_cache_next_to_the_models(
+    tiny_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    compiled = DiffusersGenerator(
+        GeneratorOptions(
+            model=str(tiny_folder), cache_dir=tmp_path, threads=2, compile="unet+vae", compile_mode="default"
+        )
+    )
+    compiled.load()  # torch.compile is lazy: nothing is compiled until the first call
+    assert compiled.applied == ["compiled UNet (default)", "compiled VAE decoder"]
+    assert isinstance(compiled._pipe.unet, torch._dynamo.eval_frame.OptimizedModule)
+    assert (tmp_path / "torch-compile").is_dir()
+    import os
+
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path / "torch-compile")
+
+
+def test_warm_up_runs_each_configured_resolution_once_at_load(tiny_folder: Path, model_cache: Path) -> None:
+    warm = DiffusersGenerator(
+        GeneratorOptions(
+            model=str(tiny_folder), cache_dir=model_cache, threads=2, warm_up=("64x64", "128x64")
+        )
+    )
+    warm.load()
+    assert warm.warmed == ["64x64", "128x64"]
+    warm.load()  # loaded: no second warm-up
+    assert warm.warmed == ["64x64", "128x64"]

@@ -54,6 +54,7 @@ def test_an_expired_lease_hands_the_job_back_and_the_old_worker_settles_nothing(
     world.queue.receive(1, 0)
     worker = world.service.worker
     worker.worker_id = "stuck-worker"
+    worker.progress_every = timedelta(0)  # an event at every step, to act at step 2
     taken_over: list[int] = []
 
     def stall_then_lose_it(step: int) -> None:

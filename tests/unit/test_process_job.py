@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 from PIL import Image
 
 from nexus_image.adapters.imaging import read_png_metadata
+from nexus_image.application.ports import RawImage, RenderSpec
 from nexus_image.domain import (
     GenerationCompleted,
     GenerationFailed,
@@ -36,7 +40,7 @@ def test_job_completes_with_image_thumbnail_and_events(world: World) -> None:
     events = [type(e).__name__ for e in world.queue.events]
     assert events[-2:] == ["GenerationStarted", "GenerationCompleted"]
     progress = [e for e in world.live if isinstance(e, GenerationProgress)]
-    assert [p.step for p in progress] == [1, 2, 3, 4]
+    assert [p.step for p in progress] == [1, 4]  # no time passed: the first step and the last
     assert world.balance() == 90
 
 
@@ -94,6 +98,8 @@ def test_unknown_job_is_skipped_not_raised(world: World) -> None:
 def test_cancel_during_generation_stops_at_next_step(world: World) -> None:
     job = world.request(steps=10)
     world.service.relay.drain()
+    world.service.worker.ownership_every = timedelta(0)  # look at every step
+    world.service.worker.progress_every = timedelta(0)
     seen: list[int] = []
 
     class CancelAtThree:
@@ -107,6 +113,96 @@ def test_cancel_during_generation_stops_at_next_step(world: World) -> None:
     outcome = world.service.process(job.id)
     assert outcome.status == "CANCELLED"
     assert seen == [1, 2, 3]
+    assert world.storage.objects == {}
+    assert world.balance() == 100 and world.ledger_sum() == 100
+
+
+def paced(world: World, seconds: float, on_each: Callable[[int], None] = lambda step: None) -> None:
+    """The generator's steps take `seconds` each on the world's clock; `on_each(step)` runs
+    before the worker's step callback."""
+    generator = world.service.worker.generator
+    original = generator.generate_batch  # type: ignore[attr-defined]
+
+    def slow(specs: list[RenderSpec], on_step: Callable[[int, int], bool]) -> list[RawImage]:
+        def step(done: int, total: int) -> bool:
+            world.clock.advance(seconds=seconds)
+            on_each(done)
+            return on_step(done, total)
+
+        result: list[RawImage] = original(specs, step)
+        return result
+
+    generator.generate_batch = slow  # type: ignore[attr-defined]
+
+
+class Steps:
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def publish(self, event: object) -> None:
+        if isinstance(event, GenerationProgress):
+            self.seen.append(event.step)
+
+
+class _CountedJobs:
+    def __init__(self, jobs: Any, reads: list[list[str]]) -> None:
+        self._jobs, self._reads = jobs, reads
+
+    def list_by_ids(self, job_ids: list[str]) -> Any:
+        self._reads.append(list(job_ids))
+        return self._jobs.list_by_ids(job_ids)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._jobs, name)
+
+
+class _CountedUnit:
+    def __init__(self, uow: Any, reads: list[list[str]]) -> None:
+        self._uow, self.jobs = uow, _CountedJobs(uow.jobs, reads)
+
+    def __enter__(self) -> _CountedUnit:
+        self._uow.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._uow.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._uow, name)
+
+
+def counting_reads(factory: Callable[[], Any], reads: list[list[str]]) -> Callable[[], Any]:
+    """`factory`'s units of work, recording every `jobs.list_by_ids` (the ownership reads)."""
+    return lambda: _CountedUnit(factory(), reads)
+
+
+def test_steps_read_ownership_once_a_second_and_publish_progress_four_times_a_second(world: World) -> None:
+    job = world.request(steps=20)
+    world.service.relay.drain()
+    worker = world.service.worker
+    reads: list[list[str]] = []
+    worker.uow_factory = counting_reads(worker.uow_factory, reads)
+    paced(world, 0.1)  # 2 s for the image
+    worker.live_events = steps = Steps()
+    assert world.service.process(job.id).status == "COMPLETED"
+    assert len(reads) == 2  # at 1 s and at the last step (2 s): not one query per step
+    assert steps.seen[0] == 1 and steps.seen[-1] == 20
+    assert 7 <= len(steps.seen) <= 10  # about every 0.25 s, with the first and the last
+
+
+def test_a_cancel_is_seen_within_a_second_of_generation(world: World) -> None:
+    job = world.request(steps=40)
+    world.service.relay.drain()
+    ran: list[int] = []
+
+    def cancel_at_five(step: int) -> None:
+        ran.append(step)
+        if step == 5:
+            world.service.cancel("alice", job.id)
+
+    paced(world, 0.1, cancel_at_five)
+    assert world.service.process(job.id).status == "CANCELLED"
+    assert ran[-1] <= 5 + 10  # stopped within the next second of steps, long before step 40
     assert world.storage.objects == {}
     assert world.balance() == 100 and world.ledger_sum() == 100
 

@@ -62,6 +62,11 @@ class ProcessJobs:
     safety: ImageSafetyChecker | None = None  # the output check on every finished image
     block_unsafe: bool = False  # a flagged image fails its job (refunded) instead of staying private
     storage_retry_delays: Sequence[float] = (0.2, 0.5, 1.0)
+    # Between steps: whether the jobs are still ours (cancelled, or taken over after a lost
+    # lease) is read at most this often, in one query for the batch, and at the last step;
+    # progress events go out at most this often per job, and always for the last step.
+    ownership_every: timedelta = timedelta(seconds=1)
+    progress_every: timedelta = timedelta(seconds=0.25)
     sleep: Callable[[float], None] = field(default=time.sleep)
     _renewed_at: datetime | None = field(default=None, init=False, repr=False)
 
@@ -103,10 +108,11 @@ class ProcessJobs:
 
         return in_transaction(self.uow_factory, work)
 
-    def _still_mine(self, job_id: str) -> bool:
+    def _still_held(self, jobs: list[ImageJob]) -> list[ImageJob]:
+        """The jobs of `jobs` this worker still holds, read in one query."""
         with self.uow_factory() as uow:
-            job = uow.jobs.get(job_id)
-            return job is not None and job.is_held_by(self.worker_id)
+            current = {job.id: job for job in uow.jobs.list_by_ids([job.id for job in jobs])}
+        return [job for job in jobs if job.id in current and current[job.id].is_held_by(self.worker_id)]
 
     def _keep_leases(self, held: list[ImageJob]) -> None:
         """Renew the leases of every job this batch holds, a third of a lease after the last
@@ -128,11 +134,22 @@ class ProcessJobs:
             self._renewed_at = None  # try again at the next step; the lease has time left
 
     def _progress_callback(self, jobs: list[ImageJob], held: list[ImageJob]) -> Callable[[int, int], bool]:
+        """Between steps: keep the leases, stop when no job of the group is ours any more, and
+        tell watchers how far it got, all without a query or an event per step."""
+        active = list(jobs)
+        checked = published = self.clock.now()  # just started: ours, and `processing` is out
+
         def on_step(step: int, total: int) -> bool:
+            nonlocal active, checked, published
             self._keep_leases(held)
-            active = [job for job in jobs if self._still_mine(job.id)]
-            for job in active:
-                self._publish_live(job.progress(step, total, self.clock.now(), event_id=self.ids.new_id()))
+            now = self.clock.now()
+            last = step >= total
+            if last or now - checked >= self.ownership_every:
+                active, checked = self._still_held(active), now
+            if active and (last or step == 1 or now - published >= self.progress_every):
+                published = now
+                for job in active:
+                    self._publish_live(job.progress(step, total, now, event_id=self.ids.new_id()))
             return bool(active)
 
         return on_step

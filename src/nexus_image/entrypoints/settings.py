@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     dtype: str | None = None
     threads: int | None = Field(default=None, ge=1)
     low_memory: bool | None = None
+    # Speed-ups of the denoising run, each on by default only where it pays (CUDA): memory
+    # layout, one fused QKV projection per attention, torch.compile of the UNet (and the VAE
+    # decoder) with its cache under model_cache_dir, and the resolutions run once at start.
+    channels_last: bool | None = None
+    fuse_qkv: bool | None = None
+    compile: Literal["none", "unet", "unet+vae"] = "none"
+    compile_mode: Literal["default", "reduce-overhead", "max-autotune"] = "reduce-overhead"
+    warm_up_resolutions: str = ""  # e.g. "512x512,768x768": generated once before the first job
     jwt_secret: SecretStr | None = None
     jwt_public_key: str | None = None
     jwt_algorithm: str | None = None
@@ -69,6 +77,15 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=10, ge=1)
     cors_origins: str = ""
     log_json: bool | None = None
+
+    @field_validator("warm_up_resolutions")
+    @classmethod
+    def _resolutions(cls, value: str) -> str:
+        for item in (v.strip() for v in value.split(",") if v.strip()):
+            width, _, height = item.lower().partition("x")
+            if not (width.isdigit() and height.isdigit()) or int(width) % 8 or int(height) % 8:
+                raise ValueError(f"{item!r}: want WIDTHxHEIGHT, multiples of 8, comma-separated")
+        return value
 
     @field_validator("moderation_relaxed")
     @classmethod

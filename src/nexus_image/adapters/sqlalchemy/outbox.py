@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from nexus_image.adapters.sqlalchemy.base import SqlRepository
 from nexus_image.adapters.sqlalchemy.mappers import audit_values, event_from_row, event_values
+from nexus_image.adapters.sqlalchemy.notify import CHANNEL
 from nexus_image.adapters.sqlalchemy.tables import audit_log, outbox
 from nexus_image.application.ports import AuditRecord, OutboxRecord
 from nexus_image.domain.events import DomainEvent
@@ -24,8 +26,20 @@ class SqlOutbox(SqlRepository):
     (the job id is the message key). SQLite has one writer anyway and relays run in one process;
     delivery there, as everywhere, is at least once, with the event id for consumers to dedupe."""
 
+    def __init__(self, uow: Any) -> None:
+        super().__init__(uow)
+        self._notified = False
+
     def add(self, event: DomainEvent) -> None:
         self.execute(sa.insert(outbox).values(**event_values(event)))
+        if self.postgres and not self._notified:
+            # delivered at commit, to relays in other processes (OutboxListener); once is enough
+            self.execute(sa.select(sa.func.pg_notify(CHANNEL, "")))
+            self._notified = True
+
+    def reset(self) -> None:
+        super().reset()
+        self._notified = False
 
     def pending(self, limit: int) -> list[OutboxRecord]:
         statement = (

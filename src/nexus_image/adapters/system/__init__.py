@@ -1,4 +1,4 @@
-"""Real clock, ids and seeds."""
+"""Real clock, ids and seeds; the doorbell that wakes the outbox relay."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import secrets
 import uuid
 from datetime import UTC, datetime
 
+from nexus_image.adapters.system.doorbell import Doorbell, RingingUnitOfWork, ringing
 from nexus_image.domain.parameters import MAX_SEED
 
 
@@ -24,4 +25,4 @@ class RandomSeeds:
         return secrets.randbelow(MAX_SEED + 1)
 
 
-__all__ = ["RandomSeeds", "SystemClock", "UuidGenerator"]
+__all__ = ["Doorbell", "RandomSeeds", "RingingUnitOfWork", "SystemClock", "UuidGenerator", "ringing"]

@@ -30,6 +30,8 @@ Closers = list[Callable[[], None]]
 
 RATE_WINDOW_SECONDS = 60.0
 QUEUE_REFRESH_SECONDS = 5.0
+RELAY_FALLBACK_SECONDS = 1.0  # the relay's look without a ring, where commits ring it
+RELAY_POLL_SECONDS = 0.2  # where they cannot
 PROBE_KEY = "readiness-probe/none"
 
 
@@ -69,6 +71,31 @@ def sql_database(settings: Settings, closers: Closers) -> UnitOfWorkFactory:
         migrate(engine)
     factory: UnitOfWorkFactory = SqlDatabase(engine).unit_of_work
     return factory
+
+
+def outbox_listener(settings: Settings, bell: Any, closers: Closers) -> Any:
+    """On PostgreSQL, a LISTEN connection that rings the relay's bell for outbox rows committed
+    by other processes (API replicas); None elsewhere (SQLite, memory: one process writes)."""
+    if not settings.database_url:
+        return None
+    from nexus_image.adapters.sqlalchemy import OutboxListener, create_engine_for, database_url
+
+    engine = create_engine_for(
+        database_url(settings.database_url, settings.data_dir), pool_size=1, max_overflow=0
+    )
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        return None
+    closers.append(engine.dispose)
+    return OutboxListener(engine, bell.ring)
+
+
+def relay_idle_seconds(role: str, listener: Any) -> float:
+    """How long the relay waits for a ring before it looks anyway: long where every writer rings
+    it (one process, or PostgreSQL notifications), short where another process writes unheard."""
+    if role in ("embedded", "memory", "cli") or listener is not None:
+        return RELAY_FALLBACK_SECONDS
+    return RELAY_POLL_SECONDS
 
 
 def migrate_database(settings: Settings, revision: str) -> tuple[str, str]:
@@ -197,6 +224,11 @@ def diffusers_generator(settings: Settings) -> ImageGenerator:
             dtype=settings.dtype,
             threads=settings.threads,
             low_memory=settings.low_memory,
+            channels_last=settings.channels_last,
+            fuse_qkv=settings.fuse_qkv,
+            compile=settings.compile,
+            compile_mode=settings.compile_mode,
+            warm_up=tuple(r.strip() for r in settings.warm_up_resolutions.split(",") if r.strip()),
         )
     )
 

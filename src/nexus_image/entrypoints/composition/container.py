@@ -17,7 +17,7 @@ from dependency_injector import containers, providers
 
 from nexus_image.adapters.imaging import PillowEncoder
 from nexus_image.adapters.memory import InMemoryQueue, LiveEventBroadcaster, TeePublisher
-from nexus_image.adapters.system import RandomSeeds, SystemClock, UuidGenerator
+from nexus_image.adapters.system import Doorbell, RandomSeeds, SystemClock, UuidGenerator, ringing
 from nexus_image.application.albums import ManageAlbums
 from nexus_image.application.audit import RecordAudit
 from nexus_image.application.cancel import CancelGeneration
@@ -85,11 +85,14 @@ class Container(containers.DeclarativeContainer):
     plan = providers.Singleton(plan_for, role, settings)
 
     # --- the ports, one adapter each ------------------------------------------------------------
-    uow_factory = providers.Selector(
+    # Commits that write outbox rows ring the bell: the relay publishes them at once.
+    outbox_bell = providers.Singleton(Doorbell)
+    database = providers.Selector(
         providers.Callable(attrgetter("database"), plan),
         memory=providers.Singleton(b.memory_database),
         sql=providers.Singleton(b.sql_database, settings, closers),
     )
+    uow_factory = providers.Singleton(ringing, database, outbox_bell)
     storage = providers.Selector(
         providers.Callable(attrgetter("storage"), plan),
         memory=providers.Singleton(InMemoryStorage),
@@ -249,6 +252,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     # --- the loops of a generating role -----------------------------------------------------------
+    outbox_listener = providers.Singleton(b.outbox_listener, settings, outbox_bell, closers)
     stop_event = providers.Singleton(threading.Event)
     ready = providers.Singleton(threading.Event)
     runtime = providers.Singleton(
@@ -260,6 +264,9 @@ class Container(containers.DeclarativeContainer):
         batch_wait_seconds=providers.Callable(attrgetter("batch_wait_seconds"), settings),
         recovery_every_seconds=providers.Callable(lambda s: b.recovery_interval(s.lease_seconds), settings),
         relay=providers.Callable(lambda r, s: r != "worker" or s.worker_relay, role, settings),
+        outbox_bell=outbox_bell,
+        outbox_listener=outbox_listener,
+        relay_idle_seconds=providers.Callable(b.relay_idle_seconds, role, outbox_listener),
         warm_up=providers.Callable(b.loading_capability, generator),
         exit_on_model_error=providers.Callable(lambda r: r == "worker", role),
         recover_previous_run=providers.Callable(attrgetter("recover_previous_run"), plan),

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from nexus_image.application.errors import QueueUnavailable
 from nexus_image.application.ports import Delivery, JobQueue
@@ -98,23 +99,48 @@ class WorkerLoop:
                 self.stop_event.wait(pause)
 
 
+class Bell(Protocol):
+    def ring(self) -> None: ...
+    def wait(self, timeout: float) -> bool: ...
+
+
+class Listener(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
 @dataclass
 class RelayLoop:
-    """Publishes outbox events; idles briefly when there is nothing to send."""
+    """Publishes outbox events as soon as they are committed: a transaction that wrote outbox
+    rows rings `bell` (in this process directly; from other processes through `listener`, a
+    PostgreSQL LISTEN). Without a ring it looks again after `idle_seconds` anyway, which covers
+    a lost notification and writers that cannot ring (SQLite in another process)."""
 
     service: ImageService
     idle_seconds: float = 0.2
     stop_event: threading.Event = field(default_factory=threading.Event)
+    bell: Bell | None = None
+    listener: Listener | None = None
 
     def run(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                sent = self.service.relay.execute()
-            except Exception:
-                log.exception("outbox relay iteration failed")
-                sent = 0
-            if not sent:
-                self.stop_event.wait(self.idle_seconds)
+        if self.listener is not None:
+            self.listener.start()
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    sent = self.service.relay.execute()
+                except Exception:
+                    log.exception("outbox relay iteration failed")
+                    sent = 0
+                if sent:
+                    continue
+                if self.bell is not None:
+                    self.bell.wait(self.idle_seconds)
+                else:
+                    self.stop_event.wait(self.idle_seconds)
+        finally:
+            if self.listener is not None:
+                self.listener.stop()
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from nexus_image.application.ports import Clock, JobQueue
 from nexus_image.application.service import ImageService
-from nexus_image.entrypoints.worker.loops import RecoveryLoop, RelayLoop, WorkerLoop
+from nexus_image.entrypoints.worker.loops import Bell, Listener, RecoveryLoop, RelayLoop, WorkerLoop
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ class WorkerRuntime:
     batch_wait_seconds: float = 0.0
     recovery_every_seconds: float = 30.0
     relay: bool = True
+    outbox_bell: Bell | None = None  # rung by commits carrying outbox rows: the relay wakes at once
+    outbox_listener: Listener | None = None  # rings it for commits of other processes
+    relay_idle_seconds: float = 0.2  # the relay's look without a ring
     warm_up: Callable[[], None] | None = None
     exit_on_model_error: bool = False
     recover_previous_run: bool = False
@@ -54,7 +57,13 @@ class WorkerRuntime:
             batch_wait_seconds=self.batch_wait_seconds,
             stop_event=self.stop_event,
         )
-        self.relay_loop = RelayLoop(self.service, stop_event=self.stop_event)
+        self.relay_loop = RelayLoop(
+            self.service,
+            idle_seconds=self.relay_idle_seconds,
+            stop_event=self.stop_event,
+            bell=self.outbox_bell,
+            listener=self.outbox_listener,
+        )
         self.recovery = RecoveryLoop(self.service, self.recovery_every_seconds, self.stop_event)
 
     def _recover_previous_run(self) -> None:
@@ -128,5 +137,7 @@ class WorkerRuntime:
         next start (or by recovery)."""
         self.stop_event.set()
         self._stopped = True
+        if self.outbox_bell is not None:
+            self.outbox_bell.ring()  # the relay wakes and sees the stop
         for thread in self.threads:
             thread.join(timeout)
