@@ -234,3 +234,30 @@ def test_live_progress_never_blocks_and_reaches_the_progress_topic(private_broke
     live.close()
     records = read_topic(private_broker.client_config(), topics.progress, 2)
     assert [r.body["step"] for r in records] == [1, 2]
+
+
+def test_a_batch_is_published_with_one_wait_and_in_order(kafka: TansuBroker, kafka_prefix: str) -> None:
+    topics = Topics(kafka_prefix)
+    ensure_topics(kafka.client_config(), topics.all(), partitions=1)
+    publisher = KafkaEventPublisher(kafka.client_config(), topics, timeout=10.0)
+    events = [requested(f"job-{n % 7}", n) for n in range(300)]
+    assert publisher.publish_batch(events) == 300
+    records = read_topic(kafka.client_config(), topics.requests, 300)
+    assert [r.key for r in records] == [e.job_id for e in events]  # one partition: the outbox order
+    publisher.close()
+
+
+def test_a_batch_during_an_outage_takes_nothing_and_the_next_one_everything(
+    private_broker: TansuBroker,
+) -> None:
+    topics = Topics("batch-outage.")
+    publisher = KafkaEventPublisher(private_broker.client_config(), topics, timeout=1.0)
+    events = [requested(f"b{n}", n) for n in range(20)]
+    assert publisher.publish_batch(events) == 0  # the broker is down: nothing is marked sent
+    private_broker.start()
+    deadline = time.monotonic() + 20
+    taken = 0
+    while taken < len(events) and time.monotonic() < deadline:
+        taken = publisher.publish_batch(events)
+    assert taken == 20
+    assert len(read_topic(private_broker.client_config(), topics.requests, 20)) >= 20

@@ -47,7 +47,102 @@ def queued(world: World, count: int) -> list[Delivery]:
 
 
 def loop(world: World, queue: ScriptedQueue, **options: object) -> WorkerLoop:
+    """A loop that finishes each batch before it returns (one iteration, one whole outcome);
+    the pipelined one is tested on its own below."""
+    options.setdefault("pipelined", False)
     return WorkerLoop(world.service, queue, poll_seconds=0.01, backoff_seconds=(0.001, 0.01), **options)  # type: ignore[arg-type]
+
+
+class HeldStorage:
+    """Storage whose uploads wait until `release` is set, recording the order of keys."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.release = threading.Event()
+        self.uploading = threading.Event()
+        self.keys: list[str] = []
+
+    def put(self, key: str, *args: object) -> object:
+        self.uploading.set()
+        assert self.release.wait(10), "never released"
+        self.keys.append(key)
+        return self.inner.put(key, *args)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_the_next_batch_generates_while_the_last_one_is_being_finished(world: World) -> None:
+    d = queued(world, 3)
+    queue = ScriptedQueue([[d[0]], [d[1]], [d[2]]])
+    storage = HeldStorage(world.service.worker.storage)
+    world.service.worker.storage = storage  # type: ignore[assignment]
+    worker = loop(world, queue, pipelined=True)
+    assert worker.run_once() == 1
+    assert storage.uploading.wait(5)  # the first image is being finished on the other thread
+    done = threading.Event()
+
+    def second() -> None:
+        worker.run_once()
+        done.set()
+
+    thread = threading.Thread(target=second, daemon=True)
+    thread.start()
+    # The second batch is generated although the first is still held in its upload ...
+    pause = threading.Event()
+    for _ in range(500):
+        if len(world.generator.calls) == 2:
+            break
+        pause.wait(0.01)
+    assert len(world.generator.calls) == 2
+    assert done.wait(5)  # the second iteration did not wait for the first batch's finishing
+    assert world.service.get_image("alice", d[0].job_id).status == "PROCESSING"
+    assert queue.acked == []  # ... and nothing is acknowledged before its batch is finished
+    # A third batch waits: at most one batch is being finished while another generates.
+    third = threading.Thread(target=worker.run_once, daemon=True)
+    third.start()
+    third.join(0.3)
+    assert third.is_alive() and len(world.generator.calls) == 2
+    storage.release.set()
+    third.join(10)
+    assert not third.is_alive() and len(world.generator.calls) == 3
+    worker._settle(wait_until=0)
+    assert [a.job_id for a in queue.acked] == [x.job_id for x in d]  # in order
+    assert {world.service.get_image("alice", x.job_id).status for x in d} == {"COMPLETED"}
+    assert worker.processed == 3
+
+
+class MetricsDownOnce:
+    """Metrics whose first `generation_finished` raises: a finishing step that fails after
+    the outcome was saved, as when the database answers the commit and then drops."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner, self.failed = inner, False
+
+    def generation_finished(self, *args: object) -> None:
+        if not self.failed:
+            self.failed = True
+            raise DatabaseUnavailable("database went away")
+        self.inner.generation_finished(*args)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_a_batch_whose_finishing_failed_is_taken_again_and_then_acknowledged(world: World) -> None:
+    [job] = queued(world, 1)
+    queue = ScriptedQueue([[job]])
+    world.service.worker.metrics = MetricsDownOnce(world.service.worker.metrics)  # type: ignore[assignment]
+    worker = loop(world, queue, pipelined=True)
+    worker.run_once()
+    with pytest.raises(Exception, match="could not be finished"):
+        worker._settle(wait_until=0)
+    assert queue.acked == []
+    assert worker._pending == [job]  # taken again on the next iteration ...
+    worker.run_once()
+    worker._settle(wait_until=0)
+    assert queue.acked == [job]  # ... skipped as already settled, and acknowledged
+    assert world.service.get_image("alice", job.job_id).status == "COMPLETED"
 
 
 def test_a_batch_fills_up_within_the_wait_and_runs_as_one(world: World) -> None:

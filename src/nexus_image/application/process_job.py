@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from nexus_image.application.dto import ProcessOutcome
 from nexus_image.application.errors import (
@@ -39,6 +41,20 @@ from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.safety import OutputSafety
 
 SKIPPED = "SKIPPED"
+
+Submit = Callable[[Callable[[], ProcessOutcome]], "Future[ProcessOutcome]"]
+"""Runs a finishing step, now or on another thread: `ThreadPoolExecutor.submit` fits."""
+
+
+def _done(outcome: ProcessOutcome) -> Future[ProcessOutcome]:
+    future: Future[ProcessOutcome] = Future()
+    future.set_result(outcome)
+    return future
+
+
+def _now(step: Callable[[], ProcessOutcome]) -> Future[ProcessOutcome]:
+    """Finish in this thread, at once (an exception propagates, as from a direct call)."""
+    return _done(step())
 
 
 @dataclass(slots=True)
@@ -75,12 +91,18 @@ class ProcessJobs:
 
     def execute_batch(self, job_ids: Sequence[str]) -> list[ProcessOutcome]:
         """Run several jobs; those sharing a batch key go through the generator together."""
-        outcomes: dict[str, ProcessOutcome] = {}
+        return [future.result() for future in self.execute_batch_pipelined(job_ids, _now)]
+
+    def execute_batch_pipelined(self, job_ids: Sequence[str], submit: Submit) -> list[Future[ProcessOutcome]]:
+        """Generate now; hand each finished image's check, encoding, upload and settlement to
+        `submit` (a finishing thread's), so the generator can start the next batch meanwhile.
+        The futures are in the order of `job_ids`."""
+        outcomes: dict[str, Future[ProcessOutcome]] = {}
         started: list[ImageJob] = []
         for job_id in job_ids:
             job_or_outcome = self._start(job_id)
             if isinstance(job_or_outcome, ProcessOutcome):
-                outcomes[job_id] = job_or_outcome
+                outcomes[job_id] = _done(job_or_outcome)
             else:
                 started.append(job_or_outcome)
         self._renewed_at = self.clock.now()
@@ -88,8 +110,8 @@ class ProcessJobs:
         for job in started:
             groups.setdefault(job.parameters.batch_key(), []).append(job)
         for group in groups.values():
-            for outcome in self._run_group(group, started):
-                outcomes[outcome.job_id] = outcome
+            for job, future in zip(group, self._run_group(group, started, submit), strict=True):
+                outcomes[job.id] = future
         return [outcomes[job_id] for job_id in job_ids]
 
     # --- phases --------------------------------------------------------------------------------
@@ -162,7 +184,9 @@ class ProcessJobs:
         except QueueUnavailable:
             pass  # progress is advisory; the outcome travels through the outbox
 
-    def _run_group(self, jobs: list[ImageJob], held: list[ImageJob]) -> list[ProcessOutcome]:
+    def _run_group(
+        self, jobs: list[ImageJob], held: list[ImageJob], submit: Submit
+    ) -> list[Future[ProcessOutcome]]:
         began = time.perf_counter()
         specs = [RenderSpec.of(job.parameters) for job in jobs]
         on_step = self._progress_callback(jobs, held)
@@ -172,11 +196,13 @@ class ProcessJobs:
             else:
                 images = [self.generator.generate(spec, on_step) for spec in specs]
         except GenerationInterrupted:
-            return [self._abandoned(job) for job in jobs]
+            return [_done(self._abandoned(job)) for job in jobs]
         except Exception as error:  # any generator failure fails the jobs, with a refund
             reason = f"generation failed: {type(error).__name__}: {error}"
-            return [self._fail(job, reason, began) for job in jobs]
-        return [self._finish(job, image, began) for job, image in zip(jobs, images, strict=True)]
+            return [_done(self._fail(job, reason, began)) for job in jobs]
+        return [
+            submit(partial(self._finish, job, image, began)) for job, image in zip(jobs, images, strict=True)
+        ]
 
     def _metadata(self, job: ImageJob) -> dict[str, str]:
         spec = RenderSpec.of(job.parameters)

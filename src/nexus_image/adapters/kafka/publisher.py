@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -95,6 +95,39 @@ class KafkaEventPublisher:
                 self._broken = True
                 reason = failures[0].str() if failures else f"no acknowledgement in {self.timeout}s"
                 raise QueueUnavailable(f"cannot publish {event.event_type}: {reason}")
+
+    def publish_batch(self, events: Sequence[DomainEvent]) -> int:
+        """All of `events` produced, then one flush: the broker acknowledges them together.
+        Returns how many, from the first, were acknowledged (partitions deliver in order, so a
+        failure part-way leaves a prefix; what follows is sent again, never reordered)."""
+        delivered: list[bool | None] = [None] * len(events)  # None: no report (yet)
+
+        def on_delivery(index: int) -> Callable[[KafkaError | None, Message], None]:
+            def report(error: KafkaError | None, _msg: Message) -> None:
+                delivered[index] = error is None
+
+            return report
+
+        with self._lock:
+            producer = self._current()
+            try:
+                for index, event in enumerate(events):
+                    message = encode(event)
+                    producer.produce(
+                        self.topics.for_event(event),
+                        key=message.key,
+                        value=message.value,
+                        headers=message.headers,
+                        on_delivery=on_delivery(index),
+                    )
+                producer.flush(self.timeout + 1.0)
+            except Exception as error:  # a full local queue, a fatal error: keep what was taken
+                self._broken = True
+                log.warning("publishing a batch of %d events stopped: %s", len(events), error)
+            taken = next((i for i, ok in enumerate(delivered) if ok is not True), len(events))
+            if taken < len(events):
+                self._broken = True  # a fresh producer next time, as after a failed publish
+            return taken
 
     def close(self) -> None:
         with self._lock:

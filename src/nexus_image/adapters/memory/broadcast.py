@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from nexus_image.application.ports import EventPublisher
+from nexus_image.application.errors import QueueUnavailable
+from nexus_image.application.ports import BatchEventPublisher, EventPublisher
 from nexus_image.domain.events import DomainEvent
 
 DEFAULT_BUFFER = 1000
@@ -119,3 +120,21 @@ class TeePublisher:
         self.primary.publish(event)
         for watcher in self.watchers:
             watcher.publish(event)
+
+    def publish_batch(self, events: Sequence[DomainEvent]) -> int:
+        """The primary's batch publishing where it has one (else one by one); watchers hear of
+        the events it took."""
+        if isinstance(self.primary, BatchEventPublisher):
+            taken = self.primary.publish_batch(events)
+        else:
+            taken = 0
+            for event in events:
+                try:
+                    self.primary.publish(event)
+                except QueueUnavailable:
+                    break
+                taken += 1
+        for event in events[:taken]:
+            for watcher in self.watchers:
+                watcher.publish(event)
+        return taken

@@ -15,7 +15,7 @@ from nexus_image.application.ports.generation import (
 from nexus_image.application.ports.health import HealthCheck, HealthChecks
 from nexus_image.application.ports.limits import RateLimiter
 from nexus_image.application.ports.live import LiveEventFeed, LiveSubscription
-from nexus_image.application.ports.messaging import Delivery, EventPublisher, JobQueue
+from nexus_image.application.ports.messaging import BatchEventPublisher, Delivery, EventPublisher, JobQueue
 from nexus_image.application.ports.metrics import Metrics, NullMetrics
 from nexus_image.application.ports.moderation import ModerationVerdict, PromptModerator
 from nexus_image.application.ports.outbox import Outbox, OutboxRecord
@@ -37,6 +37,7 @@ __all__ = [
     "AlbumRepository",
     "AuditLog",
     "AuditRecord",
+    "BatchEventPublisher",
     "BatchImageGenerator",
     "Clock",
     "Delivery",

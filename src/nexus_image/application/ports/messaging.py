@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from nexus_image.domain.events import DomainEvent
 
@@ -11,6 +12,15 @@ from nexus_image.domain.events import DomainEvent
 class EventPublisher(Protocol):
     def publish(self, event: DomainEvent) -> None:
         """Raises QueueUnavailable when the destination cannot take it now."""
+
+
+@runtime_checkable
+class BatchEventPublisher(Protocol):
+    """A publisher that sends many events with one wait for the broker (the relay's batches)."""
+
+    def publish_batch(self, events: Sequence[DomainEvent]) -> int:
+        """Publishes `events` in order; returns how many, from the first, were taken for sure
+        (an outage takes fewer, maybe none; the rest are to be sent again, never skipped)."""
 
 
 @dataclass(frozen=True, slots=True)

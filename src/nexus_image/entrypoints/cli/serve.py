@@ -26,6 +26,13 @@ def register(commands: Any) -> None:
         "--host", default=None, help="address to listen on (default NEXUS_IMAGE_HOST, 127.0.0.1)"
     )
     serve.add_argument("--port", type=int, default=None, help="port (default NEXUS_IMAGE_PORT, 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes sharing the port (default NEXUS_IMAGE_HTTP_WORKERS; else one per core "
+        "for the API alone, one with the embedded worker, which holds the model and the queue)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     token = commands.add_parser(
@@ -68,8 +75,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from nexus_image.entrypoints.http.security import SecurityConfigurationError
     from nexus_image.entrypoints.logs import configure_logging
 
-    settings = _settings(host=args.host, port=args.port)
+    settings = _settings(host=args.host, port=args.port, http_workers=args.workers)
     if settings is None:
+        return 2
+    processes = server_processes(settings)
+    if processes > 1 and settings.embedded_worker:
+        print(
+            "error: --workers above 1 needs NEXUS_IMAGE_EMBEDDED_WORKER=false: the embedded worker "
+            "holds the model and the in-process queue, once per machine",
+            file=sys.stderr,
+        )
         return 2
     problem = port_problem(settings.host, settings.port)
     if problem is not None:  # before anything loads: a busy port is said at once, in one line
@@ -81,23 +96,56 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if settings.embedded_worker:
             print(RANDOM_MODEL_NOTICE, file=sys.stderr)
     try:
-        app = http_app(compose(http_role(settings), settings))
+        composed = compose(http_role(settings), settings)
+        app = http_app(composed)
     except SecurityConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     base = f"http://{settings.host}:{settings.port}"
-    print(f"nexus-image API on {base}/api/v1 (docs: {base}/schema/swagger)", file=sys.stderr)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        proxy_headers=True,
-        timeout_graceful_shutdown=15,
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+        "proxy_headers": True,
+        "timeout_graceful_shutdown": 15,
+    }
+    if processes == 1:
+        print(f"nexus-image API on {base}/api/v1 (docs: {base}/schema/swagger)", file=sys.stderr)
+        uvicorn.run(app, **options)
+        return 0
+    # The application built above checked the configuration (security, database); each server
+    # process builds its own from the same environment. Host and port are the shared socket's.
+    composed.close()
+    print(
+        f"nexus-image API on {base}/api/v1 in {processes} processes (docs: {base}/schema/swagger)",
+        file=sys.stderr,
     )
+    uvicorn.run("nexus_image.entrypoints.cli.serve:application", factory=True, workers=processes, **options)
     return 0
+
+
+def server_processes(settings: Any) -> int:
+    """NEXUS_IMAGE_HTTP_WORKERS or --workers; else one per core this process may run on for the
+    API alone (at most 8: each holds its own database pool), one with the embedded worker."""
+    if settings.http_workers is not None:
+        return int(settings.http_workers)
+    if settings.embedded_worker:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(8, cores or 1))
+
+
+def application() -> Any:
+    """The ASGI app of one server process of `serve --workers N` (uvicorn's factory)."""
+    from nexus_image.entrypoints.composition import compose, http_app, http_role
+    from nexus_image.entrypoints.logs import configure_logging
+    from nexus_image.entrypoints.settings import Settings
+
+    settings = Settings()
+    configure_logging(settings.log_json)
+    return http_app(compose(http_role(settings), settings))
 
 
 def port_problem(host: str, port: int) -> str | None:

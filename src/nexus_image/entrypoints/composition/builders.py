@@ -12,6 +12,7 @@ from typing import Any
 
 from nexus_image.application.errors import NotFound, QueueUnavailable
 from nexus_image.application.ports import (
+    BatchEventPublisher,
     BatchImageGenerator,
     EventPublisher,
     HealthCheck,
@@ -231,6 +232,11 @@ def diffusers_generator(settings: Settings) -> ImageGenerator:
             warm_up=tuple(r.strip() for r in settings.warm_up_resolutions.split(",") if r.strip()),
         )
     )
+
+
+def batch_publishing(publisher: EventPublisher) -> BatchEventPublisher | None:
+    """The relay's publisher as a batch publisher where the adapter offers it."""
+    return publisher if isinstance(publisher, BatchEventPublisher) else None
 
 
 def batch_capability(generator: ImageGenerator | None) -> BatchImageGenerator | None:

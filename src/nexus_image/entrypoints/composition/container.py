@@ -200,7 +200,13 @@ class Container(containers.DeclarativeContainer):
         ManageTokens, uow_factory=uow_factory, clock=clock, welcome_grant=welcome_grant
     )
     record_audit = providers.Singleton(RecordAudit, uow_factory=uow_factory, clock=clock)
-    relay_outbox = providers.Singleton(RelayOutbox, uow_factory=uow_factory, publisher=publisher, clock=clock)
+    relay_outbox = providers.Singleton(
+        RelayOutbox,
+        uow_factory=uow_factory,
+        publisher=publisher,
+        clock=clock,
+        batch_publisher=providers.Callable(b.batch_publishing, publisher),
+    )
     cleanup_failed = providers.Singleton(
         CleanupFailedJobs, uow_factory=uow_factory, storage=storage, clock=clock
     )

@@ -5,14 +5,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from nexus_image.application.dto import ProcessOutcome
 from nexus_image.application.errors import QueueUnavailable
 from nexus_image.application.ports import Delivery, JobQueue
 from nexus_image.application.service import ImageService
 
 log = logging.getLogger(__name__)
+
+
+class FinishingFailed(Exception):
+    """A batch's finishing step raised: the iteration fails and the batch is taken again."""
 
 
 @dataclass
@@ -24,7 +32,12 @@ class WorkerLoop:
     to `max_batch`; the use case runs compatible jobs through the generator together. An
     iteration that fails (database or queue away) keeps its deliveries and retries them after a
     growing pause, because a consumer never sees an unacknowledged message again by itself.
-    Poison messages are logged and acknowledged so they never block a partition."""
+    Poison messages are logged and acknowledged so they never block a partition.
+
+    Pipelined finishing: a generated batch's output check, encoding, upload and settlement run
+    on a finishing thread while the generator starts the next batch; at most one batch is being
+    finished when a generation starts, so memory stays flat. Deliveries are acknowledged, in
+    order, once their batch is finished (on this thread: the queue is only touched here)."""
 
     service: ImageService
     queue: JobQueue
@@ -35,7 +48,12 @@ class WorkerLoop:
     batch_wait_seconds: float = 0.0
     backoff_seconds: tuple[float, float] = (0.5, 30.0)  # first pause, longest pause
     ack_attempts: int = 3
+    pipelined: bool = True
     _pending: list[Delivery] = field(default_factory=list, repr=False)
+    _finishing: deque[tuple[list[Delivery], list[Future[ProcessOutcome]]]] = field(
+        default_factory=deque, repr=False
+    )
+    _finisher: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     def receive_batch(self) -> list[Delivery]:
         deliveries = self.queue.receive(self.max_batch, self.poll_seconds)
@@ -51,23 +69,63 @@ class WorkerLoop:
         return deliveries
 
     def run_once(self) -> int:
+        self._settle(wait_until=0 if self._pending else 1)
         if not self._pending:
             self._pending = self.receive_batch()
         deliveries = self._pending
         if not deliveries:
+            self._settle(wait_until=0)
             return 0
         runnable = [d for d in deliveries if d.problem is None]
         for poison in (d for d in deliveries if d.problem is not None):
             log.warning("skipping a message that names no job: %s", poison.problem)
+        futures: list[Future[ProcessOutcome]] = []
         if runnable:
-            for outcome in self.service.worker.execute_batch([d.job_id for d in runnable]):
+            self._settle(wait_until=1)  # one batch may still be finishing while this one generates
+            futures = self.service.worker.execute_batch_pipelined([d.job_id for d in runnable], self._submit)
+        self._finishing.append((deliveries, futures))
+        self._pending = []
+        if not self.pipelined:
+            self._settle(wait_until=0)
+        return len(deliveries)
+
+    def _submit(self, step: Callable[[], ProcessOutcome]) -> Future[ProcessOutcome]:
+        if not self.pipelined:
+            future: Future[ProcessOutcome] = Future()
+            try:
+                future.set_result(step())
+            except Exception as error:
+                future.set_exception(error)
+            return future
+        if self._finisher is None:
+            self._finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finishing")
+        return self._finisher.submit(step)
+
+    def _settle(self, wait_until: int) -> None:
+        """Acknowledge finished batches in order; wait while more than `wait_until` are still
+        being finished. A batch whose finishing failed (database or store away) is taken again,
+        like a failed iteration: its jobs are skipped as already running, then acknowledged."""
+        while self._finishing:
+            deliveries, futures = self._finishing[0]
+            if len(self._finishing) <= wait_until and not all(f.done() for f in futures):
+                return
+            self._finishing.popleft()
+            failed = False
+            for future in futures:
+                try:
+                    outcome = future.result()
+                except Exception:
+                    log.exception("finishing a batch failed; its deliveries are taken again")
+                    failed = True
+                    continue
                 detail = f" ({outcome.detail})" if outcome.detail else ""
                 log.info("job %s: %s%s", outcome.job_id, outcome.status, detail)
-        for delivery in deliveries:
-            self._acknowledge(delivery)
-        self._pending = []
-        self.processed += len(deliveries)
-        return len(deliveries)
+            if failed:
+                self._pending = deliveries + self._pending
+                raise FinishingFailed("a batch could not be finished")
+            for delivery in deliveries:
+                self._acknowledge(delivery)
+            self.processed += len(deliveries)
 
     def _acknowledge(self, delivery: Delivery) -> None:
         for attempt in range(1, self.ack_attempts + 1):
@@ -97,6 +155,13 @@ class WorkerLoop:
                 pause = self._pause(failures)
                 log.exception("worker iteration failed (%d in a row); retrying in %.1fs", failures, pause)
                 self.stop_event.wait(pause)
+        try:
+            self._settle(wait_until=0)
+        except FinishingFailed:
+            log.warning("stopping with a batch not finished: its jobs are handed back by recovery")
+        if self._finisher is not None:
+            self._finisher.shutdown(wait=True)
+            self._finisher = None
 
 
 class Bell(Protocol):
