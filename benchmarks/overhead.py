@@ -2,10 +2,10 @@
 
     PYTHONPATH=src:. python benchmarks/overhead.py --model tiny --steps 20 --runs 7
     PYTHONPATH=src:. python benchmarks/overhead.py --model tiny --steps 2 --runs 7
-    PYTHONPATH=src:. python benchmarks/overhead.py --model sd15 --steps 2 --runs 5
+    PYTHONPATH=src:. python benchmarks/overhead.py --model sd15 --steps 2 --runs 5 --dtype bfloat16
 
-Raw: `StableDiffusionPipeline.__call__` in this process (fp32, DPM++ 2M Karras, 512x512, seed
-42, the same thread count). End to end: `nexus-image serve` (embedded: SQLite, local files,
+Raw: `StableDiffusionPipeline.__call__` in this process (`--dtype`, fp32 by default, the service
+told to use the same; DPM++ 2M Karras, 512x512, seed 42, the same thread count). End to end: `nexus-image serve` (embedded: SQLite, local files,
 in-process queue) in a child process, POST /api/v1/images/generate, then the SSE `completed`
 event (and, with `--poll-ms N`, also a GET of the job every N ms until COMPLETED: on 2 cores
 that polling load itself slows the generation down). Runs alternate raw
@@ -56,14 +56,16 @@ def model_folder(kind: str, cache: Path) -> Path:
 
 
 class Raw:
-    def __init__(self, folder: Path, threads: int) -> None:
+    def __init__(self, folder: Path, threads: int, dtype: str) -> None:
         import torch
         from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
 
         torch.set_num_threads(threads)
         self.torch = torch
-        pipe = StableDiffusionPipeline.from_pretrained(folder, torch_dtype=torch.float32, safety_checker=None)
-        pipe.scheduler = DPMSolverMultistepScheduler.from_config(
+        pipe = StableDiffusionPipeline.from_pretrained(  # type: ignore[no-untyped-call]
+            folder, torch_dtype=getattr(torch, dtype), safety_checker=None
+        )
+        pipe.scheduler = DPMSolverMultistepScheduler.from_config(  # type: ignore[no-untyped-call]
             pipe.scheduler.config, use_karras_sigmas=True
         )
         pipe.set_progress_bar_config(disable=True)
@@ -89,7 +91,14 @@ class Served:
     """`nexus-image serve` in a child process, as a user runs it."""
 
     def __init__(
-        self, folder: Path, threads: int, data: Path, safety: bool, workers: int | None, profile: Path | None
+        self,
+        folder: Path,
+        threads: int,
+        dtype: str,
+        data: Path,
+        safety: bool,
+        workers: int | None,
+        profile: Path | None,
     ) -> None:
         self.port = free_port()
         env = {
@@ -97,6 +106,7 @@ class Served:
             "NEXUS_IMAGE_DATA_DIR": str(data),
             "NEXUS_IMAGE_MODEL": str(folder),
             "NEXUS_IMAGE_THREADS": str(threads),
+            "NEXUS_IMAGE_DTYPE": dtype,  # the raw call's: the service picks bfloat16 where the CPU has it
             "NEXUS_IMAGE_JWT_SECRET": SECRET,
             "NEXUS_IMAGE_WELCOME_TOKENS": "100000",
             "NEXUS_IMAGE_RATE_LIMIT_PER_MINUTE": "100000",
@@ -138,6 +148,7 @@ class Served:
                 raise SystemExit(f"serve did not start: {(data / 'serve.log').read_text()[-3000:]}")
             time.sleep(0.2)
         self.completed: dict[str, float] = {}
+        self.arrived = threading.Condition()
         self.stream_ready = threading.Event()
         threading.Thread(target=self._listen, daemon=True).start()
         self.stream_ready.wait(30)
@@ -155,7 +166,10 @@ class Served:
                 if line.startswith("event:"):
                     name = line.split(":", 1)[1].strip()
                 elif line.startswith("data:") and name == "completed":
-                    self.completed[json.loads(line[5:])["job_id"]] = time.perf_counter()
+                    at = time.perf_counter()
+                    with self.arrived:
+                        self.completed[json.loads(line[5:])["job_id"]] = at
+                        self.arrived.notify_all()
 
     def run(self, steps: int, poll_seconds: float) -> tuple[float, float, dict[str, float]]:
         """(seconds until a GET said COMPLETED, seconds until the SSE `completed` arrived, the
@@ -175,9 +189,8 @@ class Served:
             if status in ("FAILED", "CANCELLED"):
                 raise SystemExit(f"job {job_id} ended {status}")
             time.sleep(poll_seconds)
-        deadline = time.monotonic() + 600
-        while job_id not in self.completed and time.monotonic() < deadline:
-            time.sleep(0.0005)
+        with self.arrived:  # asleep until the event arrives: no load on the machine meanwhile
+            self.arrived.wait_for(lambda: job_id in self.completed, timeout=600)
         streamed = self.completed.get(job_id, float("nan")) - began
         view = self.client.get(f"/api/v1/images/{job_id}").json()
         created, started, completed = (
@@ -204,6 +217,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32", help="both sides")
     parser.add_argument(
         "--poll-ms", type=float, default=0.0, help="also poll GET every N ms (0: the SSE event only, no load)"
     )
@@ -213,9 +227,9 @@ def main() -> None:
     args = parser.parse_args()
 
     folder = model_folder(args.model, args.cache)
-    raw = Raw(folder, args.threads)
+    raw = Raw(folder, args.threads, args.dtype)
     with tempfile.TemporaryDirectory() as data:
-        served = Served(folder, args.threads, Path(data), args.safety, None, args.profile)
+        served = Served(folder, args.threads, args.dtype, Path(data), args.safety, None, args.profile)
         try:
             raw.run(args.steps)
             served.run(args.steps, args.poll_ms / 1000)  # warm-up: caches, first-request costs
@@ -240,11 +254,15 @@ def main() -> None:
         "steps": args.steps,
         "runs": args.runs,
         "threads": args.threads,
+        "dtype": args.dtype,
         "raw_ms": round(r * 1000, 1),
         "end_to_end_polled_ms": round(p * 1000, 1) if args.poll_ms > 0 else None,
         "end_to_end_sse_ms": round(s * 1000, 1),
         "overhead_polled_ms": round((p - r) * 1000, 1) if args.poll_ms > 0 else None,
         "overhead_sse_ms": round((s - r) * 1000, 1),
+        "overhead_sse_paired_median_ms": round(
+            statistics.median(b - a for a, b in zip(raws, streamed, strict=True)) * 1000, 1
+        ),
         "ratio_polled": round(p / r, 3) if args.poll_ms > 0 else None,
         "ratio_sse": round(s / r, 3),
         **{f"{name}_ms": round(statistics.median(v) * 1000, 1) for name, v in phases.items()},

@@ -111,11 +111,15 @@ def test_serve_runs_the_app_on_the_asked_address(
     assert options["log_config"] is None and options["access_log"] is False
     assert "workers" not in options
     # The API alone: by default one server process per core (each builds its own app).
+    from nexus_image.entrypoints.cli import serve
+
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(
+        serve, "serve_processes", lambda processes, options: calls.append((processes, options))
+    )
     assert main(["serve", "--host", "0.0.0.0", "--port", "9123"]) == 0
-    app, options = calls[1]
-    assert app == "nexus_image.entrypoints.cli.serve:application" and options["factory"] is True
-    assert options["workers"] == 4 and (options["host"], options["port"]) == ("0.0.0.0", 9123)
+    processes, options = calls[1]
+    assert processes == 4 and (options["host"], options["port"]) == ("0.0.0.0", 9123)
 
 
 def test_serve_refuses_production_without_a_jwt_key(

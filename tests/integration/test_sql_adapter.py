@@ -105,3 +105,28 @@ def test_urls_and_in_memory_sqlite() -> None:
     with db.unit_of_work() as uow:
         assert uow.jobs.get("j1") == make_job("j1")
     engine.dispose()
+
+
+def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced_before_use(postgres_url: str) -> None:
+    import time
+
+    import psycopg
+    import sqlalchemy as sa
+
+    from nexus_image.adapters.sqlalchemy import create_engine_for
+
+    engine = create_engine_for(postgres_url, pool_size=1, max_overflow=0, ping_idle_seconds=0.1)
+    try:
+        with engine.connect() as connection:
+            first = connection.execute(sa.text("select pg_backend_pid()")).scalar_one()
+        admin_url = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute("select pg_terminate_backend(%s)", (first,))
+        time.sleep(0.3)  # idle longer than the ping threshold
+        with engine.connect() as connection:  # pinged, found dead, replaced: no error here
+            second = connection.execute(sa.text("select pg_backend_pid()")).scalar_one()
+        assert second != first
+        with engine.connect() as connection:  # just used: handed out without a ping
+            assert connection.execute(sa.text("select pg_backend_pid()")).scalar_one() == second
+    finally:
+        engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,9 +51,12 @@ def redacted(url: str | URL) -> str:
 
 
 def create_engine_for(url: str | URL, **overrides: Any) -> Engine:
-    """An engine for `url`. PostgreSQL: a pooled, pre-pinged psycopg 3 engine. SQLite: WAL
-    (readers never block the writer), foreign keys on, and a busy timeout so that writers queue
-    instead of failing at once. `overrides` go to `sqlalchemy.create_engine` as they are."""
+    """An engine for `url`. PostgreSQL: a pooled psycopg 3 engine whose connections are pinged
+    before use when they sat idle (`ping_idle_seconds`): a busy pool costs no extra round trip
+    per request, and a connection the server dropped meanwhile is replaced before it is handed
+    out. SQLite: WAL (readers never block the writer), foreign keys on, and a busy timeout so
+    that writers queue instead of failing at once. `overrides` go to `sqlalchemy.create_engine`
+    as they are."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, overrides)
@@ -61,12 +65,42 @@ def create_engine_for(url: str | URL, **overrides: Any) -> Engine:
         "max_overflow": 20,
         "pool_timeout": 30,
         "pool_recycle": 1800,
-        "pool_pre_ping": True,
     }
     if parsed.get_backend_name() == "postgresql":
         options["connect_args"] = {"application_name": "nexus-image", "connect_timeout": 10}
+    ping_idle = float(overrides.pop("ping_idle_seconds", PING_IDLE_SECONDS))
     options.update(overrides)
-    return sa.create_engine(parsed, **options)
+    engine = sa.create_engine(parsed, **options)
+    if not options.get("pool_pre_ping"):
+        _ping_when_idle(engine, ping_idle)
+    return engine
+
+
+PING_IDLE_SECONDS = 2.0
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """A connection back in the pool for more than `idle_seconds` answers a `SELECT 1` before
+    it is handed out; one that does not is discarded and the pool connects afresh (a disconnect
+    seen by a statement also discards every older pooled connection: SQLAlchemy's default)."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _handed_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_seconds:
+            return  # fresh from connect, or just used: alive
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except Exception as error:
+            raise exc.DisconnectionError(f"pooled connection is gone: {error}") from error
 
 
 def _sqlite_engine(url: URL, overrides: dict[str, Any]) -> Engine:

@@ -122,8 +122,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"nexus-image API on {base}/api/v1 in {processes} processes (docs: {base}/schema/swagger)",
         file=sys.stderr,
     )
-    uvicorn.run("nexus_image.entrypoints.cli.serve:application", factory=True, workers=processes, **options)
+    serve_processes(processes, options)
     return 0
+
+
+def serve_processes(processes: int, options: dict[str, Any]) -> None:
+    """uvicorn's supervisor over `processes` server processes sharing one listening socket.
+    The socket says it is TCP (uvicorn makes it with protocol 0, and asyncio then leaves Nagle
+    on for every connection: each keep-alive response waited 40 ms for the delayed ACK)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        "nexus_image.entrypoints.cli.serve:application", factory=True, workers=processes, **options
+    )
+    bound = config.bind_socket()
+    listening = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    Multiprocess(config, sockets=[listening]).run()
 
 
 def server_processes(settings: Any) -> int:
