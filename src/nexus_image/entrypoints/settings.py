@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     embedded_worker: bool = True
-    http_workers: int | None = Field(default=None, ge=1, le=64)  # `serve` processes; see `serve --help`
+    http_workers: int | None = Field(default=None, ge=1, le=64)  # `serve` processes (default 1)
     welcome_tokens: int | None = Field(default=None, ge=0)
     moderation_rules: Path | None = None  # a JSON object of extra terms per category
     moderation_semantic: bool | None = None  # the embeddings layer; default: on where installed

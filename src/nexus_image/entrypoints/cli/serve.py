@@ -30,8 +30,8 @@ def register(commands: Any) -> None:
         "--workers",
         type=int,
         default=None,
-        help="server processes sharing the port (default NEXUS_IMAGE_HTTP_WORKERS; else one per core "
-        "for the API alone, one with the embedded worker, which holds the model and the queue)",
+        help="server processes sharing the port, for the API alone (default NEXUS_IMAGE_HTTP_WORKERS, "
+        "else 1); each has its own /metrics, so deployments scale by replicas instead",
     )
     serve.set_defaults(handler=cmd_serve)
 
@@ -119,7 +119,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # process builds its own from the same environment. Host and port are the shared socket's.
     composed.close()
     print(
-        f"nexus-image API on {base}/api/v1 in {processes} processes (docs: {base}/schema/swagger)",
+        f"nexus-image API on {base}/api/v1 in {processes} processes (docs: {base}/schema/swagger); "
+        "note: /metrics answers for one process per scrape",
         file=sys.stderr,
     )
     serve_processes(processes, options)
@@ -142,14 +143,10 @@ def serve_processes(processes: int, options: dict[str, Any]) -> None:
 
 
 def server_processes(settings: Any) -> int:
-    """NEXUS_IMAGE_HTTP_WORKERS or --workers; else one per core this process may run on for the
-    API alone (at most 8: each holds its own database pool), one with the embedded worker."""
-    if settings.http_workers is not None:
-        return int(settings.http_workers)
-    if settings.embedded_worker:
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(8, cores or 1))
+    """NEXUS_IMAGE_HTTP_WORKERS or --workers, else one. Each process keeps its own Prometheus
+    series, and a scrape reaches one of them: with more than one, scale by replicas where
+    /metrics matters (one process per replica, as the deployment files do)."""
+    return int(settings.http_workers) if settings.http_workers is not None else 1
 
 
 def application() -> Any:
