@@ -87,7 +87,8 @@ class ImageQueries:
             j.worker_id for j in recent if j.completed_at and j.completed_at >= now - BUSY and j.worker_id
         }
         workers = max(1, uow.jobs.active_workers(now), len(lately))
-        self._estimates = (now, mean, workers)  # nothing measured yet is kept too, as briefly
+        if mean is not None:  # nothing measured yet: look again next time, so the first ETA shows
+            self._estimates = (now, mean, workers)
         return mean, workers
 
     def content(self, user_id: str | None, job_id: str, thumbnail: bool = False) -> tuple[bytes, str]:
