@@ -1,10 +1,10 @@
 """How many requests a second the HTTP API serves, and at what latency, under `wrk`.
 
     apt-get install wrk
-    .venv/bin/python benchmarks/api_load.py
-    .venv/bin/python benchmarks/api_load.py --duration 30 --connections 32
-    .venv/bin/python benchmarks/api_load.py --workers 2
-    .venv/bin/python benchmarks/api_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/nexus
+    PYTHONPATH=src:. .venv/bin/python benchmarks/api_load.py
+    PYTHONPATH=src:. .venv/bin/python benchmarks/api_load.py --duration 30 --connections 32
+    PYTHONPATH=src:. .venv/bin/python benchmarks/api_load.py --workers 2
+    PYTHONPATH=src:. .venv/bin/python benchmarks/api_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/nexus
 
 `nexus-image serve` runs in a child process, API only (NEXUS_IMAGE_EMBEDDED_WORKER=false: the
 jobs it accepts stay QUEUED), against PostgreSQL: a fresh database created on the local server
@@ -27,7 +27,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,9 @@ from typing import Any
 import httpx
 import jwt
 import psycopg
+from tests.support.servers import free_port
+
+from benchmarks.serving import wait_ready
 
 SECRET = "api-load-benchmark-secret-0123456789abcdefghijkl"  # 48 characters
 SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -48,13 +50,6 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {token}"
 """
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def cli(name: str) -> str:
@@ -147,16 +142,7 @@ class Served:
         )
         self.headers = {"Authorization": f"Bearer {self.token}"}
         self.client = httpx.Client(base_url=self.base, headers=self.headers, timeout=60)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if self.client.get("/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"serve did not start: {self.tail()}")
-            time.sleep(0.2)
+        wait_ready(self.client, self.process, self.log_path, 120)
 
     def tail(self) -> str:
         self.log.flush()

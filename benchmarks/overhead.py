@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,16 +32,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import httpx
 import jwt
+from tests.support.servers import free_port
+
+from benchmarks.serving import wait_ready
 
 SECRET = "overhead-benchmark-secret-long-enough-0123456789"
 PROMPT = "a lighthouse on a cliff at dawn"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def model_folder(kind: str, cache: Path) -> Path:
@@ -137,16 +132,7 @@ class Served:
         self.client = httpx.Client(
             base_url=f"http://127.0.0.1:{self.port}", headers=self.headers, timeout=600
         )
-        deadline = time.monotonic() + 600
-        while True:
-            try:
-                if self.client.get("/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"serve did not start: {(data / 'serve.log').read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_ready(self.client, self.process, data / "serve.log", 600)
         self.completed: dict[str, float] = {}
         self.arrived = threading.Condition()
         self.stream_ready = threading.Event()

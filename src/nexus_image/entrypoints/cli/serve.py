@@ -78,7 +78,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(host=args.host, port=args.port, http_workers=args.workers)
     if settings is None:
         return 2
-    processes = server_processes(settings)
+    # One by default: each process keeps its own Prometheus series and a scrape reaches one of
+    # them, so deployments scale by replicas (one process each) where /metrics matters.
+    processes = settings.http_workers or 1
     if processes > 1 and settings.embedded_worker:
         print(
             "error: --workers above 1 needs NEXUS_IMAGE_EMBEDDED_WORKER=false: the embedded worker "
@@ -140,13 +142,6 @@ def serve_processes(processes: int, options: dict[str, Any]) -> None:
     bound = config.bind_socket()
     listening = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
     Multiprocess(config, sockets=[listening]).run()
-
-
-def server_processes(settings: Any) -> int:
-    """NEXUS_IMAGE_HTTP_WORKERS or --workers, else one. Each process keeps its own Prometheus
-    series, and a scrape reaches one of them: with more than one, scale by replicas where
-    /metrics matters (one process per replica, as the deployment files do)."""
-    return int(settings.http_workers) if settings.http_workers is not None else 1
 
 
 def application() -> Any:

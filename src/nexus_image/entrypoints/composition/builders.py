@@ -79,14 +79,13 @@ def outbox_listener(settings: Settings, bell: Any, closers: Closers) -> Any:
     by other processes (API replicas); None elsewhere (SQLite, memory: one process writes)."""
     if not settings.database_url:
         return None
-    from nexus_image.adapters.sqlalchemy import OutboxListener, create_engine_for, database_url
+    from nexus_image.adapters.sqlalchemy import OutboxListener, create_engine_for
+    from nexus_image.adapters.sqlalchemy.engine import normalize_url
 
-    engine = create_engine_for(
-        database_url(settings.database_url, settings.data_dir), pool_size=1, max_overflow=0
-    )
-    if engine.dialect.name != "postgresql":
-        engine.dispose()
-        return None
+    url = normalize_url(settings.database_url)
+    if url.get_backend_name() != "postgresql":
+        return None  # no engine is made just to learn it is not one
+    engine = create_engine_for(url, pool_size=1, max_overflow=0)
     closers.append(engine.dispose)
     return OutboxListener(engine, bell.ring)
 
