@@ -1,10 +1,12 @@
-"""The generation rate limit over HTTP, on the real in-process limiter with a manual clock: what
-counts (generate requests, pre-checks), what does not (refused for the balance, idempotent
-replays, refused by the limit), and a Retry-After that is exactly when a slot opens."""
+"""The generation rate limit over HTTP, on the real limiter with a manual clock: what counts
+(generate requests, pre-checks, refused prompts), what does not (refused for the balance,
+idempotent replays, refused by the limit), a Retry-After that is exactly when a slot opens, and
+a generate request that is one transaction, rate-limit check included."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,6 @@ import pytest
 from litestar.testing import TestClient
 from pydantic import SecretStr
 
-from nexus_image.adapters.memory import SlidingLogLimiter
 from nexus_image.entrypoints.composition import http_app
 from nexus_image.entrypoints.settings import Settings
 from nexus_image.testing import PatternGenerator
@@ -26,8 +27,8 @@ class Clock:
     def __init__(self, at: float) -> None:
         self.at = at
 
-    def __call__(self) -> float:
-        return self.at
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.at, UTC)
 
 
 class Limited:
@@ -40,8 +41,8 @@ class Limited:
         payload = {"prompt": "a red fox", "steps": 3, **body}
         return self.api.request("POST", "/images/generate", user, json=payload, headers=headers)
 
-    def check(self, user: str = "alice") -> Any:
-        return self.api.request("POST", "/moderation/check", user, json={"prompt": "a cat"})
+    def check(self, user: str = "alice", prompt: str = "a cat") -> Any:
+        return self.api.request("POST", "/moderation/check", user, json={"prompt": prompt})
 
 
 def open_limited(tmp_path: Path, welcome_tokens: int) -> Iterator[Limited]:
@@ -51,7 +52,7 @@ def open_limited(tmp_path: Path, welcome_tokens: int) -> Iterator[Limited]:
     )  # fmt: skip
     clock = Clock(50_000.0)
     db = CountingStore()
-    app = build_app(settings, db, rate_limiter=SlidingLogLimiter(LIMIT, 60.0, now=clock))
+    app = build_app(settings, db, clock=clock)
     with TestClient(http_app(app)) as client:
         yield Limited(Api(client, app, db, PatternGenerator(), settings), clock)
 
@@ -115,3 +116,24 @@ def test_retry_after_is_the_ceiling_of_the_real_wait(limited: Limited) -> None:
     assert later.status_code == 429
     assert later.headers["retry-after"] == "13"  # the pre-check at 50 012.4 leaves at 50 072.4
     assert limited.generate(user="bob").status_code == 201  # per user
+
+
+def test_refused_prompts_count_and_past_the_limit_are_answered_as_over_it(limited: Limited) -> None:
+    refused = limited.generate(prompt="a n.u.d.e portrait")
+    assert refused.status_code == 422 and refused.json()["code"] == "prompt_rejected"
+    assert limited.generate().status_code == 201
+    assert limited.check().status_code == 200  # three hits: the refusal counted
+    probe = limited.generate(prompt="a n.u.d.e portrait")
+    assert probe.status_code == 429 and "category" not in probe.json()  # the verdict is not given
+    assert limited.generate().status_code == 429
+    assert limited.api.request("GET", "/tokens/balance").json()["balance"] == 95  # one image
+
+
+def test_an_accepted_request_is_one_transaction(limited: Limited) -> None:
+    assert limited.generate(prompt="warm-up").status_code == 201  # the account is opened
+    db = limited.api.db
+    before = db.opened
+    assert limited.generate(prompt="a lighthouse at dusk").status_code == 201
+    assert db.opened - before == 1  # rate limit, job, charge, outbox, audit: one unit of work
+    entries = [a for a in limited.api.audit() if a[1] == "image.generate"]
+    assert [a[3] for a in entries] == ["success", "success"]

@@ -3,6 +3,7 @@ SQL unit of work, the shared SQL rate limiter and the audit log table."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +15,8 @@ from litestar.testing import TestClient
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from nexus_image.adapters.sqlalchemy.rate_limit import SqlRateLimiter
 from nexus_image.adapters.sqlalchemy.tables import audit_log
+from nexus_image.application.limits import StoredRateLimiter
 from nexus_image.entrypoints.composition import Application, compose, http_app
 from nexus_image.entrypoints.settings import Settings
 from nexus_image.testing import PatternGenerator
@@ -54,7 +55,7 @@ def pg(clean_postgres: Engine, postgres_url: str, tmp_path: Path) -> Iterator[Pg
 
 
 def test_generate_follow_download_and_organise_on_postgres(pg: PgApi, clean_postgres: Engine) -> None:
-    assert isinstance(pg.container.rate_limiter(), SqlRateLimiter)
+    assert isinstance(pg.container.rate_limiter(), StoredRateLimiter)
     created = pg.call("POST", "/images/generate", json={"prompt": "a lighthouse", "steps": 3, "seed": 5})
     assert created.status_code == 201
     job = created.json()["id"]
@@ -91,3 +92,46 @@ def test_the_rate_limit_is_counted_in_the_database(pg: PgApi, clean_postgres: En
     with clean_postgres.connect() as connection:
         logged = connection.execute(sa.text("SELECT key, hits FROM rate_limit_logs")).all()
     assert [(key, len(json.loads(hits))) for key, hits in logged] == [("generate:alice", 4)]
+
+
+WRITTEN = (
+    "rate_limit_logs",
+    "jobs",
+    "token_accounts",
+    "token_ledger",
+    "idempotency_keys",
+    "outbox",
+    "audit_log",
+)
+
+
+def test_a_generate_request_is_one_transaction_on_postgres(pg: PgApi) -> None:
+    """Every table a POST writes (rate-limit log, job, account, ledger, idempotency key, outbox,
+    audit) is written in one PostgreSQL transaction, seen from the app's own engine."""
+    engine = pg.container.database().__self__.engine
+    counter = itertools.count(1)
+    touched: dict[int, set[str]] = {}
+
+    def begun(connection: Any) -> None:
+        connection.info["transaction"] = next(counter)
+
+    def statement(connection: Any, cursor: Any, sql: str, *rest: Any) -> None:
+        text = sql.lower()
+        writes = {t for t in WRITTEN if f"insert into {t} " in text or f"update {t} " in text}
+        if writes:
+            touched.setdefault(connection.info.get("transaction", 0), set()).update(writes)
+
+    assert pg.call("POST", "/images/generate", json={"prompt": "warm-up"}).status_code == 201
+    sa.event.listen(engine, "begin", begun)
+    sa.event.listen(engine, "before_cursor_execute", statement)
+    try:
+        created = pg.client.post(
+            "/api/v1/images/generate",
+            json={"prompt": "a quiet harbour"},
+            headers={**bearer(), "Idempotency-Key": "k-1"},
+        )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", statement)
+        sa.event.remove(engine, "begin", begun)
+    assert created.status_code == 201
+    assert list(touched.values()) == [set(WRITTEN)], touched

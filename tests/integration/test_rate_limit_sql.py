@@ -1,9 +1,10 @@
-"""The shared (SQL) rate limiter on the real `rate_limit_logs` table: embedded SQLite and
+"""The shared rate limiter on the real `rate_limit_logs` table: embedded SQLite and
 PostgreSQL, including concurrent requests of one user (on one replica and on two) racing for the
 last slot."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -14,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from nexus_image.adapters.sqlalchemy import create_engine_for, migrate, rate_limit, sqlite_url
-from nexus_image.adapters.sqlalchemy.rate_limit import SqlRateLimiter
+from nexus_image.adapters.sqlalchemy import SqlDatabase, create_engine_for, migrate, rate_limit, sqlite_url
 from nexus_image.adapters.sqlalchemy.tables import rate_limit_logs
+from nexus_image.application.limits import RateLimit, StoredRateLimiter
 from nexus_image.application.ports import RateLimiter
 from nexus_image.entrypoints.http.limits import retry_after_header
 
@@ -27,8 +28,8 @@ class Clock:
     def __init__(self, at: float) -> None:
         self.at = at
 
-    def __call__(self) -> float:
-        return self.at
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.at, UTC)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -41,6 +42,11 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     else:
         postgres: Engine = request.getfixturevalue("clean_postgres")
         yield postgres
+
+
+def shared_limiter(engine: Engine, limit: int, window: float, now: Clock) -> StoredRateLimiter:
+    """The limiter every API replica builds: the logs in the database, one transaction a hit."""
+    return StoredRateLimiter(SqlDatabase(engine).unit_of_work, RateLimit(limit, window), now)
 
 
 def logs(engine: Engine) -> dict[str, list[float]]:
@@ -59,7 +65,7 @@ def expiry(engine: Engine, key: str) -> datetime:
 
 def test_accepted_hits_are_logged_per_key_and_refusals_are_not(engine: Engine) -> None:
     clock = Clock(6000.0)
-    limiter = SqlRateLimiter(engine, 3, 60.0, now=clock)
+    limiter = shared_limiter(engine, 3, 60.0, now=clock)
     assert isinstance(limiter, RateLimiter)
     for at in (6000.0, 6010.5, 6020.0):
         clock.at = at
@@ -81,7 +87,7 @@ def test_accepted_hits_are_logged_per_key_and_refusals_are_not(engine: Engine) -
 
 def test_undo_forgets_the_most_recent_accepted_hit(engine: Engine) -> None:
     clock = Clock(7000.0)
-    limiter = SqlRateLimiter(engine, 2, 60.0, now=clock)
+    limiter = shared_limiter(engine, 2, 60.0, now=clock)
     limiter.undo("generate:alice")  # nothing to forget
     assert logs(engine) == {}
     assert limiter.hit("generate:alice") is None
@@ -99,8 +105,9 @@ def test_undo_forgets_the_most_recent_accepted_hit(engine: Engine) -> None:
 
 def test_idle_keys_are_swept(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rate_limit, "SWEEP_EVERY", 3)
+    monkeypatch.setattr(rate_limit, "_kept", itertools.count(1))
     clock = Clock(8000.0)
-    limiter = SqlRateLimiter(engine, 5, 60.0, now=clock)
+    limiter = shared_limiter(engine, 5, 60.0, now=clock)
     limiter.hit("generate:idle")
     clock.at = 8050.0
     limiter.hit("generate:recent")
@@ -109,11 +116,11 @@ def test_idle_keys_are_swept(engine: Engine, monkeypatch: pytest.MonkeyPatch) ->
     assert set(logs(engine)) == {"generate:recent", "generate:busy"}
 
 
-def race(limiters: list[SqlRateLimiter], key: str, count: int) -> list[float | None]:
+def race(limiters: list[StoredRateLimiter], key: str, count: int) -> list[float | None]:
     results: list[float | None] = []
     lock, start = threading.Lock(), threading.Barrier(count)
 
-    def hit(limiter: SqlRateLimiter) -> None:
+    def hit(limiter: StoredRateLimiter) -> None:
         start.wait(30)
         outcome = limiter.hit(key)
         with lock:
@@ -129,7 +136,7 @@ def race(limiters: list[SqlRateLimiter], key: str, count: int) -> list[float | N
 
 
 def test_concurrent_hits_never_exceed_the_limit(engine: Engine) -> None:
-    limiter = SqlRateLimiter(engine, 5, 60.0, now=Clock(12_000.0))
+    limiter = shared_limiter(engine, 5, 60.0, now=Clock(12_000.0))
     results = race([limiter], "generate:racer", 16)
     assert sum(r is None for r in results) == 5
     assert all(r == pytest.approx(60.0) for r in results if r is not None)
@@ -140,7 +147,7 @@ def test_two_replicas_racing_for_the_last_slot_take_it_once(engine: Engine) -> N
     clock = Clock(13_000.0)
     other = create_engine_for(engine.url)  # a second replica: its own pool and connections
     try:
-        replicas = [SqlRateLimiter(engine, 4, 60.0, now=clock), SqlRateLimiter(other, 4, 60.0, now=clock)]
+        replicas = [shared_limiter(engine, 4, 60.0, now=clock), shared_limiter(other, 4, 60.0, now=clock)]
         for at in (13_000.0, 13_001.0, 13_002.0):
             clock.at = at
             assert replicas[int(at) % 2].hit("generate:racer") is None

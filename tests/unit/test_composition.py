@@ -109,7 +109,7 @@ def test_each_role_gets_its_adapters_from_the_settings(tmp_path: Path) -> None:
     assert (embedded.database, embedded.storage, embedded.messaging) == ("sql", "files", "memory")
     assert embedded.publisher == "tee" and embedded.live == "local" and embedded.recover_previous_run
     api = plan_for("api", distributed)
-    assert (api.storage, api.messaging, api.generator, api.limiter) == ("s3", "kafka", "none", "sql")
+    assert (api.storage, api.messaging, api.generator) == ("s3", "kafka", "none")
     worker = plan_for("worker", distributed)
     assert (worker.publisher, worker.live, worker.metrics) == ("direct", "kafka", "prometheus")
     assert not plan_for("embedded", distributed).recover_previous_run  # the broker kept the queue

@@ -5,15 +5,26 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nexus_image.adapters.memory.rate_limit import SlidingLogLimiter
-from nexus_image.application.limits import admit, forget_latest, recent, validate, wait
+from nexus_image.application.limits import (
+    RateLimit,
+    StoredRateLimiter,
+    admit,
+    forget_latest,
+    recent,
+    validate,
+    wait,
+)
 from nexus_image.application.ports import RateLimiter
 from nexus_image.entrypoints.http.limits import retry_after_header
+from nexus_image.testing import MemoryStore
 
 
 class Clock:
@@ -22,6 +33,21 @@ class Clock:
 
     def __call__(self) -> float:
         return self.at
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.at, UTC)
+
+
+def sliding(limit: int, window: float, now: Clock) -> RateLimiter:
+    return SlidingLogLimiter(limit, window, now=now)
+
+
+def stored(limit: int, window: float, now: Clock) -> RateLimiter:
+    """The limiter the service builds: the logs in units of work (here the in-memory ones)."""
+    return StoredRateLimiter(MemoryStore().unit_of_work, RateLimit(limit, window), now)
+
+
+LIMITERS = pytest.mark.parametrize("make", [sliding, stored], ids=["in-process", "in units of work"])
 
 
 # --- the arithmetic ------------------------------------------------------------------------------
@@ -113,11 +139,14 @@ def test_the_memory_limiter_fits_the_port() -> None:
     assert isinstance(SlidingLogLimiter(1), RateLimiter)
 
 
-def test_the_issues_case_ten_a_minute_means_ten_in_any_59_seconds() -> None:
+@LIMITERS
+def test_the_issues_case_ten_a_minute_means_ten_in_any_59_seconds(
+    make: Callable[[int, float, Clock], RateLimiter],
+) -> None:
     """The approximate counter let 19 through in 59 s at a limit of 10: 9 at the end of one
     fixed minute (when it weighs little) and 10 at the start of the next."""
     clock = Clock(60_000.0 + 50.0)  # 50 s into a fixed minute
-    limiter = SlidingLogLimiter(10, 60.0, now=clock)
+    limiter = make(10, 60.0, clock)
     attempts = [60_050.0 + i * 0.5 for i in range(19)] + [60_060.0 + i for i in range(49)]
     assert attempts[-1] - attempts[0] < 60.0
     accepted = []
@@ -131,9 +160,12 @@ def test_the_issues_case_ten_a_minute_means_ten_in_any_59_seconds() -> None:
     assert limiter.hit("u") == pytest.approx(0.5)
 
 
-def test_a_steady_client_gets_exactly_the_limit_per_window() -> None:
+@LIMITERS
+def test_a_steady_client_gets_exactly_the_limit_per_window(
+    make: Callable[[int, float, Clock], RateLimiter],
+) -> None:
     clock = Clock(5_000.0)
-    limiter = SlidingLogLimiter(10, 60.0, now=clock)
+    limiter = make(10, 60.0, clock)
     accepted = []
     for second in range(600):  # one attempt a second for ten minutes
         clock.at = 5_000.0 + second
@@ -143,9 +175,10 @@ def test_a_steady_client_gets_exactly_the_limit_per_window() -> None:
     assert all(sum(1 for s in accepted if end - 60 < s <= end) <= 10 for end in range(600))
 
 
-def test_retry_after_is_when_the_slot_opens() -> None:
+@LIMITERS
+def test_retry_after_is_when_the_slot_opens(make: Callable[[int, float, Clock], RateLimiter]) -> None:
     clock = Clock(1_000.0)
-    limiter = SlidingLogLimiter(2, 60.0, now=clock)
+    limiter = make(2, 60.0, clock)
     assert limiter.hit("alice") is None
     clock.at = 1_012.4
     assert limiter.hit("alice") is None
@@ -163,9 +196,10 @@ def test_retry_after_is_when_the_slot_opens() -> None:
     assert limiter.hit("bob") is None  # per key
 
 
-def test_undo_forgets_the_most_recent_accepted_hit() -> None:
+@LIMITERS
+def test_undo_forgets_the_most_recent_accepted_hit(make: Callable[[int, float, Clock], RateLimiter]) -> None:
     clock = Clock(1_000.0)
-    limiter = SlidingLogLimiter(2, 60.0, now=clock)
+    limiter = make(2, 60.0, clock)
     limiter.undo("alice")  # nothing to forget: fine
     assert limiter.hit("alice") is None
     clock.at = 1_030.0
@@ -181,8 +215,9 @@ def test_undo_forgets_the_most_recent_accepted_hit() -> None:
     assert [limiter.hit("alice") for _ in range(3)] == [None, None, 60.0]
 
 
-def test_concurrent_hits_never_exceed_the_limit() -> None:
-    limiter = SlidingLogLimiter(5, 60.0, now=Clock(9_000.0))
+@LIMITERS
+def test_concurrent_hits_never_exceed_the_limit(make: Callable[[int, float, Clock], RateLimiter]) -> None:
+    limiter = make(5, 60.0, Clock(9_000.0))
     results: list[float | None] = []
     lock, start = threading.Lock(), threading.Barrier(16)
 
@@ -211,3 +246,35 @@ def test_idle_keys_are_forgotten() -> None:
     assert set(limiter._logs) == {"b", "c"}
     limiter.undo("c")
     assert set(limiter._logs) == {"b"}
+
+
+def test_a_hit_taken_in_a_unit_of_work_that_rolls_back_is_not_counted() -> None:
+    store, rate, at = MemoryStore(), RateLimit(1, 60.0), 5_000.0
+    with store.unit_of_work() as uow:
+        assert rate.take(uow.rate_limits, "k", at) is None
+        uow.rollback()
+    with store.unit_of_work() as uow:
+        assert rate.take(uow.rate_limits, "k", at) is None
+        assert rate.take(uow.rate_limits, "k", at) == 60.0  # this unit sees its own hit
+        uow.commit()
+    assert store.rate_limits == {"k": [at]}
+
+
+def test_a_key_is_held_until_the_unit_that_read_it_ends() -> None:
+    store, rate = MemoryStore(), RateLimit(1, 60.0)
+    first = store.unit_of_work()
+    assert rate.take(first.rate_limits, "k", 1.0) is None
+    outcome: list[float | None] = []
+
+    def second() -> None:
+        with store.unit_of_work() as uow:
+            outcome.append(rate.take(uow.rate_limits, "k", 2.0))
+            uow.commit()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(0.3)
+    assert thread.is_alive() and outcome == []  # waiting for the key, as on a row lock
+    first.commit()
+    thread.join(5)
+    assert outcome == [59.0]

@@ -6,11 +6,6 @@ from dataclasses import dataclass
 
 from nexus_image.application.ports import AuditRecord, Clock, UnitOfWorkFactory
 
-OUTCOME_LENGTH = 32
-ACTION_LENGTH = 64
-TARGET_LENGTH = 512
-DETAIL_LENGTH = 2000
-
 
 @dataclass(slots=True)
 class RecordAudit:
@@ -22,14 +17,7 @@ class RecordAudit:
     clock: Clock
 
     def execute(self, actor: str, action: str, target: str, outcome: str, detail: str = "") -> None:
-        entry = AuditRecord(
-            actor=actor,
-            action=action[:ACTION_LENGTH],
-            target=target[:TARGET_LENGTH],
-            outcome=outcome[:OUTCOME_LENGTH],
-            at=self.clock.now(),
-            detail=detail[:DETAIL_LENGTH],
-        )
+        entry = AuditRecord.cut(actor, action, target, outcome, self.clock.now(), detail)
         with self.uow_factory() as uow:
             uow.audit.record(entry)
             uow.commit()

@@ -84,3 +84,13 @@ class GenerationError(ApplicationError):
     """The generator itself failed (out of memory, bad model, ...)."""
 
     code = "generation_error"
+
+
+class RateLimitExceeded(ApplicationError):
+    """More requests of one kind than the configured rate allows; `wait` seconds until one fits."""
+
+    code = "rate_limited"
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"too many requests; retry in {wait:.1f} s")
+        self.wait = wait

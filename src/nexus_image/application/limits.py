@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nexus_image.application.ports import Clock, RateLimitLog, UnitOfWork, UnitOfWorkFactory
+from nexus_image.application.transactions import in_transaction
 
 
 def validate(limit: int, window: float) -> None:
@@ -50,3 +54,51 @@ def admit(hits: Sequence[float], now: float, limit: int, window: float) -> tuple
 def forget_latest(hits: Sequence[float]) -> list[float]:
     """The sorted log without its most recent hit (nothing to forget in an empty one)."""
     return list(hits[:-1])
+
+
+def generation_key(user_id: str) -> str:
+    """The key every request that asks for generation work counts under (generate, check)."""
+    return f"generate:{user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    limit: int
+    window: float = 60.0
+
+    def __post_init__(self) -> None:
+        validate(self.limit, self.window)
+
+    def take(self, log: RateLimitLog, key: str, now: float) -> float | None:
+        """Decide a hit of `key` at `now` in `log`'s unit of work: None when accepted (and
+        logged there, kept only if that unit commits), else the seconds to wait."""
+        kept, refused = admit(log.hits(key, now), now, self.limit, self.window)
+        if refused is None:
+            log.keep(key, kept, kept[-1] + self.window)
+        return refused
+
+
+@dataclass(slots=True)
+class StoredRateLimiter:
+    """The RateLimiter port over the units of work's logs: in SQL every API replica shares the
+    hits, and a request can take its hit in its own transaction (RequestGeneration does) under
+    the same key and rule as this limiter."""
+
+    uow_factory: UnitOfWorkFactory
+    rate: RateLimit
+    clock: Clock
+
+    def hit(self, key: str) -> float | None:
+        moment = self.clock.now().timestamp()
+
+        def work(uow: UnitOfWork) -> float | None:
+            return self.rate.take(uow.rate_limits, key, moment)
+
+        return in_transaction(self.uow_factory, work)
+
+    def undo(self, key: str) -> None:
+        def work(uow: UnitOfWork) -> None:
+            log = forget_latest(uow.rate_limits.hits(key, self.clock.now().timestamp()))
+            uow.rate_limits.keep(key, log, log[-1] + self.rate.window if log else 0.0)
+
+        in_transaction(self.uow_factory, work)

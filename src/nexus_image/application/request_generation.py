@@ -7,9 +7,16 @@ import json
 from dataclasses import dataclass
 
 from nexus_image.application.dto import GenerateImage, ImageView
-from nexus_image.application.errors import IdempotencyConflict, IdempotencyKeySpent
+from nexus_image.application.errors import (
+    IdempotencyConflict,
+    IdempotencyKeySpent,
+    PromptRejected,
+    RateLimitExceeded,
+)
+from nexus_image.application.limits import RateLimit, generation_key
 from nexus_image.application.moderation import ModeratePrompts
 from nexus_image.application.ports import (
+    AuditRecord,
     Clock,
     IdGenerator,
     Metrics,
@@ -33,7 +40,11 @@ def _fingerprint(command: GenerateImage) -> str:
 class RequestGeneration:
     """A valid, allowed request is charged exactly its resolution's price and queued, in one
     transaction: no charge without a job, no job without a charge. The same client key twice
-    gives the same job and one charge."""
+    gives the same job and one charge. A `limited` request (one that came over the API) takes
+    its hit of `rate_limit` in that same transaction, so a request refused for its balance, or
+    rolled back, has not used its slot, and a replay of a client key uses none. A refused
+    prompt counts too (the filter cannot be probed at speed); past the limit it is answered as
+    over the limit."""
 
     uow_factory: UnitOfWorkFactory
     moderation: ModeratePrompts
@@ -42,6 +53,8 @@ class RequestGeneration:
     seeds: SeedSource
     metrics: Metrics
     welcome_grant: int = 0
+    rate_limit: RateLimit | None = None
+    audit_action: str = "image.generate"
 
     def parameters(self, command: GenerateImage) -> GenerationParameters:
         style = Style.parse(command.style)
@@ -63,13 +76,39 @@ class RequestGeneration:
         view, _ = self.submit(command)
         return view
 
-    def submit(self, command: GenerateImage) -> tuple[ImageView, bool]:
+    def _limited(self, uow: UnitOfWork, user_id: str, limited: bool) -> None:
+        if limited and self.rate_limit is not None:
+            now = self.clock.now().timestamp()
+            wait = self.rate_limit.take(uow.rate_limits, generation_key(user_id), now)
+            if wait is not None:
+                raise RateLimitExceeded(wait)
+
+    def _moderated(self, user_id: str, prompt: str, limited: bool) -> None:
+        try:
+            self.moderation.require_allowed(user_id, prompt)
+        except PromptRejected:
+            in_transaction(self.uow_factory, lambda uow: self._limited(uow, user_id, limited))
+            raise
+
+    def submit(
+        self, command: GenerateImage, audit_detail: str | None = None, limited: bool = False
+    ) -> tuple[ImageView, bool]:
         """Like `execute`, and says whether a job was created: False when `command` replays an
-        Idempotency-Key already used (the existing job, nothing charged)."""
+        Idempotency-Key already used (the existing job, nothing charged). With `audit_detail`,
+        the success row of the audit trail is written in the same transaction (failures are the
+        caller's to record: their transaction is gone)."""
         params = self.parameters(command)
-        self.moderation.require_allowed(command.user_id, params.prompt)
+        self._moderated(command.user_id, params.prompt, limited)
         fingerprint = _fingerprint(command)
         created: list[bool] = []
+
+        def audited(uow: UnitOfWork, job: ImageJob) -> ImageJob:
+            if audit_detail is not None:
+                entry = AuditRecord.cut(
+                    command.user_id, self.audit_action, job.id, "success", self.clock.now(), audit_detail
+                )
+                uow.audit.record(entry)
+            return job
 
         def work(uow: UnitOfWork) -> ImageJob:
             created.clear()
@@ -87,7 +126,8 @@ class RequestGeneration:
                             "this Idempotency-Key was used for an image that has been deleted since; "
                             "send a new key for a new image"
                         )
-                    return job
+                    return audited(uow, job)
+            self._limited(uow, command.user_id, limited)
             now = self.clock.now()
             job, submitted = ImageJob.submit(
                 self.ids.new_id(),
@@ -102,7 +142,7 @@ class RequestGeneration:
             if command.client_key:
                 uow.idempotency.add(command.user_id, command.client_key, job.id, fingerprint, now)
             created.append(True)
-            return job
+            return audited(uow, job)
 
         job = in_transaction(self.uow_factory, work)
         if created:

@@ -74,9 +74,13 @@ class ImageService:
     def request_generation(self, command: GenerateImage) -> ImageView:
         return self._request.execute(command)
 
-    def submit_generation(self, command: GenerateImage) -> tuple[ImageView, bool]:
-        """`request_generation`, and whether a job was created (False: an idempotent replay)."""
-        return self._request.submit(command)
+    def submit_generation(
+        self, command: GenerateImage, audit_detail: str | None = None, limited: bool = False
+    ) -> tuple[ImageView, bool]:
+        """`request_generation`, and whether a job was created (False: an idempotent replay);
+        with `audit_detail`, the success audit row in the same transaction; `limited`: counted
+        against the caller's generation rate limit there too."""
+        return self._request.submit(command, audit_detail, limited)
 
     def cancel(self, user_id: str, job_id: str) -> ImageView:
         return self._cancel.execute(user_id, job_id)

@@ -21,6 +21,7 @@ from nexus_image.testing.repositories import (
     MemoryIdempotency,
     MemoryJobs,
     MemoryOutbox,
+    MemoryRateLimits,
 )
 
 
@@ -36,6 +37,8 @@ class MemoryStore:
     idempotency: dict[tuple[str, str], tuple[str, str, datetime]] = field(default_factory=dict)
     outbox: list[tuple[int, DomainEvent, datetime | None]] = field(default_factory=list)
     audit: list[AuditRecord] = field(default_factory=list)
+    rate_limits: dict[str, list[float]] = field(default_factory=dict)
+    rate_limit_locks: dict[str, threading.Lock] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -55,6 +58,7 @@ class MemoryUnitOfWork:
         self.idempotency = MemoryIdempotency(self.store)
         self.outbox = MemoryOutbox(self.store)
         self.audit = MemoryAudit(self.store)
+        self.rate_limits = MemoryRateLimits(self.store)
 
     def __enter__(self) -> MemoryUnitOfWork:
         return self
@@ -76,13 +80,18 @@ class MemoryUnitOfWork:
             self.idempotency,
             self.outbox,
             self.audit,
+            self.rate_limits,
         )
         with self.store.lock:
             for part in parts:
                 part.check()
             for part in parts:
                 part.apply()
-        self._open()
+        self._end()
 
     def rollback(self) -> None:
+        self._end()
+
+    def _end(self) -> None:
+        self.rate_limits.release()  # the keys this unit held, as a transaction's end frees rows
         self._open()

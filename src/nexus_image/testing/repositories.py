@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -390,3 +391,45 @@ class MemoryAudit:
 
     def apply(self) -> None:
         self.store.audit.extend(self.new)
+
+
+class MemoryRateLimits:
+    """Reading a key's log takes that key's lock until the unit of work ends (commit or
+    rollback), as a row lock would: concurrent hits of one key are decided one after another."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.held: list[threading.Lock] = []
+        self.held_keys: set[str] = set()
+        self.writes: dict[str, list[float]] = {}
+
+    def hits(self, key: str, now: float) -> list[float]:
+        if key not in self.held_keys:
+            with self.store.lock:
+                lock = self.store.rate_limit_locks.setdefault(key, threading.Lock())
+            lock.acquire()
+            self.held.append(lock)
+            self.held_keys.add(key)
+        if key in self.writes:
+            return list(self.writes[key])
+        with self.store.lock:
+            return list(self.store.rate_limits.get(key, ()))
+
+    def keep(self, key: str, hits: list[float], expires_at: float) -> None:
+        self.writes[key] = sorted(hits)
+
+    def check(self) -> None:
+        return None
+
+    def apply(self) -> None:
+        for key, hits in self.writes.items():
+            if hits:
+                self.store.rate_limits[key] = hits
+            else:
+                self.store.rate_limits.pop(key, None)
+
+    def release(self) -> None:
+        for lock in self.held:
+            lock.release()
+        self.held.clear()
+        self.held_keys.clear()

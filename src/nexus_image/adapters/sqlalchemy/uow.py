@@ -15,6 +15,7 @@ from nexus_image.adapters.sqlalchemy.base import SqlRepository
 from nexus_image.adapters.sqlalchemy.engine import translated
 from nexus_image.adapters.sqlalchemy.jobs import SqlJobs
 from nexus_image.adapters.sqlalchemy.outbox import SqlAudit, SqlOutbox
+from nexus_image.adapters.sqlalchemy.rate_limit import SqlRateLimitLog
 from nexus_image.application.errors import ApplicationError
 
 
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotency(self)
         self.outbox = SqlOutbox(self)
         self.audit = SqlAudit(self)
+        self.rate_limits = SqlRateLimitLog(self)
         self._parts: tuple[SqlRepository, ...] = (
             self.jobs,
             self.albums,
@@ -44,6 +46,7 @@ class SqlUnitOfWork:
             self.idempotency,
             self.outbox,
             self.audit,
+            self.rate_limits,
         )
 
     def connection(self) -> Connection:

@@ -13,7 +13,7 @@ from nexus_image.application.ports.generation import (
     StepCallback,
 )
 from nexus_image.application.ports.health import HealthCheck, HealthChecks
-from nexus_image.application.ports.limits import RateLimiter
+from nexus_image.application.ports.limits import RateLimiter, RateLimitLog
 from nexus_image.application.ports.live import LiveEventFeed, LiveSubscription
 from nexus_image.application.ports.messaging import BatchEventPublisher, Delivery, EventPublisher, JobQueue
 from nexus_image.application.ports.metrics import Metrics, NullMetrics
@@ -65,6 +65,7 @@ __all__ = [
     "OutboxRecord",
     "Page",
     "PromptModerator",
+    "RateLimitLog",
     "RateLimiter",
     "RawImage",
     "RenderSpec",

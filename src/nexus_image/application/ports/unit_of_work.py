@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Protocol
 
 from nexus_image.application.ports.audit import AuditLog
+from nexus_image.application.ports.limits import RateLimitLog
 from nexus_image.application.ports.outbox import Outbox
 from nexus_image.application.ports.repositories import (
     AccountRepository,
@@ -34,6 +35,8 @@ class UnitOfWork(Protocol):
     def outbox(self) -> Outbox: ...
     @property
     def audit(self) -> AuditLog: ...
+    @property
+    def rate_limits(self) -> RateLimitLog: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

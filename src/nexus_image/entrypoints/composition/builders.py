@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nexus_image.application.errors import NotFound, QueueUnavailable
+from nexus_image.application.limits import RateLimit
 from nexus_image.application.ports import (
     BatchEventPublisher,
     BatchImageGenerator,
@@ -20,7 +21,6 @@ from nexus_image.application.ports import (
     JobQueue,
     ModelLoader,
     ObjectStorage,
-    RateLimiter,
     UnitOfWorkFactory,
 )
 from nexus_image.entrypoints.settings import Settings
@@ -283,22 +283,8 @@ def image_checker(settings: Settings, role: str) -> Any:
 # --- limits and metrics ------------------------------------------------------------------------
 
 
-def memory_rate_limiter(settings: Settings) -> RateLimiter:
-    from nexus_image.adapters.memory import SlidingLogLimiter
-
-    return SlidingLogLimiter(settings.rate_limit_per_minute, RATE_WINDOW_SECONDS)
-
-
-def sql_rate_limiter(settings: Settings, closers: Closers) -> RateLimiter:
-    """Logged in the database, so every API replica shares the hits. The limiter has its own
-    small pool, so a burst of refused requests never starves the use cases of connections."""
-    from nexus_image.adapters.sqlalchemy import create_engine_for
-    from nexus_image.adapters.sqlalchemy.rate_limit import SqlRateLimiter
-
-    assert settings.database_url is not None
-    engine = create_engine_for(settings.database_url, pool_size=2, max_overflow=8)
-    closers.append(engine.dispose)
-    return SqlRateLimiter(engine, settings.rate_limit_per_minute, RATE_WINDOW_SECONDS)
+def rate_limit(settings: Settings) -> RateLimit:
+    return RateLimit(settings.rate_limit_per_minute, RATE_WINDOW_SECONDS)
 
 
 def prometheus_metrics(checkers: tuple[str, ...], generates: bool) -> Any:

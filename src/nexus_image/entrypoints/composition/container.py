@@ -22,6 +22,7 @@ from nexus_image.application.albums import ManageAlbums
 from nexus_image.application.audit import RecordAudit
 from nexus_image.application.cancel import CancelGeneration
 from nexus_image.application.images import ImageQueries, ManageImages
+from nexus_image.application.limits import StoredRateLimiter
 from nexus_image.application.maintenance import CleanupFailedJobs, RecoverStalledJobs
 from nexus_image.application.moderation import ModeratePrompts
 from nexus_image.application.ports import NullMetrics
@@ -51,7 +52,6 @@ class Plan:
     metrics: str  # null | prometheus
     feed: str  # none | kafka (this process reads every job event from the broker)
     generator: str  # none | pattern | diffusers
-    limiter: str  # memory | sql
     recover_previous_run: bool  # the queue lived in the previous process
 
 
@@ -60,9 +60,7 @@ def plan_for(role: str, settings: Settings) -> Plan:
         raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     kafka = bool(settings.kafka_bootstrap_servers)
     if role == "memory":
-        return Plan(
-            "memory", "memory", "memory", "direct", "none", "null", "none", "pattern", "memory", False
-        )
+        return Plan("memory", "memory", "memory", "direct", "none", "null", "none", "pattern", False)
     serving = role in ("embedded", "api")
     return Plan(
         database="sql",
@@ -73,7 +71,6 @@ def plan_for(role: str, settings: Settings) -> Plan:
         metrics="null" if role == "cli" else "prometheus",
         feed="kafka" if serving and kafka else "none",
         generator="none" if role == "api" else "diffusers",
-        limiter="sql" if settings.database_url else "memory",
         recover_previous_run=role == "embedded" and not kafka,
     )
 
@@ -160,11 +157,10 @@ class Container(containers.DeclarativeContainer):
         diffusers=providers.Singleton(b.diffusers_generator, settings),
     )
     encoder = providers.Singleton(PillowEncoder)
-    rate_limiter = providers.Selector(
-        providers.Callable(attrgetter("limiter"), plan),
-        memory=providers.Singleton(b.memory_rate_limiter, settings),
-        sql=providers.Singleton(b.sql_rate_limiter, settings, closers),
-    )
+    # Hits in the database's `rate_limit_logs`, shared by every API replica; a generation request
+    # takes its hit there inside its own transaction, under the same rule.
+    rate_limit = providers.Singleton(b.rate_limit, settings)
+    rate_limiter = providers.Singleton(StoredRateLimiter, uow_factory, rate_limit, clock)
     health_checks = providers.Singleton(b.health_checks, uow_factory, storage, settings)
     serve_metrics = providers.Singleton(b.metrics_server, metrics, queue_gauges, closers)
 
@@ -187,6 +183,7 @@ class Container(containers.DeclarativeContainer):
         seeds=seeds,
         metrics=metrics,
         welcome_grant=welcome_grant,
+        rate_limit=rate_limit,
     )
     cancel_generation = providers.Singleton(CancelGeneration, uow_factory=uow_factory, clock=clock, ids=ids)
     image_queries = providers.Singleton(ImageQueries, uow_factory=uow_factory, storage=storage, clock=clock)

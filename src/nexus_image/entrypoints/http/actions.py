@@ -19,6 +19,12 @@ class AuditNote:
 
     target: str
     detail: str = ""
+    request_id: str = ""
+
+    @property
+    def text(self) -> str:
+        """The row's detail: the request it came from, and what the handler added."""
+        return f"request {self.request_id}: {self.detail}" if self.detail else f"request {self.request_id}"
 
 
 def outcome_of(error: BaseException) -> str:
@@ -27,30 +33,27 @@ def outcome_of(error: BaseException) -> str:
 
 
 @contextmanager
-def audited(recorder: RecordAudit, actor: str, action: str, target: str = "") -> Iterator[AuditNote]:
+def audited(
+    recorder: RecordAudit, actor: str, action: str, target: str = "", success_recorded: bool = False
+) -> Iterator[AuditNote]:
     """Record `action` by `actor` on `target` once the block ends, as `success` or as the
-    reason it failed. A broken audit store is logged loudly but does not undo the action."""
-    note = AuditNote(target)
+    reason it failed. A broken audit store is logged loudly but does not undo the action. With
+    `success_recorded`, the block's own transaction wrote the success row (with `note.text`):
+    only a failure is written here."""
     request_id = structlog.contextvars.get_contextvars().get("request_id", "")
+    note = AuditNote(target, request_id=request_id)
     try:
         yield note
     except Exception as error:
-        _write(recorder, actor, action, note, outcome_of(error), request_id, str(error))
+        note.detail = str(error)
+        _write(recorder, actor, action, note, outcome_of(error))
         raise
-    _write(recorder, actor, action, note, "success", request_id, note.detail)
+    if not success_recorded:
+        _write(recorder, actor, action, note, "success")
 
 
-def _write(
-    recorder: RecordAudit,
-    actor: str,
-    action: str,
-    note: AuditNote,
-    outcome: str,
-    request_id: str,
-    detail: str,
-) -> None:
-    text = f"request {request_id}: {detail}" if detail else f"request {request_id}"
+def _write(recorder: RecordAudit, actor: str, action: str, note: AuditNote, outcome: str) -> None:
     try:
-        recorder.execute(actor, action, note.target, outcome, text)
+        recorder.execute(actor, action, note.target, outcome, note.text)
     except Exception:
         log.exception("audit record lost", action=action, target=note.target, outcome=outcome)

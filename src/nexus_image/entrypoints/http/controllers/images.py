@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import structlog
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.params import Parameter
 
 from nexus_image.application.audit import RecordAudit
 from nexus_image.application.dto import ImageView
-from nexus_image.application.errors import ApplicationError
+from nexus_image.application.errors import RateLimitExceeded
 from nexus_image.application.images import ImageQueries, ManageImages
-from nexus_image.application.ports import RateLimiter
 from nexus_image.application.service import ImageService
-from nexus_image.domain.errors import InsufficientTokens
 from nexus_image.entrypoints.http.actions import audited
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.errors import RateLimited
@@ -30,7 +27,6 @@ IdempotencyKey = Annotated[
         description="Send the same key again (with the same body) to get the same job, charged once.",
     ),
 ]
-log = structlog.get_logger(__name__)
 
 
 def respond(request: Request[Any, Any, Any], view: ImageView) -> ImageResponse:
@@ -44,15 +40,6 @@ def respond(request: Request[Any, Any, Any], view: ImageView) -> ImageResponse:
         base = f"{public.rstrip('/')}/api/v1/images/{view.id}"
         storage, thumbnail = f"{base}/file", f"{base}/thumbnail"
     return ImageResponse.of(view, storage, thumbnail)
-
-
-def release(limiter: RateLimiter, key: str) -> None:
-    """Hand back a hit the request did not use. Best effort: when the limiter's store fails, the
-    request keeps its answer and the hit stays counted."""
-    try:
-        limiter.undo(key)
-    except ApplicationError as error:
-        log.warning("rate limit hit not handed back", key=key, error=str(error))
 
 
 def download(queries: ImageQueries, user: str, image_id: str, thumbnail: bool) -> Response[bytes]:
@@ -87,24 +74,20 @@ class ImagesController(Controller):
         user: str,
         service: ImageService,
         audit: RecordAudit,
-        limiter: RateLimiter,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ImageResponse]:
         """Moderated, charged (the resolution's price) and queued at once; 201 with the QUEUED job.
         Failed and cancelled jobs are refunded. Counts against the caller's rate limit unless it
-        is refused for the balance (402) or replays an Idempotency-Key (the same job again)."""
-        with audited(audit, user, "image.generate") as note:
-            key = f"generate:{user}"
-            wait = limiter.hit(key)
-            if wait is not None:
-                raise RateLimited(retry_after_header(wait))
+        is refused for the balance (402) or replays an Idempotency-Key (the same job again). The
+        rate-limit check, the job, the charge, its event, the key and the audit row are one
+        transaction."""
+        with audited(audit, user, "image.generate", success_recorded=True) as note:
             try:
-                view, created = service.submit_generation(data.command(user, idempotency_key))
-            except InsufficientTokens:
-                release(limiter, key)
-                raise
-            if not created:
-                release(limiter, key)
+                view, _ = service.submit_generation(
+                    data.command(user, idempotency_key), note.text, limited=True
+                )
+            except RateLimitExceeded as error:
+                raise RateLimited(retry_after_header(error.wait)) from error
             note.target = view.id
         location = f"/api/v1/images/{view.id}"
         return Response(respond(request, view), status_code=201, headers={"Location": location})
