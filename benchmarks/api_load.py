@@ -16,7 +16,8 @@ and last POST again over one connection (`-t1 -c1`) for the unloaded latency. Th
 wrk's: requests/s and the 50/90/99% latencies in ms; `errors` counts non-2xx/3xx responses and
 socket errors (a POST run with errors hit the rate limit or the balance: its figures mean
 little). The ratios are req/s over the /health req/s of the same run. `--workers N` is passed to
-serve only when given."""
+serve only when given; `--profile DIR` records the server with py-spy during each run
+(`pip install py-spy`; summarise with benchmarks/profile_top.py)."""
 
 from __future__ import annotations
 
@@ -44,10 +45,18 @@ from benchmarks.serving import wait_ready
 SECRET = "api-load-benchmark-secret-0123456789abcdefghijkl"  # 48 characters
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 BODY = {"prompt": "a lighthouse at dawn", "steps": 2}
+# Each request is sent as the next of `--users` users (a real service has many; one user's
+# requests queue on that user's rate-limit and account rows, by design).
 POST_LUA = """wrk.method = "POST"
 wrk.body = [[{body}]]
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer {token}"
+local tokens = {{{tokens}}}
+local n = 0
+request = function()
+  n = n + 1
+  wrk.headers["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1]
+  return wrk.format(nil, nil, wrk.headers)
+end
 """
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 
@@ -113,6 +122,10 @@ class Database:
         self.name = None
 
 
+def user_token(user: str) -> str:
+    return jwt.encode({"sub": user, "exp": int(time.time()) + 30 * 86400}, SECRET, algorithm="HS256")
+
+
 class Served:
     """`nexus-image serve`, API only, in a child process."""
 
@@ -137,9 +150,7 @@ class Served:
         self.log_path = data / "serve.log"
         self.log = self.log_path.open("wb")
         self.process = subprocess.Popen(self.command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self.token = jwt.encode(
-            {"sub": "bench", "exp": int(time.time()) + 30 * 86400}, SECRET, algorithm="HS256"
-        )
+        self.token = user_token("bench")
         self.headers = {"Authorization": f"Bearer {self.token}"}
         self.client = httpx.Client(base_url=self.base, headers=self.headers, timeout=60)
         wait_ready(self.client, self.process, self.log_path, 120)
@@ -183,13 +194,32 @@ def wrk(
     return parse_wrk(done.stdout)
 
 
+def profiler(folder: Path | None, name: str, pid: int, duration: int) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the server (every thread, idle ones too: waiting on the database shows)
+    for the run's duration, as collapsed stacks; summarise with benchmarks/profile_top.py."""
+    if folder is None:
+        return None
+    spy = shutil.which("py-spy") or cli("py-spy")
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [spy, "record", "--pid", str(pid), "--duration", str(duration), "--rate", "200"]
+    command += ["--format", "raw", "--idle", "--nonblocking", "--output", str(folder / f"{name}.txt")]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement (default 10)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    parser.add_argument("--users", type=int, default=64, help="POST as this many users in turn (default 64)")
     parser.add_argument("--workers", type=int, default=None, help="passed to serve as --workers N")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="a folder: py-spy records the server during each run there (NAME.txt, collapsed stacks)",
+    )
     parser.add_argument(
         "--database-url", default=None, help="an existing, migrated database (default: a fresh one, dropped)"
     )
@@ -208,7 +238,8 @@ def main() -> None:
             try:
                 job_id = served.seed()
                 script = Path(data) / "post.lua"
-                script.write_text(POST_LUA.format(body=json.dumps(BODY), token=served.token))
+                tokens = ", ".join(f'"{user_token(f"bench-{i}")}"' for i in range(args.users))
+                script.write_text(POST_LUA.format(body=json.dumps(BODY), tokens=tokens))
                 for _ in range(20):  # warm-up: connections, caches, first-request costs
                     served.client.get("/health")
                     served.client.get(f"/api/v1/images/{job_id}")
@@ -220,11 +251,14 @@ def main() -> None:
                     ("post_single", "/api/v1/images/generate", 1, 1, {}, script),
                 ]
                 for name, path, t, conns, headers, lua in runs:
+                    spy = profiler(args.profile, name, served.process.pid, args.duration)
                     results[name] = {
                         "threads": t,
                         "connections": conns,
                         **wrk(served.base + path, t, conns, args.duration, headers, lua),
                     }
+                    if spy is not None:
+                        spy.wait(60)
                     if served.process.poll() is not None:
                         raise SystemExit(f"serve exited during the {name} run: {served.tail()}")
                 command = served.command
@@ -244,6 +278,7 @@ def main() -> None:
         "duration_s": args.duration,
         "connections": args.connections,
         "workers": args.workers,
+        "users": args.users,
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
         "serve_command": " ".join(command),
         "targets": results,
