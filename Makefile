@@ -1,10 +1,13 @@
-.PHONY: install run test lint
+.PHONY: install run generate test lint
 
 install:
 	scripts/install.sh
 
 run:
 	scripts/run.sh
+
+generate:
+	scripts/generate.sh
 
 test:
 	scripts/test.sh

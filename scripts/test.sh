@@ -27,6 +27,14 @@ if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
   $SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends prometheus
 fi
 
+# Chromium: the studio's end-to-end tests run in Debian's headless Chromium (Playwright drives it;
+# no browser is ever downloaded).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing Chromium (Debian's chromium)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium
+fi
+
 echo "== pytest"
 set +e
 .venv/bin/python -m pytest --cov=nexus_image --cov-report=term --cov-report=json:coverage.json -p no:cacheprovider "$@"

@@ -29,7 +29,7 @@ from nexus_image.domain.styles import PRESETS, Style
 
 pytestmark = pytest.mark.integration
 
-DRAGON = "a majestic dragon flying over a medieval castle at sunset"  # `make run`'s prompt
+DRAGON = "a majestic dragon flying over a medieval castle at sunset"  # `make generate`'s prompt
 LONG = " ".join(f"word{i}" for i in range(40))  # ~ 240 byte-level tokens on the tiny tokenizer
 
 

@@ -115,6 +115,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     }
     if processes == 1:
         print(f"nexus-image API on {base}/api/v1 (docs: {base}/schema/swagger)", file=sys.stderr)
+        print(f"studio: open {studio_url(settings.host, settings.port)} in a browser", file=sys.stderr)
         uvicorn.run(app, **options)
         return 0
     # The application built above checked the configuration (security, database); each server
@@ -125,8 +126,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "note: /metrics answers for one process per scrape",
         file=sys.stderr,
     )
+    print(f"studio: open {studio_url(settings.host, settings.port)} in a browser", file=sys.stderr)
     serve_processes(processes, options)
     return 0
+
+
+def studio_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches the studio (all interfaces include loopback)."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
 
 
 def serve_processes(processes: int, options: dict[str, Any]) -> None:

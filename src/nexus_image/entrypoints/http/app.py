@@ -28,12 +28,14 @@ from nexus_image.entrypoints.http.controllers.health import HealthController
 from nexus_image.entrypoints.http.controllers.images import ImagesController
 from nexus_image.entrypoints.http.controllers.library import LibraryController
 from nexus_image.entrypoints.http.controllers.moderation import ModerationController
+from nexus_image.entrypoints.http.controllers.studio import StudioController, StudioSetup, loopback
 from nexus_image.entrypoints.http.controllers.tokens import TokensController
 from nexus_image.entrypoints.http.docs import COMPONENTS, SECURITY, document_headers, seal_request_bodies
 from nexus_image.entrypoints.http.errors import EXCEPTION_HANDLERS
 from nexus_image.entrypoints.http.inputs import check_request
 from nexus_image.entrypoints.http.observability import RequestContextMiddleware, http_metrics
-from nexus_image.entrypoints.http.security import TokenVerifier
+from nexus_image.entrypoints.http.security import TokenVerifier, mint_token
+from nexus_image.entrypoints.http.studio import ASSETS
 from nexus_image.entrypoints.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -149,6 +151,25 @@ def doc_assets() -> list[Router]:
     ]
 
 
+def studio_setup(settings: Settings, parts: ApiParts) -> StudioSetup:
+    """Local sign-in only where nobody else could use it: the embedded database (no URL) and a
+    server listening on loopback."""
+    local = settings.is_embedded and loopback(settings.host)
+
+    def mint(user_id: str, ttl_seconds: int) -> str:
+        return mint_token(settings, user_id, ttl_seconds)
+
+    mode = "embedded" if parts.model_state is not None else "api"
+    return StudioSetup(mode=mode, model=settings.model, mint=mint if local else None)
+
+
+def studio_assets() -> Router:
+    """The studio's scripts and styles (public, like the page)."""
+    return create_static_files_router(
+        "/studio/assets", directories=[ASSETS], name="studio", opt={PUBLIC: True}, include_in_schema=False
+    )
+
+
 def create_app(settings: Settings, parts: ApiParts) -> Litestar:
     """The HTTP service on the parts the composition root built (`compose(...)` then
     `http_app`). Refuses to build without a usable JWT configuration in production. What runs
@@ -184,7 +205,7 @@ def create_app(settings: Settings, parts: ApiParts) -> Litestar:
         security=SECURITY,
     )
     app = Litestar(
-        route_handlers=[api, HealthController, *doc_assets()],
+        route_handlers=[api, HealthController, StudioController, *doc_assets(), studio_assets()],
         dependencies=dependencies(parts),
         guards=[require_token],
         before_request=check_request,
@@ -193,7 +214,14 @@ def create_app(settings: Settings, parts: ApiParts) -> Litestar:
         cors_config=cors(settings),
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi(),
-        state=State({"parts": parts, "verifier": verifier, "public_url": settings.public_url}),
+        state=State(
+            {
+                "parts": parts,
+                "verifier": verifier,
+                "public_url": settings.public_url,
+                "studio": studio_setup(settings, parts),
+            }
+        ),
         lifespan=[lifespan],
         logging_config=None,
     )

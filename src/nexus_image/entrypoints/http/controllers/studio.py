@@ -1,0 +1,166 @@
+"""The studio page at `/`, its configuration, and the embedded mode's local sign-in."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+from msgspec import Struct
+
+from nexus_image.domain.names import canonical_name
+from nexus_image.domain.parameters import DEFAULT_SCHEDULER, Scheduler
+from nexus_image.domain.resolution import Resolution
+from nexus_image.domain.styles import Style, preset_for
+from nexus_image.entrypoints.http.auth import PUBLIC
+from nexus_image.entrypoints.http.docs import problems
+from nexus_image.entrypoints.http.inputs import invalid
+from nexus_image.entrypoints.http.studio import ASSETS
+
+LOCAL_TOKEN_SECONDS = 24 * 3600
+USER_LENGTH = 255
+NOISE_NOTICE = (
+    "No model is configured: images come from a small random network, so they are noise. "
+    "Set NEXUS_IMAGE_MODEL to a Stable Diffusion model for real pictures."
+)
+# The page and its scripts come from this server only; images are object URLs of fetched
+# bytes (or presigned S3 links), live events a WebSocket back to this server.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' blob: data: https: http:; connect-src 'self' ws: wss:; "
+    "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StudioSetup:
+    """What the composition root tells the page: the role, the model, and whether this server
+    may hand out development tokens (embedded, no database URL, listening on loopback only)."""
+
+    mode: str
+    model: str | None
+    mint: Any = None  # (user_id, ttl_seconds) -> JWT, only where local sign-in is allowed
+
+    @property
+    def local_sign_in(self) -> bool:
+        return self.mint is not None
+
+
+def loopback(host: str) -> bool:
+    """Whether `host` is a loopback address or name (what only this machine can reach)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class LocalTokenRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    user: str = "local"
+
+
+class LocalToken(Struct):
+    token: str
+    user_id: str
+    expires_in: int
+
+
+def _setup(state: State) -> StudioSetup:
+    setup: StudioSetup = state.studio
+    return setup
+
+
+class StudioController(Controller):
+    path = "/"
+    opt = {PUBLIC: True}
+    include_in_schema = False
+
+    @get("/", media_type="text/html")
+    async def page(self) -> Response[bytes]:
+        """The studio (works offline: everything it loads comes from this server)."""
+        return Response((ASSETS / "index.html").read_bytes(), media_type="text/html", headers=PAGE_HEADERS)
+
+    @get("/studio/config")
+    async def config(self, state: State) -> dict[str, Any]:
+        setup = _setup(state)
+        return {
+            "mode": setup.mode,
+            "local_sign_in": setup.local_sign_in,
+            "model": {
+                "configured": setup.model is not None,
+                "name": setup.model,
+                "notice": None if setup.model is not None else NOISE_NOTICE,
+            },
+            "styles": [
+                {"value": s.value, "steps": preset_for(s).steps, "guidance": preset_for(s).guidance}
+                for s in Style
+            ],
+            "resolutions": [
+                {"value": r.value, "width": r.width, "height": r.height, "tokens": r.token_cost}
+                for r in Resolution
+            ],
+            "schedulers": [s.value for s in Scheduler],
+            "default_scheduler": DEFAULT_SCHEDULER.value,
+            "limits": {
+                "prompt_max": 1000,
+                "steps_min": 1,
+                "steps_max": 100,
+                "guidance_min": 1,
+                "guidance_max": 20,
+                "seed_max": 2**32 - 1,
+            },
+        }
+
+    @post("/studio/local-token", status_code=200, sync_to_thread=True, responses=problems(400, 404))
+    def local_token(
+        self, request: Request[Any, Any, Any], state: State, data: LocalTokenRequest
+    ) -> LocalToken:
+        """A development token for any user name: only in the embedded mode, on a server that
+        listens on loopback, for a caller on this machine; 404 (like any missing route) else."""
+        setup = _setup(state)
+        client = request.client.host if request.client else ""
+        if not setup.local_sign_in or (_is_ip(client) and not loopback(client)):
+            raise NotFoundException()
+        user = _user(data.user)
+        return LocalToken(
+            token=setup.mint(user, LOCAL_TOKEN_SECONDS), user_id=user, expires_in=LOCAL_TOKEN_SECONDS
+        )
+
+
+def _style(style: Style) -> dict[str, Any]:
+    preset = preset_for(style)
+    return {"value": style.value, "steps": preset.steps, "guidance": preset.guidance}
+
+
+def _resolution(resolution: Resolution) -> dict[str, Any]:
+    return {
+        "value": resolution.value,
+        "width": resolution.width,
+        "height": resolution.height,
+        "tokens": resolution.token_cost,
+    }
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _user(name: str) -> str:
+    user = canonical_name(name)
+    if not user or len(user) > USER_LENGTH:
+        raise invalid("user", f"a user name of 1 to {USER_LENGTH} printable characters")
+    return user

@@ -1,0 +1,123 @@
+"""The studio's server side: the page and its assets come from this server only (offline, no
+CDN), its configuration tells the page the truth about the model and prices, and the local
+sign-in exists only in the embedded mode on loopback."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+from pydantic import SecretStr
+
+from nexus_image.domain.resolution import Resolution
+from nexus_image.entrypoints.http.controllers.studio import loopback
+from nexus_image.entrypoints.http.studio import ASSETS
+from nexus_image.entrypoints.settings import Settings
+
+from .conftest import SECRET, app_for
+
+EXTERNAL = re.compile(
+    r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|@import\s+url\(\s*["']?(?:https?:)?//|url\(\s*["']?https?://"""
+)
+
+
+def client_for(**values: Any) -> Iterator[TestClient[Any]]:
+    with TestClient(app_for(Settings(**values))) as client:
+        yield client
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[TestClient[Any]]:
+    yield from client_for(data_dir=tmp_path / "data", embedded_worker=False)
+
+
+def test_the_page_is_served_at_the_root_with_a_strict_policy(embedded: TestClient[Any]) -> None:
+    page = embedded.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy
+    assert "<h1" in page.text and 'type="module"' in page.text
+
+
+def test_every_asset_the_page_loads_is_served_here_and_nothing_names_another_host(
+    embedded: TestClient[Any],
+) -> None:
+    page = embedded.get("/").text
+    referenced = re.findall(r"""(?:src|href)=["'](/studio/assets/[^"']+)["']""", page)
+    assert referenced, "the page loads its assets from /studio/assets/"
+    for path in referenced:
+        assert embedded.get(path).status_code == 200, path
+    for asset in sorted(ASSETS.iterdir()):
+        text = asset.read_text()
+        assert not EXTERNAL.search(text), f"{asset.name} loads something from another host"
+        imports = re.findall(r"""from\s+["'](\./[^"']+)["']""", text)
+        for module in imports:
+            assert embedded.get(f"/studio/assets/{module[2:]}").status_code == 200, module
+
+
+def test_the_configuration_says_noise_without_a_model_and_lists_the_prices(embedded: TestClient[Any]) -> None:
+    config = embedded.get("/studio/config").json()
+    assert config["model"] == {"configured": False, "name": None, "notice": config["model"]["notice"]}
+    assert "noise" in config["model"]["notice"]
+    prices = {r["value"]: r["tokens"] for r in config["resolutions"]}
+    assert prices == {r.value: r.token_cost for r in Resolution}
+    assert config["local_sign_in"] is True and config["mode"] == "api"
+    assert config["default_scheduler"] in config["schedulers"]
+
+
+def test_a_configured_model_is_named(tmp_path: Path) -> None:
+    for client in client_for(data_dir=tmp_path, embedded_worker=False, model="stabilityai/sd-turbo"):
+        model = client.get("/studio/config").json()["model"]
+        assert model == {"configured": True, "name": "stabilityai/sd-turbo", "notice": None}
+
+
+def test_local_sign_in_gives_a_token_the_api_accepts(embedded: TestClient[Any]) -> None:
+    answer = embedded.post("/studio/local-token", json={"user": "  Alice "})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["user_id"] == "Alice" and body["expires_in"] == 86400
+    balance = embedded.get("/api/v1/tokens/balance", headers={"Authorization": f"Bearer {body['token']}"})
+    assert balance.status_code == 200 and balance.json()["user_id"] == "Alice"
+    default = embedded.post("/studio/local-token", json={})
+    assert default.status_code == 200 and default.json()["user_id"] == "local"
+
+
+@pytest.mark.parametrize("user", ["", "   ", "\u200b", "x" * 256])
+def test_a_blank_or_overlong_user_name_is_400_naming_the_field(embedded: TestClient[Any], user: str) -> None:
+    answer = embedded.post("/studio/local-token", json={"user": user})
+    assert answer.status_code == 400 and answer.json()["field"] == "user"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"database_url": "sqlite:///{tmp}/other.db", "jwt_secret": SecretStr(SECRET)},
+        {"host": "0.0.0.0"},
+        {"host": "192.168.1.20"},
+        {"host": "::"},
+    ],
+    ids=["database URL", "all interfaces", "a LAN address", "all IPv6 interfaces"],
+)
+def test_local_sign_in_is_a_plain_404_beyond_the_embedded_loopback_server(
+    tmp_path: Path, values: dict[str, Any]
+) -> None:
+    settings = {k: v.format(tmp=tmp_path) if isinstance(v, str) else v for k, v in values.items()}
+    for client in client_for(data_dir=tmp_path / "data", embedded_worker=False, **settings):
+        answer = client.post("/studio/local-token", json={"user": "mallory"})
+        missing = client.post("/studio/no-such-route", json={})
+        assert answer.status_code == 404 == missing.status_code
+        assert answer.json()["code"] == missing.json()["code"] == "not_found"
+        assert client.get("/studio/config").json()["local_sign_in"] is False
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [("127.0.0.1", True), ("127.8.9.1", True), ("::1", True), ("[::1]", True), ("localhost", True),
+     ("0.0.0.0", False), ("::", False), ("10.0.0.1", False), ("example.org", False), ("", False)],
+)  # fmt: skip
+def test_loopback_means_only_this_machine(host: str, expected: bool) -> None:
+    assert loopback(host) is expected
