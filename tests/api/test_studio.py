@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from nexus_image.domain.resolution import Resolution
 from nexus_image.entrypoints.http.controllers.studio import loopback
-from nexus_image.entrypoints.http.studio import ASSETS
+from nexus_image.entrypoints.http.studio import ASSETS, PAGE
 from nexus_image.entrypoints.settings import Settings
 
 from .conftest import SECRET, app_for
@@ -51,7 +51,8 @@ def test_every_asset_the_page_loads_is_served_here_and_nothing_names_another_hos
     assert referenced, "the page loads its assets from /studio/assets/"
     for path in referenced:
         assert embedded.get(path).status_code == 200, path
-    for asset in sorted(ASSETS.iterdir()):
+    assert embedded.get("/studio/assets/index.html").status_code == 404  # only at /, with its policy
+    for asset in sorted([PAGE, *ASSETS.iterdir()]):
         text = asset.read_text()
         assert not EXTERNAL.search(text), f"{asset.name} loads something from another host"
         imports = re.findall(r"""from\s+["'](\./[^"']+)["']""", text)
@@ -75,23 +76,6 @@ def test_a_configured_model_is_named(tmp_path: Path) -> None:
         assert model == {"configured": True, "name": "stabilityai/sd-turbo", "notice": None}
 
 
-def test_local_sign_in_gives_a_token_the_api_accepts(embedded: TestClient[Any]) -> None:
-    answer = embedded.post("/studio/local-token", json={"user": "  Alice "})
-    assert answer.status_code == 200
-    body = answer.json()
-    assert body["user_id"] == "Alice" and body["expires_in"] == 86400
-    balance = embedded.get("/api/v1/tokens/balance", headers={"Authorization": f"Bearer {body['token']}"})
-    assert balance.status_code == 200 and balance.json()["user_id"] == "Alice"
-    default = embedded.post("/studio/local-token", json={})
-    assert default.status_code == 200 and default.json()["user_id"] == "local"
-
-
-@pytest.mark.parametrize("user", ["", "   ", "\u200b", "x" * 256])
-def test_a_blank_or_overlong_user_name_is_400_naming_the_field(embedded: TestClient[Any], user: str) -> None:
-    answer = embedded.post("/studio/local-token", json={"user": user})
-    assert answer.status_code == 400 and answer.json()["field"] == "user"
-
-
 @pytest.mark.parametrize(
     "values",
     [
@@ -107,11 +91,24 @@ def test_local_sign_in_is_a_plain_404_beyond_the_embedded_loopback_server(
 ) -> None:
     settings = {k: v.format(tmp=tmp_path) if isinstance(v, str) else v for k, v in values.items()}
     for client in client_for(data_dir=tmp_path / "data", embedded_worker=False, **settings):
-        answer = client.post("/studio/local-token", json={"user": "mallory"})
-        missing = client.post("/studio/no-such-route", json={})
-        assert answer.status_code == 404 == missing.status_code
-        assert answer.json()["code"] == missing.json()["code"] == "not_found"
+        assert_missing(client)
         assert client.get("/studio/config").json()["local_sign_in"] is False
+
+
+def assert_missing(client: TestClient[Any]) -> None:
+    """Whatever the body, the route answers as a missing one does: before the body is read."""
+    missing = client.post("/studio/no-such-route", json={})
+    for body in ({"json": {"user": "mallory"}}, {"json": {"bogus": 1}}, {"content": b"user=x"}, {}):
+        answer = client.post("/studio/local-token", **body)
+        assert answer.status_code == 404 == missing.status_code, answer.text
+        assert answer.json()["code"] == missing.json()["code"] == "not_found"
+
+
+def test_a_caller_not_on_this_machine_gets_the_404_too(embedded: TestClient[Any]) -> None:
+    """The test client's peer is "testclient", not a loopback address (a real loopback caller is
+    tested against a real server in tests/browser/test_local_sign_in.py)."""
+    assert embedded.get("/studio/config").json()["local_sign_in"] is True
+    assert_missing(embedded)
 
 
 @pytest.mark.parametrize(

@@ -81,15 +81,17 @@ class Studio:
                 self.process.wait(10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     server = Studio(tmp_path_factory.mktemp("studio"))
     yield server
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """Package-scoped: Playwright's sync API keeps an event loop running in this thread while it
+    is open, which later tests' `asyncio.run` would trip over."""
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
         pytest.fail(f"Chromium is not installed at {CHROMIUM} (Debian: apt-get install chromium)")
     from playwright.sync_api import sync_playwright

@@ -29,6 +29,9 @@ class GenerateImage:
     companion_id: str | None = None
     is_public: bool = False
     client_key: str | None = None
+    variation_seed: int | None = None
+    variation_strength: float | None = None
+    num_images: int = 1  # one job each, consecutive seeds, one group, charged all or none
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,7 @@ class ImageView:
     queue_position: int | None = None  # 1 = next; None once started
     eta_seconds: int | None = None  # estimated seconds until it is ready, while QUEUED
     safety: OutputSafety | None = None  # the output check's findings; None: not checked
+    group_id: str | None = None  # the images of one request for several share it
 
     @classmethod
     def of(
@@ -78,6 +82,7 @@ class ImageView:
             thumbnail_url=thumbnail_url,
             is_favorite=is_favorite,
             safety=job.safety,
+            group_id=job.group_id,
         )
 
     @property

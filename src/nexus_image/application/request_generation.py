@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from nexus_image.application.dto import GenerateImage, ImageView
 from nexus_image.application.errors import (
@@ -24,10 +25,16 @@ from nexus_image.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from nexus_image.application.transactions import in_transaction, record
+from nexus_image.application.transactions import account_for, in_transaction, record
+from nexus_image.domain.errors import InsufficientTokens
 from nexus_image.domain.job import ImageJob
-from nexus_image.domain.parameters import DEFAULT_SCHEDULER, GenerationParameters, Scheduler
-from nexus_image.domain.resolution import Resolution
+from nexus_image.domain.parameters import (
+    DEFAULT_SCHEDULER,
+    GenerationParameters,
+    Scheduler,
+    consecutive_seeds,
+)
+from nexus_image.domain.resolution import Resolution, price
 from nexus_image.domain.styles import Style
 
 
@@ -57,6 +64,7 @@ class RequestGeneration:
     audit_action: str = "image.generate"
 
     def parameters(self, command: GenerateImage) -> GenerationParameters:
+        """The first image's parameters (the only one's, unless `num_images` asks for more)."""
         style = Style.parse(command.style)
         resolution = Resolution.parse(command.resolution)
         scheduler = Scheduler.parse(command.scheduler) if command.scheduler else DEFAULT_SCHEDULER
@@ -70,7 +78,15 @@ class RequestGeneration:
             steps=command.steps,
             guidance=command.guidance,
             scheduler=scheduler,
+            variation_seed=command.variation_seed,
+            variation_strength=command.variation_strength,
         )
+
+    def images(self, command: GenerateImage) -> list[GenerationParameters]:
+        """Each image's parameters: consecutive seeds from the first (a variation keeps its
+        second seed, so the images are variations of consecutive seeds)."""
+        first = self.parameters(command)
+        return [replace(first, seed=seed) for seed in consecutive_seeds(first.seed, command.num_images)]
 
     def execute(self, command: GenerateImage) -> ImageView:
         view, _ = self.submit(command)
@@ -94,57 +110,78 @@ class RequestGeneration:
         self, command: GenerateImage, audit_detail: str | None = None, limited: bool = False
     ) -> tuple[ImageView, bool]:
         """Like `execute`, and says whether a job was created: False when `command` replays an
-        Idempotency-Key already used (the existing job, nothing charged). With `audit_detail`,
-        the success row of the audit trail is written in the same transaction (failures are the
-        caller's to record: their transaction is gone)."""
-        params = self.parameters(command)
-        self._moderated(command.user_id, params.prompt, limited)
+        Idempotency-Key already used (the existing job, nothing charged)."""
+        views, created = self.submit_all(command, audit_detail, limited)
+        return views[0], created
+
+    def submit_all(
+        self, command: GenerateImage, audit_detail: str | None = None, limited: bool = False
+    ) -> tuple[list[ImageView], bool]:
+        """Every image of the request (`num_images`, one job each, in seed order), and whether
+        they were created now: all of them are charged and queued in one transaction, or none
+        is. With `audit_detail`, the success row of the audit trail is written in the same
+        transaction (failures are the caller's to record: their transaction is gone)."""
+        images = self.images(command)
+        self._moderated(command.user_id, images[0].prompt, limited)
         fingerprint = _fingerprint(command)
         created: list[bool] = []
 
-        def audited(uow: UnitOfWork, job: ImageJob) -> ImageJob:
+        def audited(uow: UnitOfWork, jobs: list[ImageJob]) -> list[ImageJob]:
             if audit_detail is not None:
+                detail = audit_detail if len(jobs) == 1 else f"{audit_detail}: group {jobs[0].group_id}"
                 entry = AuditRecord.cut(
-                    command.user_id, self.audit_action, job.id, "success", self.clock.now(), audit_detail
+                    command.user_id, self.audit_action, jobs[0].id, "success", self.clock.now(), detail
                 )
                 uow.audit.record(entry)
-            return job
+            return jobs
 
-        def work(uow: UnitOfWork) -> ImageJob:
+        def replayed(uow: UnitOfWork, job_id: str, previous: str) -> list[ImageJob]:
+            if previous != fingerprint:
+                raise IdempotencyConflict("this Idempotency-Key was already used with a different request")
+            job = uow.jobs.get(job_id)
+            if job is None:
+                raise IdempotencyKeySpent(
+                    "this Idempotency-Key was used for an image that has been deleted since; "
+                    "send a new key for a new image"
+                )
+            return audited(uow, uow.jobs.in_group(job.group_id) if job.group_id else [job])
+
+        def work(uow: UnitOfWork) -> list[ImageJob]:
             created.clear()
             if command.client_key:
                 existing = uow.idempotency.get(command.user_id, command.client_key)
                 if existing is not None:
-                    job_id, previous = existing
-                    if previous != fingerprint:
-                        raise IdempotencyConflict(
-                            "this Idempotency-Key was already used with a different request"
-                        )
-                    job = uow.jobs.get(job_id)
-                    if job is None:
-                        raise IdempotencyKeySpent(
-                            "this Idempotency-Key was used for an image that has been deleted since; "
-                            "send a new key for a new image"
-                        )
-                    return audited(uow, job)
+                    return replayed(uow, *existing)
             self._limited(uow, command.user_id, limited)
+            if len(images) > 1:  # refused for the whole price, not for whichever image ran out
+                account = account_for(uow, command.user_id, self.welcome_grant, self.clock)
+                total = sum(price(p.resolution) for p in images)
+                if total > account.balance:
+                    raise InsufficientTokens(total, account.balance)
             now = self.clock.now()
-            job, submitted = ImageJob.submit(
-                self.ids.new_id(),
-                command.user_id,
-                params,
-                now,
-                is_public=command.is_public,
-                companion_id=command.companion_id,
-                event_id=self.ids.new_id(),
-            )
-            record(uow, job, submitted, self.clock, new=True, welcome_grant=self.welcome_grant)
+            group = self.ids.new_id() if len(images) > 1 else None
+            jobs: list[ImageJob] = []
+            for index, params in enumerate(images):
+                job, submitted = ImageJob.submit(
+                    self.ids.new_id(),
+                    command.user_id,
+                    params,
+                    now + timedelta(microseconds=index),  # a group lists in seed order
+                    is_public=command.is_public,
+                    companion_id=command.companion_id,
+                    event_id=self.ids.new_id(),
+                    group_id=group,
+                )
+                record(uow, job, submitted, self.clock, new=True, welcome_grant=self.welcome_grant)
+                jobs.append(job)
             if command.client_key:
-                uow.idempotency.add(command.user_id, command.client_key, job.id, fingerprint, now)
+                uow.idempotency.add(command.user_id, command.client_key, jobs[0].id, fingerprint, now)
             created.append(True)
-            return audited(uow, job)
+            return audited(uow, jobs)
 
-        job = in_transaction(self.uow_factory, work)
+        jobs = in_transaction(self.uow_factory, work)
         if created:
-            self.metrics.generation_requested(params.style.value, params.resolution.value, job.tokens_cost)
-        return ImageView.of(job), bool(created)
+            for job in jobs:
+                p = job.parameters
+                self.metrics.generation_requested(p.style.value, p.resolution.value, job.tokens_cost)
+        return [ImageView.of(job) for job in jobs], bool(created)

@@ -82,6 +82,12 @@ class ImageService:
         against the caller's generation rate limit there too."""
         return self._request.submit(command, audit_detail, limited)
 
+    def submit_images(
+        self, command: GenerateImage, audit_detail: str | None = None, limited: bool = False
+    ) -> tuple[list[ImageView], bool]:
+        """As `submit_generation`, with every image of the request (`num_images`)."""
+        return self._request.submit_all(command, audit_detail, limited)
+
     def cancel(self, user_id: str, job_id: str) -> ImageView:
         return self._cancel.execute(user_id, job_id)
 

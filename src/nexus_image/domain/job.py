@@ -81,6 +81,7 @@ class ImageJob:
     worker_id: str | None = None
     lease_expires_at: datetime | None = None
     safety: OutputSafety | None = None  # the output check's findings, once COMPLETED
+    group_id: str | None = None  # shared by the images of one request for several
     version: int = field(default=0)
 
     @classmethod
@@ -94,6 +95,7 @@ class ImageJob:
         is_public: bool = False,
         companion_id: str | None = None,
         event_id: str | None = None,
+        group_id: str | None = None,
     ) -> tuple[ImageJob, Transition]:
         """A new QUEUED job priced by its resolution: charged once, and put on the queue."""
         job = cls(
@@ -104,6 +106,7 @@ class ImageJob:
             created_at=at,
             is_public=is_public,
             companion_id=companion_id,
+            group_id=group_id,
         )
         charge = LedgerMovement(EntryKind.DEBIT, job.tokens_cost, "image generation", job.id)
         return job, Transition((job._requested(at, event_id),), charge)

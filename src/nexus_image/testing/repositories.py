@@ -107,6 +107,11 @@ class MemoryJobs(_Entities[ImageJob]):
         found = [self.get(i) for i in job_ids]
         return [j for j in found if j is not None]
 
+    def in_group(self, group_id: str) -> list[ImageJob]:
+        return sorted(
+            (j for j in self.merged() if j.group_id == group_id), key=lambda j: (j.created_at, j.id)
+        )
+
     def failed_before(self, cutoff: datetime, limit: int) -> list[ImageJob]:
         return self._oldest(
             lambda j: j.status is JobStatus.FAILED and (j.completed_at or j.created_at) < cutoff, limit

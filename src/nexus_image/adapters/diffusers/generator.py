@@ -216,6 +216,12 @@ class DiffusersGenerator:
         pipe.scheduler = self._scheduler(first.scheduler)
         gen_device = "cuda" if placement.device.startswith("cuda") else "cpu"
         generators = [torch.Generator(device=gen_device).manual_seed(s.seed) for s in specs]
+        # The initial noise is drawn here only when a spec asks for a variation; drawn from the
+        # same generators the pipeline would use, so the other images of the batch (and a
+        # strength of 0) come out exactly as without.
+        latents = None
+        if any(spec.variation_strength > 0 for spec in specs):
+            latents = self._initial_noise(specs, generators, gen_device)
 
         def callback(pipeline: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
             if not on_step(step + 1, int(pipeline.num_timesteps)):
@@ -231,11 +237,37 @@ class DiffusersGenerator:
                 num_inference_steps=first.steps,
                 guidance_scale=first.guidance,
                 generator=generators,
+                latents=latents,
                 output_type="np",
                 callback_on_step_end=callback,
             )
         pixels = (np.clip(result.images, 0.0, 1.0) * 255).round().astype("uint8")
         return [RawImage(first.width, first.height, p.tobytes()) for p in pixels]
+
+    def _initial_noise(self, specs: list[RenderSpec], generators: list[Any], device: str) -> Any:
+        """Each image's starting latents: its seed's Gaussian noise, or for a variation the
+        spherical interpolation from it to the variation seed's, `variation_strength` of the way
+        (AUTOMATIC1111's variation seeds), on the pipeline's device and dtype."""
+        import torch
+
+        pipe = self._pipe
+        first = specs[0]
+        shape = (
+            1,
+            pipe.unet.config.in_channels,
+            first.height // pipe.vae_scale_factor,
+            first.width // pipe.vae_scale_factor,
+        )
+        dtype = pipe.unet.dtype
+        noises = []
+        for spec, generator in zip(specs, generators, strict=True):
+            noise = torch.randn(shape, generator=generator, device=device, dtype=dtype)
+            if spec.variation_strength > 0 and spec.variation_seed is not None:
+                other = torch.Generator(device=device).manual_seed(spec.variation_seed)
+                target = torch.randn(shape, generator=other, device=device, dtype=dtype)
+                noise = slerp(spec.variation_strength, noise, target)
+            noises.append(noise)
+        return torch.cat(noises).to(self._placement.device if self._placement else device)
 
     @staticmethod
     def _is_out_of_memory(error: Exception) -> bool:
@@ -252,3 +284,23 @@ class DiffusersGenerator:
         assert self._placement is not None
         p = self._placement
         self._placement = Placement(p.device, p.dtype_name, p.threads, True)
+
+
+def slerp(t: float, start: Any, end: Any) -> Any:
+    """Spherical interpolation between two noise tensors (as flat vectors): 0 gives `start`,
+    1 gives `end`, and in between a tensor of about the same norm (a straight blend would
+    shrink it, and the image would wash out). Nearly parallel vectors blend linearly."""
+    import torch
+
+    if t <= 0:
+        return start
+    if t >= 1:
+        return end
+    a, b = start.float().flatten(), end.float().flatten()
+    cosine = torch.dot(a / a.norm(), b / b.norm()).clamp(-1.0, 1.0)
+    if cosine.abs() > 0.9995:
+        mixed = (1 - t) * a + t * b
+    else:
+        omega = torch.arccos(cosine)
+        mixed = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+    return mixed.reshape(start.shape).to(start.dtype)

@@ -58,6 +58,10 @@ class SqlJobs(SqlRepository):
         found = {row["id"]: job_from_row(row) for row in rows}
         return [found[i] for i in job_ids if i in found]
 
+    def in_group(self, group_id: str) -> list[ImageJob]:
+        statement = sa.select(jobs).where(jobs.c.group_id == group_id).order_by(jobs.c.created_at, jobs.c.id)
+        return [job_from_row(row) for row in self.execute(statement).mappings()]
+
     def failed_before(self, cutoff: datetime, limit: int) -> list[ImageJob]:
         finished = sa.func.coalesce(jobs.c.completed_at, jobs.c.created_at)
         return self._oldest(sa.and_(jobs.c.status == JobStatus.FAILED.value, finished < cutoff), limit)

@@ -37,6 +37,7 @@ def job_values(job: ImageJob) -> dict[str, Any]:
         "attempts": job.attempts,
         "worker_id": job.worker_id,
         "lease_expires_at": job.lease_expires_at,
+        "group_id": job.group_id,
         **_safety_values(job.safety),
     }
 
@@ -84,6 +85,7 @@ def job_from_row(row: RowMapping) -> ImageJob:
         worker_id=row["worker_id"],
         lease_expires_at=row["lease_expires_at"],
         safety=_safety_from_row(row),
+        group_id=row["group_id"],
         version=row["version"],
     )
 

@@ -33,6 +33,9 @@ jobs = sa.Table(
     sa.Column("steps", sa.Integer(), nullable=False),
     sa.Column("guidance", sa.Float(), nullable=False),
     sa.Column("scheduler", sa.String(32), nullable=False),
+    sa.Column("variation_seed", sa.BigInteger(), nullable=True),
+    sa.Column("variation_strength", sa.Float(), nullable=False, server_default=sa.text("0")),
+    sa.Column("group_id", identifier(), nullable=True),  # the images of one request for several
     sa.Column("tokens_cost", sa.Integer(), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("is_public", sa.Boolean(), nullable=False),
@@ -81,6 +84,13 @@ for _name, _status, _columns in (
 ):
     _where = sa.text(f"status = '{_status}'")
     sa.Index(_name, *_columns, postgresql_where=_where, sqlite_where=_where)
+
+sa.Index(
+    "ix_jobs_group",
+    jobs.c.group_id,
+    postgresql_where=sa.text("group_id IS NOT NULL"),
+    sqlite_where=sa.text("group_id IS NOT NULL"),
+)
 
 albums = sa.Table(
     "albums",

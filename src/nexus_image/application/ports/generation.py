@@ -21,13 +21,26 @@ class RenderSpec:
     steps: int
     guidance: float
     scheduler: str
+    variation_seed: int | None = None  # with a strength above 0: noise blended in (slerp)
+    variation_strength: float = 0.0
 
     @classmethod
     def of(cls, parameters: GenerationParameters) -> RenderSpec:
         """The one translation from a job's parameters to what the model sees."""
         prompt, negative = parameters.styled_prompts()
         p = parameters
-        return cls(prompt, negative, p.width, p.height, p.seed, p.steps, p.guidance, p.scheduler.value)
+        return cls(
+            prompt,
+            negative,
+            p.width,
+            p.height,
+            p.seed,
+            p.steps,
+            p.guidance,
+            p.scheduler.value,
+            p.variation_seed,
+            p.variation_strength,
+        )
 
     def batch_key(self) -> tuple[int, int, int, float, str]:
         """Specs with equal keys can render as one batch (the domain's rule)."""

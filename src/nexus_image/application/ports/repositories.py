@@ -35,6 +35,9 @@ class JobRepository(Protocol):
         """Public COMPLETED jobs, most recently completed first."""
 
     def list_by_ids(self, job_ids: list[str]) -> list[ImageJob]: ...
+    def in_group(self, group_id: str) -> list[ImageJob]:
+        """The jobs of one request for several images, oldest first (ties by id)."""
+
     def failed_before(self, cutoff: datetime, limit: int) -> list[ImageJob]: ...
     def lease_expired(self, now: datetime, limit: int) -> list[ImageJob]:
         """PROCESSING jobs whose lease ended by `now` (or that have none), oldest first."""

@@ -13,6 +13,7 @@ from nexus_image.domain.album import MAX_ALBUM_NAME
 from nexus_image.domain.job import JobStatus
 from nexus_image.domain.parameters import (
     MAX_GUIDANCE,
+    MAX_IMAGES_PER_REQUEST,
     MAX_PROMPT_LENGTH,
     MAX_SEED,
     MAX_STEPS,
@@ -32,6 +33,8 @@ Prompt = Annotated[str, Meta(min_length=1, max_length=MAX_PROMPT_LENGTH)]
 NegativePrompt = Annotated[str, Meta(max_length=MAX_PROMPT_LENGTH)]
 CompanionId = Annotated[str, Meta(min_length=1, max_length=255)]
 AlbumName = Annotated[str, Meta(min_length=1, max_length=MAX_ALBUM_NAME)]
+NumImages = Annotated[int, Meta(ge=1, le=MAX_IMAGES_PER_REQUEST)]
+VariationStrength = Annotated[float, Meta(ge=0.0, le=1.0, extra_json_schema={"extra": {"minimum": 0}})]
 
 # Body fields whose allowed values a validation problem lists.
 ENUM_FIELDS: dict[str, tuple[str, ...]] = {
@@ -55,6 +58,9 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     scheduler: Scheduler | None = None
     companion_id: CompanionId | None = None
     is_public: bool = False
+    num_images: NumImages = 1
+    variation_seed: Seed | None = None
+    variation_strength: VariationStrength | None = None
 
     def command(self, user_id: str, client_key: str | None) -> GenerateImage:
         return GenerateImage(user_id=user_id, client_key=client_key, **structs.asdict(self))
@@ -118,6 +124,9 @@ class ImageResponse(Struct, kw_only=True):
     failure_reason: str | None
     storage_url: str | None
     thumbnail_url: str | None
+    variation_seed: int | None = None
+    variation_strength: float = 0.0
+    group_id: str | None = None
     queue_position: int | None = None
     eta_seconds: int | None = None
     safety: SafetyResponse | None = None
@@ -141,6 +150,7 @@ class ImageResponse(Struct, kw_only=True):
             failure_reason=view.failure_reason,
             storage_url=storage_url,
             thumbnail_url=thumbnail_url,
+            group_id=view.group_id,
             queue_position=view.queue_position,
             eta_seconds=view.eta_seconds,
             safety=None
@@ -152,6 +162,13 @@ class ImageResponse(Struct, kw_only=True):
                 checker=view.safety.checker,
             ),
         )
+
+
+class GeneratedResponse(ImageResponse, kw_only=True):
+    """The first (or only) new image, as `GET /images/{id}` shows it, and `images`: every image
+    of the request, in seed order (one unless `num_images` asked for more)."""
+
+    images: list[ImageResponse]
 
 
 class ImagePage(Struct, kw_only=True):

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.params import Parameter
+from msgspec import structs
 
 from nexus_image.application.audit import RecordAudit
 from nexus_image.application.dto import ImageView
@@ -17,7 +18,7 @@ from nexus_image.entrypoints.http.actions import audited
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.errors import RateLimited
 from nexus_image.entrypoints.http.limits import retry_after_header
-from nexus_image.entrypoints.http.schemas import GenerateRequest, ImageResponse
+from nexus_image.entrypoints.http.schemas import GeneratedResponse, GenerateRequest, ImageResponse
 
 IdempotencyKey = Annotated[
     str | None,
@@ -75,22 +76,23 @@ class ImagesController(Controller):
         service: ImageService,
         audit: RecordAudit,
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[ImageResponse]:
-        """Moderated, charged (the resolution's price) and queued at once; 201 with the QUEUED job.
-        Failed and cancelled jobs are refunded. Counts against the caller's rate limit unless it
-        is refused for the balance (402) or replays an Idempotency-Key (the same job again). The
-        rate-limit check, the job, the charge, its event, the key and the audit row are one
-        transaction."""
+    ) -> Response[GeneratedResponse]:
+        """Moderated, charged (the resolution's price per image) and queued at once; 201 with the
+        QUEUED job, and in `images` every job of the request (`num_images` 1 to 4: one job each,
+        consecutive seeds, one `group_id`, all charged or none). Failed and cancelled jobs are
+        refunded. Counts once against the caller's rate limit unless it is refused for the
+        balance (402) or replays an Idempotency-Key (the same jobs again). The rate-limit check,
+        the jobs, the charges, their events, the key and the audit row are one transaction."""
         with audited(audit, user, "image.generate", success_recorded=True) as note:
             try:
-                view, _ = service.submit_generation(
-                    data.command(user, idempotency_key), note.text, limited=True
-                )
+                views, _ = service.submit_images(data.command(user, idempotency_key), note.text, limited=True)
             except RateLimitExceeded as error:
                 raise RateLimited(retry_after_header(error.wait)) from error
-            note.target = view.id
-        location = f"/api/v1/images/{view.id}"
-        return Response(respond(request, view), status_code=201, headers={"Location": location})
+            note.target = views[0].id
+        location = f"/api/v1/images/{views[0].id}"
+        images = [respond(request, view) for view in views]
+        body = GeneratedResponse(**structs.asdict(images[0]), images=images)
+        return Response(body, status_code=201, headers={"Location": location})
 
     @get("/{image_id:str}", sync_to_thread=True, summary="An image and its status", responses=problems(404))
     def get_image(

@@ -5,10 +5,13 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
+from litestar.handlers.base import BaseRouteHandler
 from msgspec import Struct
 
 from nexus_image.domain.names import canonical_name
@@ -18,7 +21,7 @@ from nexus_image.domain.styles import Style, preset_for
 from nexus_image.entrypoints.http.auth import PUBLIC
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.inputs import invalid
-from nexus_image.entrypoints.http.studio import ASSETS
+from nexus_image.entrypoints.http.studio import PAGE
 
 LOCAL_TOKEN_SECONDS = 24 * 3600
 USER_LENGTH = 255
@@ -29,7 +32,7 @@ NOISE_NOTICE = (
 # The page and its scripts come from this server only; images are object URLs of fetched
 # bytes (or presigned S3 links), live events a WebSocket back to this server.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' blob: data: https: http:; connect-src 'self' ws: wss:; "
+    "default-src 'self'; img-src 'self' blob: data: https: http:; connect-src 'self'; "
     "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
     "form-action 'self'"
 )
@@ -53,6 +56,27 @@ class StudioSetup:
     @property
     def local_sign_in(self) -> bool:
         return self.mint is not None
+
+
+def from_this_machine(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """A request from a loopback address, addressed to a loopback name, sent by no web page of
+    another origin and through no proxy: what a page elsewhere (even one whose name was made to
+    point at 127.0.0.1, DNS rebinding) or a local reverse proxy cannot pass."""
+    client = connection.client.host if connection.client else ""
+    headers = connection.headers
+    if not loopback(client) or "forwarded" in headers or "x-forwarded-for" in headers:
+        return False
+    if not loopback(urlsplit(f"//{headers.get('host', '')}").hostname or ""):
+        return False
+    origin = headers.get("origin")
+    return origin is None or loopback(urlsplit(origin).hostname or "")
+
+
+async def local_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Before the body is read: elsewhere the route answers exactly like a missing one."""
+    setup: StudioSetup = connection.app.state.studio
+    if not setup.local_sign_in or not from_this_machine(connection):
+        raise NotFoundException()
 
 
 def loopback(host: str) -> bool:
@@ -88,7 +112,7 @@ class StudioController(Controller):
     @get("/", media_type="text/html")
     async def page(self) -> Response[bytes]:
         """The studio (works offline: everything it loads comes from this server)."""
-        return Response((ASSETS / "index.html").read_bytes(), media_type="text/html", headers=PAGE_HEADERS)
+        return Response(PAGE.read_bytes(), media_type="text/html", headers=PAGE_HEADERS)
 
     @get("/studio/config")
     async def config(self, state: State) -> dict[str, Any]:
@@ -121,16 +145,17 @@ class StudioController(Controller):
             },
         }
 
-    @post("/studio/local-token", status_code=200, sync_to_thread=True, responses=problems(400, 404))
-    def local_token(
-        self, request: Request[Any, Any, Any], state: State, data: LocalTokenRequest
-    ) -> LocalToken:
+    @post(
+        "/studio/local-token",
+        status_code=200,
+        sync_to_thread=True,
+        guards=[local_only],
+        responses=problems(400, 404),
+    )
+    def local_token(self, state: State, data: LocalTokenRequest) -> LocalToken:
         """A development token for any user name: only in the embedded mode, on a server that
         listens on loopback, for a caller on this machine; 404 (like any missing route) else."""
         setup = _setup(state)
-        client = request.client.host if request.client else ""
-        if not setup.local_sign_in or (_is_ip(client) and not loopback(client)):
-            raise NotFoundException()
         user = _user(data.user)
         return LocalToken(
             token=setup.mint(user, LOCAL_TOKEN_SECONDS), user_id=user, expires_in=LOCAL_TOKEN_SECONDS
@@ -149,14 +174,6 @@ def _resolution(resolution: Resolution) -> dict[str, Any]:
         "height": resolution.height,
         "tokens": resolution.token_cost,
     }
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def _user(name: str) -> str:

@@ -5,4 +5,6 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-ASSETS = Path(str(files(__name__).joinpath("assets")))
+ROOT = Path(str(files(__name__)))
+PAGE = ROOT / "index.html"  # served at `/` only, with its Content-Security-Policy
+ASSETS = ROOT / "assets"  # scripts and styles, under /studio/assets/

@@ -1,7 +1,18 @@
 // Shared plumbing: the session, API calls with problem details, authorised image loading,
 // a small DOM builder and the page-wide error banner.
 
-export const session = { token: null, userId: null, config: null, onUnauthorized: null };
+// `epoch` changes on every sign-in and sign-out, so answers to requests made before can be dropped.
+export const session = { token: null, userId: null, config: null, onUnauthorized: null, epoch: 0 };
+
+// Call before awaiting a request: the function it returns says whether the session changed since
+// (signed out, or in as someone else), in which case the answer must not be shown.
+export function sessionMark() {
+  const { token, epoch } = session;
+  return () => session.token !== token || session.epoch !== epoch;
+}
+
+// Whether the signed-in user owns the image (changing it is for its owner only).
+export const owns = (image) => Boolean(session.userId) && image.user_id === session.userId;
 
 // Modules talk through this: 'balance' (refresh the token balance), 'images-changed',
 // 'image-deleted' {id}, 'open-image' {image, owner}, 'reuse' {image}, 'navigate' {view, focus}.
@@ -18,8 +29,8 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(path, { method = 'GET', body, token = session.token } = {}) {
-  const headers = { Accept: 'application/json, application/problem+json' };
+export async function api(path, { method = 'GET', body, token = session.token, headers: extra = {} } = {}) {
+  const headers = { Accept: 'application/json, application/problem+json', ...extra };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;
@@ -82,13 +93,29 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-// Image files need the Authorization header, so they are fetched and shown as object URLs;
-// presigned links (http/https) are used as they are.
-export async function objectUrl(url) {
-  if (/^https?:\/\//i.test(url)) return url;
+// Whether a link points at another origin than the page's (a presigned S3 link, say).
+export function isCrossOrigin(url) {
+  try {
+    return new URL(url, location.href).origin !== location.origin;
+  } catch {
+    return false;
+  }
+}
+
+// This server's image files (relative links, or absolute ones when NEXUS_IMAGE_PUBLIC_URL is set)
+// need the Authorization header, so they are fetched and shown as object URLs; links to other
+// origins (presigned S3 links) are used as they are, without the token.
+export async function objectUrl(url, token = session.token) {
+  let target;
+  try {
+    target = new URL(url, location.href);
+  } catch {
+    throw new ApiError(0, { detail: 'The image could not be loaded: its link is not valid.' });
+  }
+  if (target.origin !== location.origin) return url;
   let response;
   try {
-    response = await fetch(url, { headers: { Authorization: `Bearer ${session.token}` } });
+    response = await fetch(target.href, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
   } catch {
     throw new ApiError(0, { detail: 'The image could not be loaded: the server cannot be reached.' });
   }
@@ -108,8 +135,15 @@ export function releaseWithin(root) {
 }
 
 export async function showImage(img, url) {
-  const src = await objectUrl(url);
-  if (!img.isConnected) {
+  const stale = sessionMark();
+  let src;
+  try {
+    src = await objectUrl(url);
+  } catch (error) {
+    if (!img.isConnected || stale()) return; // nobody sees it any more
+    throw error;
+  }
+  if (!img.isConnected || stale()) {
     if (src.startsWith('blob:')) URL.revokeObjectURL(src);
     return;
   }

@@ -1,6 +1,6 @@
 // The Generate form, the "In progress" list of jobs and the live event socket.
 import {
-  api, session, emit, on, el, describe, report, showBanner, showImage, releaseWithin,
+  api, session, sessionMark, owns, emit, on, el, describe, report, showBanner, showImage, releaseWithin,
   STATUS_TEXT, isActive, thumbnailUrl, ApiError,
 } from './api.js';
 
@@ -29,14 +29,21 @@ const SCHEDULER_NAMES = {
   dpmpp_2m: 'DPM++ 2M', dpmpp_2m_karras: 'DPM++ 2M Karras', euler: 'Euler', euler_a: 'Euler a',
   ddim: 'DDIM', unipc: 'UniPC', pndm: 'PNDM',
 };
-const POLL_MS = 2000;
+const POLL_MS = 2000; // while the live socket is down
+const QUEUE_MS = 15000; // while it is up: how often queued jobs' positions are refreshed
+const STABLE_MS = 30000; // a connection this old resets the reconnection backoff
+const IDLE_MS = 45000; // the server pings every 15 s: this long without a message is a dead socket
 
 const jobs = new Map();
+const fetching = new Set(); // ids of jobs not shown yet whose GET is under way
 let lastSeed = null;
-let busy = false;
+let submission = null; // the generate request under way
+let retryable = null; // {body, key}: the last request that failed on the network or with a 5xx
 let pollTimer = null;
 let polling = false;
+let pollAgain = false;
 let pollFailing = false;
+let queueCheckedAt = 0;
 
 export function setupGenerate(config) {
   const option = (value, text) => el('option', { value, text });
@@ -81,7 +88,8 @@ style.addEventListener('change', updateStyleDefaults);
 resolution.addEventListener('change', updateCost);
 prompt.addEventListener('input', updateCount);
 prompt.addEventListener('keydown', (event) => {
-  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+  // keyCode 229: Safari reports the Enter that ends an IME composition this way, not as isComposing.
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
     event.preventDefault();
     form.requestSubmit();
   }
@@ -95,12 +103,14 @@ async function reuseLastSeed() {
   clearError('seed');
   let value = lastSeed;
   if (value === null) {
+    const stale = sessionMark();
     try {
       const page = await api('/api/v1/images/user/me?page=0&size=20');
+      if (stale()) return;
       const done = page.items.find((image) => image.status === 'COMPLETED');
       value = done ? done.seed : null;
     } catch (error) {
-      report(error);
+      if (!stale()) report(error);
       return;
     }
   }
@@ -183,23 +193,42 @@ function readForm() {
   return body;
 }
 
+function newIdempotencyKey() {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID(); // secure contexts only
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
 async function submit(event) {
   event.preventDefault();
-  if (busy) return;
+  if (submission) return;
   clearErrors();
   const body = readForm();
   if (!body) return;
-  busy = true;
+  // A retry of the same request after a network failure or a 5xx reuses its key, so a job that
+  // was created after all is returned (and charged) once; anything else is a new request.
+  const text = JSON.stringify(body);
+  const key = retryable && retryable.body === text ? retryable.key : newIdempotencyKey();
+  const mine = { key };
+  submission = mine;
+  const stale = sessionMark();
   submitButton.setAttribute('aria-busy', 'true');
   try {
-    const image = await api('/api/v1/images/generate', { method: 'POST', body });
+    const image = await api('/api/v1/images/generate', { method: 'POST', body, headers: { 'Idempotency-Key': key } });
+    if (stale()) return;
+    retryable = null;
     track(image);
     emit('balance');
   } catch (error) {
+    if (stale()) return;
+    const again = error instanceof ApiError && (error.status === 0 || error.status >= 500);
+    retryable = again ? { body: text, key } : null;
     showGenerateError(error);
   } finally {
-    busy = false;
-    submitButton.removeAttribute('aria-busy');
+    if (submission === mine) {
+      submission = null;
+      submitButton.removeAttribute('aria-busy');
+    }
   }
 }
 
@@ -241,16 +270,21 @@ function buildJob(job) {
   const fill = el('span', { class: 'progress-fill' });
   const label = el('span', { class: 'progress-text' });
   const parts = {
-    status: el('p', { class: 'job-status' }),
+    status: el('p', { class: 'job-status', 'aria-live': 'polite' }),
     queue: el('p', { class: 'job-queue', hidden: true }),
     bar: el('div', { class: 'progress', role: 'progressbar', 'aria-label': 'Progress', 'aria-valuemin': '0', hidden: true }, fill, label),
     fill,
     label,
     picture: el('div', { class: 'job-picture' }),
-    cancel: el('button', { type: 'button', class: 'small', text: 'Cancel', onclick: () => cancel(job) }),
-    dismiss: el('button', { type: 'button', class: 'small', text: 'Dismiss', hidden: true, onclick: () => dismiss(job) }),
+    cancel: el('button', {
+      type: 'button', class: 'small', text: 'Cancel', 'aria-label': `Cancel: ${job.image.prompt}`, onclick: () => cancel(job),
+    }),
+    dismiss: el('button', {
+      type: 'button', class: 'small', text: 'Dismiss', 'aria-label': `Dismiss: ${job.image.prompt}`, hidden: true,
+      onclick: () => dismiss(job),
+    }),
   };
-  parts.item = el('li', { class: 'job', 'aria-label': `Job: ${job.image.prompt}` },
+  parts.item = el('li', { class: 'job', 'data-id': job.image.id, 'aria-label': `Job: ${job.image.prompt}` },
     el('p', { class: 'job-prompt', text: job.image.prompt }),
     parts.status, parts.queue, parts.bar, parts.picture,
     el('div', { class: 'inline' }, parts.cancel, parts.dismiss));
@@ -262,6 +296,10 @@ function refundText(job) {
   return job.refunded === false ? 'not refunded' : `refunded ${amount} tokens`;
 }
 
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
 function render(job) {
   const { image, parts } = job;
   parts.item.dataset.status = image.status.toLowerCase();
@@ -269,14 +307,14 @@ function render(job) {
   if (image.status === 'COMPLETED' && job.duration) status += ` in ${Number(job.duration).toFixed(1)} s`;
   if (image.status === 'FAILED') status = `Failed: ${image.failure_reason || 'the generation did not finish'} — ${refundText(job)}`;
   if (image.status === 'CANCELLED') status = `Cancelled — ${refundText(job)}`;
-  parts.status.textContent = status;
+  setText(parts.status, status); // a live region: only real changes are announced
 
   const queued = image.status === 'QUEUED';
   parts.queue.hidden = !queued;
   if (queued) {
     const position = image.queue_position ? `Position ${image.queue_position} in queue` : 'Waiting in queue';
     const eta = image.eta_seconds !== null && image.eta_seconds !== undefined ? ` · about ${image.eta_seconds} s` : '';
-    parts.queue.textContent = position + eta;
+    setText(parts.queue, position + eta);
   }
 
   const processing = image.status === 'PROCESSING';
@@ -286,14 +324,17 @@ function render(job) {
     const step = Math.min(job.step || 0, total);
     parts.bar.setAttribute('aria-valuemax', String(total));
     parts.bar.setAttribute('aria-valuenow', String(step));
-    parts.label.textContent = `${step} / ${total}`;
+    setText(parts.label, `${step} / ${total}`);
     parts.fill.style.width = `${total ? (100 * step) / total : 0}%`;
   }
+  const hadFocus = document.activeElement === parts.cancel;
   parts.cancel.hidden = !isActive(image);
   parts.dismiss.hidden = isActive(image);
+  if (hadFocus && parts.cancel.hidden) parts.dismiss.focus(); // the job ended under the keyboard
 }
 
 function apply(job, image) {
+  if (jobs.get(job.image.id) !== job) return; // dismissed, or from before a sign-out
   if (image.status === 'QUEUED' && job.image.status === 'PROCESSING') return;
   job.image = image;
   if (image.status !== 'PROCESSING') job.step = null;
@@ -311,36 +352,46 @@ function finish(job) {
   const url = thumbnailUrl(job.image);
   if (!url) return;
   const img = el('img', { alt: job.image.prompt, width: job.image.width, height: job.image.height });
-  const open = el('button', { type: 'button', class: 'thumb', onclick: () => emit('open-image', { image: job.image, owner: true }) }, img);
+  const open = el('button', { type: 'button', class: 'thumb', onclick: () => emit('open-image', { image: job.image, owner: owns(job.image) }) }, img);
   job.parts.picture.replaceChildren(open);
   showImage(img, url).catch(report);
 }
 
 async function cancel(job) {
   job.parts.cancel.disabled = true;
+  const stale = sessionMark();
   try {
-    apply(job, await api(`/api/v1/images/${encodeURIComponent(job.image.id)}/cancel`, { method: 'POST' }));
+    const image = await api(`/api/v1/images/${encodeURIComponent(job.image.id)}/cancel`, { method: 'POST' });
+    if (!stale()) apply(job, image);
   } catch (error) {
-    report(error);
-    refresh(job);
+    if (!stale()) {
+      report(error);
+      refresh(job);
+    }
   } finally {
     job.parts.cancel.disabled = false;
   }
 }
 
 function dismiss(job) {
+  if (jobs.get(job.image.id) !== job) return;
+  const hadFocus = job.parts.item.contains(document.activeElement);
   releaseWithin(job.parts.item);
   job.parts.item.remove();
   jobs.delete(job.image.id);
   $('jobs-empty').hidden = jobs.size > 0;
+  if (hadFocus) $('jobs-title').focus(); // rather than losing it to the page
 }
 
 on('image-deleted', ({ id }) => { if (jobs.has(id)) dismiss(jobs.get(id)); });
 
 async function refresh(job, fallback) {
+  const stale = sessionMark();
   try {
-    apply(job, await api(`/api/v1/images/${encodeURIComponent(job.image.id)}`));
+    const image = await api(`/api/v1/images/${encodeURIComponent(job.image.id)}`);
+    if (!stale()) apply(job, image);
   } catch (error) {
+    if (stale() || jobs.get(job.image.id) !== job) return;
     if (error instanceof ApiError && error.status === 404) dismiss(job);
     else if (fallback) apply(job, { ...job.image, ...fallback });
     else report(error);
@@ -348,55 +399,86 @@ async function refresh(job, fallback) {
 }
 
 function schedulePoll() {
-  if (!pollTimer && session.token) pollTimer = setInterval(poll, POLL_MS);
+  if (!pollTimer && session.token) pollTimer = setInterval(() => poll(), POLL_MS);
 }
 
-async function poll() {
+// Without the live socket every running job is polled; with it, events carry the progress and
+// only queued jobs are asked for their place in the queue (which events do not carry), now and
+// then. `full` polls every running job whatever the socket (done once it (re)connects).
+async function poll(full = false) {
   const active = [...jobs.values()].filter((job) => isActive(job.image));
   if (!active.length) {
     clearInterval(pollTimer);
     pollTimer = null;
     return;
   }
-  if (polling) return;
+  if (polling) {
+    if (full) pollAgain = true;
+    return;
+  }
+  let targets = active;
+  if (connected && !full) {
+    if (Date.now() - queueCheckedAt < QUEUE_MS) return;
+    targets = active.filter((job) => job.image.status === 'QUEUED');
+    if (!targets.length) return;
+  }
+  if (connected) queueCheckedAt = Date.now();
   polling = true;
+  const stale = sessionMark();
   try {
-    for (const job of active) {
+    for (const job of targets) {
+      if (stale()) return;
+      if (jobs.get(job.image.id) !== job || !isActive(job.image)) continue;
       const image = await api(`/api/v1/images/${encodeURIComponent(job.image.id)}`);
-      if (jobs.get(image.id) === job) apply(job, image);
+      if (stale()) return;
+      apply(job, image);
     }
     pollFailing = false;
   } catch (error) {
+    if (stale()) return;
     if (error instanceof ApiError && error.status === 404) {
-      active.forEach((job) => refresh(job));
+      targets.forEach((job) => refresh(job));
     } else if (!pollFailing) {
       pollFailing = true;
       report(error);
     }
   } finally {
     polling = false;
+    if (pollAgain) {
+      pollAgain = false;
+      poll(true);
+    }
   }
 }
 
 // Jobs still running from before a reload (or from another tab) are shown again.
 export async function adoptRunningJobs() {
+  const stale = sessionMark();
   try {
-    const page = await api('/api/v1/images/user/me?page=0&size=20');
+    const page = await api('/api/v1/images/user/me?page=0&size=100');
+    if (stale()) return;
     page.items.filter(isActive).reverse().forEach(track);
     const done = page.items.find((image) => image.status === 'COMPLETED');
     if (done && lastSeed === null) lastSeed = done.seed;
   } catch (error) {
-    report(error);
+    if (!stale()) report(error);
   }
 }
 
 export function resetJobs() {
   clearInterval(pollTimer);
   pollTimer = null;
+  pollAgain = false;
+  pollFailing = false;
+  queueCheckedAt = 0;
   releaseWithin(jobList);
   jobList.replaceChildren();
   jobs.clear();
+  fetching.clear();
   lastSeed = null;
+  submission = null;
+  retryable = null;
+  submitButton.removeAttribute('aria-busy');
   $('jobs-empty').hidden = false;
   clearErrors();
 }
@@ -405,8 +487,12 @@ export function resetJobs() {
 
 let socket = null;
 let live = false;
+let connected = false; // authenticated: events arrive
 let retries = 0;
 let retryTimer = null;
+let stableTimer = null;
+let idleTimer = null;
+let lastEventId = null; // the last event's id, sent on reconnecting for a snapshot of the jobs
 
 function setLive(text) {
   $('live-status').textContent = `Live updates: ${text}`;
@@ -415,47 +501,104 @@ function setLive(text) {
 export function startLive() {
   live = true;
   retries = 0;
+  lastEventId = null;
   connect();
 }
 
 export function stopLive() {
   live = false;
   clearTimeout(retryTimer);
-  const open = socket;
-  socket = null;
-  if (open) open.close(1000);
+  retryTimer = null;
+  closeSocket();
+  lastEventId = null;
   setLive('offline');
 }
 
-function connect() {
+// Forgets the socket (its close event is then ignored) and closes it.
+function closeSocket() {
+  const open = socket;
+  socket = null;
+  connected = false;
+  clearTimeout(stableTimer);
+  clearTimeout(idleTimer);
+  stableTimer = null;
+  idleTimer = null;
+  if (open) {
+    try { open.close(1000); } catch { /* already closed */ }
+  }
+}
+
+function reconnectLater() {
   if (!live || !session.token) return;
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/ws`);
+  clearTimeout(retryTimer);
+  const delay = Math.min(30000, 1000 * 2 ** retries) + Math.floor(Math.random() * 500);
+  retries += 1;
+  setLive(`disconnected, retrying in ${Math.round(delay / 1000)} s`);
+  retryTimer = setTimeout(connect, delay);
+  schedulePoll(); // polling takes over while the socket is down
+}
+
+// Any message (the server pings every 15 s) proves the socket alive; silence means it is not.
+function watch(ws) {
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    if (socket !== ws) return;
+    closeSocket();
+    reconnectLater();
+  }, IDLE_MS);
+}
+
+function connect() {
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  closeSocket();
+  if (!live || !session.token) return;
+  const { token } = session;
+  let ws;
+  try {
+    ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/ws`);
+  } catch {
+    reconnectLater();
+    return;
+  }
   socket = ws;
   setLive('connecting…');
-  ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'auth', token: session.token })));
+  watch(ws);
+  ws.addEventListener('open', () => {
+    if (socket !== ws) return;
+    const auth = { type: 'auth', token };
+    if (lastEventId) auth.last_event_id = lastEventId;
+    ws.send(JSON.stringify(auth));
+  });
   ws.addEventListener('message', (message) => {
+    if (socket !== ws) return;
+    watch(ws);
     let data;
     try { data = JSON.parse(message.data); } catch { return; }
+    if (!data || typeof data !== 'object') return;
     if (data.type === 'connected') {
-      retries = 0;
+      connected = true;
       setLive('connected');
-      poll();
-    } else if (data.type === 'event' && data.data) {
-      onEvent(data.event, data.data);
+      clearTimeout(stableTimer);
+      stableTimer = setTimeout(() => { if (socket === ws) retries = 0; }, STABLE_MS);
+      poll(true);
+    } else if (data.type === 'event') {
+      if (data.id !== undefined && data.id !== null) lastEventId = String(data.id); // snapshots have none
+      if (data.data) onEvent(data.event, data.data);
     }
   });
   ws.addEventListener('close', (event) => {
     if (socket !== ws) return;
     socket = null;
+    connected = false;
+    clearTimeout(stableTimer);
+    clearTimeout(idleTimer);
     if (!live) return;
     if (event.code === 4401) {
       if (session.onUnauthorized) session.onUnauthorized(new ApiError(401, { detail: 'The token was refused: sign in again.' }));
       return;
     }
-    const delay = Math.min(30000, 1000 * 2 ** retries) + Math.floor(Math.random() * 500);
-    retries += 1;
-    setLive(`disconnected, retrying in ${Math.round(delay / 1000)} s`);
-    retryTimer = setTimeout(connect, delay);
+    reconnectLater();
   });
 }
 
@@ -464,10 +607,15 @@ function onEvent(name, data) {
   if (['queued', 'completed', 'failed', 'cancelled'].includes(name)) emit('balance');
   const job = jobs.get(id);
   if (!job) {
-    if (name === 'queued' || name === 'processing') {
-      api(`/api/v1/images/${encodeURIComponent(id)}`).then(track).catch(report);
-    } else {
-      emit('images-changed');
+    if (name !== 'queued' && name !== 'processing') emit('images-changed');
+    else if (id && !fetching.has(id)) {
+      // A job from another tab (or from before a reload): fetched once, however many events come.
+      fetching.add(id);
+      const stale = sessionMark();
+      api(`/api/v1/images/${encodeURIComponent(id)}`)
+        .then((image) => { if (!stale()) track(image); })
+        .catch((error) => { if (!stale()) report(error); })
+        .finally(() => { if (!stale()) fetching.delete(id); });
     }
     return;
   }

@@ -1,5 +1,5 @@
 // The studio: configuration, sign-in, the header (token balance) and switching views by hash.
-import { api, session, on, el, describe, showBanner, hideBanner, report, ApiError } from './api.js';
+import { api, session, sessionMark, on, el, describe, showBanner, hideBanner, report, ApiError } from './api.js';
 import { setupGenerate, startLive, stopLive, resetJobs, adoptRunningJobs } from './generate.js';
 import { showLibraryView, resetLibrary } from './library.js';
 
@@ -13,6 +13,7 @@ let balanceTimer = null;
 let balanceBusy = false;
 let balanceAgain = false;
 let pendingFocus = null;
+let signingIn = false;
 
 // --- views ---------------------------------------------------------------------------------
 
@@ -57,10 +58,12 @@ async function refreshBalance() {
     return;
   }
   balanceBusy = true;
+  const stale = sessionMark();
   try {
-    setBalance((await api('/api/v1/tokens/balance')).balance);
+    const { balance } = await api('/api/v1/tokens/balance');
+    if (!stale()) setBalance(balance);
   } catch (error) {
-    report(error);
+    if (!stale()) report(error);
   } finally {
     balanceBusy = false;
     if (balanceAgain) {
@@ -86,8 +89,20 @@ function signInFailure(error) {
   if (!(error instanceof ApiError) || error.status === 0 || error.status >= 500) showBanner(error);
 }
 
+// One sign-in at a time: a second one while the first is under way is ignored.
+async function attemptSignIn(work) {
+  if (signingIn) return;
+  signingIn = true;
+  try {
+    await work();
+  } finally {
+    signingIn = false;
+  }
+}
+
 async function signIn(token) {
   const balance = await api('/api/v1/tokens/balance', { token });
+  session.epoch += 1;
   session.token = token;
   session.userId = balance.user_id;
   sessionStorage.setItem(TOKEN_KEY, token);
@@ -109,6 +124,7 @@ async function signIn(token) {
 }
 
 function signOut(message) {
+  session.epoch += 1;
   session.token = null;
   session.userId = null;
   sessionStorage.removeItem(TOKEN_KEY);
@@ -133,8 +149,9 @@ session.onUnauthorized = (error) => {
 
 $('sign-out').addEventListener('click', () => signOut());
 
-$('token-form').addEventListener('submit', async (event) => {
+$('token-form').addEventListener('submit', (event) => {
   event.preventDefault();
+  if (signingIn) return;
   signInError('');
   const token = $('token-input').value.trim().replace(/^Bearer\s+/i, '');
   if (!token) {
@@ -142,24 +159,29 @@ $('token-form').addEventListener('submit', async (event) => {
     $('token-input').focus();
     return;
   }
-  try {
-    await signIn(token);
-  } catch (error) {
-    signInFailure(error);
-  }
+  attemptSignIn(async () => {
+    try {
+      await signIn(token);
+    } catch (error) {
+      signInFailure(error);
+    }
+  });
 });
 
-$('local-form').addEventListener('submit', async (event) => {
+$('local-form').addEventListener('submit', (event) => {
   event.preventDefault();
+  if (signingIn) return;
   signInError('');
   const user = $('local-user').value.trim();
-  try {
-    const minted = await api('/studio/local-token', { method: 'POST', body: user ? { user } : {}, token: null });
-    await signIn(minted.token);
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) signInError('Local sign-in is not available on this server.');
-    else signInFailure(error);
-  }
+  attemptSignIn(async () => {
+    try {
+      const minted = await api('/studio/local-token', { method: 'POST', body: user ? { user } : {}, token: null });
+      await signIn(minted.token);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) signInError('Local sign-in is not available on this server.');
+      else signInFailure(error);
+    }
+  });
 });
 
 // --- start ---------------------------------------------------------------------------------
@@ -193,14 +215,16 @@ async function start() {
     route();
     return;
   }
-  try {
-    await signIn(saved);
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 401) sessionStorage.removeItem(TOKEN_KEY);
-    else $('token-input').value = saved;
-    route();
-    signInFailure(error);
-  }
+  await attemptSignIn(async () => {
+    try {
+      await signIn(saved);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) sessionStorage.removeItem(TOKEN_KEY);
+      else $('token-input').value = saved;
+      route();
+      signInFailure(error);
+    }
+  });
 }
 
 start();
