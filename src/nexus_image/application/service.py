@@ -18,6 +18,7 @@ from nexus_image.application.ports import (
     UnitOfWorkFactory,
 )
 from nexus_image.application.process_job import ProcessJobs
+from nexus_image.application.read_parameters import ReadParameters
 from nexus_image.application.redeliver import RedeliverQueuedJobs
 from nexus_image.application.relay import RelayOutbox
 from nexus_image.application.request_generation import RequestGeneration
@@ -54,6 +55,7 @@ class ImageService:
         request: RequestGeneration,
         cancel: CancelGeneration,
         moderation: ModeratePrompts,
+        read_parameters: ReadParameters,
         process: ProcessJobs | None = None,
     ) -> None:
         self.deps = deps
@@ -69,6 +71,7 @@ class ImageService:
         self._request = request
         self._cancel = cancel
         self.moderation = moderation
+        self.read_parameters = read_parameters
         self._process = process
 
     def request_generation(self, command: GenerateImage) -> ImageView:

@@ -3,7 +3,7 @@
 Everything is re-exported here for callers that want one import."""
 
 from nexus_image.application.ports.audit import AuditLog, AuditRecord
-from nexus_image.application.ports.encoding import EncodedImage, ImageEncoder
+from nexus_image.application.ports.encoding import EncodedImage, ImageEncoder, ImageTextReader
 from nexus_image.application.ports.generation import (
     BatchImageGenerator,
     ImageGenerator,
@@ -52,6 +52,7 @@ __all__ = [
     "ImageGenerator",
     "ImageSafetyChecker",
     "ImageSafetyVerdict",
+    "ImageTextReader",
     "JobQueue",
     "JobRepository",
     "LiveEventFeed",

@@ -21,3 +21,9 @@ class EncodedImage:
 class ImageEncoder(Protocol):
     def encode(self, raw: RawImage, metadata: Mapping[str, str]) -> EncodedImage:
         """A PNG carrying `metadata` as text chunks, and a small thumbnail."""
+
+
+class ImageTextReader(Protocol):
+    def text_chunks(self, data: bytes) -> dict[str, str]:
+        """The text an image file carries (a PNG's text chunks), read without decoding its
+        pixels; ValueError when `data` is not such a file."""

@@ -15,7 +15,7 @@ from operator import attrgetter
 
 from dependency_injector import containers, providers
 
-from nexus_image.adapters.imaging import PillowEncoder
+from nexus_image.adapters.imaging import PillowEncoder, PngTextReader
 from nexus_image.adapters.memory import InMemoryQueue, LiveEventBroadcaster, TeePublisher
 from nexus_image.adapters.system import Doorbell, RandomSeeds, SystemClock, UuidGenerator, ringing
 from nexus_image.application.albums import ManageAlbums
@@ -27,6 +27,7 @@ from nexus_image.application.maintenance import CleanupFailedJobs, RecoverStalle
 from nexus_image.application.moderation import ModeratePrompts
 from nexus_image.application.ports import NullMetrics
 from nexus_image.application.process_job import ProcessJobs
+from nexus_image.application.read_parameters import ReadParameters
 from nexus_image.application.redeliver import RedeliverQueuedJobs
 from nexus_image.application.relay import RelayOutbox
 from nexus_image.application.request_generation import RequestGeneration
@@ -157,6 +158,7 @@ class Container(containers.DeclarativeContainer):
         diffusers=providers.Singleton(b.diffusers_generator, settings),
     )
     encoder = providers.Singleton(PillowEncoder)
+    text_reader = providers.Singleton(PngTextReader)
     # Hits in the database's `rate_limit_logs`, shared by every API replica; a generation request
     # takes its hit there inside its own transaction, under the same rule.
     rate_limit = providers.Singleton(b.rate_limit, settings)
@@ -251,6 +253,7 @@ class Container(containers.DeclarativeContainer):
         request=request_generation,
         cancel=cancel_generation,
         moderation=moderate_prompts,
+        read_parameters=providers.Singleton(ReadParameters, reader=text_reader),
         process=process_jobs,
     )
 

@@ -4,7 +4,7 @@ times in ISO-8601 UTC). Use-case views are translated here and nowhere else."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from msgspec import Meta, Struct, structs
 
@@ -19,6 +19,7 @@ from nexus_image.domain.parameters import (
     MAX_STEPS,
     MIN_GUIDANCE,
     MIN_STEPS,
+    GenerationParameters,
     Scheduler,
 )
 from nexus_image.domain.resolution import Resolution
@@ -64,6 +65,42 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
 
     def command(self, user_id: str, client_key: str | None) -> GenerateImage:
         return GenerateImage(user_id=user_id, client_key=client_key, **structs.asdict(self))
+
+
+class RemixRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    """What changes from the image remixed: every field is optional and keeps the image's value
+    when absent (the seed too: the same settings give the same image)."""
+
+    prompt: Prompt | None = None
+    negative_prompt: NegativePrompt | None = None
+    style: Style | None = None
+    resolution: Resolution | None = None
+    seed: Seed | None = None
+    steps: Steps | None = None
+    guidance: Guidance | None = None
+    scheduler: Scheduler | None = None
+    companion_id: CompanionId | None = None
+    is_public: bool = False
+    num_images: NumImages = 1
+    variation_seed: Seed | None = None
+    variation_strength: VariationStrength | None = None
+
+    def command(self, user_id: str, client_key: str | None, base: GenerationParameters) -> GenerateImage:
+        given = {k: v for k, v in structs.asdict(self).items() if v is not None}
+        stored = {k: v for k, v in base.fields().items() if v is not None}
+        if "variation_seed" in given and "variation_strength" not in given:
+            stored.pop("variation_strength", None)
+        merged: dict[str, Any] = {**stored, **given}
+        return GenerateImage(user_id=user_id, client_key=client_key, **merged)
+
+
+class ParametersResponse(Struct, kw_only=True):
+    """`parameters`: the fields of a generate request found in the file; `source`: whose format
+    (`nexus-image`, `automatic1111`); `unsupported`: settings found with no equivalent here."""
+
+    source: str
+    parameters: dict[str, Any]
+    unsupported: dict[str, str]
 
 
 class ModerationCheckRequest(Struct, forbid_unknown_fields=True):

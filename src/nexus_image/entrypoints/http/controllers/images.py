@@ -4,21 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio.to_thread
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import ResponseHeader
+from litestar.datastructures import ResponseHeader, UploadFile
 from litestar.params import Parameter
 from msgspec import structs
 
 from nexus_image.application.audit import RecordAudit
-from nexus_image.application.dto import ImageView
+from nexus_image.application.dto import GenerateImage, ImageView
 from nexus_image.application.errors import RateLimitExceeded
 from nexus_image.application.images import ImageQueries, ManageImages
+from nexus_image.application.read_parameters import MAX_UPLOAD_BYTES
 from nexus_image.application.service import ImageService
-from nexus_image.entrypoints.http.actions import audited
+from nexus_image.entrypoints.http.actions import AuditNote, audited
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.errors import RateLimited
+from nexus_image.entrypoints.http.inputs import invalid
 from nexus_image.entrypoints.http.limits import retry_after_header
-from nexus_image.entrypoints.http.schemas import GeneratedResponse, GenerateRequest, ImageResponse
+from nexus_image.entrypoints.http.schemas import (
+    GeneratedResponse,
+    GenerateRequest,
+    ImageResponse,
+    ParametersResponse,
+    RemixRequest,
+)
 
 IdempotencyKey = Annotated[
     str | None,
@@ -41,6 +50,21 @@ def respond(request: Request[Any, Any, Any], view: ImageView) -> ImageResponse:
         base = f"{public.rstrip('/')}/api/v1/images/{view.id}"
         storage, thumbnail = f"{base}/file", f"{base}/thumbnail"
     return ImageResponse.of(view, storage, thumbnail)
+
+
+def created(
+    request: Request[Any, Any, Any], service: ImageService, command: GenerateImage, note: AuditNote
+) -> Response[GeneratedResponse]:
+    """The 201 of a generation request: the first job, and every job of the request; the
+    success audit row (`note.text`) is written in the request's transaction."""
+    try:
+        views, _ = service.submit_images(command, note.text, limited=True)
+    except RateLimitExceeded as error:
+        raise RateLimited(retry_after_header(error.wait)) from error
+    note.target = views[0].id
+    images = [respond(request, view) for view in views]
+    body = GeneratedResponse(**structs.asdict(images[0]), images=images)
+    return Response(body, status_code=201, headers={"Location": f"/api/v1/images/{views[0].id}"})
 
 
 def download(queries: ImageQueries, user: str, image_id: str, thumbnail: bool) -> Response[bytes]:
@@ -84,15 +108,57 @@ class ImagesController(Controller):
         balance (402) or replays an Idempotency-Key (the same jobs again). The rate-limit check,
         the jobs, the charges, their events, the key and the audit row are one transaction."""
         with audited(audit, user, "image.generate", success_recorded=True) as note:
-            try:
-                views, _ = service.submit_images(data.command(user, idempotency_key), note.text, limited=True)
-            except RateLimitExceeded as error:
-                raise RateLimited(retry_after_header(error.wait)) from error
-            note.target = views[0].id
-        location = f"/api/v1/images/{views[0].id}"
-        images = [respond(request, view) for view in views]
-        body = GeneratedResponse(**structs.asdict(images[0]), images=images)
-        return Response(body, status_code=201, headers={"Location": location})
+            return created(request, service, data.command(user, idempotency_key), note)
+
+    @post(
+        "/{image_id:str}/remix",
+        status_code=201,
+        sync_to_thread=True,
+        summary="A new image from one's settings",
+        responses=problems(400, 402, 404, 409, 413, 415, 422, 429),
+    )
+    def remix(
+        self,
+        request: Request[Any, Any, Any],
+        image_id: str,
+        data: RemixRequest,
+        user: str,
+        service: ImageService,
+        queries: ImageQueries,
+        audit: RecordAudit,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[GeneratedResponse]:
+        """A generate request made of the stored parameters of one of the caller's images (or a
+        public one: another user's private image is 404), with the body's fields changed. It is
+        moderated, charged, rate limited and answered exactly like `POST /images/generate`."""
+        base = queries.get(user, image_id).parameters
+        with audited(audit, user, "image.remix", image_id, success_recorded=True) as note:
+            note.detail = f"remix of {image_id}"
+            return created(request, service, data.command(user, idempotency_key, base), note)
+
+    @post(
+        "/parameters",
+        status_code=200,
+        summary="The generation parameters in a PNG",
+        request_max_body_size=MAX_UPLOAD_BYTES + 64 * 1024,
+        responses=problems(400, 413, 422),
+    )
+    async def read_parameters(
+        self, request: Request[Any, Any, Any], service: ImageService
+    ) -> ParametersResponse:
+        """A multipart upload (field `file`) of a PNG made here or by AUTOMATIC1111: the fields
+        of a generate request found in its text (ready to send back), whose format it was, and
+        the settings found that have no equivalent here. At most 10 MB; the pixels are never
+        decoded, and nothing is stored."""
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise invalid("file", "send the PNG as the multipart field `file`")
+        data = await upload.read()
+        found = await anyio.to_thread.run_sync(service.read_parameters.execute, data)
+        return ParametersResponse(
+            source=found.source, parameters=found.parameters, unsupported=found.unsupported
+        )
 
     @get("/{image_id:str}", sync_to_thread=True, summary="An image and its status", responses=problems(404))
     def get_image(
