@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -39,6 +41,8 @@ from nexus_image.application.transactions import in_transaction, record
 from nexus_image.domain.events import DomainEvent
 from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.safety import OutputSafety
+
+log = logging.getLogger(__name__)
 
 SKIPPED = "SKIPPED"
 
@@ -83,6 +87,10 @@ class ProcessJobs:
     # progress events go out at most this often per job, and always for the last step.
     ownership_every: timedelta = timedelta(seconds=1)
     progress_every: timedelta = timedelta(seconds=0.25)
+    # Live previews (where the generator makes them): at most this often, small WebPs.
+    previews: bool = True
+    preview_every: timedelta = timedelta(seconds=0.5)
+    preview_bytes: int = 8 * 1024
     sleep: Callable[[float], None] = field(default=time.sleep)
     _renewed_at: datetime | None = field(default=None, init=False, repr=False)
 
@@ -155,26 +163,11 @@ class ProcessJobs:
         except (DatabaseUnavailable, ConcurrentUpdate):
             self._renewed_at = None  # try again at the next step; the lease has time left
 
-    def _progress_callback(self, jobs: list[ImageJob], held: list[ImageJob]) -> Callable[[int, int], bool]:
+    def _progress_callback(self, jobs: list[ImageJob], held: list[ImageJob]) -> _StepWatch:
         """Between steps: keep the leases, stop when no job of the group is ours any more, and
-        tell watchers how far it got, all without a query or an event per step."""
-        active = list(jobs)
-        checked = published = self.clock.now()  # just started: ours, and `processing` is out
-
-        def on_step(step: int, total: int) -> bool:
-            nonlocal active, checked, published
-            self._keep_leases(held)
-            now = self.clock.now()
-            last = step >= total
-            if last or now - checked >= self.ownership_every:
-                active, checked = self._still_held(active), now
-            if active and (last or step == 1 or now - published >= self.progress_every):
-                published = now
-                for job in active:
-                    self._publish_live(job.progress(step, total, now, event_id=self.ids.new_id()))
-            return bool(active)
-
-        return on_step
+        tell watchers how far it got (with a preview now and then), all without a query or an
+        event per step."""
+        return _StepWatch(self, jobs, held)
 
     def _publish_live(self, event: DomainEvent) -> None:
         if self.live_events is None:
@@ -194,7 +187,10 @@ class ProcessJobs:
             if len(jobs) > 1 and self.batch_generator is not None:
                 images: list[RawImage] = self.batch_generator.generate_batch(specs, on_step)
             else:
-                images = [self.generator.generate(spec, on_step) for spec in specs]
+                images = []
+                for index, spec in enumerate(specs):
+                    on_step.rendering = [index]
+                    images.append(self.generator.generate(spec, on_step))
         except GenerationInterrupted:
             return [_done(self._abandoned(job)) for job in jobs]
         except Exception as error:  # any generator failure fails the jobs, with a refund
@@ -317,3 +313,51 @@ class ProcessJobs:
                 "failed", job.parameters.resolution.value, time.perf_counter() - began
             )
         return outcome
+
+
+class _StepWatch:
+    """The step callback of one group of jobs (a PreviewingStepCallback). `rendering` says which
+    of the jobs the generator's images are, in order (all of them for a batch)."""
+
+    def __init__(self, owner: ProcessJobs, jobs: list[ImageJob], held: list[ImageJob]) -> None:
+        self.owner = owner
+        self.jobs = list(jobs)
+        self.held = held
+        self.active = list(jobs)
+        self.rendering = list(range(len(jobs)))
+        self.checked = self.published = self.previewed = owner.clock.now()  # `processing` is out
+
+    def __call__(self, step: int, total: int) -> bool:
+        owner = self.owner
+        owner._keep_leases(self.held)
+        now = owner.clock.now()
+        last = step >= total
+        if last or now - self.checked >= owner.ownership_every:
+            self.active, self.checked = owner._still_held(self.active), now
+        if self.active and (last or step == 1 or now - self.published >= owner.progress_every):
+            self.published = now
+            for job in self.active:
+                owner._publish_live(job.progress(step, total, now, event_id=owner.ids.new_id()))
+        return bool(self.active)
+
+    def wants_preview(self, step: int, total: int) -> bool:
+        owner = self.owner
+        if not owner.previews or owner.live_events is None or not self.active or step >= total:
+            return False
+        return owner.clock.now() - self.previewed >= owner.preview_every
+
+    def preview(self, step: int, total: int, images: list[RawImage]) -> None:
+        owner = self.owner
+        now = self.previewed = owner.clock.now()
+        active = {job.id for job in self.active}
+        for index, raw in zip(self.rendering, images, strict=False):
+            job = self.jobs[index]
+            if job.id not in active:
+                continue
+            try:
+                data = owner.encoder.preview(raw, owner.preview_bytes)
+            except Exception:  # a preview is a nicety: never a reason to stop a generation
+                log.warning("preview not encoded for job %s", job.id, exc_info=True)
+                continue
+            encoded = base64.b64encode(data).decode("ascii")
+            owner._publish_live(job.progress(step, total, now, event_id=owner.ids.new_id(), preview=encoded))

@@ -43,6 +43,7 @@ class GenerationProgress(DomainEvent):
     event_type: ClassVar[str] = "generation.progress"
     step: int = 0
     total_steps: int = 0
+    preview: str = ""  # a small WebP of the image so far, base64; "" when this step has none
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -176,10 +176,11 @@ class ImageJob:
         return self.requeue(at, event_id=event_id)
 
     def progress(
-        self, step: int, total: int, at: datetime, *, event_id: str | None = None
+        self, step: int, total: int, at: datetime, *, event_id: str | None = None, preview: str = ""
     ) -> GenerationProgress:
-        """A step of a running job (advisory: it changes nothing and goes out directly)."""
-        return self._event(GenerationProgress, at, event_id, step=step, total_steps=total)
+        """A step of a running job (advisory: it changes nothing and goes out directly), with
+        a preview of the image so far when there is one."""
+        return self._event(GenerationProgress, at, event_id, step=step, total_steps=total, preview=preview)
 
     def complete(
         self,

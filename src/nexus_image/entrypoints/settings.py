@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     image_safety: Literal["auto", "nudenet", "none"] = "auto"  # the output check; auto: where installed
     image_safety_threshold: float = Field(default=0.5, gt=0, le=1)
     block_unsafe_outputs: bool = False  # an image flagged unsafe fails its job (refunded)
+    live_previews: bool = True  # `processing` events carry a small WebP of the image so far, ≤ 2/s
     max_batch: int = Field(default=1, ge=1, le=16)
     batch_wait_seconds: float = Field(default=0.05, ge=0, le=5)
     lease_seconds: int = Field(default=30, ge=2, le=3600)  # a worker renews it while it generates

@@ -17,7 +17,7 @@ from nexus_image.adapters.diffusers.prompt_window import (
     silence_library_truncation_warning,
 )
 from nexus_image.application.errors import GenerationError, GenerationInterrupted
-from nexus_image.application.ports import RawImage, RenderSpec, StepCallback
+from nexus_image.application.ports import PreviewingStepCallback, RawImage, RenderSpec, StepCallback
 
 log = logging.getLogger(__name__)
 
@@ -223,9 +223,14 @@ class DiffusersGenerator:
         if any(spec.variation_strength > 0 for spec in specs):
             latents = self._initial_noise(specs, generators, gen_device)
 
+        watcher = on_step if isinstance(on_step, PreviewingStepCallback) else None
+
         def callback(pipeline: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-            if not on_step(step + 1, int(pipeline.num_timesteps)):
+            total = int(pipeline.num_timesteps)
+            if not on_step(step + 1, total):
                 raise _Stop()
+            if watcher is not None and watcher.wants_preview(step + 1, total) and "latents" in kwargs:
+                watcher.preview(step + 1, total, latent_previews(kwargs["latents"]))
             return kwargs
 
         with torch.inference_mode():
@@ -284,6 +289,27 @@ class DiffusersGenerator:
         assert self._placement is not None
         p = self._placement
         self._placement = Placement(p.device, p.dtype_name, p.threads, True)
+
+
+# Stable Diffusion 1.5's latent channels mapped linearly to RGB: a cheap picture of where the
+# denoising is, with no decoder run (the factors AUTOMATIC1111's "approximate cheap" preview uses).
+LATENT_RGB = (
+    (0.298, 0.207, 0.208),
+    (0.187, 0.286, 0.173),
+    (-0.158, 0.189, 0.264),
+    (-0.184, -0.271, -0.473),
+)
+
+
+def latent_previews(latents: Any) -> list[RawImage]:
+    """One small RGB picture (an eighth of the image's size) per latent of the batch."""
+    import torch
+
+    with torch.inference_mode():
+        factors = torch.tensor(LATENT_RGB, dtype=torch.float32, device=latents.device)
+        rgb = torch.einsum("bchw,cr->bhwr", latents.float(), factors)
+        pixels = ((rgb + 1.0) * 127.5).clamp(0, 255).to(torch.uint8).cpu().numpy()
+    return [RawImage(p.shape[1], p.shape[0], p.tobytes()) for p in pixels]
 
 
 def slerp(t: float, start: Any, end: Any) -> Any:

@@ -10,6 +10,7 @@ from PIL import Image, PngImagePlugin
 from nexus_image.application.ports import EncodedImage, RawImage
 
 THUMBNAIL_SIZE = 256
+PREVIEW_SIZE = 128  # pixels on the long side of a live preview
 
 
 class PillowEncoder:
@@ -37,6 +38,26 @@ class PillowEncoder:
             thumb.save(small, format="JPEG", quality=85, optimize=True)
             content_type, extension = "image/jpeg", "jpg"
         return EncodedImage(png.getvalue(), "image/png", small.getvalue(), content_type, extension)
+
+    def preview(self, raw: RawImage, max_bytes: int) -> bytes:
+        image = Image.frombytes("RGB", (raw.width, raw.height), raw.pixels)
+        if max(image.size) < PREVIEW_SIZE:  # latents are an eighth of the image: show them larger
+            scale = PREVIEW_SIZE / max(image.size)
+            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+            image = image.resize(size, Image.Resampling.BILINEAR)
+        data = b""
+        while True:
+            for quality in (60, 40, 20):
+                out = io.BytesIO()
+                image.save(out, format="WEBP", quality=quality, method=4)
+                data = out.getvalue()
+                if len(data) <= max_bytes:
+                    return data
+            if max(image.size) <= 16:
+                return data
+            image = image.resize(
+                (max(1, image.width // 2), max(1, image.height // 2)), Image.Resampling.BILINEAR
+            )
 
 
 def read_png_metadata(data: bytes) -> dict[str, str]:

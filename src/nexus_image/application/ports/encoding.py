@@ -22,6 +22,10 @@ class ImageEncoder(Protocol):
     def encode(self, raw: RawImage, metadata: Mapping[str, str]) -> EncodedImage:
         """A PNG carrying `metadata` as text chunks, and a small thumbnail."""
 
+    def preview(self, raw: RawImage, max_bytes: int) -> bytes:
+        """A small WebP of a picture in progress, at most `max_bytes` (lower quality first,
+        then a smaller size)."""
+
 
 class ImageTextReader(Protocol):
     def text_chunks(self, data: bytes) -> dict[str, str]:

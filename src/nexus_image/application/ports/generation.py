@@ -60,6 +60,17 @@ StepCallback = Callable[[int, int], bool]
 """Called after each step with (step, total); returning False stops the run (GenerationInterrupted)."""
 
 
+@runtime_checkable
+class PreviewingStepCallback(Protocol):
+    """A step callback that also takes previews: a generator that can make them (the diffusers
+    one, from the latents) asks `wants_preview` after a step and, when it does, hands one small
+    picture per image of the run, in the order of the specs."""
+
+    def __call__(self, step: int, total: int) -> bool: ...
+    def wants_preview(self, step: int, total: int) -> bool: ...
+    def preview(self, step: int, total: int, images: list[RawImage]) -> None: ...
+
+
 class ImageGenerator(Protocol):
     """Renders one spec; `on_step` may stop it between steps."""
 

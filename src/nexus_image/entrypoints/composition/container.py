@@ -236,6 +236,7 @@ class Container(containers.DeclarativeContainer):
             safety=image_checker,
             block_unsafe=providers.Callable(attrgetter("block_unsafe_outputs"), settings),
             storage_retry_delays=storage_retry_delays,
+            previews=providers.Callable(attrgetter("live_previews"), settings),
         ),
     )
     service = providers.Singleton(

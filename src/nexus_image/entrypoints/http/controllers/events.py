@@ -61,6 +61,8 @@ def client_view(event: DomainEvent) -> Message | None:
         case GenerationProgress():
             name, body["status"] = "processing", "PROCESSING"
             body.update(step=event.step, total_steps=event.total_steps)
+            if event.preview:
+                body["preview"] = f"data:image/webp;base64,{event.preview}"
         case GenerationCompleted():
             name, body["status"] = "completed", "COMPLETED"
             body.update(image_url=f"/api/v1/images/{event.job_id}", duration_seconds=event.duration_seconds)
