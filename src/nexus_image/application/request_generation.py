@@ -83,9 +83,12 @@ class RequestGeneration:
         )
 
     def images(self, command: GenerateImage) -> list[GenerationParameters]:
-        """Each image's parameters: consecutive seeds from the first (a variation keeps its
-        second seed, so the images are variations of consecutive seeds)."""
+        """Each image's parameters: consecutive seeds from the first; with a variation, the seed
+        stays and the variation seeds are consecutive instead (several variations of one image)."""
         first = self.parameters(command)
+        if first.variation_seed is not None:
+            seeds = consecutive_seeds(first.variation_seed, command.num_images)
+            return [replace(first, variation_seed=seed) for seed in seeds]
         return [replace(first, seed=seed) for seed in consecutive_seeds(first.seed, command.num_images)]
 
     def execute(self, command: GenerateImage) -> ImageView:

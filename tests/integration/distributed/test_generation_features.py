@@ -37,22 +37,28 @@ def test_a_group_with_a_variation_is_generated_by_a_worker_process(cluster: Clus
         variation_seed=7, variation_strength=1.0,
     )  # fmt: skip
     views, created = api.service.submit_images(asked)
-    plain = api.service.request_generation(
-        GenerateImage(user_id=USER, prompt="a lighthouse at dawn", steps=2, seed=7)
-    )
-    jobs = [v.id for v in views] + [plain.id]
-    assert created and [v.parameters.seed for v in views] == [42, 43, 44]
+    plain = [
+        api.service.request_generation(
+            GenerateImage(user_id=USER, prompt="a lighthouse at dawn", steps=2, seed=s)
+        )
+        for s in (7, 8, 9)
+    ]
+    jobs = [v.id for v in views] + [p.id for p in plain]
+    assert created and [v.parameters.seed for v in views] == [42, 42, 42]
+    assert [v.parameters.variation_seed for v in views] == [7, 8, 9]  # three variations of one image
     assert len({v.group_id for v in views}) == 1 and views[0].group_id is not None
 
     wait_for(all_in(api, jobs, "COMPLETED"), 180, "the group to complete", cluster.worker_logs)
     images = [image_of(api, job) for job in jobs]
     for view, image in zip(views, images, strict=False):
         text = image.text  # type: ignore[attr-defined]
-        assert text["seed"] == str(view.parameters.seed)
-        assert (text["variation_seed"], text["variation_strength"]) == ("7", "1.0")
-    # Strength 1: every image of the group starts from seed 7's noise, as the plain image does
-    # (the default scheduler adds no noise of its own), so all four are the same picture.
+        assert (text["seed"], text["variation_strength"]) == ("42", "1.0")
+        assert text["variation_seed"] == str(view.parameters.variation_seed)
+    # Strength 1: each variation starts from its variation seed's noise, as that seed's plain
+    # image does (the default scheduler adds no noise of its own): the same picture.
     pixels = [np.asarray(image.convert("RGB"), dtype=np.int16) for image in images]
-    assert all(np.abs(p - pixels[-1]).mean() < 1.0 for p in pixels[:-1])
+    for varied, same in zip(pixels[:3], pixels[3:], strict=True):
+        assert np.abs(varied - same).mean() < 1.0
+    assert np.abs(pixels[0] - pixels[1]).mean() > 5.0  # and the variations differ from each other
     assert worker.terminate() == 0, worker.log()
     assert_nothing_lost_nothing_charged_twice(api, jobs)

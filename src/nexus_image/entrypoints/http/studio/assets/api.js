@@ -15,7 +15,8 @@ export function sessionMark() {
 export const owns = (image) => Boolean(session.userId) && image.user_id === session.userId;
 
 // Modules talk through this: 'balance' (refresh the token balance), 'images-changed',
-// 'image-deleted' {id}, 'open-image' {image, owner}, 'reuse' {image}, 'navigate' {view, focus}.
+// 'image-deleted' {id}, 'open-image' {image, owner}, 'reuse' {image}, 'remix' {image},
+// 'jobs-created' {images} (new jobs to follow), 'navigate' {view, focus}.
 export const bus = new EventTarget();
 export const emit = (name, detail) => bus.dispatchEvent(new CustomEvent(name, { detail }));
 export const on = (name, handler) => bus.addEventListener(name, (event) => handler(event.detail));
@@ -29,13 +30,17 @@ export class ApiError extends Error {
   }
 }
 
+// `body` is sent as JSON, or as it is when it is FormData (the browser then writes the multipart
+// Content-Type, with its boundary).
 export async function api(path, { method = 'GET', body, token = session.token, headers: extra = {} } = {}) {
   const headers = { Accept: 'application/json, application/problem+json', ...extra };
   if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const multipart = body instanceof FormData;
+  if (body !== undefined && !multipart) headers['Content-Type'] = 'application/json';
   let response;
   try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const payload = body === undefined || multipart ? body : JSON.stringify(body);
+    response = await fetch(path, { method, headers, body: payload });
   } catch {
     throw new ApiError(0, { detail: 'The server cannot be reached. Check the connection and try again.' });
   }
@@ -163,3 +168,13 @@ export function thumbnailUrl(image) {
 }
 
 export const resolutionText = (image) => `${image.width}×${image.height}`;
+
+// A random seed, 0 to 4294967295 (the API's range), for requests where absent means "keep".
+export const newSeed = () => crypto.getRandomValues(new Uint32Array(1))[0];
+
+// An image's variation as the API sets it (a strength above 0, with its seed), or null.
+export function variationOf(image) {
+  const strength = Number(image.variation_strength) || 0;
+  const seed = image.variation_seed;
+  return strength > 0 && seed !== null && seed !== undefined ? { seed: Number(seed), strength } : null;
+}

@@ -1,7 +1,7 @@
 // The Generate form, the "In progress" list of jobs and the live event socket.
 import {
   api, session, sessionMark, owns, emit, on, el, describe, report, showBanner, showImage, releaseWithin,
-  STATUS_TEXT, isActive, thumbnailUrl, ApiError,
+  STATUS_TEXT, isActive, thumbnailUrl, ApiError, newSeed, variationOf,
 } from './api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -16,6 +16,12 @@ const steps = $('steps');
 const guidance = $('guidance');
 const scheduler = $('scheduler');
 const isPublic = $('is-public');
+const numImages = $('num-images');
+const variationGroup = $('variation');
+const variationSeed = $('variation-seed');
+const variationStrength = $('variation-strength');
+const pngInput = $('png-file');
+const remixNotice = $('remix-notice');
 const submitButton = $('generate-button');
 const jobList = $('jobs');
 
@@ -23,6 +29,7 @@ const jobList = $('jobs');
 const FIELD_IDS = {
   prompt: 'prompt', negative_prompt: 'negative-prompt', style: 'style', resolution: 'resolution',
   seed: 'seed', steps: 'steps', guidance: 'guidance', scheduler: 'scheduler', is_public: 'is-public',
+  num_images: 'num-images', variation_seed: 'variation-seed', variation_strength: 'variation-strength',
 };
 const STYLE_NAMES = { realistic: 'Realistic', anime: 'Anime', artistic: 'Artistic', '3d': '3D', sketch: 'Sketch' };
 const SCHEDULER_NAMES = {
@@ -33,12 +40,15 @@ const POLL_MS = 2000; // while the live socket is down
 const QUEUE_MS = 15000; // while it is up: how often queued jobs' positions are refreshed
 const STABLE_MS = 30000; // a connection this old resets the reconnection backoff
 const IDLE_MS = 45000; // the server pings every 15 s: this long without a message is a dead socket
+const PNG_MAX_BYTES = 10 * 1024 * 1024; // what POST /images/parameters takes
 
 const jobs = new Map();
 const fetching = new Set(); // ids of jobs not shown yet whose GET is under way
 let lastSeed = null;
 let submission = null; // the generate request under way
-let retryable = null; // {body, key}: the last request that failed on the network or with a 5xx
+let retryable = null; // {text, key, seed}: the last request that failed on the network or with a 5xx
+let remixSource = null; // the image being remixed: the form then sends what differs from it
+let pngSeq = 0; // only the latest PNG read fills the form
 let pollTimer = null;
 let polling = false;
 let pollAgain = false;
@@ -57,6 +67,7 @@ export function setupGenerate(config) {
   prompt.maxLength = limits.prompt_max;
   negative.maxLength = limits.prompt_max;
   seed.max = String(limits.seed_max);
+  variationSeed.max = String(limits.seed_max);
   Object.assign(steps, { min: limits.steps_min, max: limits.steps_max });
   Object.assign(guidance, { min: limits.guidance_min, max: limits.guidance_max });
   updateStyleDefaults();
@@ -81,11 +92,13 @@ function updateCount() {
 
 function updateCost() {
   const choice = session.config.resolutions.find((r) => r.value === resolution.value);
-  $('generate-cost').textContent = choice ? `Costs ${choice.tokens} tokens` : '';
+  const count = Number(numImages.value) || 1;
+  $('generate-cost').textContent = choice ? `Costs ${choice.tokens * count} tokens` : '';
 }
 
 style.addEventListener('change', updateStyleDefaults);
 resolution.addEventListener('change', updateCost);
+numImages.addEventListener('change', updateCost);
 prompt.addEventListener('input', updateCount);
 prompt.addEventListener('keydown', (event) => {
   // keyCode 229: Safari reports the Enter that ends an IME composition this way, not as isComposing.
@@ -97,6 +110,11 @@ prompt.addEventListener('keydown', (event) => {
 seed.addEventListener('input', () => { if (seed.value !== '') randomSeed.checked = false; });
 randomSeed.addEventListener('change', () => { if (randomSeed.checked) seed.value = ''; });
 $('reuse-seed').addEventListener('click', reuseLastSeed);
+$('remix-stop').addEventListener('click', () => {
+  stopRemix();
+  prompt.focus(); // the button is gone
+});
+pngInput.addEventListener('change', readPng);
 form.addEventListener('submit', submit);
 
 async function reuseLastSeed() {
@@ -132,6 +150,8 @@ function fieldError(field, message) {
   box.hidden = false;
   const control = $(id);
   if (control && control !== submitButton) control.setAttribute('aria-invalid', 'true');
+  const group = control && control.closest('details');
+  if (group) group.open = true; // the field and its error are shown, not folded away
   return control;
 }
 
@@ -190,7 +210,62 @@ function readForm() {
   if (guidance.value.trim() !== '') body.guidance = Number(guidance.value);
   if (scheduler.value) body.scheduler = scheduler.value;
   body.is_public = isPublic.checked;
+  body.num_images = Number(numImages.value) || 1;
+  if (variationSeed.value.trim() !== '') body.variation_seed = Number(variationSeed.value);
+  if (variationStrength.value.trim() !== '') body.variation_strength = Number(variationStrength.value);
   return body;
+}
+
+// A remix sends only what differs from the image remixed (absent fields keep its values), plus
+// how many images and whether they are public. Empty steps and guidance mean the style's
+// defaults here too; a random seed is drawn by `submit` (absent, the image's seed is kept).
+function remixChanges(source, body) {
+  const strength = body.variation_strength;
+  if (strength > 0 && body.variation_seed === undefined) {
+    fieldError('variation_seed', 'A variation strength above 0 needs a variation seed.').focus();
+    return null;
+  }
+  const preset = session.config.styles.find((s) => s.value === body.style) || styleDefaults();
+  const wanted = {
+    prompt: body.prompt,
+    negative_prompt: body.negative_prompt || '',
+    style: body.style,
+    resolution: body.resolution,
+    scheduler: body.scheduler,
+    steps: body.steps ?? preset.steps,
+    guidance: body.guidance ?? preset.guidance,
+  };
+  if (body.seed !== undefined) wanted.seed = body.seed;
+  const changes = {};
+  for (const [key, value] of Object.entries(wanted)) {
+    const stored = key === 'negative_prompt' ? source.negative_prompt || '' : source[key];
+    if (value !== stored) changes[key] = value;
+  }
+  const mine = variationOf(body);
+  const theirs = variationOf(source);
+  const outOfRange = strength !== undefined && !(strength >= 0 && strength <= 1); // the server says why
+  if (outOfRange || (mine && !(theirs && mine.seed === theirs.seed && mine.strength === theirs.strength))) {
+    if (body.variation_seed !== undefined) changes.variation_seed = body.variation_seed;
+    changes.variation_strength = strength;
+  } else if (!mine && theirs) {
+    changes.variation_strength = 0;
+  }
+  changes.num_images = body.num_images;
+  changes.is_public = body.is_public;
+  return changes;
+}
+
+// What the form asks for: POST /generate, or while remixing POST /images/{id}/remix.
+// `seeded`: the seed is to be drawn here (a remix without one would keep the image's).
+function buildRequest() {
+  const body = readForm();
+  if (!body) return null;
+  if (!remixSource) return { path: '/api/v1/images/generate', body, seeded: false };
+  const changes = remixChanges(remixSource, body);
+  if (!changes) return null;
+  return {
+    path: `/api/v1/images/${encodeURIComponent(remixSource.id)}/remix`, body: changes, seeded: body.seed === undefined,
+  };
 }
 
 function newIdempotencyKey() {
@@ -203,26 +278,30 @@ async function submit(event) {
   event.preventDefault();
   if (submission) return;
   clearErrors();
-  const body = readForm();
-  if (!body) return;
-  // A retry of the same request after a network failure or a 5xx reuses its key, so a job that
-  // was created after all is returned (and charged) once; anything else is a new request.
-  const text = JSON.stringify(body);
-  const key = retryable && retryable.body === text ? retryable.key : newIdempotencyKey();
+  const request = buildRequest();
+  if (!request) return;
+  const { path, body } = request;
+  // A retry of the same request after a network failure or a 5xx reuses its key (and the seed
+  // drawn for it), so jobs that were created after all are returned (and charged) once;
+  // anything else is a new request.
+  const text = JSON.stringify([path, body]);
+  const retry = retryable && retryable.text === text ? retryable : null;
+  const key = retry ? retry.key : newIdempotencyKey();
+  if (request.seeded) body.seed = retry ? retry.seed : newSeed();
   const mine = { key };
   submission = mine;
   const stale = sessionMark();
   submitButton.setAttribute('aria-busy', 'true');
   try {
-    const image = await api('/api/v1/images/generate', { method: 'POST', body, headers: { 'Idempotency-Key': key } });
+    const created = await api(path, { method: 'POST', body, headers: { 'Idempotency-Key': key } });
     if (stale()) return;
     retryable = null;
-    track(image);
+    trackAll(created.images || [created]);
     emit('balance');
   } catch (error) {
     if (stale()) return;
     const again = error instanceof ApiError && (error.status === 0 || error.status >= 500);
-    retryable = again ? { body: text, key } : null;
+    retryable = again ? { text, key, seed: body.seed } : null;
     showGenerateError(error);
   } finally {
     if (submission === mine) {
@@ -232,32 +311,122 @@ async function submit(event) {
   }
 }
 
-on('reuse', (image) => {
+// --- filling the form: an image's settings, a remix, a PNG's parameters ---------------------
+
+// Fields absent from `values` (a PNG need not carry them all) get the form's defaults; the
+// number of images and "Public" stay as they are.
+function fillForm(values) {
   clearErrors();
-  prompt.value = image.prompt;
-  negative.value = image.negative_prompt || '';
-  style.value = image.style;
-  resolution.value = image.resolution;
-  seed.value = String(image.seed);
-  randomSeed.checked = false;
-  steps.value = String(image.steps);
-  guidance.value = String(image.guidance);
-  if ([...scheduler.options].some((o) => o.value === image.scheduler)) scheduler.value = image.scheduler;
+  showPngResult('');
+  const given = (value) => value !== null && value !== undefined;
+  const offers = (select, value) => [...select.options].some((o) => o.value === value);
+  prompt.value = values.prompt || '';
+  negative.value = values.negative_prompt || '';
+  if (offers(style, values.style)) style.value = values.style;
+  if (offers(resolution, values.resolution)) resolution.value = values.resolution;
+  seed.value = given(values.seed) ? String(values.seed) : '';
+  randomSeed.checked = !given(values.seed);
+  steps.value = given(values.steps) ? String(values.steps) : '';
+  guidance.value = given(values.guidance) ? String(values.guidance) : '';
+  scheduler.value = offers(scheduler, values.scheduler) ? values.scheduler : session.config.default_scheduler;
+  const variation = variationOf(values);
+  variationSeed.value = variation ? String(variation.seed) : '';
+  variationStrength.value = variation ? String(variation.strength) : '';
+  if (variation) variationGroup.open = true;
   updateStyleDefaults();
   updateCount();
   updateCost();
+}
+
+function startRemix(image) {
+  remixSource = image;
+  $('remix-text').textContent = `Remixing ${image.prompt}`;
+  remixNotice.hidden = false;
+}
+
+function stopRemix() {
+  remixSource = null;
+  remixNotice.hidden = true;
+  $('remix-text').textContent = '';
+}
+
+on('reuse', (image) => {
+  stopRemix();
+  fillForm(image);
   emit('navigate', { view: 'generate', focus: prompt });
 });
 
-// --- the jobs ------------------------------------------------------------------------------
+on('remix', (image) => {
+  fillForm(image);
+  startRemix(image);
+  emit('navigate', { view: 'generate', focus: prompt });
+});
 
-function track(image) {
-  if (jobs.has(image.id)) {
-    apply(jobs.get(image.id), image);
+// Jobs made elsewhere (the detail dialog's "Variations").
+on('jobs-created', ({ images }) => {
+  trackAll(images);
+  emit('balance');
+});
+
+function showPngResult(status, error = '') {
+  $('png-status').textContent = status;
+  const box = $('png-error');
+  box.textContent = error;
+  box.hidden = !error;
+  if (error) pngInput.setAttribute('aria-invalid', 'true');
+  else pngInput.removeAttribute('aria-invalid');
+}
+
+async function readPng() {
+  const file = pngInput.files && pngInput.files[0];
+  if (!file) return;
+  const seq = ++pngSeq;
+  pngInput.value = ''; // the same file can be chosen again
+  if (file.size > PNG_MAX_BYTES) {
+    showPngResult('', `${file.name} is larger than 10 MB: no settings were read.`);
     return;
   }
-  const job = { image, step: null, total: null, refunded: undefined, duration: null, finished: false };
+  showPngResult(`Reading ${file.name}…`);
+  const data = new FormData();
+  data.append('file', file, file.name);
+  const stale = sessionMark();
+  try {
+    const found = await api('/api/v1/images/parameters', { method: 'POST', body: data });
+    if (seq !== pngSeq || stale()) return;
+    stopRemix(); // the form now holds the file's settings, not changes to an image
+    fillForm(found.parameters || {});
+    const unused = Object.entries(found.unsupported || {}).map(([name, value]) => `${name}: ${value}`);
+    const note = unused.length ? `. Not used: ${unused.join(', ')}` : '';
+    showPngResult(`Settings read from ${file.name} (${found.source})${note}`);
+  } catch (error) {
+    if (seq !== pngSeq || stale()) return;
+    if (error instanceof ApiError && error.status === 401 && !session.token) return;
+    showPngResult('', describe(error));
+  }
+}
+
+// --- the jobs ------------------------------------------------------------------------------
+
+// The jobs of one request, the first on top; when there are several, `place` ({index, count})
+// tells them apart: they share their prompt.
+function trackAll(images) {
+  const count = images.length;
+  for (let index = count - 1; index >= 0; index -= 1) track(images[index], count > 1 ? { index, count } : null);
+}
+
+function track(image, place = null) {
+  const known = jobs.get(image.id);
+  if (known) {
+    if (place) { // shown first from its events, before the request's answer said where it stands
+      known.place = place;
+      label(known);
+    }
+    apply(known, image);
+    return;
+  }
+  const job = { image, place, step: null, total: null, refunded: undefined, duration: null, finished: false };
   job.parts = buildJob(job);
+  label(job);
   jobs.set(image.id, job);
   jobList.prepend(job.parts.item);
   $('jobs-empty').hidden = true;
@@ -276,19 +445,26 @@ function buildJob(job) {
     fill,
     label,
     picture: el('div', { class: 'job-picture' }),
-    cancel: el('button', {
-      type: 'button', class: 'small', text: 'Cancel', 'aria-label': `Cancel: ${job.image.prompt}`, onclick: () => cancel(job),
-    }),
-    dismiss: el('button', {
-      type: 'button', class: 'small', text: 'Dismiss', 'aria-label': `Dismiss: ${job.image.prompt}`, hidden: true,
-      onclick: () => dismiss(job),
-    }),
+    cancel: el('button', { type: 'button', class: 'small', text: 'Cancel', onclick: () => cancel(job) }),
+    dismiss: el('button', { type: 'button', class: 'small', text: 'Dismiss', hidden: true, onclick: () => dismiss(job) }),
+    place: el('span', { class: 'job-place', hidden: true }),
   };
-  parts.item = el('li', { class: 'job', 'data-id': job.image.id, 'aria-label': `Job: ${job.image.prompt}` },
-    el('p', { class: 'job-prompt', text: job.image.prompt }),
+  parts.item = el('li', { class: 'job', 'data-id': job.image.id },
+    el('p', { class: 'job-prompt' }, el('span', { text: job.image.prompt }), parts.place),
     parts.status, parts.queue, parts.bar, parts.picture,
     el('div', { class: 'inline' }, parts.cancel, parts.dismiss));
   return parts;
+}
+
+// "Job: <prompt>", and for the other images of a request "Job: <prompt> (2 of 4)".
+function label(job) {
+  const { place, parts } = job;
+  const name = place && place.index > 0 ? `${job.image.prompt} (${place.index + 1} of ${place.count})` : job.image.prompt;
+  parts.item.setAttribute('aria-label', `Job: ${name}`);
+  parts.cancel.setAttribute('aria-label', `Cancel: ${name}`);
+  parts.dismiss.setAttribute('aria-label', `Dismiss: ${name}`);
+  parts.place.textContent = place ? `${place.index + 1} of ${place.count}` : '';
+  parts.place.hidden = !place;
 }
 
 function refundText(job) {
@@ -347,7 +523,10 @@ function finish(job) {
   job.finished = true;
   emit('balance');
   emit('images-changed');
-  if (job.image.status !== 'COMPLETED') return;
+  if (job.image.status !== 'COMPLETED') {
+    job.parts.picture.replaceChildren(); // no half-made picture for a job that did not finish
+    return;
+  }
   lastSeed = job.image.seed;
   const url = thumbnailUrl(job.image);
   if (!url) return;
@@ -355,6 +534,19 @@ function finish(job) {
   const open = el('button', { type: 'button', class: 'thumb', onclick: () => emit('open-image', { image: job.image, owner: owns(job.image) }) }, img);
   job.parts.picture.replaceChildren(open);
   showImage(img, url).catch(report);
+}
+
+// The worker's live preview: a small WebP of the image so far, as a data URL (CSP img-src data:).
+const PREVIEW_PREFIX = 'data:image/webp;base64,';
+
+function showPreview(job, url) {
+  if (job.finished) return;
+  let img = job.parts.picture.querySelector('img.job-preview');
+  if (!img) {
+    img = el('img', { class: 'job-preview', alt: `Preview of ${job.image.prompt}`, width: 128, height: 128 });
+    job.parts.picture.replaceChildren(img);
+  }
+  img.src = url;
 }
 
 async function cancel(job) {
@@ -383,7 +575,10 @@ function dismiss(job) {
   if (hadFocus) $('jobs-title').focus(); // rather than losing it to the page
 }
 
-on('image-deleted', ({ id }) => { if (jobs.has(id)) dismiss(jobs.get(id)); });
+on('image-deleted', ({ id }) => {
+  if (jobs.has(id)) dismiss(jobs.get(id));
+  if (remixSource && remixSource.id === id) stopRemix();
+});
 
 async function refresh(job, fallback) {
   const stale = sessionMark();
@@ -457,12 +652,35 @@ export async function adoptRunningJobs() {
   try {
     const page = await api('/api/v1/images/user/me?page=0&size=100');
     if (stale()) return;
-    page.items.filter(isActive).reverse().forEach(track);
+    // Prepended one by one: the oldest request first, so the newest ends on top, and a request's
+    // images from its last, so they read in order.
+    const places = groupPlaces(page.items);
+    const index = (image) => (places.has(image.id) ? places.get(image.id).index : 0);
+    const age = new Map(page.items.map((image, rank) => [image.group_id || image.id, rank])); // a group: its oldest
+    const key = (image) => age.get(image.group_id || image.id);
+    const active = page.items.filter(isActive).sort((a, b) => key(b) - key(a) || index(b) - index(a));
+    active.forEach((image) => track(image, places.get(image.id) || null));
     const done = page.items.find((image) => image.status === 'COMPLETED');
     if (done && lastSeed === null) lastSeed = done.seed;
   } catch (error) {
     if (!stale()) report(error);
   }
+}
+
+// Where each image of a several-image request stands in it ({index, count}): the list is newest
+// first, and a request's images were created one after the other, in seed order.
+function groupPlaces(newestFirst) {
+  const groups = new Map();
+  for (const image of [...newestFirst].reverse()) {
+    if (!image.group_id) continue;
+    if (!groups.has(image.group_id)) groups.set(image.group_id, []);
+    groups.get(image.group_id).push(image);
+  }
+  const places = new Map();
+  for (const members of groups.values()) {
+    if (members.length > 1) members.forEach((image, index) => places.set(image.id, { index, count: members.length }));
+  }
+  return places;
 }
 
 export function resetJobs() {
@@ -481,6 +699,9 @@ export function resetJobs() {
   submitButton.removeAttribute('aria-busy');
   $('jobs-empty').hidden = false;
   clearErrors();
+  stopRemix();
+  pngSeq += 1;
+  showPngResult('');
 }
 
 // --- live events ---------------------------------------------------------------------------
@@ -627,6 +848,7 @@ function onEvent(name, data) {
     job.image = { ...image, status: 'PROCESSING' };
     if (data.step !== undefined) job.step = data.step;
     if (data.total_steps) job.total = data.total_steps;
+    if (typeof data.preview === 'string' && data.preview.startsWith(PREVIEW_PREFIX)) showPreview(job, data.preview);
     render(job);
   } else if (name === 'completed') {
     job.duration = data.duration_seconds;

@@ -1,7 +1,7 @@
 // My images, the gallery, albums and the image detail dialog.
 import {
   api, sessionMark, owns, emit, on, el, describe, report, objectUrl, isCrossOrigin, showImage, releaseWithin,
-  STATUS_TEXT, thumbnailUrl, resolutionText, ApiError,
+  STATUS_TEXT, thumbnailUrl, resolutionText, ApiError, newSeed, variationOf,
 } from './api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -393,6 +393,11 @@ function safetyText(safety) {
   return `${safety.flagged ? 'Flagged' : 'Passed'} (score ${safety.score}${labels}; ${safety.checker})`;
 }
 
+function variationText(image) {
+  const variation = variationOf(image);
+  return variation ? `Seed ${variation.seed}, strength ${variation.strength}` : '—';
+}
+
 function renderDetail() {
   const { image, owner } = current;
   const rows = [
@@ -404,6 +409,8 @@ function renderDetail() {
     ['Steps', image.steps],
     ['Guidance', image.guidance],
     ['Scheduler', image.scheduler],
+    ['Variation', variationText(image)],
+    ['Group', image.group_id || '—'],
     ['Tokens', image.tokens_cost],
     ['Status', STATUS_TEXT[image.status] || image.status],
     ['Created', when(image.created_at)],
@@ -600,4 +607,45 @@ $('detail-reuse').addEventListener('click', () => {
   const { image } = current;
   dialog.close();
   emit('reuse', image);
+});
+
+// A remix: the Generate form gets the image's settings, and sends what is changed from them.
+$('detail-remix').addEventListener('click', () => {
+  if (!current) return;
+  const { image } = current;
+  dialog.close();
+  emit('remix', image);
+});
+
+// Four variations of the image at once (a random variation seed, a light touch), followed in
+// the Generate view's "In progress".
+const VARIATIONS = { num_images: 4, variation_strength: 0.3 };
+const variations = $('detail-variations');
+let varying = null; // the dialog ticket whose variations are being requested
+
+variations.addEventListener('click', async () => {
+  if (!current || varying === current) return;
+  const ticket = current;
+  varying = ticket;
+  const stale = sessionMark();
+  detailError(null);
+  detailMessage('');
+  variations.setAttribute('aria-busy', 'true');
+  try {
+    const created = await api(`/api/v1/images/${path(ticket.image.id)}/remix`, {
+      method: 'POST', body: { ...VARIATIONS, variation_seed: newSeed() },
+    });
+    if (stale()) return;
+    emit('jobs-created', { images: created.images || [created] });
+    if (current !== ticket) return; // the dialog was closed meanwhile: the jobs are listed all the same
+    dialog.close();
+    emit('navigate', { view: 'generate', focus: $('jobs-title') });
+  } catch (error) {
+    if (current === ticket && !stale()) detailError(error);
+  } finally {
+    if (varying === ticket) {
+      varying = null;
+      variations.removeAttribute('aria-busy');
+    }
+  }
 });
