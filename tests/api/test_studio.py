@@ -118,3 +118,17 @@ def test_a_caller_not_on_this_machine_gets_the_404_too(embedded: TestClient[Any]
 )  # fmt: skip
 def test_loopback_means_only_this_machine(host: str, expected: bool) -> None:
     assert loopback(host) is expected
+
+
+def test_no_local_sign_in_where_tokens_are_verified_with_a_public_key(tmp_path: Path) -> None:
+    """Tokens cannot be signed here then: the button is not offered and the route is the 404."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    for client in client_for(data_dir=tmp_path / "data", embedded_worker=False, jwt_public_key=pem):
+        assert client.get("/studio/config").json()["local_sign_in"] is False
+        assert_missing(client)

@@ -25,7 +25,9 @@ from nexus_image.domain.parameters import (
 from nexus_image.domain.resolution import Resolution
 from nexus_image.domain.styles import Style
 
-SETTING = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+# Keys are short ("Variation seed strength"): bounding them keeps the search linear on a long line.
+SETTING = re.compile(r'\s*(\w[\w \-/]{0,63}):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+MAX_TEXT = 64 * 1024  # a real `parameters` text is a few hundred bytes; longer is not read
 NEGATIVE = "Negative prompt:"
 GENERATE_FIELDS = (
     "prompt", "negative_prompt", "style", "resolution", "seed", "steps", "guidance", "scheduler",
@@ -56,7 +58,7 @@ class FoundParameters:
 def read_parameters(chunks: dict[str, str]) -> FoundParameters | None:
     """The parameters in a PNG's text chunks, or None when there are none we can read."""
     text = chunks.get("parameters")
-    if text is None:
+    if text is None or len(text) > MAX_TEXT:
         return None
     ours = _ours(text)
     return ours if ours is not None else automatic1111(text)
@@ -65,7 +67,7 @@ def read_parameters(chunks: dict[str, str]) -> FoundParameters | None:
 def _ours(text: str) -> FoundParameters | None:
     try:
         found = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         return None
     if not isinstance(found, dict) or not isinstance(found.get("prompt"), str):
         return None
@@ -163,7 +165,7 @@ def _settings(settings: dict[str, str], parameters: dict[str, Any]) -> dict[str,
 
 
 def _integer(value: str | None, low: int, high: int) -> int | None:
-    if value is None or not re.fullmatch(r"\s*\d+\s*", value):
+    if value is None or not re.fullmatch(r"\s*\d{1,12}\s*", value):
         return None
     number = int(value)
     return number if low <= number <= high else None

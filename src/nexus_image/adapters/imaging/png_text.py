@@ -10,6 +10,7 @@ import zlib
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_TEXT = 1 << 20  # bytes of one text value, once inflated
 MAX_CHUNKS = 10_000
+PARAMETER_KEYS = frozenset({"parameters"})  # the only text generation parameters are read from
 
 
 class NotAPng(ValueError):
@@ -25,8 +26,10 @@ def _inflate(data: bytes) -> bytes:
     return out
 
 
-def png_text(data: bytes) -> dict[str, str]:
-    """Every tEXt, zTXt and iTXt chunk as key -> text (the last one wins for a repeated key)."""
+def png_text(data: bytes, keys: frozenset[str] | None = None) -> dict[str, str]:
+    """Every tEXt, zTXt and iTXt chunk as key -> text (the last one wins for a repeated key);
+    with `keys`, only those (the others are never inflated, so a file of many compressed
+    chunks costs no memory)."""
     if not data.startswith(SIGNATURE):
         raise NotAPng("not a PNG file (the signature is missing)")
     found: dict[str, str] = {}
@@ -41,19 +44,21 @@ def png_text(data: bytes) -> dict[str, str]:
         offset += 12 + length
         if kind == b"IEND":
             return found
-        entry = _text(kind, body)
+        entry = _text(kind, body, keys)
         if entry is not None:
             found[entry[0]] = entry[1]
     raise NotAPng("too many chunks")
 
 
-def _text(kind: bytes, body: bytes) -> tuple[str, str] | None:
+def _text(kind: bytes, body: bytes, keys: frozenset[str] | None) -> tuple[str, str] | None:
     if kind not in (b"tEXt", b"zTXt", b"iTXt"):
         return None
     key, sep, rest = body.partition(b"\x00")
     if not sep:
         return None
     name = key.decode("latin-1")
+    if keys is not None and name not in keys:
+        return None
     if kind == b"tEXt":
         return name, rest.decode("latin-1")
     if kind == b"zTXt":
@@ -71,4 +76,4 @@ class PngTextReader:
     """The ImageTextReader port over `png_text`."""
 
     def text_chunks(self, data: bytes) -> dict[str, str]:
-        return png_text(data)
+        return png_text(data, PARAMETER_KEYS)

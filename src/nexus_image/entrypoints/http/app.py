@@ -34,7 +34,7 @@ from nexus_image.entrypoints.http.docs import COMPONENTS, SECURITY, document_hea
 from nexus_image.entrypoints.http.errors import EXCEPTION_HANDLERS
 from nexus_image.entrypoints.http.inputs import check_request
 from nexus_image.entrypoints.http.observability import RequestContextMiddleware, http_metrics
-from nexus_image.entrypoints.http.security import TokenVerifier, mint_token
+from nexus_image.entrypoints.http.security import TokenVerifier, mint_token, signing_secret
 from nexus_image.entrypoints.http.studio import ASSETS
 from nexus_image.entrypoints.settings import Settings
 
@@ -152,9 +152,9 @@ def doc_assets() -> list[Router]:
 
 
 def studio_setup(settings: Settings, parts: ApiParts) -> StudioSetup:
-    """Local sign-in only where nobody else could use it: the embedded database (no URL) and a
-    server listening on loopback."""
-    local = settings.is_embedded and loopback(settings.host)
+    """Local sign-in only where nobody else could use it (the embedded database, no URL, and a
+    server listening on loopback) and where tokens can be signed here (no public key)."""
+    local = settings.is_embedded and loopback(settings.host) and signing_secret(settings) is not None
 
     def mint(user_id: str, ttl_seconds: int) -> str:
         return mint_token(settings, user_id, ttl_seconds)
