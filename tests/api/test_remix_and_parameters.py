@@ -115,3 +115,44 @@ def test_uploads_that_are_not_usable_pngs_are_4xx_naming_the_field(api: Api) -> 
     assert huge.status_code == 413 and huge.json()["code"] == "payload_too_large"
     json_body = api.request("POST", "/images/parameters", json={"file": "x"})
     assert json_body.status_code == 400 and json_body.json()["field"] == "file"
+
+
+def test_a_new_variation_seed_alone_keeps_the_stored_variation_strength(api: Api) -> None:
+    original = api.completed(seed=11, variation_seed=12, variation_strength=0.25)
+    answer = api.request("POST", f"/images/{original['id']}/remix", json={"variation_seed": 40})
+    assert answer.status_code == 201, answer.text
+    remix = answer.json()
+    assert (remix["seed"], remix["variation_seed"], remix["variation_strength"]) == (11, 40, 0.25)
+    given = api.request(
+        "POST", f"/images/{original['id']}/remix", json={"variation_seed": 41, "variation_strength": 0.5}
+    ).json()
+    assert (given["variation_seed"], given["variation_strength"]) == (41, 0.5)  # given fields override
+
+
+def test_a_remix_is_audited_as_a_remix(api: Api) -> None:
+    original = api.completed()
+    remix = api.request("POST", f"/images/{original['id']}/remix", json={"prompt": "a blue fox"}).json()
+    group = api.request("POST", f"/images/{original['id']}/remix", json={"num_images": 2}).json()
+    rows = [a for a in api.audit() if a[2] in (remix["id"], group["id"])]
+    assert rows == [
+        ("alice", "image.remix", remix["id"], "success"),
+        ("alice", "image.remix", group["id"], "success"),
+    ]
+    assert [a for a in api.audit() if a[1] == "image.generate"] == [
+        ("alice", "image.generate", original["id"], "success")
+    ]
+    remixed = [a for a in api.db.store.audit if a.target == remix["id"]]
+    assert f"remix of {original['id']}" in remixed[0].detail
+
+
+def test_a_file_over_10_mb_within_the_body_limit_is_413_naming_the_field(api: Api) -> None:
+    data = png_with(A1111) + b"0" * (10 * 2**20)  # just over 10 MB, under the body limit
+    answer = api.request("POST", "/images/parameters", files={"file": ("big.png", data, "image/png")})
+    assert answer.status_code == 413, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    found = answer.json()
+    assert (found["code"], found["field"], found["status"]) == ("payload_too_large", "file", 413)
+    assert "10 MB" in found["detail"]
+    exactly = png_with(A1111)
+    exactly += b"\0" * (10 * 2**20 - len(exactly))  # exactly 10 MB is read
+    assert upload(api, exactly)["status"] == 200

@@ -4,12 +4,12 @@ last slot."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -104,16 +104,88 @@ def test_undo_forgets_the_most_recent_accepted_hit(engine: Engine) -> None:
 
 
 def test_idle_keys_are_swept(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rate_limit, "SWEEP_EVERY", 3)
-    monkeypatch.setattr(rate_limit, "_kept", itertools.count(1))
+    monkeypatch.setattr(rate_limit, "_schedule", rate_limit.SweepSchedule(0.0))  # after every commit
     clock = Clock(8000.0)
     limiter = shared_limiter(engine, 5, 60.0, now=clock)
     limiter.hit("generate:idle")
     clock.at = 8050.0
     limiter.hit("generate:recent")
-    clock.at = 8100.0  # the third accepted hit sweeps: idle's hit left at 8060, recent's has not
+    assert set(logs(engine)) == {"generate:idle", "generate:recent"}  # idle's hit is still inside
+    clock.at = 8100.0  # this hit sweeps: idle's hit left at 8060, recent's has not
     limiter.hit("generate:busy")
     assert set(logs(engine)) == {"generate:recent", "generate:busy"}
+
+
+def test_sweeps_come_at_most_once_an_interval_and_take_a_bounded_batch(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monotonic = Clock(0.0)
+    monkeypatch.setattr(rate_limit, "_schedule", rate_limit.SweepSchedule(60.0, now=lambda: monotonic.at))
+    monkeypatch.setattr(rate_limit, "SWEEP_BATCH", 2)
+    clock = Clock(9000.0)
+    limiter = shared_limiter(engine, 5, 60.0, now=clock)
+    for user in ("a", "b", "c", "d", "e"):
+        limiter.hit(f"generate:{user}")  # the first hit sweeps (nothing idle yet): the next in 60 s
+    clock.at = 9100.0  # every one of them is idle now
+    limiter.hit("generate:late")
+    assert len(logs(engine)) == 6  # not due: this process swept less than 60 s ago
+    monotonic.at = 60.0
+    limiter.hit("generate:late")
+    assert len(logs(engine)) == 4  # due: one batch of two idle rows
+    monotonic.at = 120.0
+    limiter.hit("generate:late")
+    monotonic.at = 180.0
+    limiter.hit("generate:late")
+    assert set(logs(engine)) == {"generate:late"}
+
+
+def test_the_sweep_runs_after_the_requests_commit_in_a_transaction_of_its_own(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rate_limit, "_schedule", rate_limit.SweepSchedule(0.0))
+    clock = Clock(10_000.0)
+    limiter = shared_limiter(engine, 5, 60.0, now=clock)
+    limiter.hit("generate:idle")
+    clock.at = 10_100.0
+    transactions: list[list[str]] = [[]]
+
+    def statement(conn: Any, cursor: Any, text: str, params: Any, context: Any, many: bool) -> None:
+        transactions[-1].append(text.split()[0].upper())
+
+    def commit(conn: Any) -> None:
+        transactions[-1].append("COMMIT")
+        transactions.append([])
+
+    sa.event.listen(engine, "before_cursor_execute", statement)
+    sa.event.listen(engine, "commit", commit)
+    try:
+        assert limiter.hit("generate:busy") is None
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", statement)
+        sa.event.remove(engine, "commit", commit)
+    request, sweep = (t for t in transactions if t)
+    assert "DELETE" not in request and request[-1] == "COMMIT"  # the hit, committed first
+    assert sweep == ["DELETE", "COMMIT"]  # then the sweep, alone
+    assert set(logs(engine)) == {"generate:busy"}
+
+
+def test_a_failing_sweep_never_fails_the_request(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(rate_limit, "_schedule", rate_limit.SweepSchedule(0.0))
+
+    def broken(self: rate_limit.SqlRateLimitLog, now: float) -> None:
+        self.execute(sa.text("SELECT no_such_column FROM rate_limit_logs"))
+
+    monkeypatch.setattr(rate_limit.SqlRateLimitLog, "_sweep", broken)
+    clock = Clock(11_000.0)
+    limiter = shared_limiter(engine, 2, 60.0, now=clock)
+    with caplog.at_level("WARNING", logger=rate_limit.__name__):
+        assert limiter.hit("generate:alice") is None
+        assert limiter.hit("generate:alice") is None
+    assert limiter.hit("generate:alice") == pytest.approx(60.0)  # both hits were kept
+    assert logs(engine) == {"generate:alice": [11_000.0, 11_000.0]}
+    assert "rate limit sweep failed" in caplog.text
 
 
 def race(limiters: list[StoredRateLimiter], key: str, count: int) -> list[float | None]:

@@ -122,7 +122,7 @@ def test_our_own_json_reads_back_as_sent(p: GenerationParameters) -> None:
     text = json.dumps({**p.to_dict(), "model": "tiny"})
     found = read_parameters({"parameters": text})
     assert found is not None and found.source == "nexus-image"
-    sent = {k: v for k, v in p.to_dict().items() if v is not None and k != "variation_strength"}
+    sent = {k: v for k, v in p.to_dict().items() if v not in (None, []) and k != "variation_strength"}
     assert found.parameters == sent and found.unsupported == {}
     rebuilt = GenerationParameters.create(**{**found.parameters, "style": Style(found.parameters["style"]),
                                              "resolution": Resolution(found.parameters["resolution"]),

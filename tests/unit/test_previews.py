@@ -114,3 +114,16 @@ def test_clients_get_the_preview_as_a_data_url_and_nothing_when_there_is_none() 
         GenerationProgress(event_id="e", job_id="j", user_id="u", occurred_at=at, step=4, total_steps=9)
     )
     assert plain is not None and "preview" not in plain[1]
+
+
+def test_no_previews_where_unsafe_outputs_are_blocked() -> None:
+    """A preview leaves before the output safety check: blocking unsafe outputs turns them off,
+    even with live previews asked for."""
+    service, live, generator = world(live_previews=True, block_unsafe_outputs=True)
+    assert service.worker.previews is False
+    view = service.request_generation(GenerateImage(user_id="u", prompt="a fox", steps=10))
+    service.relay.drain()
+    assert service.worker.execute(view.id).status == "COMPLETED"
+    assert generator.asked == [] and previews(live) == []
+    shown, _, _ = world(live_previews=True, block_unsafe_outputs=False)
+    assert shown.worker.previews is True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -278,3 +279,52 @@ def test_a_key_is_held_until_the_unit_that_read_it_ends() -> None:
     first.commit()
     thread.join(5)
     assert outcome == [59.0]
+
+
+def test_a_key_whose_window_passed_leaves_no_log_and_no_lock_behind() -> None:
+    store, rate = MemoryStore(), RateLimit(2, 60.0)
+    with store.unit_of_work() as uow:
+        assert rate.take(uow.rate_limits, "old", 1_000.0) is None
+        uow.commit()
+    assert set(store.rate_limits) == {"old"} and set(store.rate_limit_locks.by_key) == {"old"}
+    with store.unit_of_work() as uow:  # the window (and a second's slack) passed: another key's unit sweeps
+        assert rate.take(uow.rate_limits, "new", 1_061.0) is None
+        uow.commit()
+    assert set(store.rate_limits) == {"new"} and set(store.rate_limit_locks.by_key) == {"new"}
+    limiter = StoredRateLimiter(store.unit_of_work, rate, Clock(1_070.0))
+    limiter.undo("new")  # an emptied log goes at once, lock and all
+    assert store.rate_limits == {} and store.rate_limit_locks.by_key == {}
+    with store.unit_of_work() as uow:
+        assert rate.take(uow.rate_limits, "refused", 1_080.0) is None
+        uow.rollback()  # nothing kept: nothing left
+    assert store.rate_limits == {} and store.rate_limit_locks.by_key == {}
+
+
+def test_forgetting_idle_keys_never_lets_two_units_hold_one_key() -> None:
+    """Each unit empties the key's log again (so it is forgotten whenever nobody holds or waits
+    for it): the units deciding that key still take it one at a time."""
+    store, rate = MemoryStore(), RateLimit(1, 60.0)
+    inside, most, guard = [0], [0], threading.Lock()
+    start = threading.Barrier(8)
+
+    def unit() -> None:
+        start.wait()
+        for _ in range(50):
+            with store.unit_of_work() as uow:
+                assert rate.take(uow.rate_limits, "k", 1_000.0) is None  # alone: the log is empty
+                with guard:
+                    inside[0] += 1
+                    most[0] = max(most[0], inside[0])
+                time.sleep(0.001)  # others queue for the key meanwhile
+                uow.rate_limits.keep("k", [], 0.0)
+                with guard:
+                    inside[0] -= 1
+                uow.commit()
+
+    threads = [threading.Thread(target=unit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert most[0] == 1
+    assert store.rate_limits == {} and store.rate_limit_locks.by_key == {}

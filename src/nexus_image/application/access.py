@@ -1,17 +1,19 @@
 """Who may see and change what, one rule for every caller (HTTP, CLI, library): an image is
-visible to its owner, and to anyone once it is public and COMPLETED; an album only to its
-owner. What the caller cannot see at all answers exactly like something missing (NotVisible,
-a NotFound); a change only the owner may make to a visible image is AccessDenied."""
+visible to its owner, and to anyone once it is public and COMPLETED; an album and an upload
+only to its owner. What the caller cannot see at all answers exactly like something missing
+(NotVisible, a NotFound); a change only the owner may make to a visible image is AccessDenied."""
 
 from __future__ import annotations
 
-from nexus_image.application.errors import NotFound, NotVisible
+from nexus_image.application.errors import MissingUpload, NotFound, NotVisible
 from nexus_image.application.ports import UnitOfWork
 from nexus_image.domain.album import Album
 from nexus_image.domain.errors import InvalidValue
 from nexus_image.domain.job import ImageJob
+from nexus_image.domain.upload import Upload
 
 MAX_PAGE_SIZE = 100
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # a file sent: an upload, a PNG to read parameters from
 
 
 def check_page(page: int, size: int) -> None:
@@ -52,3 +54,11 @@ def owned_album(uow: UnitOfWork, album_id: str, owner_id: str) -> Album:
     if album.owner_id != owner_id:
         raise NotVisible("album", album_id)
     return album
+
+
+def owned_upload(uow: UnitOfWork, user_id: str, upload_id: str, field: str) -> Upload:
+    """The caller's upload `upload_id`; somebody else's answers exactly like a missing one."""
+    upload = uow.uploads.get(upload_id)
+    if upload is None or not upload.visible_to(user_id):
+        raise MissingUpload(upload_id, field)
+    return upload

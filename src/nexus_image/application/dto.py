@@ -7,7 +7,7 @@ from datetime import datetime
 
 from nexus_image.domain.album import Album
 from nexus_image.domain.job import ImageJob, JobStatus
-from nexus_image.domain.parameters import GenerationParameters, Scheduler
+from nexus_image.domain.parameters import GenerationParameters, LoraWeight, Scheduler
 from nexus_image.domain.resolution import Resolution
 from nexus_image.domain.safety import OutputSafety
 from nexus_image.domain.styles import Style
@@ -32,6 +32,10 @@ class GenerateImage:
     variation_seed: int | None = None
     variation_strength: float | None = None
     num_images: int = 1  # one job each, consecutive seeds, one group, charged all or none
+    init_image_id: str | None = None  # an upload of the caller's: image to image
+    mask_image_id: str | None = None  # with it, an upload of the caller's: inpainting
+    strength: float | None = None
+    loras: tuple[LoraWeight, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,24 @@ class NotVisible(NotFound, AccessDenied):
         NotFound.__init__(self, kind, identifier)
 
 
+class MissingUpload(NotFound):
+    """An upload named by a request is not the caller's (or does not exist): one answer."""
+
+    def __init__(self, upload_id: str, field: str) -> None:
+        super().__init__("upload", upload_id)
+        self.field = field
+
+
+class PayloadTooLarge(ApplicationError):
+    """A file sent is larger than the endpoint takes."""
+
+    code = "payload_too_large"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class PromptRejected(ApplicationError):
     """The moderator refused the prompt; says which category matched and which layer decided."""
 

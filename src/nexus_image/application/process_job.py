@@ -26,6 +26,7 @@ from nexus_image.application.ports import (
     Clock,
     EventPublisher,
     IdGenerator,
+    ImageDecoder,
     ImageEncoder,
     ImageGenerator,
     ImageSafetyChecker,
@@ -36,10 +37,11 @@ from nexus_image.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from nexus_image.application.storage_keys import image_key, thumbnail_key
+from nexus_image.application.storage_keys import image_key, thumbnail_key, upload_key
 from nexus_image.application.transactions import in_transaction, record
 from nexus_image.domain.events import DomainEvent
 from nexus_image.domain.job import ImageJob, JobStatus
+from nexus_image.domain.parameters import BatchKey
 from nexus_image.domain.safety import OutputSafety
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,7 @@ class ProcessJobs:
     preview_every: timedelta = timedelta(seconds=0.5)
     preview_bytes: int = 8 * 1024
     sleep: Callable[[float], None] = field(default=time.sleep)
+    decoder: ImageDecoder | None = None  # starting images and masks (image to image, inpainting)
     _renewed_at: datetime | None = field(default=None, init=False, repr=False)
 
     def execute(self, job_id: str) -> ProcessOutcome:
@@ -114,7 +117,7 @@ class ProcessJobs:
             else:
                 started.append(job_or_outcome)
         self._renewed_at = self.clock.now()
-        groups: dict[tuple[int, int, int, float, str], list[ImageJob]] = {}
+        groups: dict[BatchKey, list[ImageJob]] = {}
         for job in started:
             groups.setdefault(job.parameters.batch_key(), []).append(job)
         for group in groups.values():
@@ -181,7 +184,45 @@ class ProcessJobs:
         self, jobs: list[ImageJob], held: list[ImageJob], submit: Submit
     ) -> list[Future[ProcessOutcome]]:
         began = time.perf_counter()
-        specs = [RenderSpec.of(job.parameters) for job in jobs]
+        outcomes: dict[str, Future[ProcessOutcome]] = {}
+        specs: list[RenderSpec] = []
+        for job in jobs:
+            try:
+                specs.append(self._spec(job))
+            except Exception as error:  # its starting image is gone or unreadable: it alone fails
+                reason = f"reading the starting image failed: {type(error).__name__}: {error}"
+                outcomes[job.id] = _done(self._fail(job, reason, began))
+        if outcomes:
+            ready = [job for job in jobs if job.id not in outcomes]
+            rendered = self._render(ready, specs, held, submit, began) if ready else []
+            outcomes.update(zip([job.id for job in ready], rendered, strict=True))
+            return [outcomes[job.id] for job in jobs]
+        return self._render(jobs, specs, held, submit, began)
+
+    def _spec(self, job: ImageJob) -> RenderSpec:
+        """What the generator renders for `job`: with a starting image (and mask), read from
+        storage and decoded at the job's size."""
+        p = job.parameters
+        if p.init_image_id is None:
+            return RenderSpec.of(p)
+        if self.decoder is None:
+            raise NotFound("image decoder", "for starting images on this worker")
+        decoder = self.decoder
+
+        def picture(upload_id: str) -> RawImage:
+            return decoder.decode(self.storage.get(upload_key(job.user_id, upload_id)), p.width, p.height)
+
+        mask = picture(p.mask_image_id) if p.mask_image_id is not None else None
+        return RenderSpec.of(p, picture(p.init_image_id), mask)
+
+    def _render(
+        self,
+        jobs: list[ImageJob],
+        specs: list[RenderSpec],
+        held: list[ImageJob],
+        submit: Submit,
+        began: float,
+    ) -> list[Future[ProcessOutcome]]:
         on_step = self._progress_callback(jobs, held)
         try:
             if len(jobs) > 1 and self.batch_generator is not None:
@@ -203,7 +244,7 @@ class ProcessJobs:
     def _metadata(self, job: ImageJob) -> dict[str, str]:
         spec = RenderSpec.of(job.parameters)
         params = job.parameters.to_dict()
-        meta = {k: str(v) for k, v in params.items()}
+        meta = {k: json.dumps(v) if isinstance(v, list) else str(v) for k, v in params.items()}
         meta.update(
             job_id=job.id,
             model=self.generator.model_name,

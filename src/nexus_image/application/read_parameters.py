@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nexus_image.application.access import MAX_UPLOAD_BYTES
 from nexus_image.application.ports import ImageTextReader
 from nexus_image.domain.errors import InvalidValue
 from nexus_image.domain.png_parameters import FoundParameters, read_parameters
-
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(slots=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from nexus_image.application.access import owned_upload
 from nexus_image.application.dto import GenerateImage, ImageView
 from nexus_image.application.errors import (
     IdempotencyConflict,
@@ -20,21 +21,23 @@ from nexus_image.application.ports import (
     AuditRecord,
     Clock,
     IdGenerator,
+    LoraCatalog,
     Metrics,
     SeedSource,
     UnitOfWork,
     UnitOfWorkFactory,
 )
 from nexus_image.application.transactions import account_for, in_transaction, record
-from nexus_image.domain.errors import InsufficientTokens
+from nexus_image.domain.errors import InsufficientTokens, InvalidValue, UnknownLora
 from nexus_image.domain.job import ImageJob
 from nexus_image.domain.parameters import (
     DEFAULT_SCHEDULER,
     GenerationParameters,
+    LoraWeight,
     Scheduler,
     consecutive_seeds,
 )
-from nexus_image.domain.resolution import Resolution, price
+from nexus_image.domain.resolution import Pricing, Resolution
 from nexus_image.domain.styles import Style
 
 
@@ -47,11 +50,12 @@ def _fingerprint(command: GenerateImage) -> str:
 class RequestGeneration:
     """A valid, allowed request is charged exactly its resolution's price and queued, in one
     transaction: no charge without a job, no job without a charge. The same client key twice
-    gives the same job and one charge. A `limited` request (one that came over the API) takes
-    its hit of `rate_limit` in that same transaction, so a request refused for its balance, or
-    rolled back, has not used its slot, and a replay of a client key uses none. A refused
-    prompt counts too (the filter cannot be probed at speed); past the limit it is answered as
-    over the limit."""
+    gives the same job and one charge; for several images, those of the group still there (a
+    group is named after its first image, which the key records), spent only once all are
+    deleted. A `limited` request (one that came over the API) takes its hit of `rate_limit` in
+    that same transaction, so a request refused for its balance, or rolled back, has not used
+    its slot, and a replay of a client key uses none. A refused prompt counts too (the filter
+    cannot be probed at speed); past the limit it is answered as over the limit."""
 
     uow_factory: UnitOfWorkFactory
     moderation: ModeratePrompts
@@ -62,6 +66,8 @@ class RequestGeneration:
     welcome_grant: int = 0
     rate_limit: RateLimit | None = None
     audit_action: str = "image.generate"
+    pricing: Pricing = field(default_factory=Pricing)
+    loras: LoraCatalog | None = None  # the operator's adapters; None: none offered
 
     def parameters(self, command: GenerateImage) -> GenerationParameters:
         """The first image's parameters (the only one's, unless `num_images` asks for more)."""
@@ -69,7 +75,7 @@ class RequestGeneration:
         resolution = Resolution.parse(command.resolution)
         scheduler = Scheduler.parse(command.scheduler) if command.scheduler else DEFAULT_SCHEDULER
         seed = command.seed if command.seed is not None else self.seeds.random_seed()
-        return GenerationParameters.create(
+        parameters = GenerationParameters.create(
             prompt=command.prompt,
             negative_prompt=command.negative_prompt,
             style=style,
@@ -80,7 +86,41 @@ class RequestGeneration:
             scheduler=scheduler,
             variation_seed=command.variation_seed,
             variation_strength=command.variation_strength,
+            init_image_id=command.init_image_id,
+            mask_image_id=command.mask_image_id,
+            strength=command.strength,
+            loras=command.loras or (),
         )
+        self._allowed_loras(parameters.loras)
+        return parameters
+
+    def _allowed_loras(self, loras: tuple[LoraWeight, ...]) -> None:
+        if not loras:
+            return
+        allowed = tuple(lora.name for lora in self.loras.available()) if self.loras is not None else ()
+        for lora in loras:
+            if lora.name not in allowed:
+                listed = ", ".join(allowed) if allowed else "none: no LoRA adapters are offered here"
+                raise UnknownLora("loras", f"unknown LoRA {lora.name!r}; allowed: {listed}", allowed)
+
+    def _sources(self, uow: UnitOfWork, user_id: str, first: GenerationParameters) -> None:
+        """The starting image and mask are the caller's own uploads (another user's answers as
+        a missing one), and the mask has the starting image's size."""
+        if first.init_image_id is None:
+            return
+        init = owned_upload(uow, user_id, first.init_image_id, "init_image_id")
+        if first.mask_image_id is not None:
+            mask = owned_upload(uow, user_id, first.mask_image_id, "mask_image_id")
+            if (mask.width, mask.height) != (init.width, init.height):
+                raise InvalidValue(
+                    "mask_image_id",
+                    f"the mask is {mask.width}x{mask.height}; it must have the starting image's size, "
+                    f"{init.width}x{init.height}",
+                )
+
+    def cost(self, parameters: GenerationParameters) -> int:
+        """One image's price: its resolution's, in its mode (the operator's prices)."""
+        return self.pricing.cost(parameters.resolution, parameters.mode.value)
 
     def images(self, command: GenerateImage) -> list[GenerationParameters]:
         """Each image's parameters: consecutive seeds from the first; with a variation, the seed
@@ -110,20 +150,30 @@ class RequestGeneration:
             raise
 
     def submit(
-        self, command: GenerateImage, audit_detail: str | None = None, limited: bool = False
+        self,
+        command: GenerateImage,
+        audit_detail: str | None = None,
+        limited: bool = False,
+        audit_action: str | None = None,
     ) -> tuple[ImageView, bool]:
         """Like `execute`, and says whether a job was created: False when `command` replays an
         Idempotency-Key already used (the existing job, nothing charged)."""
-        views, created = self.submit_all(command, audit_detail, limited)
+        views, created = self.submit_all(command, audit_detail, limited, audit_action)
         return views[0], created
 
     def submit_all(
-        self, command: GenerateImage, audit_detail: str | None = None, limited: bool = False
+        self,
+        command: GenerateImage,
+        audit_detail: str | None = None,
+        limited: bool = False,
+        audit_action: str | None = None,
     ) -> tuple[list[ImageView], bool]:
         """Every image of the request (`num_images`, one job each, in seed order), and whether
         they were created now: all of them are charged and queued in one transaction, or none
         is. With `audit_detail`, the success row of the audit trail is written in the same
-        transaction (failures are the caller's to record: their transaction is gone)."""
+        transaction, as `audit_action` (`image.remix`; by default this use case's
+        `audit_action`); failures are the caller's to record: their transaction is gone."""
+        action = audit_action or self.audit_action
         images = self.images(command)
         self._moderated(command.user_id, images[0].prompt, limited)
         fingerprint = _fingerprint(command)
@@ -133,7 +183,7 @@ class RequestGeneration:
             if audit_detail is not None:
                 detail = audit_detail if len(jobs) == 1 else f"{audit_detail}: group {jobs[0].group_id}"
                 entry = AuditRecord.cut(
-                    command.user_id, self.audit_action, jobs[0].id, "success", self.clock.now(), detail
+                    command.user_id, action, jobs[0].id, "success", self.clock.now(), detail
                 )
                 uow.audit.record(entry)
             return jobs
@@ -142,12 +192,17 @@ class RequestGeneration:
             if previous != fingerprint:
                 raise IdempotencyConflict("this Idempotency-Key was already used with a different request")
             job = uow.jobs.get(job_id)
-            if job is None:
+            if job is not None:
+                return audited(uow, uow.jobs.in_group(job.group_id) if job.group_id else [job])
+            # The key names the first image, and a group is named after its first image: the
+            # rest of a group is found when that one was deleted.
+            rest = uow.jobs.in_group(job_id)
+            if not rest:
                 raise IdempotencyKeySpent(
                     "this Idempotency-Key was used for an image that has been deleted since; "
                     "send a new key for a new image"
                 )
-            return audited(uow, uow.jobs.in_group(job.group_id) if job.group_id else [job])
+            return audited(uow, rest)
 
         def work(uow: UnitOfWork) -> list[ImageJob]:
             created.clear()
@@ -156,17 +211,19 @@ class RequestGeneration:
                 if existing is not None:
                     return replayed(uow, *existing)
             self._limited(uow, command.user_id, limited)
+            self._sources(uow, command.user_id, images[0])
             if len(images) > 1:  # refused for the whole price, not for whichever image ran out
                 account = account_for(uow, command.user_id, self.welcome_grant, self.clock)
-                total = sum(price(p.resolution) for p in images)
+                total = sum(self.cost(p) for p in images)
                 if total > account.balance:
                     raise InsufficientTokens(total, account.balance)
             now = self.clock.now()
-            group = self.ids.new_id() if len(images) > 1 else None
+            job_ids = [self.ids.new_id() for _ in images]
+            group = job_ids[0] if len(images) > 1 else None  # named after its first image
             jobs: list[ImageJob] = []
-            for index, params in enumerate(images):
+            for index, (job_id, params) in enumerate(zip(job_ids, images, strict=True)):
                 job, submitted = ImageJob.submit(
-                    self.ids.new_id(),
+                    job_id,
                     command.user_id,
                     params,
                     now + timedelta(microseconds=index),  # a group lists in seed order
@@ -174,6 +231,7 @@ class RequestGeneration:
                     companion_id=command.companion_id,
                     event_id=self.ids.new_id(),
                     group_id=group,
+                    tokens_cost=self.cost(params),
                 )
                 record(uow, job, submitted, self.clock, new=True, welcome_grant=self.welcome_grant)
                 jobs.append(job)

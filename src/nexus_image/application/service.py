@@ -14,6 +14,7 @@ from nexus_image.application.maintenance import CleanupFailedJobs, RecoverStalle
 from nexus_image.application.moderation import ModeratePrompts
 from nexus_image.application.ports import (
     Clock,
+    LoraCatalog,
     ObjectStorage,
     UnitOfWorkFactory,
 )
@@ -23,6 +24,7 @@ from nexus_image.application.redeliver import RedeliverQueuedJobs
 from nexus_image.application.relay import RelayOutbox
 from nexus_image.application.request_generation import RequestGeneration
 from nexus_image.application.tokens import ManageTokens
+from nexus_image.application.uploads import ManageUploads
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,8 @@ class ImageService:
         cancel: CancelGeneration,
         moderation: ModeratePrompts,
         read_parameters: ReadParameters,
+        uploads: ManageUploads,
+        loras: LoraCatalog,
         process: ProcessJobs | None = None,
     ) -> None:
         self.deps = deps
@@ -72,6 +76,8 @@ class ImageService:
         self._cancel = cancel
         self.moderation = moderation
         self.read_parameters = read_parameters
+        self.uploads = uploads
+        self.loras = loras
         self._process = process
 
     def request_generation(self, command: GenerateImage) -> ImageView:
@@ -86,10 +92,15 @@ class ImageService:
         return self._request.submit(command, audit_detail, limited)
 
     def submit_images(
-        self, command: GenerateImage, audit_detail: str | None = None, limited: bool = False
+        self,
+        command: GenerateImage,
+        audit_detail: str | None = None,
+        limited: bool = False,
+        audit_action: str | None = None,
     ) -> tuple[list[ImageView], bool]:
-        """As `submit_generation`, with every image of the request (`num_images`)."""
-        return self._request.submit_all(command, audit_detail, limited)
+        """As `submit_generation`, with every image of the request (`num_images`); the success
+        audit row as `audit_action` when given (`image.remix`), else as `image.generate`."""
+        return self._request.submit_all(command, audit_detail, limited, audit_action)
 
     def cancel(self, user_id: str, job_id: str) -> ImageView:
         return self._cancel.execute(user_id, job_id)

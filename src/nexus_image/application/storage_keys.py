@@ -20,3 +20,8 @@ def image_key(user_id: str, job_id: str) -> str:
 
 def thumbnail_key(user_id: str, job_id: str, extension: str) -> str:
     return f"thumbnails/{user_prefix(user_id)}/{job_id}.{extension}"
+
+
+def upload_key(user_id: str, upload_id: str) -> str:
+    """An uploaded picture (stored as PNG), in its owner's folder."""
+    return f"uploads/{user_prefix(user_id)}/{upload_id}.png"

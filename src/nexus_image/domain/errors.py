@@ -33,6 +33,18 @@ class UnknownScheduler(InvalidValue):
     code = "unknown_scheduler"
 
 
+class UnknownLora(InvalidValue):
+    """A LoRA adapter that is not in the operator's list (the list is in `allowed`)."""
+
+    code = "unknown_lora"
+
+
+class InvalidImage(InvalidValue):
+    """An uploaded file is not an image we take (format, damage, size)."""
+
+    code = "invalid_image"
+
+
 class IllegalTransition(DomainError):
     """A job was asked to move to a state it cannot reach from where it is."""
 

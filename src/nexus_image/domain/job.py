@@ -96,13 +96,15 @@ class ImageJob:
         companion_id: str | None = None,
         event_id: str | None = None,
         group_id: str | None = None,
+        tokens_cost: int | None = None,
     ) -> tuple[ImageJob, Transition]:
-        """A new QUEUED job priced by its resolution: charged once, and put on the queue."""
+        """A new QUEUED job at `tokens_cost` (by default its resolution's price): charged once,
+        and put on the queue."""
         job = cls(
             id=job_id,
             user_id=user_id,
             parameters=parameters,
-            tokens_cost=price(parameters.resolution),
+            tokens_cost=price(parameters.resolution) if tokens_cost is None else tokens_cost,
             created_at=at,
             is_public=is_public,
             companion_id=companion_id,

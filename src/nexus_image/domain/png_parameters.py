@@ -31,7 +31,7 @@ MAX_TEXT = 64 * 1024  # a real `parameters` text is a few hundred bytes; longer 
 NEGATIVE = "Negative prompt:"
 GENERATE_FIELDS = (
     "prompt", "negative_prompt", "style", "resolution", "seed", "steps", "guidance", "scheduler",
-    "variation_seed", "variation_strength",
+    "variation_seed", "variation_strength", "init_image_id", "mask_image_id", "strength", "loras",
 )  # fmt: skip
 SAMPLERS: dict[str, Scheduler] = {
     "dpm++ 2m karras": Scheduler.DPMPP_2M_KARRAS,
@@ -76,7 +76,23 @@ def _ours(text: str) -> FoundParameters | None:
     if parameters.get("variation_strength") == 0:
         parameters.pop("variation_strength")
         parameters.pop("variation_seed", None)
+    loras = parameters.pop("loras", None)
+    if loras and _adapters(loras):
+        parameters["loras"] = [{"name": lora["name"], "weight": lora["weight"]} for lora in loras]
+    elif loras:
+        extra["loras"] = json.dumps(loras)[:200]
     return FoundParameters("nexus-image", parameters, extra)
+
+
+def _adapters(value: object) -> bool:
+    """A list of {"name": text, "weight": number}, as the generate request takes it."""
+    return isinstance(value, list) and all(
+        isinstance(item, dict)
+        and isinstance(item.get("name"), str)
+        and isinstance(item.get("weight"), int | float)
+        and not isinstance(item.get("weight"), bool)
+        for item in value
+    )
 
 
 def unquote(value: str) -> str:

@@ -1,10 +1,12 @@
-"""The four supported resolutions and what each costs in tokens."""
+"""The four supported resolutions and what each costs in tokens, by mode."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from nexus_image.domain.errors import UnsupportedResolution
+from nexus_image.domain.errors import InvalidValue, UnsupportedResolution
 
 
 class Resolution(StrEnum):
@@ -51,3 +53,46 @@ TOKEN_COSTS: dict[Resolution, int] = {
 def price(resolution: Resolution) -> int:
     """The price of one image: it depends on the resolution only."""
     return TOKEN_COSTS[resolution]
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    """What one image costs by mode: text to image as `TOKEN_COSTS`; image to image and
+    inpainting as the operator sets per resolution, and where not set, as text to image."""
+
+    img2img: Mapping[Resolution, int] = field(default_factory=dict)
+    inpaint: Mapping[Resolution, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for table in (self.img2img, self.inpaint):
+            for resolution, cost in table.items():
+                if isinstance(cost, bool) or not isinstance(cost, int) or cost < 0:
+                    raise InvalidValue("price", f"the price of {resolution.value} must be a whole number ≥ 0")
+
+    def cost(self, resolution: Resolution, mode: str = "txt2img") -> int:
+        table = {"img2img": self.img2img, "inpaint": self.inpaint}.get(mode, {})
+        return table.get(resolution, price(resolution))
+
+    def table(self) -> dict[str, dict[str, int]]:
+        """Every mode's price of every resolution."""
+        return {
+            mode: {r.value: self.cost(r, mode) for r in Resolution}
+            for mode in ("txt2img", "img2img", "inpaint")
+        }
+
+    @classmethod
+    def parse(cls, img2img: str = "", inpaint: str = "") -> Pricing:
+        """From "512x512=6,1024x1024=25" (empty: as text to image)."""
+
+        def one(text: str, name: str) -> dict[Resolution, int]:
+            table: dict[Resolution, int] = {}
+            for item in (part.strip() for part in text.split(",")):
+                if not item:
+                    continue
+                resolution, _, cost = item.partition("=")
+                if not cost.strip().isdigit():
+                    raise InvalidValue(name, f"{name}: {item!r} is not RESOLUTION=TOKENS")
+                table[Resolution.parse(resolution)] = int(cost)
+            return table
+
+        return cls(one(img2img, "img2img_prices"), one(inpaint, "inpaint_prices"))

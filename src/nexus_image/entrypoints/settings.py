@@ -9,6 +9,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nexus_image.domain.errors import InvalidValue
+from nexus_image.domain.resolution import Pricing
+
 EMBEDDED_WELCOME_TOKENS = 100
 RELAXABLE_CATEGORIES = frozenset({"sexual"})  # an adult deployment may allow it; never `minors`
 
@@ -72,6 +75,11 @@ class Settings(BaseSettings):
     image_safety_threshold: float = Field(default=0.5, gt=0, le=1)
     block_unsafe_outputs: bool = False  # an image flagged unsafe fails its job (refunded)
     live_previews: bool = True  # `processing` events carry a small WebP of the image so far, ≤ 2/s
+    lora_dir: Path | None = None  # the allowed LoRA adapters: NAME.safetensors files
+    img2img_prices: str = ""  # "512x512=6,1024x1024=25": image to image; unset: as text to image
+    inpaint_prices: str = ""  # the same for inpainting
+    max_uploads_per_user: int = Field(default=100, ge=1)
+    upload_quota_mb: int = Field(default=200, ge=1)  # each user's uploads together
     max_batch: int = Field(default=1, ge=1, le=16)
     batch_wait_seconds: float = Field(default=0.05, ge=0, le=5)
     lease_seconds: int = Field(default=30, ge=2, le=3600)  # a worker renews it while it generates
@@ -88,6 +96,19 @@ class Settings(BaseSettings):
             if not (width.isdigit() and height.isdigit()) or int(width) % 8 or int(height) % 8:
                 raise ValueError(f"{item!r}: want WIDTHxHEIGHT, multiples of 8, comma-separated")
         return value
+
+    @field_validator("img2img_prices", "inpaint_prices")
+    @classmethod
+    def _prices(cls, value: str) -> str:
+        try:
+            Pricing.parse(value, value)
+        except InvalidValue as error:
+            raise ValueError(error.message) from None
+        return value
+
+    @property
+    def pricing(self) -> Pricing:
+        return Pricing.parse(self.img2img_prices, self.inpaint_prices)
 
     @field_validator("moderation_relaxed")
     @classmethod

@@ -13,6 +13,7 @@ from nexus_image.domain.account import LedgerEntry, TokenAccount
 from nexus_image.domain.album import Album
 from nexus_image.domain.events import DomainEvent
 from nexus_image.domain.job import ImageJob
+from nexus_image.domain.upload import Upload
 from nexus_image.testing.repositories import (
     MemoryAccounts,
     MemoryAlbums,
@@ -22,7 +23,9 @@ from nexus_image.testing.repositories import (
     MemoryJobs,
     MemoryOutbox,
     MemoryRateLimits,
+    RateLimitHolds,
 )
+from nexus_image.testing.uploads import MemoryUploads
 
 
 @dataclass
@@ -38,7 +41,8 @@ class MemoryStore:
     outbox: list[tuple[int, DomainEvent, datetime | None]] = field(default_factory=list)
     audit: list[AuditRecord] = field(default_factory=list)
     rate_limits: dict[str, list[float]] = field(default_factory=dict)
-    rate_limit_locks: dict[str, threading.Lock] = field(default_factory=dict)
+    rate_limit_locks: RateLimitHolds = field(default_factory=RateLimitHolds)  # per key, pruned
+    uploads: dict[str, Upload] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -59,6 +63,7 @@ class MemoryUnitOfWork:
         self.outbox = MemoryOutbox(self.store)
         self.audit = MemoryAudit(self.store)
         self.rate_limits = MemoryRateLimits(self.store)
+        self.uploads = MemoryUploads(self.store)
 
     def __enter__(self) -> MemoryUnitOfWork:
         return self
@@ -81,6 +86,7 @@ class MemoryUnitOfWork:
             self.outbox,
             self.audit,
             self.rate_limits,
+            self.uploads,
         )
         with self.store.lock:
             for part in parts:

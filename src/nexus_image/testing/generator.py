@@ -34,9 +34,31 @@ class PatternGenerator:
                     raise GenerationInterrupted("stopped between steps")
             return [self._pattern(spec) for spec in specs]
 
+    @classmethod
+    def _pattern(cls, spec: RenderSpec) -> RawImage:
+        """A pattern from the seed, prompts and adapters; over a starting image, blended in by
+        the strength (and, with a mask, only where the mask is white)."""
+        pattern = cls._noise(spec)
+        init, mask = spec.init_image, spec.mask_image
+        if init is None:
+            return pattern
+        strength = spec.strength or 0.0
+        if mask is None:
+            mixed = bytes(
+                round(a + (b - a) * strength) for a, b in zip(init.pixels, pattern.pixels, strict=True)
+            )
+        else:
+            mixed = bytes(
+                round(a + (b - a) * strength * m / 255)
+                for a, b, m in zip(init.pixels, pattern.pixels, mask.pixels, strict=True)
+            )
+        return RawImage(spec.width, spec.height, mixed)
+
     @staticmethod
-    def _pattern(spec: RenderSpec) -> RawImage:
-        digest = hashlib.sha256(f"{spec.seed}|{spec.prompt}|{spec.negative_prompt}".encode()).digest()
+    def _noise(spec: RenderSpec) -> RawImage:
+        adapters = ",".join(f"{lora.name}:{lora.weight}" for lora in spec.loras)
+        key = f"{spec.seed}|{spec.prompt}|{spec.negative_prompt}" + (f"|{adapters}" if adapters else "")
+        digest = hashlib.sha256(key.encode()).digest()
         row = bytes((digest[(x * 3 + c) % 32] + x) % 256 for x in range(spec.width) for c in range(3))
         pixels = b"".join(
             bytes((b + y) % 256 for b in row) if y % 64 == 0 else row for y in range(spec.height)

@@ -398,43 +398,93 @@ class MemoryAudit:
         self.store.audit.extend(self.new)
 
 
+RATE_SWEEP_EVERY = 60.0  # seconds of hit time between looks at every key (not only a unit's own)
+RATE_SWEEP_SLACK = 1.0  # seconds past its expiry before a log is forgotten, as in SQL
+
+
+class KeyHold:
+    """One rate-limit key: its lock, how many units hold it or wait for it, and when its
+    committed log has left the window (then nothing is lost by forgetting it)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.expires_at = float("inf")
+
+
+class RateLimitHolds:
+    """Every key's KeyHold (changed only under the store's lock), and when every key is looked
+    at next for a log that left the window."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, KeyHold] = {}
+        self.next_sweep = float("-inf")
+
+
 class MemoryRateLimits:
     """Reading a key's log takes that key's lock until the unit of work ends (commit or
-    rollback), as a row lock would: concurrent hits of one key are decided one after another."""
+    rollback), as a row lock would: concurrent hits of one key are decided one after another.
+    When a unit ends, the keys nobody holds or waits for whose log is empty or has left the
+    window are forgotten, log and lock: those the unit held, and every key at most once per
+    RATE_SWEEP_EVERY seconds. A key that units are waiting for keeps its lock, so two units
+    never hold one key at once."""
 
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
-        self.held: list[threading.Lock] = []
-        self.held_keys: set[str] = set()
-        self.writes: dict[str, list[float]] = {}
+        self.held: dict[str, KeyHold] = {}
+        self.writes: dict[str, tuple[list[float], float]] = {}
+        self.now = float("-inf")  # the latest hit time this unit decided at
 
     def hits(self, key: str, now: float) -> list[float]:
-        if key not in self.held_keys:
+        self.now = max(self.now, now)
+        if key not in self.held:
             with self.store.lock:
-                lock = self.store.rate_limit_locks.setdefault(key, threading.Lock())
-            lock.acquire()
-            self.held.append(lock)
-            self.held_keys.add(key)
+                hold = self.store.rate_limit_locks.by_key.setdefault(key, KeyHold())
+                hold.users += 1  # before waiting: a lock somebody waits for is never forgotten
+            hold.lock.acquire()
+            self.held[key] = hold
         if key in self.writes:
-            return list(self.writes[key])
+            return list(self.writes[key][0])
         with self.store.lock:
             return list(self.store.rate_limits.get(key, ()))
 
     def keep(self, key: str, hits: list[float], expires_at: float) -> None:
-        self.writes[key] = sorted(hits)
+        self.writes[key] = (sorted(hits), expires_at)
 
     def check(self) -> None:
         return None
 
     def apply(self) -> None:
-        for key, hits in self.writes.items():
+        for key, (hits, expires_at) in self.writes.items():
             if hits:
                 self.store.rate_limits[key] = hits
             else:
                 self.store.rate_limits.pop(key, None)
+            hold = self.held.get(key)
+            if hold is not None:
+                hold.expires_at = expires_at if hits else float("-inf")
 
     def release(self) -> None:
-        for lock in self.held:
-            lock.release()
+        for hold in self.held.values():
+            hold.lock.release()
+        if self.held:
+            with self.store.lock:
+                for hold in self.held.values():
+                    hold.users -= 1
+                self._forget_idle()
         self.held.clear()
-        self.held_keys.clear()
+        self.writes.clear()
+
+    def _forget_idle(self) -> None:
+        holds = self.store.rate_limit_locks
+        keys: list[str] = list(self.held)
+        if self.now >= holds.next_sweep:
+            holds.next_sweep = self.now + RATE_SWEEP_EVERY
+            keys = list(holds.by_key)
+        for key in keys:
+            hold = holds.by_key.get(key)
+            if hold is None or hold.users > 0:
+                continue
+            if key not in self.store.rate_limits or hold.expires_at + RATE_SWEEP_SLACK <= self.now:
+                self.store.rate_limits.pop(key, None)
+                del holds.by_key[key]

@@ -1,10 +1,14 @@
-"""The Stable Diffusion generator: one pipeline, loaded once, rendering one job or a batch."""
+"""The Stable Diffusion generator: one pipeline, loaded once, rendering one job or a batch, from
+noise, from a starting image or inside a mask (the image-to-image and inpainting pipelines share
+the loaded components), with LoRA adapters loaded beside the model and switched per batch."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from nexus_image.adapters.diffusers.prompt_window import (
 )
 from nexus_image.application.errors import GenerationError, GenerationInterrupted
 from nexus_image.application.ports import PreviewingStepCallback, RawImage, RenderSpec, StepCallback
+from nexus_image.domain.parameters import LoraWeight, Mode
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,8 @@ class GeneratorOptions:
     compile: str = "none"  # none | unet | unet+vae: torch.compile, cached under cache_dir
     compile_mode: str = "reduce-overhead"  # reduce-overhead / max-autotune use CUDA graphs
     warm_up: tuple[str, ...] = ()  # "WIDTHxHEIGHT" run once at load (compiles them, fills caches)
+    lora_dir: Path | None = None  # the operator's allowed LoRA files: NAME.safetensors
+    loras_kept: int = 8  # adapters kept loaded (least recently used ones are deleted past this)
 
 
 class DiffusersGenerator:
@@ -60,6 +67,9 @@ class DiffusersGenerator:
         self._pipe: Any = None
         self._placement: Placement | None = None
         self._schedulers: dict[str, Any] = {}
+        self._modes: dict[str, Any] = {}  # img2img / inpaint pipelines made from the loaded one
+        self._adapters: dict[str, str] = {}  # LoRA name -> adapter name, least recently used first
+        self._adapters_made = 0
         self._lock = threading.Lock()
         self.applied: list[str] = []  # the speed-ups in effect once loaded
         self.warmed: list[str] = []  # the resolutions run at load
@@ -169,6 +179,74 @@ class DiffusersGenerator:
             self._schedulers[name] = cls.from_config(self._pipe.scheduler.config, **extra)
         return self._schedulers[name]
 
+    def _pipeline(self, mode: str) -> Any:
+        """The pipeline of `mode`, made once from the loaded one: the same UNet, VAE, text
+        encoder and tokenizer objects (no weight is loaded twice)."""
+        if mode == Mode.TXT2IMG.value:
+            return self._pipe
+        if mode not in self._modes:
+            from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline
+
+            cls = (
+                StableDiffusionInpaintPipeline
+                if mode == Mode.INPAINT.value
+                else StableDiffusionImg2ImgPipeline
+            )
+            assert self._placement is not None
+            # from_pipe casts the shared components to `dtype` (float32 unless told), and warns
+            # about casting even when the dtype is already the one they have
+            with _quiet():
+                pipe = cls.from_pipe(self._pipe, dtype=self._placement.dtype)
+            pipe.set_progress_bar_config(disable=True)
+            self._modes[mode] = pipe
+        return self._modes[mode]
+
+    def lora_path(self, name: str) -> Path:
+        folder = self.options.lora_dir
+        if folder is None:
+            raise GenerationError(f"LoRA {name!r} asked for, but no LoRA folder is configured")
+        path = folder / f"{name}.safetensors"
+        if path.parent != folder or not path.is_file():
+            raise GenerationError(f"LoRA {name!r} is not in {folder}")
+        return path
+
+    def _use_loras(self, loras: tuple[LoraWeight, ...]) -> None:
+        """Exactly `loras` active, at their weights: each file loaded once (kept, least recently
+        used deleted past `loras_kept`); with none, the adapters are switched off, so the model
+        computes as if none had ever been loaded."""
+        pipe = self._pipe
+        if not loras:
+            if self._adapters:
+                pipe.disable_lora()
+            return
+        for lora in loras:
+            if lora.name in self._adapters:
+                self._adapters[lora.name] = self._adapters.pop(lora.name)  # most recently used
+                continue
+            self._adapters_made += 1
+            adapter = f"lora{self._adapters_made}"
+            with _quiet():  # "no LoRA keys for the text encoder" for UNet-only adapters, and so on
+                pipe.load_lora_weights(str(self.lora_path(lora.name)), adapter_name=adapter)
+            log.info("LoRA %s loaded as adapter %s", lora.name, adapter)
+            self._adapters[lora.name] = adapter
+        wanted = {lora.name for lora in loras}
+        while len(self._adapters) > max(self.options.loras_kept, len(wanted)):
+            oldest = next(name for name in self._adapters if name not in wanted)
+            pipe.delete_adapters(self._adapters.pop(oldest))
+        pipe.enable_lora()
+        pipe.set_adapters([self._adapters[lora.name] for lora in loras], [lora.weight for lora in loras])
+
+    def unload_loras(self) -> None:
+        """Every adapter removed from the model (the weights as loaded)."""
+        with self._lock:
+            if self._pipe is not None and self._adapters:
+                self._pipe.unload_lora_weights()
+            self._adapters.clear()
+
+    @property
+    def loaded_loras(self) -> list[str]:
+        return list(self._adapters)
+
     def generate(self, spec: RenderSpec, on_step: StepCallback) -> RawImage:
         return self.generate_batch([spec], on_step)[0]
 
@@ -212,16 +290,24 @@ class DiffusersGenerator:
         first = specs[0]
         placement = self._placement
         assert placement is not None
-        pipe = self._pipe
+        self._use_loras(first.loras)
+        pipe = self._pipeline(first.mode)
         pipe.scheduler = self._scheduler(first.scheduler)
         gen_device = "cuda" if placement.device.startswith("cuda") else "cpu"
         generators = [torch.Generator(device=gen_device).manual_seed(s.seed) for s in specs]
         # The initial noise is drawn here only when a spec asks for a variation; drawn from the
         # same generators the pipeline would use, so the other images of the batch (and a
         # strength of 0) come out exactly as without.
-        latents = None
-        if any(spec.variation_strength > 0 for spec in specs):
-            latents = self._initial_noise(specs, generators, gen_device)
+        inputs: dict[str, Any] = {"width": first.width, "height": first.height}
+        if first.mode == Mode.TXT2IMG.value:
+            if any(spec.variation_strength > 0 for spec in specs):
+                inputs["latents"] = self._initial_noise(specs, generators, gen_device)
+        else:
+            inputs.update(image=[_picture(spec.init_image, spec) for spec in specs], strength=first.strength)
+            if first.mode == Mode.INPAINT.value:
+                inputs["mask_image"] = [_picture(spec.mask_image, spec) for spec in specs]
+            else:
+                del inputs["width"], inputs["height"]  # image to image keeps the image's size
 
         watcher = on_step if isinstance(on_step, PreviewingStepCallback) else None
 
@@ -237,16 +323,16 @@ class DiffusersGenerator:
             result = pipe(
                 prompt=[prompt.text for prompt, _ in prompts],
                 negative_prompt=[negative.text for _, negative in prompts],
-                width=first.width,
-                height=first.height,
                 num_inference_steps=first.steps,
                 guidance_scale=first.guidance,
                 generator=generators,
-                latents=latents,
                 output_type="np",
                 callback_on_step_end=callback,
+                **inputs,
             )
         pixels = (np.clip(result.images, 0.0, 1.0) * 255).round().astype("uint8")
+        if first.mode == Mode.INPAINT.value:
+            pixels = np.stack([_keep_unmasked(p, spec) for p, spec in zip(pixels, specs, strict=True)])
         return [RawImage(first.width, first.height, p.tobytes()) for p in pixels]
 
     def _initial_noise(self, specs: list[RenderSpec], generators: list[Any], device: str) -> Any:
@@ -289,6 +375,48 @@ class DiffusersGenerator:
         assert self._placement is not None
         p = self._placement
         self._placement = Placement(p.device, p.dtype_name, p.threads, True)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """diffusers' and peft's advisory warnings off for one call."""
+    import warnings
+
+    from diffusers.utils import logging as diffusers_logging
+
+    level = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity_error()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            yield
+    finally:
+        diffusers_logging.set_verbosity(level)
+
+
+def _picture(raw: RawImage | None, spec: RenderSpec) -> Any:
+    """A spec's starting image or mask as the pipelines take it (PIL), at the spec's size."""
+    from PIL import Image
+
+    if raw is None or (raw.width, raw.height) != (spec.width, spec.height):
+        raise GenerationError(f"a {spec.mode} spec needs its images decoded at {spec.width}x{spec.height}")
+    return Image.frombytes("RGB", (raw.width, raw.height), raw.pixels)
+
+
+def _keep_unmasked(pixels: Any, spec: RenderSpec) -> Any:
+    """The inpainted image laid over the starting one through the mask: where the mask is black
+    the starting image's own pixels (the VAE's round trip would blur them), where white the new
+    ones, and the mask's greys blend the two (a soft edge stays soft)."""
+    import numpy as np
+
+    assert spec.init_image is not None and spec.mask_image is not None
+    shape = (spec.height, spec.width, 3)
+    init = np.frombuffer(spec.init_image.pixels, dtype=np.uint8).reshape(shape).astype(np.float32)
+    mask = (
+        np.frombuffer(spec.mask_image.pixels, dtype=np.uint8).reshape(shape)[..., :1].astype(np.float32) / 255
+    )
+    mixed = pixels.astype(np.float32) * mask + init * (1.0 - mask)
+    return mixed.round().clip(0, 255).astype("uint8")
 
 
 # Stable Diffusion 1.5's latent channels mapped linearly to RGB: a cheap picture of where the

@@ -169,3 +169,34 @@ def ensure_tiny_pipeline(cache_dir: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def save_random_lora(pipe: Any, path: Path, rank: int = 4, seed: int = 0, scale: float = 1.0) -> Path:
+    """A LoRA for `pipe`'s UNet with random weights (both factors, so it changes the output at
+    once), saved as one .safetensors file in the layout diffusers' LoRA loader reads. For tests
+    and benchmarks: what an operator's adapter file looks like, with no download."""
+    import copy
+
+    import torch
+    from diffusers import StableDiffusionPipeline
+    from peft import LoraConfig, get_peft_model_state_dict
+
+    unet = copy.deepcopy(pipe.unet).to(torch.float32)
+    torch.manual_seed(seed)
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=rank,
+        init_lora_weights=False,  # random A and B: an adapter that does something
+        target_modules=["to_q", "to_k", "to_v", "to_out.0"],
+    )
+    unet.add_adapter(config)
+    with torch.no_grad():
+        for name, parameter in unet.named_parameters():
+            if "lora_" in name:
+                parameter.mul_(scale)
+    layers = get_peft_model_state_dict(unet)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    StableDiffusionPipeline.save_lora_weights(
+        str(path.parent), unet_lora_layers=layers, weight_name=path.name, safe_serialization=True
+    )
+    return path

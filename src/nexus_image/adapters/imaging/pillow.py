@@ -1,13 +1,15 @@
-"""PNG with text chunks (so an image can be reproduced) and a thumbnail 256 px on its long side."""
+"""PNG with text chunks (so an image can be reproduced) and a thumbnail 256 px on its long side;
+uploads checked and decoded."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Mapping
 
-from PIL import Image, PngImagePlugin
+from PIL import Image, ImageOps, PngImagePlugin
 
-from nexus_image.application.ports import EncodedImage, RawImage
+from nexus_image.application.ports import EncodedImage, InspectedImage, RawImage
+from nexus_image.domain.errors import InvalidImage
 
 THUMBNAIL_SIZE = 256
 PREVIEW_SIZE = 128  # pixels on the long side of a live preview
@@ -65,3 +67,72 @@ def read_png_metadata(data: bytes) -> dict[str, str]:
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         return {k: str(v) for k, v in getattr(image, "text", {}).items()}
+
+
+MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+)
+ACCEPTED = ("image/png", "image/jpeg", "image/webp")
+
+
+def _format_of(data: bytes) -> str | None:
+    """The format by the file's first bytes (never by its name or a declared type)."""
+    for magic, name in MAGIC:
+        if data.startswith(magic):
+            return name
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+class PillowDecoder:
+    """Uploads: the format from the magic bytes, the size from the header before any pixel is
+    decoded (so a small file claiming a huge canvas costs nothing), then a full decode of the
+    first frame to prove it is whole; stored again as a plain RGB PNG."""
+
+    def inspect(self, data: bytes, max_side: int) -> InspectedImage:
+        kind = _format_of(data)
+        if kind is None:
+            raise InvalidImage("file", "the file is not a PNG, JPEG or WebP image", ACCEPTED)
+        try:
+            with Image.open(io.BytesIO(data), formats=[kind]) as image:
+                self._check_size(image.size, max_side)
+                image.load()
+                upright = ImageOps.exif_transpose(image) or image
+                self._check_size(upright.size, max_side)
+                rgb = self._rgb(upright)
+        except InvalidImage:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise InvalidImage(
+                "file", f"images may be at most {max_side} pixels a side; this one claims a far larger canvas"
+            ) from None
+        except Exception as error:  # Pillow raises many kinds for damaged files
+            raise InvalidImage("file", f"the {kind} file could not be read: {error}"[:300]) from None
+        out = io.BytesIO()
+        rgb.save(out, format="PNG", compress_level=6)
+        return InspectedImage(rgb.width, rgb.height, kind.lower(), out.getvalue())
+
+    @staticmethod
+    def _check_size(size: tuple[int, int], max_side: int) -> None:
+        width, height = size
+        if width < 1 or height < 1 or max(width, height) > max_side:
+            raise InvalidImage(
+                "file", f"images may be at most {max_side} pixels a side; this one is {width}x{height}"
+            )
+
+    @staticmethod
+    def _rgb(image: Image.Image) -> Image.Image:
+        """RGB; transparent pixels become black (in a mask: kept as they are)."""
+        if image.mode in {"RGBA", "LA", "PA"} or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+            return Image.alpha_composite(background, rgba).convert("RGB")
+        return image.convert("RGB")
+
+    def decode(self, data: bytes, width: int, height: int) -> RawImage:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+            rgb = image.convert("RGB")
+        fitted = ImageOps.fit(rgb, (width, height), Image.Resampling.LANCZOS)
+        return RawImage(width, height, fitted.tobytes())

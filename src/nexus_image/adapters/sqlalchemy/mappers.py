@@ -38,6 +38,7 @@ def job_values(job: ImageJob) -> dict[str, Any]:
         "worker_id": job.worker_id,
         "lease_expires_at": job.lease_expires_at,
         "group_id": job.group_id,
+        "loras": [lora.to_dict() for lora in job.parameters.loras] or None,
         **_safety_values(job.safety),
     }
 

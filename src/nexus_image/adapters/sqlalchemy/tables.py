@@ -36,6 +36,10 @@ jobs = sa.Table(
     sa.Column("variation_seed", sa.BigInteger(), nullable=True),
     sa.Column("variation_strength", sa.Float(), nullable=False, server_default=sa.text("0")),
     sa.Column("group_id", identifier(), nullable=True),  # the images of one request for several
+    sa.Column("init_image_id", identifier(), nullable=True),  # image to image, inpainting
+    sa.Column("mask_image_id", identifier(), nullable=True),
+    sa.Column("strength", sa.Float(), nullable=True),
+    sa.Column("loras", json_document(), nullable=True),  # [{"name", "weight"}], NULL: none
     sa.Column("tokens_cost", sa.Integer(), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("is_public", sa.Boolean(), nullable=False),
@@ -161,6 +165,19 @@ idempotency_keys = sa.Table(
     sa.Column("fingerprint", sa.String(128), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
 )
+
+uploads = sa.Table(
+    "uploads",
+    metadata,
+    sa.Column("id", identifier(), primary_key=True),
+    sa.Column("user_id", sa.String(USER), nullable=False),
+    sa.Column("width", sa.Integer(), nullable=False),
+    sa.Column("height", sa.Integer(), nullable=False),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("source_format", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+sa.Index("ix_uploads_user_created", uploads.c.user_id, uploads.c.created_at, uploads.c.id)
 
 audit_log = sa.Table(
     "audit_log",

@@ -16,6 +16,7 @@ from nexus_image.adapters.sqlalchemy.engine import translated
 from nexus_image.adapters.sqlalchemy.jobs import SqlJobs
 from nexus_image.adapters.sqlalchemy.outbox import SqlAudit, SqlOutbox
 from nexus_image.adapters.sqlalchemy.rate_limit import SqlRateLimitLog
+from nexus_image.adapters.sqlalchemy.uploads import SqlUploads
 from nexus_image.application.errors import ApplicationError
 
 
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self)
         self.audit = SqlAudit(self)
         self.rate_limits = SqlRateLimitLog(self)
+        self.uploads = SqlUploads(self)
         self._parts: tuple[SqlRepository, ...] = (
             self.jobs,
             self.albums,
@@ -47,6 +49,7 @@ class SqlUnitOfWork:
             self.outbox,
             self.audit,
             self.rate_limits,
+            self.uploads,
         )
 
     def connection(self) -> Connection:
@@ -81,6 +84,7 @@ class SqlUnitOfWork:
             if self._connection is not None:
                 with translated():
                     self._connection.commit()
+                self.rate_limits.after_commit()  # its own short transaction, never raises
         finally:
             self._forget()
 

@@ -3,10 +3,18 @@
 Everything is re-exported here for callers that want one import."""
 
 from nexus_image.application.ports.audit import AuditLog, AuditRecord
-from nexus_image.application.ports.encoding import EncodedImage, ImageEncoder, ImageTextReader
+from nexus_image.application.ports.encoding import (
+    EncodedImage,
+    ImageDecoder,
+    ImageEncoder,
+    ImageTextReader,
+    InspectedImage,
+)
 from nexus_image.application.ports.generation import (
     BatchImageGenerator,
     ImageGenerator,
+    LoraCatalog,
+    LoraFile,
     ModelLoader,
     PreviewingStepCallback,
     RawImage,
@@ -27,6 +35,7 @@ from nexus_image.application.ports.repositories import (
     IdempotencyRepository,
     JobRepository,
     Page,
+    UploadRepository,
 )
 from nexus_image.application.ports.safety import ImageSafetyChecker, ImageSafetyVerdict
 from nexus_image.application.ports.storage import ObjectStorage, StoredObject
@@ -49,15 +58,19 @@ __all__ = [
     "HealthChecks",
     "IdGenerator",
     "IdempotencyRepository",
+    "ImageDecoder",
     "ImageEncoder",
     "ImageGenerator",
     "ImageSafetyChecker",
     "ImageSafetyVerdict",
     "ImageTextReader",
+    "InspectedImage",
     "JobQueue",
     "JobRepository",
     "LiveEventFeed",
     "LiveSubscription",
+    "LoraCatalog",
+    "LoraFile",
     "Metrics",
     "ModelLoader",
     "ModerationVerdict",
@@ -77,4 +90,5 @@ __all__ = [
     "StoredObject",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "UploadRepository",
 ]

@@ -31,3 +31,25 @@ class ImageTextReader(Protocol):
     def text_chunks(self, data: bytes) -> dict[str, str]:
         """The text an image file carries (a PNG's text chunks), read without decoding its
         pixels; ValueError when `data` is not such a file."""
+
+
+@dataclass(frozen=True, slots=True)
+class InspectedImage:
+    """An uploaded picture, checked and normalised: its size, the format it came in, and the
+    PNG stored for it (orientation applied, metadata dropped)."""
+
+    width: int
+    height: int
+    source_format: str  # "png", "jpeg", "webp"
+    png: bytes
+
+
+class ImageDecoder(Protocol):
+    def inspect(self, data: bytes, max_side: int) -> InspectedImage:
+        """Read an uploaded PNG, JPEG or WebP of at most `max_side` pixels a side, its header
+        checked before any pixel is decoded; InvalidImage (domain) when it is none of these,
+        is damaged, or is too large."""
+
+    def decode(self, data: bytes, width: int, height: int) -> RawImage:
+        """A stored upload as RGB pixels at `width` x `height` (scaled to cover, then cropped
+        to the centre, so the aspect ratio is kept)."""

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from nexus_image.domain.parameters import GenerationParameters, batch_key
+from nexus_image.domain.parameters import BatchKey, GenerationParameters, LoraWeight, Mode, batch_key
+
+
+@dataclass(frozen=True, slots=True)
+class RawImage:
+    """Uncompressed 8-bit RGB pixels, row-major."""
+
+    width: int
+    height: int
+    pixels: bytes
 
 
 @dataclass(frozen=True, slots=True)
 class RenderSpec:
-    """What the generator renders: prompts already styled."""
+    """What the generator renders: prompts already styled; for image to image and inpainting,
+    the starting image and the mask already decoded at the spec's size (the mask's white,
+    read from its red channel, is where the image is repainted)."""
 
     prompt: str
     negative_prompt: str
@@ -23,10 +34,21 @@ class RenderSpec:
     scheduler: str
     variation_seed: int | None = None  # with a strength above 0: noise blended in (slerp)
     variation_strength: float = 0.0
+    mode: str = Mode.TXT2IMG.value
+    strength: float | None = None
+    loras: tuple[LoraWeight, ...] = ()
+    init_image: RawImage | None = field(default=None, repr=False, compare=False)
+    mask_image: RawImage | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def of(cls, parameters: GenerationParameters) -> RenderSpec:
-        """The one translation from a job's parameters to what the model sees."""
+    def of(
+        cls,
+        parameters: GenerationParameters,
+        init_image: RawImage | None = None,
+        mask_image: RawImage | None = None,
+    ) -> RenderSpec:
+        """The one translation from a job's parameters (and its decoded images) to what the
+        model sees."""
         prompt, negative = parameters.styled_prompts()
         p = parameters
         return cls(
@@ -40,20 +62,25 @@ class RenderSpec:
             p.scheduler.value,
             p.variation_seed,
             p.variation_strength,
+            p.mode.value,
+            p.strength,
+            p.loras,
+            init_image,
+            mask_image,
         )
 
-    def batch_key(self) -> tuple[int, int, int, float, str]:
+    def batch_key(self) -> BatchKey:
         """Specs with equal keys can render as one batch (the domain's rule)."""
-        return batch_key(self.width, self.height, self.steps, self.guidance, self.scheduler)
-
-
-@dataclass(frozen=True, slots=True)
-class RawImage:
-    """Uncompressed 8-bit RGB pixels, row-major."""
-
-    width: int
-    height: int
-    pixels: bytes
+        return batch_key(
+            self.width,
+            self.height,
+            self.steps,
+            self.guidance,
+            self.scheduler,
+            self.mode,
+            self.strength,
+            self.loras,
+        )
 
 
 StepCallback = Callable[[int, int], bool]
@@ -94,3 +121,15 @@ class ModelLoader(Protocol):
     """An optional capability: load the model ahead of the first job."""
 
     def load(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LoraFile:
+    name: str
+    size: int  # bytes
+
+
+class LoraCatalog(Protocol):
+    """The LoRA adapters the operator allows (a request may name only these)."""
+
+    def available(self) -> list[LoraFile]: ...

@@ -1,4 +1,4 @@
-"""Where use cases find and keep jobs, albums, favorites, accounts and idempotency keys."""
+"""Where use cases find and keep jobs, albums, favorites, accounts, idempotency keys and uploads."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Generic, Protocol, TypeVar
 from nexus_image.domain.account import LedgerEntry, TokenAccount
 from nexus_image.domain.album import Album
 from nexus_image.domain.job import ImageJob
+from nexus_image.domain.upload import Upload
 
 T = TypeVar("T")
 
@@ -104,3 +105,14 @@ class IdempotencyRepository(Protocol):
         """(job_id, request fingerprint) recorded for this key, if any."""
 
     def add(self, user_id: str, key: str, job_id: str, fingerprint: str, at: datetime) -> None: ...
+
+
+class UploadRepository(Protocol):
+    def add(self, upload: Upload) -> None: ...
+    def get(self, upload_id: str) -> Upload | None: ...
+    def delete(self, upload_id: str) -> None: ...
+    def list_by_user(self, user_id: str, limit: int) -> list[Upload]:
+        """Newest first."""
+
+    def usage(self, user_id: str) -> tuple[int, int]:
+        """How many uploads the user keeps, and their bytes."""

@@ -15,6 +15,7 @@ from nexus_image.application.ports.repositories import (
     FavoriteRepository,
     IdempotencyRepository,
     JobRepository,
+    UploadRepository,
 )
 
 
@@ -37,6 +38,8 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditLog: ...
     @property
     def rate_limits(self) -> RateLimitLog: ...
+    @property
+    def uploads(self) -> UploadRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -229,6 +229,7 @@ def diffusers_generator(settings: Settings) -> ImageGenerator:
             compile=settings.compile,
             compile_mode=settings.compile_mode,
             warm_up=tuple(r.strip() for r in settings.warm_up_resolutions.split(",") if r.strip()),
+            lora_dir=settings.lora_dir,
         )
     )
 

@@ -15,7 +15,8 @@ from operator import attrgetter
 
 from dependency_injector import containers, providers
 
-from nexus_image.adapters.imaging import PillowEncoder, PngTextReader
+from nexus_image.adapters.filesystem.loras import LoraFolder
+from nexus_image.adapters.imaging import PillowDecoder, PillowEncoder, PngTextReader
 from nexus_image.adapters.memory import InMemoryQueue, LiveEventBroadcaster, TeePublisher
 from nexus_image.adapters.system import Doorbell, RandomSeeds, SystemClock, UuidGenerator, ringing
 from nexus_image.application.albums import ManageAlbums
@@ -33,6 +34,8 @@ from nexus_image.application.relay import RelayOutbox
 from nexus_image.application.request_generation import RequestGeneration
 from nexus_image.application.service import Dependencies, ImageService
 from nexus_image.application.tokens import ManageTokens
+from nexus_image.application.uploads import ManageUploads
+from nexus_image.domain.upload import UploadAllowance
 from nexus_image.entrypoints.composition import builders as b
 from nexus_image.entrypoints.settings import Settings
 from nexus_image.entrypoints.worker.runtime import WorkerRuntime
@@ -158,6 +161,7 @@ class Container(containers.DeclarativeContainer):
         diffusers=providers.Singleton(b.diffusers_generator, settings),
     )
     encoder = providers.Singleton(PillowEncoder)
+    decoder = providers.Singleton(PillowDecoder)
     text_reader = providers.Singleton(PngTextReader)
     # Hits in the database's `rate_limit_logs`, shared by every API replica; a generation request
     # takes its hit there inside its own transaction, under the same rule.
@@ -176,6 +180,7 @@ class Container(containers.DeclarativeContainer):
     moderate_prompts = providers.Singleton(
         ModeratePrompts, moderator=moderator, uow_factory=uow_factory, clock=clock, metrics=metrics
     )
+    lora_catalog = providers.Singleton(LoraFolder, providers.Callable(attrgetter("lora_dir"), settings))
     request_generation = providers.Singleton(
         RequestGeneration,
         uow_factory=uow_factory,
@@ -186,6 +191,8 @@ class Container(containers.DeclarativeContainer):
         metrics=metrics,
         welcome_grant=welcome_grant,
         rate_limit=rate_limit,
+        pricing=providers.Callable(attrgetter("pricing"), settings),
+        loras=lora_catalog,
     )
     cancel_generation = providers.Singleton(CancelGeneration, uow_factory=uow_factory, clock=clock, ids=ids)
     image_queries = providers.Singleton(ImageQueries, uow_factory=uow_factory, storage=storage, clock=clock)
@@ -217,6 +224,18 @@ class Container(containers.DeclarativeContainer):
         max_attempts=providers.Callable(attrgetter("max_attempts"), settings),
     )
     redeliver_queued = providers.Singleton(RedeliverQueuedJobs, uow_factory=uow_factory, clock=clock, ids=ids)
+    manage_uploads = providers.Singleton(
+        ManageUploads,
+        uow_factory=uow_factory,
+        storage=storage,
+        decoder=decoder,
+        ids=ids,
+        clock=clock,
+        allowance=providers.Callable(
+            lambda s: UploadAllowance(s.max_uploads_per_user, s.upload_quota_mb * 1024 * 1024), settings
+        ),
+        welcome_grant=welcome_grant,
+    )
     process_jobs = providers.Selector(
         providers.Callable(lambda plan: "no" if plan.generator == "none" else "yes", plan),
         no=providers.Object(None),
@@ -236,7 +255,9 @@ class Container(containers.DeclarativeContainer):
             safety=image_checker,
             block_unsafe=providers.Callable(attrgetter("block_unsafe_outputs"), settings),
             storage_retry_delays=storage_retry_delays,
-            previews=providers.Callable(attrgetter("live_previews"), settings),
+            decoder=decoder,
+            # A preview is shown before the output check: none where unsafe outputs are blocked.
+            previews=providers.Callable(lambda s: s.live_previews and not s.block_unsafe_outputs, settings),
         ),
     )
     service = providers.Singleton(
@@ -255,6 +276,8 @@ class Container(containers.DeclarativeContainer):
         cancel=cancel_generation,
         moderation=moderate_prompts,
         read_parameters=providers.Singleton(ReadParameters, reader=text_reader),
+        uploads=manage_uploads,
+        loras=lora_catalog,
         process=process_jobs,
     )
 

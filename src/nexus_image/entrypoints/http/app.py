@@ -30,6 +30,7 @@ from nexus_image.entrypoints.http.controllers.library import LibraryController
 from nexus_image.entrypoints.http.controllers.moderation import ModerationController
 from nexus_image.entrypoints.http.controllers.studio import StudioController, StudioSetup, loopback
 from nexus_image.entrypoints.http.controllers.tokens import TokensController
+from nexus_image.entrypoints.http.controllers.uploads import ModelsController, UploadsController
 from nexus_image.entrypoints.http.docs import COMPONENTS, SECURITY, document_headers, seal_request_bodies
 from nexus_image.entrypoints.http.errors import EXCEPTION_HANDLERS
 from nexus_image.entrypoints.http.inputs import check_request
@@ -91,6 +92,7 @@ def dependencies(parts: ApiParts) -> dict[str, Provide]:
         "tokens": _value(service.tokens),
         "audit": _value(service.audit),
         "moderation": _value(service.moderation),
+        "uploads": _value(service.uploads),
         "limiter": _value(parts.rate_limiter),
         "broadcaster": _value(parts.live_feed),
     }
@@ -201,6 +203,8 @@ def create_app(settings: Settings, parts: ApiParts) -> Litestar:
             TokensController,
             ModerationController,
             EventsController,
+            UploadsController,
+            ModelsController,
         ],
         security=SECURITY,
     )

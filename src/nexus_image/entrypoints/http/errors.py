@@ -17,7 +17,9 @@ from litestar.exceptions import HTTPException, ValidationException
 from nexus_image.application.errors import (
     Conflict,
     DatabaseUnavailable,
+    MissingUpload,
     NotFound,
+    PayloadTooLarge,
     PromptRejected,
     QueueUnavailable,
     StorageUnavailable,
@@ -29,8 +31,10 @@ from nexus_image.domain.errors import (
     ImageNotInAlbum,
     InsufficientTokens,
     InvalidValue,
+    UnknownLora,
     UnsafeImage,
 )
+from nexus_image.domain.upload import UploadQuotaExceeded
 from nexus_image.entrypoints.http.observability import request_id_of
 from nexus_image.entrypoints.http.schemas import ENUM_FIELDS, Problem
 
@@ -62,7 +66,10 @@ HTTP_CODES: dict[int, str] = {
 }
 
 DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (UnknownLora, 400),  # a name outside the operator's list: answered with the list
     (InvalidValue, 422),
+    (PayloadTooLarge, 413),
+    (UploadQuotaExceeded, 409),
     (InsufficientTokens, 402),
     (NotFound, 404),  # before AccessDenied: NotVisible is both, and answers like a missing thing
     (AccessDenied, 403),
@@ -149,6 +156,8 @@ def _business(request: Request[Any, Any, Any], error: Exception) -> Response[Pro
         extra.update(required=error.required, balance=error.balance)
     elif isinstance(error, RateLimited):
         extra.update(retry_after=error.retry_after)
+    elif isinstance(error, MissingUpload | PayloadTooLarge | UploadQuotaExceeded):
+        extra.update(field=error.field)
     elif status == 503:
         log.warning("dependency unavailable", error=detail)
         detail = "a service this request needs is unavailable; try again shortly"

@@ -14,12 +14,17 @@ from nexus_image.domain.job import JobStatus
 from nexus_image.domain.parameters import (
     MAX_GUIDANCE,
     MAX_IMAGES_PER_REQUEST,
+    MAX_LORA_WEIGHT,
+    MAX_LORAS,
     MAX_PROMPT_LENGTH,
     MAX_SEED,
     MAX_STEPS,
     MIN_GUIDANCE,
+    MIN_LORA_WEIGHT,
     MIN_STEPS,
+    UPLOAD_ID,
     GenerationParameters,
+    LoraWeight,
     Scheduler,
 )
 from nexus_image.domain.resolution import Resolution
@@ -36,6 +41,35 @@ CompanionId = Annotated[str, Meta(min_length=1, max_length=255)]
 AlbumName = Annotated[str, Meta(min_length=1, max_length=MAX_ALBUM_NAME)]
 NumImages = Annotated[int, Meta(ge=1, le=MAX_IMAGES_PER_REQUEST)]
 VariationStrength = Annotated[float, Meta(ge=0.0, le=1.0, extra_json_schema={"extra": {"minimum": 0}})]
+UploadId = Annotated[str, Meta(pattern=UPLOAD_ID.pattern.join("^$"), description="an upload's id")]
+Strength = Annotated[float, Meta(gt=0.0, le=1.0, description="how much of the starting image is repainted")]
+LoraWeightValue = Annotated[
+    float, Meta(ge=MIN_LORA_WEIGHT, le=MAX_LORA_WEIGHT, extra_json_schema={"extra": {"minimum": 0}})
+]
+
+
+class LoraRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    """A LoRA adapter from `GET /api/v1/models/loras`, and how strongly it applies."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    weight: LoraWeightValue = 1.0
+
+
+Loras = Annotated[list[LoraRequest], Meta(max_length=MAX_LORAS)]
+
+
+def _loras(values: dict[str, Any]) -> dict[str, Any]:
+    """`loras` as the domain's LoraWeight (from request Structs or stored name/weight objects)."""
+    given = values.get("loras")
+    if given is not None:
+        values["loras"] = tuple(
+            LoraWeight(str(item["name"]), float(item["weight"]))
+            if isinstance(item, dict)
+            else LoraWeight(item.name, item.weight)
+            for item in given
+        )
+    return values
+
 
 # Body fields whose allowed values a validation problem lists.
 ENUM_FIELDS: dict[str, tuple[str, ...]] = {
@@ -62,9 +96,14 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     num_images: NumImages = 1
     variation_seed: Seed | None = None
     variation_strength: VariationStrength | None = None
+    init_image_id: UploadId | None = None
+    mask_image_id: UploadId | None = None
+    strength: Strength | None = None
+    loras: Loras | None = None
 
     def command(self, user_id: str, client_key: str | None) -> GenerateImage:
-        return GenerateImage(user_id=user_id, client_key=client_key, **structs.asdict(self))
+        values = _loras(structs.asdict(self))
+        return GenerateImage(user_id=user_id, client_key=client_key, **values)
 
 
 class RemixRequest(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -84,14 +123,41 @@ class RemixRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     num_images: NumImages = 1
     variation_seed: Seed | None = None
     variation_strength: VariationStrength | None = None
+    init_image_id: UploadId | None = None
+    mask_image_id: UploadId | None = None
+    strength: Strength | None = None
+    loras: Loras | None = None
 
     def command(self, user_id: str, client_key: str | None, base: GenerationParameters) -> GenerateImage:
         given = {k: v for k, v in structs.asdict(self).items() if v is not None}
         stored = {k: v for k, v in base.fields().items() if v is not None}
-        if "variation_seed" in given and "variation_strength" not in given:
-            stored.pop("variation_strength", None)
-        merged: dict[str, Any] = {**stored, **given}
+        # Only what is given changes: a new variation_seed alone keeps the stored strength.
+        merged: dict[str, Any] = _loras({**stored, **given})
         return GenerateImage(user_id=user_id, client_key=client_key, **merged)
+
+
+class UploadResponse(Struct, kw_only=True):
+    """An upload: its id for `init_image_id` / `mask_image_id`, its size in pixels and bytes
+    (stored as PNG), the format it was sent in."""
+
+    upload_id: str
+    width: int
+    height: int
+    size: int
+    source_format: str
+    content_type: str
+    created_at: datetime
+    url: str
+
+
+class UploadPage(Struct, kw_only=True):
+    """The caller's uploads (newest first, at most 200) and their allowance."""
+
+    items: list[UploadResponse]
+    count: int
+    bytes_used: int
+    max_count: int
+    max_bytes: int
 
 
 class ParametersResponse(Struct, kw_only=True):
@@ -163,6 +229,10 @@ class ImageResponse(Struct, kw_only=True):
     thumbnail_url: str | None
     variation_seed: int | None = None
     variation_strength: float = 0.0
+    init_image_id: str | None = None
+    mask_image_id: str | None = None
+    strength: float | None = None
+    loras: list[dict[str, Any]] = []
     group_id: str | None = None
     queue_position: int | None = None
     eta_seconds: int | None = None

@@ -10,15 +10,15 @@ from litestar.datastructures import ResponseHeader, UploadFile
 from litestar.params import Parameter
 from msgspec import structs
 
+from nexus_image.application.access import MAX_UPLOAD_BYTES
 from nexus_image.application.audit import RecordAudit
 from nexus_image.application.dto import GenerateImage, ImageView
 from nexus_image.application.errors import RateLimitExceeded
 from nexus_image.application.images import ImageQueries, ManageImages
-from nexus_image.application.read_parameters import MAX_UPLOAD_BYTES
 from nexus_image.application.service import ImageService
 from nexus_image.entrypoints.http.actions import AuditNote, audited
 from nexus_image.entrypoints.http.docs import problems
-from nexus_image.entrypoints.http.errors import RateLimited
+from nexus_image.entrypoints.http.errors import RateLimited, problem
 from nexus_image.entrypoints.http.inputs import invalid
 from nexus_image.entrypoints.http.limits import retry_after_header
 from nexus_image.entrypoints.http.schemas import (
@@ -26,6 +26,7 @@ from nexus_image.entrypoints.http.schemas import (
     GenerateRequest,
     ImageResponse,
     ParametersResponse,
+    Problem,
     RemixRequest,
 )
 
@@ -53,18 +54,31 @@ def respond(request: Request[Any, Any, Any], view: ImageView) -> ImageResponse:
 
 
 def created(
-    request: Request[Any, Any, Any], service: ImageService, command: GenerateImage, note: AuditNote
+    request: Request[Any, Any, Any],
+    service: ImageService,
+    command: GenerateImage,
+    note: AuditNote,
+    action: str,
 ) -> Response[GeneratedResponse]:
     """The 201 of a generation request: the first job, and every job of the request; the
-    success audit row (`note.text`) is written in the request's transaction."""
+    success audit row (`action`, `note.text`) is written in the request's transaction."""
     try:
-        views, _ = service.submit_images(command, note.text, limited=True)
+        views, _ = service.submit_images(command, note.text, limited=True, audit_action=action)
     except RateLimitExceeded as error:
         raise RateLimited(retry_after_header(error.wait)) from error
     note.target = views[0].id
     images = [respond(request, view) for view in views]
     body = GeneratedResponse(**structs.asdict(images[0]), images=images)
     return Response(body, status_code=201, headers={"Location": f"/api/v1/images/{views[0].id}"})
+
+
+class UploadTooLarge(Exception):
+    """A file over MAX_UPLOAD_BYTES that still fit in the request body limit (a little larger,
+    for the multipart framing): answered as the body limit is, 413, naming the field."""
+
+
+def upload_too_large(request: Request[Any, Any, Any], error: UploadTooLarge) -> Response[Problem]:
+    return problem(request, 413, "payload_too_large", str(error), field="file")
 
 
 def download(queries: ImageQueries, user: str, image_id: str, thumbnail: bool) -> Response[bytes]:
@@ -85,7 +99,7 @@ class ImagesController(Controller):
         status_code=201,
         sync_to_thread=True,
         summary="Request an image",
-        responses=problems(400, 402, 409, 413, 415, 422, 429),
+        responses=problems(400, 402, 404, 409, 413, 415, 422, 429),
         response_headers=[
             ResponseHeader(
                 name="Location", description="The new image", documentation_only=True, required=True
@@ -108,7 +122,7 @@ class ImagesController(Controller):
         balance (402) or replays an Idempotency-Key (the same jobs again). The rate-limit check,
         the jobs, the charges, their events, the key and the audit row are one transaction."""
         with audited(audit, user, "image.generate", success_recorded=True) as note:
-            return created(request, service, data.command(user, idempotency_key), note)
+            return created(request, service, data.command(user, idempotency_key), note, "image.generate")
 
     @post(
         "/{image_id:str}/remix",
@@ -134,7 +148,8 @@ class ImagesController(Controller):
         base = queries.get(user, image_id).parameters
         with audited(audit, user, "image.remix", image_id, success_recorded=True) as note:
             note.detail = f"remix of {image_id}"
-            return created(request, service, data.command(user, idempotency_key, base), note)
+            command = data.command(user, idempotency_key, base)
+            return created(request, service, command, note, "image.remix")
 
     @post(
         "/parameters",
@@ -142,6 +157,7 @@ class ImagesController(Controller):
         summary="The generation parameters in a PNG",
         request_max_body_size=MAX_UPLOAD_BYTES + 64 * 1024,
         responses=problems(400, 413, 422),
+        exception_handlers={UploadTooLarge: upload_too_large},
     )
     async def read_parameters(
         self, request: Request[Any, Any, Any], service: ImageService
@@ -155,6 +171,8 @@ class ImagesController(Controller):
         if not isinstance(upload, UploadFile):
             raise invalid("file", "send the PNG as the multipart field `file`")
         data = await upload.read()
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise UploadTooLarge(f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
         found = await anyio.to_thread.run_sync(service.read_parameters.execute, data)
         return ParametersResponse(
             source=found.source, parameters=found.parameters, unsupported=found.unsupported

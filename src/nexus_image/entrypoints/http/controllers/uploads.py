@@ -1,0 +1,143 @@
+"""Uploads (starting images and masks) and the LoRA adapters the operator offers."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+import anyio.to_thread
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import UploadFile
+from msgspec import Struct
+
+from nexus_image.application.access import MAX_UPLOAD_BYTES
+from nexus_image.application.errors import PayloadTooLarge
+from nexus_image.application.limits import generation_key
+from nexus_image.application.ports import RateLimiter
+from nexus_image.application.service import ImageService
+from nexus_image.application.uploads import ManageUploads, UploadView
+from nexus_image.domain.parameters import MAX_LORA_WEIGHT, MAX_LORAS, MIN_LORA_WEIGHT
+from nexus_image.entrypoints.http.docs import problems
+from nexus_image.entrypoints.http.errors import RateLimited
+from nexus_image.entrypoints.http.inputs import invalid
+from nexus_image.entrypoints.http.limits import retry_after_header
+from nexus_image.entrypoints.http.schemas import UploadPage, UploadResponse
+
+# A multipart body is a little larger than its file (the boundaries and part headers).
+MULTIPART_SLACK = 64 * 1024
+
+
+def upload_response(request: Request[Any, Any, Any], view: UploadView) -> UploadResponse:
+    """As images: object-storage URLs as they are, files on the server's disk through the API."""
+    url = view.url
+    if not url.startswith(("https://", "http://")):
+        public: str = request.app.state.get("public_url") or ""
+        url = f"{public.rstrip('/')}/api/v1/uploads/{view.id}/file"
+    return UploadResponse(
+        upload_id=view.id,
+        width=view.width,
+        height=view.height,
+        size=view.size,
+        source_format=view.source_format,
+        content_type=view.content_type,
+        created_at=view.created_at.astimezone(UTC),
+        url=url,
+    )
+
+
+class LoraResponse(Struct, kw_only=True):
+    name: str
+    size: int
+
+
+class LorasResponse(Struct, kw_only=True):
+    """The adapters a request may name in `loras`, with the bounds of a request."""
+
+    loras: list[LoraResponse]
+    max_per_image: int = MAX_LORAS
+    min_weight: float = MIN_LORA_WEIGHT
+    max_weight: float = MAX_LORA_WEIGHT
+
+
+class UploadsController(Controller):
+    path = "/uploads"
+    tags = ["uploads"]
+
+    @post(
+        "/",
+        status_code=201,
+        summary="Upload a starting image or a mask",
+        request_max_body_size=MAX_UPLOAD_BYTES + MULTIPART_SLACK,
+        responses=problems(400, 409, 413, 422, 429),
+    )
+    async def upload(
+        self, request: Request[Any, Any, Any], user: str, uploads: ManageUploads, limiter: RateLimiter
+    ) -> Response[UploadResponse]:
+        """A multipart upload (field `file`) of a PNG, JPEG or WebP of at most 10 MB and 2048
+        pixels a side, for `init_image_id` (image to image) or `mask_image_id` (inpainting:
+        white is repainted, black kept). It is checked before it is kept (the header first,
+        so a small file claiming a huge canvas is refused unread), kept as PNG without its
+        metadata, private to the caller, and counted against their upload allowance."""
+        wait = limiter.hit(generation_key(user))
+        if wait is not None:
+            raise RateLimited(retry_after_header(wait))
+        form = await request.form()
+        sent = form.get("file")
+        if not isinstance(sent, UploadFile):
+            raise invalid("file", "send the image as the multipart field `file`")
+        data = await sent.read()
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge("file", f"uploads may be at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        view = await anyio.to_thread.run_sync(uploads.upload, user, data)
+        return Response(
+            upload_response(request, view),
+            status_code=201,
+            headers={"Location": f"/api/v1/uploads/{view.id}"},
+        )
+
+    @get("/", sync_to_thread=True, summary="The caller's uploads, newest first", responses=problems())
+    def mine(self, request: Request[Any, Any, Any], user: str, uploads: ManageUploads) -> UploadPage:
+        found = uploads.list(user)
+        return UploadPage(
+            items=[upload_response(request, view) for view in found.items],
+            count=found.count,
+            bytes_used=found.bytes_used,
+            max_count=found.max_count,
+            max_bytes=found.max_bytes,
+        )
+
+    @get("/{upload_id:str}", sync_to_thread=True, summary="One upload", responses=problems(404))
+    def one(
+        self, request: Request[Any, Any, Any], upload_id: str, user: str, uploads: ManageUploads
+    ) -> UploadResponse:
+        return upload_response(request, uploads.get(user, upload_id))
+
+    @get(
+        "/{upload_id:str}/file",
+        sync_to_thread=True,
+        summary="Download an upload (as PNG)",
+        media_type="image/png",
+        responses=problems(404),
+    )
+    def file(self, upload_id: str, user: str, uploads: ManageUploads) -> Response[bytes]:
+        return Response(
+            uploads.content(user, upload_id),
+            media_type="image/png",
+            headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
+        )
+
+    @delete("/{upload_id:str}", sync_to_thread=True, summary="Delete an upload", responses=problems(404))
+    def remove(self, upload_id: str, user: str, uploads: ManageUploads) -> None:
+        """Gone at once for new requests; a job already queued with it fails and is refunded."""
+        uploads.delete(user, upload_id)
+
+
+class ModelsController(Controller):
+    path = "/models"
+    tags = ["models"]
+
+    @get("/loras", sync_to_thread=True, summary="The LoRA adapters a request may use", responses=problems())
+    def loras(self, service: ImageService) -> LorasResponse:
+        """The `.safetensors` files the operator put in NEXUS_IMAGE_LORA_DIR, by name."""
+        found = service.loras.available()
+        return LorasResponse(loras=[LoraResponse(name=lora.name, size=lora.size) for lora in found])
