@@ -169,6 +169,29 @@ def test_img2img_and_inpainting_run_and_record_their_sources(api: Api) -> None:
     assert default["strength"] == 0.75  # the default denoising strength
     remix = api.request("POST", f"/images/{repainted['id']}/remix", json={"strength": 0.9}).json()
     assert (remix["init_image_id"], remix["strength"]) == (start, 0.9)
+    kept_mask = api.request("POST", f"/images/{inpainted['id']}/remix", json={"seed": 9}).json()
+    assert (kept_mask["init_image_id"], kept_mask["mask_image_id"]) == (start, hole)
+    other = uploaded(api, encoded((300, 200)))["upload_id"]
+    new_start = api.request("POST", f"/images/{inpainted['id']}/remix", json={"init_image_id": other})
+    assert new_start.status_code == 201, new_start.text  # the old mask (of another size) is not kept
+    assert (new_start.json()["init_image_id"], new_start.json()["mask_image_id"]) == (other, None)
+
+
+def test_an_idempotent_retry_is_the_same_request_however_its_adapters_are_spelt(priced: Api) -> None:
+    api = priced
+    body = {"prompt": "a fox", "loras": [{"name": "grain"}, {"name": "ink-wash", "weight": 0.5}]}
+    first = api.request("POST", "/images/generate", json=body, headers={"Idempotency-Key": "k1"})
+    swapped = {**body, "loras": [{"name": "ink-wash", "weight": 0.5}, {"name": "grain", "weight": 1.0}]}
+    again = api.request("POST", "/images/generate", json=swapped, headers={"Idempotency-Key": "k1"})
+    assert first.status_code == 201 and again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    plain = api.request(
+        "POST", "/images/generate", json={"prompt": "a cat"}, headers={"Idempotency-Key": "k2"}
+    )
+    empty = api.request(
+        "POST", "/images/generate", json={"prompt": "a cat", "loras": []}, headers={"Idempotency-Key": "k2"}
+    )
+    assert empty.status_code == 201 and empty.json()["id"] == plain.json()["id"]
+    assert api.request("GET", "/tokens/balance").json()["balance"] == 90
 
 
 @pytest.mark.parametrize(

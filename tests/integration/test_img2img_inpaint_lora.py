@@ -21,7 +21,7 @@ from nexus_image.domain.parameters import LoraWeight
 
 pytestmark = pytest.mark.integration
 
-SIZE = 128
+SIZE = 64
 BASE = RenderSpec("a harbour at dawn", "blurry", SIZE, SIZE, 1234, 6, 7.0, "dpmpp_2m_karras")
 
 
@@ -34,10 +34,10 @@ def pixels(image: RawImage) -> np.ndarray:
 
 
 INIT = np.zeros((SIZE, SIZE, 3), dtype=np.uint8)
-INIT[..., 0] = np.arange(SIZE)[None, :] * 2
+INIT[..., 0] = np.arange(SIZE)[None, :] * 4
 INIT[..., 2] = 90
 MASK = np.zeros((SIZE, SIZE, 3), dtype=np.uint8)
-MASK[32:96, 40:100] = 255
+MASK[16:48, 20:50] = 255
 
 
 def img2img(strength: float) -> RenderSpec:
@@ -99,6 +99,11 @@ def test_inpainting_keeps_every_pixel_outside_the_mask_and_repaints_inside(
     soft[soft == 255] = 128  # grey: half repainted, half kept
     half = pixels(render(generator, inpaint(mask=soft)))
     assert np.array_equal(half[~inside], INIT[~inside].astype(np.int16))
+    green = np.zeros_like(MASK)
+    green[inside] = (0, 255, 0)  # a coloured mask is read as grey, as the pipeline reads it
+    coloured = pixels(render(generator, inpaint(mask=green)))
+    assert np.array_equal(coloured[~inside], INIT[~inside].astype(np.int16))
+    assert float(np.abs(coloured[inside] - INIT[inside]).mean()) > 2.0
 
 
 def test_the_other_pipelines_share_the_weights_and_leave_text_to_image_as_it_was(

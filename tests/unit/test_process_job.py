@@ -225,3 +225,35 @@ def test_events_mark_start_then_outcome(world: World) -> None:
     world.service.relay.drain()
     kinds = [type(e) for e in world.queue.events]
     assert kinds.index(GenerationStarted) < kinds.index(GenerationCompleted)
+
+
+def _upload(world: World, shade: int = 90) -> str:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (shade, shade, 0)).save(out, format="PNG")
+    return world.service.uploads.upload("alice", out.getvalue()).id
+
+
+def test_a_starting_image_read_during_a_storage_outage_is_retried_not_failed(world: World) -> None:
+    job = world.request(init_image_id=_upload(world), strength=0.5)
+    world.storage.available = False
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        world.storage.available = True  # back after the first retry delay
+
+    world.service.worker.sleep = sleep
+    assert world.run_queue() == ["COMPLETED"]
+    assert len(waited) == 1 and world.generator.calls[-1][0].init_image is not None
+    assert world.service.get_image("alice", job.id).status == "COMPLETED"
+
+
+def test_a_starting_image_gone_for_good_fails_only_its_job_with_a_refund(world: World) -> None:
+    gone = _upload(world)
+    kept = world.request(init_image_id=_upload(world, 200), strength=0.5)
+    lost = world.request(init_image_id=gone, strength=0.5)
+    world.service.uploads.delete("alice", gone)
+    assert sorted(world.run_queue()) == ["COMPLETED", "FAILED"]
+    assert world.service.get_image("alice", lost.id).failure_reason.startswith("reading the starting image")  # type: ignore[union-attr]
+    assert world.service.get_image("alice", kept.id).status == "COMPLETED"
+    assert world.balance() == 95

@@ -128,7 +128,7 @@ def test_only_the_same_mode_strength_and_adapters_share_a_batch(a: tuple, b: tup
     assert (first.batch_key() == second.batch_key()) == same
 
 
-@given(st.sampled_from(list(Resolution)), st.integers(0, 100))
+@given(st.sampled_from(list(Resolution)), st.integers(1, 100))
 def test_a_price_table_sets_what_it_names_and_leaves_the_rest_as_text_to_image(
     resolution: Resolution, cost: int
 ) -> None:
@@ -142,7 +142,7 @@ def test_a_price_table_sets_what_it_names_and_leaves_the_rest_as_text_to_image(
     assert pricing.table()["img2img"][resolution.value] == cost
 
 
-@pytest.mark.parametrize("text", ["512x512", "512x512=-1", "640x640=5", "512x512=five", "=3"])
+@pytest.mark.parametrize("text", ["512x512", "512x512=-1", "512x512=0", "640x640=5", "512x512=five", "=3"])
 def test_a_bad_price_table_is_refused(text: str) -> None:
     with pytest.raises(InvalidValue):
         Pricing.parse(text)
@@ -199,3 +199,26 @@ def test_the_lora_folder_lists_only_valid_safetensors_names(tmp_path) -> None:  
     (tmp_path / "dir.safetensors").mkdir()
     assert [(f.name, f.size) for f in LoraFolder(tmp_path).available()] == [("a_detail", 4), ("b-style", 4)]
     assert LoraFolder(None).available() == [] == LoraFolder(tmp_path / "missing").available()
+
+
+def test_a_jpeg_of_too_many_scans_is_refused_before_decoding() -> None:
+    jpeg = image((64, 64), "JPEG", progressive=True)
+    scan = b"\xff\xda\x00\x08\x01\x03\x01\x01\x3f\x01\x00\x01"
+    flood = jpeg[:-2] + scan * 101 + jpeg[-2:]
+    with pytest.raises(InvalidImage, match="scans"):
+        PillowDecoder().inspect(flood, 2048)
+    assert PillowDecoder().inspect(jpeg, 2048).source_format == "jpeg"  # a normal progressive one
+
+
+def test_16_bit_greys_are_scaled_and_a_colour_key_is_transparent() -> None:
+    import numpy as np
+
+    for value, expected in ((32768, 127), (1000, 3), (65535, 255)):
+        out = io.BytesIO()
+        Image.fromarray(np.full((8, 8), value, dtype=np.uint16)).save(out, format="PNG")
+        found = PillowDecoder().inspect(out.getvalue(), 2048)
+        assert Image.open(io.BytesIO(found.png)).getpixel((0, 0)) == (expected,) * 3
+    keyed = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(keyed, format="PNG", transparency=(10, 20, 30))
+    found = PillowDecoder().inspect(keyed.getvalue(), 2048)
+    assert Image.open(io.BytesIO(found.png)).getpixel((0, 0)) == (0, 0, 0)

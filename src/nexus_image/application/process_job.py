@@ -210,7 +210,7 @@ class ProcessJobs:
         decoder = self.decoder
 
         def picture(upload_id: str) -> RawImage:
-            return decoder.decode(self.storage.get(upload_key(job.user_id, upload_id)), p.width, p.height)
+            return decoder.decode(self._get(upload_key(job.user_id, upload_id)), p.width, p.height)
 
         mask = picture(p.mask_image_id) if p.mask_image_id is not None else None
         return RenderSpec.of(p, picture(p.init_image_id), mask)
@@ -253,6 +253,17 @@ class ProcessJobs:
             parameters=json.dumps({**params, "model": self.generator.model_name}, sort_keys=True),
         )
         return meta
+
+    def _get(self, key: str) -> bytes:
+        """An object, read again after the storage's retry delays while it is unavailable."""
+        delays = list(self.storage_retry_delays)
+        while True:
+            try:
+                return self.storage.get(key)
+            except StorageUnavailable:
+                if not delays:
+                    raise
+                self.sleep(delays.pop(0))
 
     def _put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> None:
         delays = list(self.storage_retry_delays)

@@ -43,6 +43,7 @@ from nexus_image.domain.styles import Style
 
 def _fingerprint(command: GenerateImage) -> str:
     body = {k: getattr(command, k) for k in command.__slots__ if k != "client_key"}
+    body["loras"] = sorted((lora.name, float(lora.weight)) for lora in command.loras or ())
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 

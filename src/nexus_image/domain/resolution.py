@@ -66,8 +66,9 @@ class Pricing:
     def __post_init__(self) -> None:
         for table in (self.img2img, self.inpaint):
             for resolution, cost in table.items():
-                if isinstance(cost, bool) or not isinstance(cost, int) or cost < 0:
-                    raise InvalidValue("price", f"the price of {resolution.value} must be a whole number ≥ 0")
+                if isinstance(cost, bool) or not isinstance(cost, int) or cost < 1:
+                    # every job is charged (and refunded) a positive amount: no free mode
+                    raise InvalidValue("price", f"the price of {resolution.value} must be a whole number ≥ 1")
 
     def cost(self, resolution: Resolution, mode: str = "txt2img") -> int:
         table = {"img2img": self.img2img, "inpaint": self.inpaint}.get(mode, {})

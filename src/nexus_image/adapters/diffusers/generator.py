@@ -404,17 +404,17 @@ def _picture(raw: RawImage | None, spec: RenderSpec) -> Any:
 
 
 def _keep_unmasked(pixels: Any, spec: RenderSpec) -> Any:
-    """The inpainted image laid over the starting one through the mask: where the mask is black
-    the starting image's own pixels (the VAE's round trip would blur them), where white the new
-    ones, and the mask's greys blend the two (a soft edge stays soft)."""
+    """The inpainted image laid over the starting one through the mask, read as grey (luma, as
+    the pipeline reads it): where the mask is black the starting image's own pixels (the VAE's
+    round trip would blur them), where white the new ones, and greys blend the two (a soft edge
+    stays soft; the pipeline repaints from half grey up)."""
     import numpy as np
 
     assert spec.init_image is not None and spec.mask_image is not None
     shape = (spec.height, spec.width, 3)
     init = np.frombuffer(spec.init_image.pixels, dtype=np.uint8).reshape(shape).astype(np.float32)
-    mask = (
-        np.frombuffer(spec.mask_image.pixels, dtype=np.uint8).reshape(shape)[..., :1].astype(np.float32) / 255
-    )
+    rgb = np.frombuffer(spec.mask_image.pixels, dtype=np.uint8).reshape(shape).astype(np.float32)
+    mask = (rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None] / 255
     mixed = pixels.astype(np.float32) * mask + init * (1.0 - mask)
     return mixed.round().clip(0, 255).astype("uint8")
 

@@ -74,6 +74,7 @@ MAGIC = (
     (b"\xff\xd8\xff", "JPEG"),
 )
 ACCEPTED = ("image/png", "image/jpeg", "image/webp")
+MAX_JPEG_SCANS = 100  # a progressive JPEG has about 10; libjpeg sets no limit of its own
 
 
 def _format_of(data: bytes) -> str | None:
@@ -95,6 +96,10 @@ class PillowDecoder:
         kind = _format_of(data)
         if kind is None:
             raise InvalidImage("file", "the file is not a PNG, JPEG or WebP image", ACCEPTED)
+        if kind == "JPEG" and data.count(b"\xff\xda") > MAX_JPEG_SCANS:
+            # each scan of a progressive JPEG walks the whole image again: thousands of them
+            # would take minutes to decode (0xFF in the coded data is stuffed, so none is missed)
+            raise InvalidImage("file", f"the JPEG has more than {MAX_JPEG_SCANS} scans")
         try:
             with Image.open(io.BytesIO(data), formats=[kind]) as image:
                 self._check_size(image.size, max_side)
@@ -124,8 +129,16 @@ class PillowDecoder:
 
     @staticmethod
     def _rgb(image: Image.Image) -> Image.Image:
-        """RGB; transparent pixels become black (in a mask: kept as they are)."""
-        if image.mode in {"RGBA", "LA", "PA"} or (image.mode == "P" and "transparency" in image.info):
+        """RGB; 16-bit and 32-bit greys scaled to 8 bits (not clipped); transparent pixels
+        (an alpha channel, or a colour key) become black (in a mask: kept as they are)."""
+        if image.mode.startswith("I;16") or image.mode == "I":
+            extrema = image.getextrema()
+            brightest = (
+                extrema[1] if isinstance(extrema, tuple) and isinstance(extrema[1], int | float) else 0
+            )
+            top = 65535 if image.mode != "I" or brightest > 255 else 255
+            image = image.convert("I").point(lambda v: v * 255 / top).convert("L")
+        if image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info:
             rgba = image.convert("RGBA")
             background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
             return Image.alpha_composite(background, rgba).convert("RGB")

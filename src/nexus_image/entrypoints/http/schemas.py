@@ -131,7 +131,10 @@ class RemixRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     def command(self, user_id: str, client_key: str | None, base: GenerationParameters) -> GenerateImage:
         given = {k: v for k, v in structs.asdict(self).items() if v is not None}
         stored = {k: v for k, v in base.fields().items() if v is not None}
-        # Only what is given changes: a new variation_seed alone keeps the stored strength.
+        # Only what is given changes: a new variation_seed alone keeps the stored strength. A
+        # new starting image does not keep the old one's mask (it was drawn for that image).
+        if "init_image_id" in given and "mask_image_id" not in given:
+            stored.pop("mask_image_id", None)
         merged: dict[str, Any] = _loras({**stored, **given})
         return GenerateImage(user_id=user_id, client_key=client_key, **merged)
 
