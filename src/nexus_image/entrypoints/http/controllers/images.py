@@ -83,6 +83,11 @@ def upload_too_large(request: Request[Any, Any, Any], error: UploadTooLarge) -> 
 
 def download(queries: ImageQueries, user: str, image_id: str, thumbnail: bool) -> Response[bytes]:
     data, content_type = queries.content(user, image_id, thumbnail=thumbnail)
+    return private_file(data, content_type)
+
+
+def private_file(data: bytes, content_type: str) -> Response[bytes]:
+    """A file of the caller's: cached by their browser only, never sniffed as another type."""
     return Response(
         data,
         media_type=content_type,

@@ -17,6 +17,7 @@ from nexus_image.application.ports import RateLimiter
 from nexus_image.application.service import ImageService
 from nexus_image.application.uploads import ManageUploads, UploadView
 from nexus_image.domain.parameters import MAX_LORA_WEIGHT, MAX_LORAS, MIN_LORA_WEIGHT
+from nexus_image.entrypoints.http.controllers.images import private_file
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.errors import RateLimited
 from nexus_image.entrypoints.http.inputs import invalid
@@ -120,11 +121,7 @@ class UploadsController(Controller):
         responses=problems(404),
     )
     def file(self, upload_id: str, user: str, uploads: ManageUploads) -> Response[bytes]:
-        return Response(
-            uploads.content(user, upload_id),
-            media_type="image/png",
-            headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
-        )
+        return private_file(uploads.content(user, upload_id), "image/png")
 
     @delete("/{upload_id:str}", sync_to_thread=True, summary="Delete an upload", responses=problems(404))
     def remove(self, upload_id: str, user: str, uploads: ManageUploads) -> None:
