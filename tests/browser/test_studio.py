@@ -78,7 +78,7 @@ def test_generate_watch_organise_share_and_take_back(new_page: Any) -> None:
     expect(progress).to_have_attribute("aria-valuemax", "40", timeout=FINISH_MS)
     expect(progress).to_have_text(re.compile(r"\d+ / 40"))
     screenshot(alice, "02-generating")
-    expect(watched.get_by_role("img", name=prompt)).to_be_visible(timeout=FINISH_MS)
+    expect(watched.get_by_role("img", name=prompt, exact=True)).to_be_visible(timeout=FINISH_MS)
     expect(tokens(alice)).to_have_text("95")
     screenshot(alice, "03-generated")
 

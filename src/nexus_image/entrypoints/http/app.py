@@ -162,7 +162,9 @@ def studio_setup(settings: Settings, parts: ApiParts) -> StudioSetup:
         return mint_token(settings, user_id, ttl_seconds)
 
     mode = "embedded" if parts.model_state is not None else "api"
-    return StudioSetup(mode=mode, model=settings.model, mint=mint if local else None)
+    return StudioSetup(
+        mode=mode, model=settings.model, mint=mint if local else None, pricing=settings.pricing
+    )
 
 
 def studio_assets() -> Router:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,9 +14,18 @@ from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from msgspec import Struct
 
+from nexus_image.application.access import MAX_UPLOAD_BYTES
+from nexus_image.application.service import ImageService
 from nexus_image.domain.names import canonical_name
-from nexus_image.domain.parameters import DEFAULT_SCHEDULER, Scheduler
-from nexus_image.domain.resolution import Resolution
+from nexus_image.domain.parameters import (
+    DEFAULT_SCHEDULER,
+    DEFAULT_STRENGTH,
+    MAX_LORA_WEIGHT,
+    MAX_LORAS,
+    MIN_LORA_WEIGHT,
+    Scheduler,
+)
+from nexus_image.domain.resolution import Pricing, Resolution
 from nexus_image.domain.styles import Style, preset_for
 from nexus_image.entrypoints.http.auth import PUBLIC
 from nexus_image.entrypoints.http.docs import problems
@@ -46,12 +55,14 @@ PAGE_HEADERS = {
 
 @dataclass(frozen=True, slots=True)
 class StudioSetup:
-    """What the composition root tells the page: the role, the model, and whether this server
-    may hand out development tokens (embedded, no database URL, listening on loopback only)."""
+    """What the composition root tells the page: the role, the model, whether this server may
+    hand out development tokens (embedded, no database URL, listening on loopback only), and
+    what an image costs in each mode (the operator's prices)."""
 
     mode: str
     model: str | None
     mint: Any = None  # (user_id, ttl_seconds) -> JWT, only where local sign-in is allowed
+    pricing: Pricing = field(default_factory=Pricing)
 
     @property
     def local_sign_in(self) -> bool:
@@ -114,8 +125,12 @@ class StudioController(Controller):
         """The studio (works offline: everything it loads comes from this server)."""
         return Response(PAGE.read_bytes(), media_type="text/html", headers=PAGE_HEADERS)
 
-    @get("/studio/config")
-    async def config(self, state: State) -> dict[str, Any]:
+    @get("/studio/config", sync_to_thread=True)
+    def config(self, state: State, service: ImageService) -> dict[str, Any]:
+        """What the page needs before anyone signs in. `prices` is what one image costs per
+        mode (text to image, image to image, inpainting) and resolution; `loras` lists the
+        operator's adapters as `GET /api/v1/models/loras` does (the page asks that again once
+        signed in, for a list changed since)."""
         setup = _setup(state)
         return {
             "mode": setup.mode,
@@ -142,6 +157,17 @@ class StudioController(Controller):
                 "guidance_min": 1,
                 "guidance_max": 20,
                 "seed_max": 2**32 - 1,
+                "strength_min": 0.05,  # what the page offers; the API takes anything above 0
+                "strength_max": 1.0,
+                "strength_default": DEFAULT_STRENGTH,
+                "upload_max_bytes": MAX_UPLOAD_BYTES,
+            },
+            "prices": setup.pricing.table(),
+            "loras": {
+                "loras": [{"name": lora.name, "size": lora.size} for lora in service.loras.available()],
+                "max_per_image": MAX_LORAS,
+                "min_weight": MIN_LORA_WEIGHT,
+                "max_weight": MAX_LORA_WEIGHT,
             },
         }
 

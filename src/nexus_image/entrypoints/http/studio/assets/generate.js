@@ -3,6 +3,8 @@ import {
   api, session, sessionMark, owns, emit, on, el, describe, report, showBanner, showImage, releaseWithin,
   STATUS_TEXT, isActive, thumbnailUrl, ApiError, newSeed, variationOf,
 } from './api.js';
+import { setupSources, mode, readSource, markUsed, fillSource, clearSourceErrors, resetSources } from './sources.js';
+import { setupLoras, refreshLoras, offerOnly, readLoras, fillLoras, lorasControl, resetLoras } from './loras.js';
 
 const $ = (id) => document.getElementById(id);
 const form = $('generate-form');
@@ -30,7 +32,10 @@ const FIELD_IDS = {
   prompt: 'prompt', negative_prompt: 'negative-prompt', style: 'style', resolution: 'resolution',
   seed: 'seed', steps: 'steps', guidance: 'guidance', scheduler: 'scheduler', is_public: 'is-public',
   num_images: 'num-images', variation_seed: 'variation-seed', variation_strength: 'variation-strength',
+  init_image_id: 'init-image', mask_image_id: 'mask-image', strength: 'strength', loras: 'loras',
 };
+// Where focus goes for an error about a field whose box belongs to a group.
+const FOCUS = { loras: lorasControl };
 const STYLE_NAMES = { realistic: 'Realistic', anime: 'Anime', artistic: 'Artistic', '3d': '3D', sketch: 'Sketch' };
 const SCHEDULER_NAMES = {
   dpmpp_2m: 'DPM++ 2M', dpmpp_2m_karras: 'DPM++ 2M Karras', euler: 'Euler', euler_a: 'Euler a',
@@ -58,8 +63,7 @@ let queueCheckedAt = 0;
 export function setupGenerate(config) {
   const option = (value, text) => el('option', { value, text });
   style.replaceChildren(...config.styles.map((s) => option(s.value, STYLE_NAMES[s.value] || s.value)));
-  resolution.replaceChildren(...config.resolutions.map((r) =>
-    option(r.value, `${r.width}×${r.height} — ${r.tokens} tokens`)));
+  resolution.replaceChildren(...config.resolutions.map((r) => option(r.value, '')));
   scheduler.replaceChildren(...config.schedulers.map((s) =>
     option(s, `${SCHEDULER_NAMES[s] || s}${s === config.default_scheduler ? ' (default)' : ''}`)));
   scheduler.value = config.default_scheduler;
@@ -70,9 +74,31 @@ export function setupGenerate(config) {
   variationSeed.max = String(limits.seed_max);
   Object.assign(steps, { min: limits.steps_min, max: limits.steps_max });
   Object.assign(guidance, { min: limits.guidance_min, max: limits.guidance_max });
+  setupSources(config, followMode);
+  setupLoras(config.loras);
   updateStyleDefaults();
   updateCount();
   updateCost();
+}
+
+// The adapters offered now (GET /api/v1/models/loras), once signed in.
+export const refreshOffers = refreshLoras;
+
+// What the form's mode changes: the prices, and variations (text to image only) are off with
+// a starting image.
+function followMode(current) {
+  const variations = current === 'txt2img';
+  variationSeed.disabled = !variations;
+  variationStrength.disabled = !variations;
+  $('variation-off').hidden = variations;
+  updateCost();
+}
+
+// One image's price in the form's mode (the operator may price image to image and inpainting
+// apart); a server without per-mode prices prices them all as text to image.
+function priceOf(choice) {
+  const table = session.config.prices && session.config.prices[mode()];
+  return table && typeof table[choice.value] === 'number' ? table[choice.value] : choice.tokens;
 }
 
 function styleDefaults() {
@@ -91,9 +117,13 @@ function updateCount() {
 }
 
 function updateCost() {
+  for (const option of resolution.options) {
+    const r = session.config.resolutions.find((candidate) => candidate.value === option.value);
+    if (r) option.textContent = `${r.width}×${r.height} — ${priceOf(r)} tokens`;
+  }
   const choice = session.config.resolutions.find((r) => r.value === resolution.value);
   const count = Number(numImages.value) || 1;
-  $('generate-cost').textContent = choice ? `Costs ${choice.tokens * count} tokens` : '';
+  $('generate-cost').textContent = choice ? `Costs ${priceOf(choice) * count} tokens` : '';
 }
 
 style.addEventListener('change', updateStyleDefaults);
@@ -167,6 +197,7 @@ function clearError(field) {
 function clearErrors() {
   Object.keys(FIELD_IDS).forEach(clearError);
   clearError('generate');
+  clearSourceErrors();
 }
 
 function showGenerateError(error) {
@@ -183,6 +214,10 @@ function showGenerateError(error) {
   } else if (p.code === 'rate_limited') {
     const wait = p.retry_after !== undefined ? ` Try again in ${p.retry_after} s.` : '';
     fieldError('generate', `Too many requests.${wait} ${detail}`);
+  } else if (field === 'loras' && Array.isArray(p.allowed)) {
+    offerOnly(p.allowed); // the adapters the server has now
+    const allowed = p.allowed.length ? ` Offered: ${p.allowed.join(', ')}.` : ' None is offered here now.';
+    control = fieldError(field, `${detail}${allowed}`);
   } else if (field && FIELD_IDS[field]) {
     const allowed = Array.isArray(p.allowed) && p.allowed.length ? ` Allowed: ${p.allowed.join(', ')}.` : '';
     control = fieldError(field, `${detail}${allowed}`);
@@ -192,7 +227,7 @@ function showGenerateError(error) {
     fieldError('generate', describe(error));
     if (!(error instanceof ApiError) || error.status === 0 || error.status >= 500) showBanner(error);
   }
-  if (control) control.focus();
+  if (control) (FOCUS[field] ? FOCUS[field]() : control).focus();
 }
 
 // --- submitting ----------------------------------------------------------------------------
@@ -211,10 +246,27 @@ function readForm() {
   if (scheduler.value) body.scheduler = scheduler.value;
   body.is_public = isPublic.checked;
   body.num_images = Number(numImages.value) || 1;
-  if (variationSeed.value.trim() !== '') body.variation_seed = Number(variationSeed.value);
-  if (variationStrength.value.trim() !== '') body.variation_strength = Number(variationStrength.value);
+  const waiting = readSource(body);
+  if (waiting) {
+    fieldError(waiting.field, waiting.message).focus();
+    return null;
+  }
+  if (!body.init_image_id) { // variations apply to text to image only (their fields are off)
+    if (variationSeed.value.trim() !== '') body.variation_seed = Number(variationSeed.value);
+    if (variationStrength.value.trim() !== '') body.variation_strength = Number(variationStrength.value);
+  }
+  const chosen = readLoras();
+  if (chosen.error) {
+    fieldError('loras', chosen.error);
+    lorasControl().focus();
+    return null;
+  }
+  if (chosen.loras.length) body.loras = chosen.loras;
   return body;
 }
+
+const sameLoras = (a, b) => JSON.stringify((a || []).map((l) => [l.name, Number(l.weight ?? 1)]))
+  === JSON.stringify((b || []).map((l) => [l.name, Number(l.weight ?? 1)]));
 
 // A remix sends only what differs from the image remixed (absent fields keep its values), plus
 // how many images and whether they are public. Empty steps and guidance mean the style's
@@ -236,6 +288,20 @@ function remixChanges(source, body) {
     guidance: body.guidance ?? preset.guidance,
   };
   if (body.seed !== undefined) wanted.seed = body.seed;
+  // A remix keeps what it is not told: a starting image (or mask) it has cannot be taken away.
+  if (source.init_image_id && !body.init_image_id) {
+    fieldError('init_image_id', 'The image remixed starts from an image: a remix keeps it. Choose another one, or stop remixing to generate without one.').focus();
+    return null;
+  }
+  if (source.mask_image_id && !body.mask_image_id) {
+    fieldError('mask_image_id', 'The image remixed has a mask: a remix keeps it. Choose another one, or stop remixing to generate without one.').focus();
+    return null;
+  }
+  if (body.init_image_id) {
+    wanted.init_image_id = body.init_image_id;
+    if (body.mask_image_id) wanted.mask_image_id = body.mask_image_id;
+    if (body.strength !== undefined) wanted.strength = body.strength;
+  }
   const changes = {};
   for (const [key, value] of Object.entries(wanted)) {
     const stored = key === 'negative_prompt' ? source.negative_prompt || '' : source[key];
@@ -250,6 +316,7 @@ function remixChanges(source, body) {
   } else if (!mine && theirs) {
     changes.variation_strength = 0;
   }
+  if (!sameLoras(body.loras, source.loras)) changes.loras = body.loras || [];
   changes.num_images = body.num_images;
   changes.is_public = body.is_public;
   return changes;
@@ -296,6 +363,7 @@ async function submit(event) {
     const created = await api(path, { method: 'POST', body, headers: { 'Idempotency-Key': key } });
     if (stale()) return;
     retryable = null;
+    markUsed(body);
     trackAll(created.images || [created]);
     emit('balance');
   } catch (error) {
@@ -333,6 +401,8 @@ function fillForm(values) {
   variationSeed.value = variation ? String(variation.seed) : '';
   variationStrength.value = variation ? String(variation.strength) : '';
   if (variation) variationGroup.open = true;
+  fillSource(values);
+  fillLoras(values.loras);
   updateStyleDefaults();
   updateCount();
   updateCost();
@@ -702,6 +772,8 @@ export function resetJobs() {
   stopRemix();
   pngSeq += 1;
   showPngResult('');
+  resetSources();
+  resetLoras();
 }
 
 // --- live events ---------------------------------------------------------------------------

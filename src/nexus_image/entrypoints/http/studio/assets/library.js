@@ -398,8 +398,24 @@ function variationText(image) {
   return variation ? `Seed ${variation.seed}, strength ${variation.strength}` : '—';
 }
 
+function lorasText(loras) {
+  return loras.map((lora) => `${lora.name} (weight ${lora.weight})`).join(', ');
+}
+
+// Image to image and inpainting: where the image started from (rows only where there is one).
+function sourceRows(image) {
+  if (!image.init_image_id) return [];
+  return [
+    ['Mode', image.mask_image_id ? 'Inpainting' : 'Image to image'],
+    ['Starting image', image.init_image_id],
+    image.mask_image_id ? ['Mask', image.mask_image_id] : null,
+    image.strength !== null && image.strength !== undefined ? ['Strength', image.strength] : null,
+  ];
+}
+
 function renderDetail() {
   const { image, owner } = current;
+  const loras = Array.isArray(image.loras) ? image.loras : [];
   const rows = [
     ['Prompt', image.prompt],
     ['Negative prompt', image.negative_prompt || '—'],
@@ -410,6 +426,8 @@ function renderDetail() {
     ['Guidance', image.guidance],
     ['Scheduler', image.scheduler],
     ['Variation', variationText(image)],
+    ...sourceRows(image),
+    loras.length ? ['LoRAs', lorasText(loras)] : null,
     ['Group', image.group_id || '—'],
     ['Tokens', image.tokens_cost],
     ['Status', STATUS_TEXT[image.status] || image.status],

@@ -1,6 +1,6 @@
 // The studio: configuration, sign-in, the header (token balance) and switching views by hash.
 import { api, session, sessionMark, on, el, describe, showBanner, hideBanner, report, ApiError } from './api.js';
-import { setupGenerate, startLive, stopLive, resetJobs, adoptRunningJobs } from './generate.js';
+import { setupGenerate, startLive, stopLive, resetJobs, adoptRunningJobs, refreshOffers } from './generate.js';
 import { showLibraryView, resetLibrary } from './library.js';
 
 const $ = (id) => document.getElementById(id);
@@ -119,6 +119,7 @@ async function signIn(token) {
   balanceTimer = setInterval(refreshBalance, BALANCE_MS);
   startLive();
   adoptRunningJobs();
+  refreshOffers();
   if (!VIEWS.includes(location.hash.slice(1))) history.replaceState(null, '', '#generate');
   route(true);
 }
