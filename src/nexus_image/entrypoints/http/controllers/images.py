@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import ResponseHeader, UploadFile
+from litestar.datastructures import ResponseHeader
 from litestar.params import Parameter
 from msgspec import structs
 
@@ -18,15 +18,14 @@ from nexus_image.application.images import ImageQueries, ManageImages
 from nexus_image.application.service import ImageService
 from nexus_image.entrypoints.http.actions import AuditNote, audited
 from nexus_image.entrypoints.http.docs import problems
-from nexus_image.entrypoints.http.errors import RateLimited, problem
-from nexus_image.entrypoints.http.inputs import invalid
+from nexus_image.entrypoints.http.errors import RateLimited
+from nexus_image.entrypoints.http.inputs import MULTIPART_SLACK, form_file
 from nexus_image.entrypoints.http.limits import retry_after_header
 from nexus_image.entrypoints.http.schemas import (
     GeneratedResponse,
     GenerateRequest,
     ImageResponse,
     ParametersResponse,
-    Problem,
     RemixRequest,
 )
 
@@ -70,15 +69,6 @@ def created(
     images = [respond(request, view) for view in views]
     body = GeneratedResponse(**structs.asdict(images[0]), images=images)
     return Response(body, status_code=201, headers={"Location": f"/api/v1/images/{views[0].id}"})
-
-
-class UploadTooLarge(Exception):
-    """A file over MAX_UPLOAD_BYTES that still fit in the request body limit (a little larger,
-    for the multipart framing): answered as the body limit is, 413, naming the field."""
-
-
-def upload_too_large(request: Request[Any, Any, Any], error: UploadTooLarge) -> Response[Problem]:
-    return problem(request, 413, "payload_too_large", str(error), field="file")
 
 
 def download(queries: ImageQueries, user: str, image_id: str, thumbnail: bool) -> Response[bytes]:
@@ -160,9 +150,8 @@ class ImagesController(Controller):
         "/parameters",
         status_code=200,
         summary="The generation parameters in a PNG",
-        request_max_body_size=MAX_UPLOAD_BYTES + 64 * 1024,
+        request_max_body_size=MAX_UPLOAD_BYTES + MULTIPART_SLACK,
         responses=problems(400, 413, 422),
-        exception_handlers={UploadTooLarge: upload_too_large},
     )
     async def read_parameters(
         self, request: Request[Any, Any, Any], service: ImageService
@@ -171,13 +160,7 @@ class ImagesController(Controller):
         of a generate request found in its text (ready to send back), whose format it was, and
         the settings found that have no equivalent here. At most 10 MB; the pixels are never
         decoded, and nothing is stored."""
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise invalid("file", "send the PNG as the multipart field `file`")
-        data = await upload.read()
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise UploadTooLarge(f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        data = await form_file(request, "send the PNG as the multipart field `file`")
         found = await anyio.to_thread.run_sync(service.read_parameters.execute, data)
         return ParametersResponse(
             source=found.source, parameters=found.parameters, unsupported=found.unsupported

@@ -7,11 +7,9 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import UploadFile
 from msgspec import Struct
 
 from nexus_image.application.access import MAX_UPLOAD_BYTES
-from nexus_image.application.errors import PayloadTooLarge
 from nexus_image.application.limits import generation_key
 from nexus_image.application.ports import RateLimiter
 from nexus_image.application.service import ImageService
@@ -20,12 +18,9 @@ from nexus_image.domain.parameters import MAX_LORA_WEIGHT, MAX_LORAS, MIN_LORA_W
 from nexus_image.entrypoints.http.controllers.images import private_file
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.errors import RateLimited
-from nexus_image.entrypoints.http.inputs import invalid
+from nexus_image.entrypoints.http.inputs import MULTIPART_SLACK, form_file
 from nexus_image.entrypoints.http.limits import retry_after_header
 from nexus_image.entrypoints.http.schemas import UploadPage, UploadResponse
-
-# A multipart body is a little larger than its file (the boundaries and part headers).
-MULTIPART_SLACK = 64 * 1024
 
 
 def upload_response(request: Request[Any, Any, Any], view: UploadView) -> UploadResponse:
@@ -82,13 +77,7 @@ class UploadsController(Controller):
         wait = limiter.hit(generation_key(user))
         if wait is not None:
             raise RateLimited(retry_after_header(wait))
-        form = await request.form()
-        sent = form.get("file")
-        if not isinstance(sent, UploadFile):
-            raise invalid("file", "send the image as the multipart field `file`")
-        data = await sent.read()
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise PayloadTooLarge("file", f"uploads may be at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        data = await form_file(request, "send the image as the multipart field `file`")
         view = await anyio.to_thread.run_sync(uploads.upload, user, data)
         return Response(
             upload_response(request, view),
