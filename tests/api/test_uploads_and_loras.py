@@ -320,7 +320,8 @@ def test_loras_are_listed_and_only_those_can_be_named(priced: Api) -> None:
     plain = api.completed(seed=made["seed"])
     assert plain["loras"] == []
     calls = api.generator.calls
-    assert [lora.name for lora in calls[-2][0].loras] == ["grain", "ink-wash"] and calls[-1][0].loras == ()
+    assert [lora.name for lora in calls[-2][0].parameters.loras] == ["grain", "ink-wash"]
+    assert calls[-1][0].parameters.loras == ()
     assert api.request("GET", "/tokens/balance").json()["balance"] == 90
 
 

@@ -16,6 +16,7 @@ from nexus_image.application import GenerateImage, GenerationInterrupted
 from nexus_image.application.ports import RenderSpec
 from nexus_image.testing import FixedSeeds, InMemoryStorage, ManualClock, MemoryStore, SequentialIds
 from tests.support.driver import memory_service
+from tests.support.specs import render_spec
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.integration
 def spec(
     seed: int = 42, width: int = 512, height: int = 512, steps: int = 4, prompt: str = "a castle"
 ) -> RenderSpec:
-    return RenderSpec(prompt, "blurry", width, height, seed, steps, 7.0, "dpmpp_2m_karras")
+    return render_spec(prompt, "blurry", width, height, seed, steps)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,7 @@ def test_cancellation_stops_mid_run_and_pipeline_stays_usable(generator: Diffuse
 
 def test_schedulers_swap(generator: DiffusersGenerator) -> None:
     images = {
-        name: generator.generate(RenderSpec("a", "", 512, 512, 1, 3, 7.0, name), keep_going).pixels
+        name: generator.generate(render_spec("a", "", 512, 512, 1, 3, 7.0, name), keep_going).pixels
         for name in ("euler", "euler_a", "ddim", "unipc", "pndm", "dpmpp_2m")
     }
     assert len(set(images.values())) >= 4

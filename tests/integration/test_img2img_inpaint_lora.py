@@ -7,7 +7,6 @@ image back byte for byte; adapters are switched per batch, least recently used o
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +17,12 @@ from nexus_image.adapters.diffusers.tiny import build_tiny_pipeline, save_random
 from nexus_image.application.errors import GenerationError
 from nexus_image.application.ports import RawImage, RenderSpec
 from nexus_image.domain.parameters import LoraWeight
+from tests.support.specs import changed, render_spec
 
 pytestmark = pytest.mark.integration
 
 SIZE = 64
-BASE = RenderSpec("a harbour at dawn", "blurry", SIZE, SIZE, 1234, 6, 7.0, "dpmpp_2m_karras")
+BASE = render_spec("a harbour at dawn", "blurry", SIZE, SIZE, 1234, 6)
 
 
 def raw(array: np.ndarray) -> RawImage:
@@ -41,13 +41,11 @@ MASK[16:48, 20:50] = 255
 
 
 def img2img(strength: float) -> RenderSpec:
-    return dataclasses.replace(BASE, mode="img2img", strength=strength, init_image=raw(INIT))
+    return changed(BASE, mode="img2img", strength=strength, init_image=raw(INIT))
 
 
 def inpaint(strength: float = 1.0, mask: np.ndarray = MASK) -> RenderSpec:
-    return dataclasses.replace(
-        BASE, mode="inpaint", strength=strength, init_image=raw(INIT), mask_image=raw(mask)
-    )
+    return changed(BASE, mode="inpaint", strength=strength, init_image=raw(INIT), mask_image=raw(mask))
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +79,7 @@ def test_img2img_follows_the_starting_image_less_as_the_strength_grows(generator
     apart = []
     for strength in (0.2, 0.5, 1.0):
         first = pixels(render(generator, img2img(strength)))
-        second = pixels(render(generator, dataclasses.replace(img2img(strength), init_image=raw(other))))
+        second = pixels(render(generator, changed(img2img(strength), init_image=raw(other))))
         apart.append(float(np.abs(first - second).mean()))
     assert apart[0] > apart[1] > apart[2] > 0, apart
     assert render(generator, img2img(0.6)).pixels == render(generator, img2img(0.6)).pixels  # reproducible
@@ -121,7 +119,7 @@ def test_the_other_pipelines_share_the_weights_and_leave_text_to_image_as_it_was
 
 
 def test_a_batch_of_starting_images_renders_each_from_its_own(generator: DiffusersGenerator) -> None:
-    other = dataclasses.replace(img2img(0.3), init_image=raw(255 - INIT), seed=7)
+    other = changed(img2img(0.3), init_image=raw(255 - INIT), seed=7)
     alone = [pixels(render(generator, spec)) for spec in (img2img(0.3), other)]
     batch = [pixels(image) for image in generator.generate_batch([img2img(0.3), other], lambda s, t: True)]
     apart = float(np.abs(alone[0] - alone[1]).mean())
@@ -131,11 +129,11 @@ def test_a_batch_of_starting_images_renders_each_from_its_own(generator: Diffuse
 
 def test_a_spec_without_its_decoded_image_is_refused(generator: DiffusersGenerator) -> None:
     with pytest.raises(GenerationError):
-        render(generator, dataclasses.replace(BASE, mode="img2img", strength=0.5))
+        render(generator, changed(BASE, mode="img2img", strength=0.5))
 
 
 def with_loras(*loras: LoraWeight) -> RenderSpec:
-    return dataclasses.replace(BASE, loras=loras)
+    return changed(BASE, loras=loras)
 
 
 def test_a_lora_changes_the_image_and_switching_it_off_restores_it_byte_for_byte(

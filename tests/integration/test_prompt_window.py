@@ -26,6 +26,7 @@ from nexus_image.adapters.diffusers.prompt_window import (
 from nexus_image.application.ports import RenderSpec
 from nexus_image.domain.parameters import GenerationParameters
 from nexus_image.domain.styles import PRESETS, Style
+from tests.support.specs import render_spec
 
 pytestmark = pytest.mark.integration
 
@@ -134,7 +135,7 @@ def library_records() -> Iterator[list[logging.LogRecord]]:
 
 
 def spec(prompt: str, negative: str) -> RenderSpec:
-    return RenderSpec(prompt, negative, 64, 64, 1, 2, 7.0, "dpmpp_2m_karras")
+    return render_spec(prompt, negative, 64, 64, 1, 2)
 
 
 def test_the_generator_renders_fitted_prompts_and_logs_a_cut_of_the_users_words(

@@ -5,7 +5,6 @@ variations with plain images leaves the plain ones untouched."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +14,15 @@ import torch
 from nexus_image.adapters.diffusers import DiffusersGenerator, GeneratorOptions
 from nexus_image.adapters.diffusers.generator import slerp
 from nexus_image.application.ports import RawImage, RenderSpec
+from tests.support.specs import changed, render_spec
 
 pytestmark = pytest.mark.integration
 
-BASE = RenderSpec("a harbour at dawn", "blurry", 512, 512, 1234, 4, 7.0, "dpmpp_2m_karras")
+BASE = render_spec("a harbour at dawn", "blurry", 512, 512, 1234, 4)
 
 
 def varied(strength: float, seed: int = 98765) -> RenderSpec:
-    return dataclasses.replace(BASE, variation_seed=seed, variation_strength=strength)
+    return changed(BASE, variation_seed=seed, variation_strength=strength)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_strength_zero_is_the_base_image_and_one_is_the_variation_seeds(
 ) -> None:
     base = render(generator, BASE)
     assert render(generator, varied(0.0)).pixels == base.pixels
-    other = render(generator, dataclasses.replace(BASE, seed=98765))
+    other = render(generator, changed(BASE, seed=98765))
     assert render(generator, varied(1.0)).pixels == other.pixels
     assert other.pixels != base.pixels
 
@@ -59,7 +59,7 @@ def test_the_image_moves_away_from_the_base_as_the_strength_grows(generator: Dif
 def test_a_batch_mixing_variations_and_plain_images_keeps_the_plain_ones_exact(
     generator: DiffusersGenerator,
 ) -> None:
-    plain = dataclasses.replace(BASE, seed=77)
+    plain = changed(BASE, seed=77)
     variation = render(generator, varied(0.4))
     mixed = generator.generate_batch([plain, varied(0.4)], lambda step, total: True)
     unmixed = generator.generate_batch([plain, BASE], lambda step, total: True)  # same batch shape

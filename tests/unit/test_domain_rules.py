@@ -100,7 +100,7 @@ def test_price_depends_only_on_resolution(
 def test_parameters_are_bounded(field: str, kwargs: dict[str, object]) -> None:
     base: dict[str, object] = {"prompt": "a fox", "seed": 1}
     with pytest.raises(InvalidValue) as caught:
-        GenerationParameters.create(**{**base, **kwargs})  # type: ignore[arg-type]
+        GenerationParameters.create(**{**base, **kwargs})
     assert caught.value.field == field
 
 

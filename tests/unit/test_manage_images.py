@@ -36,7 +36,7 @@ def test_private_images_are_hidden_from_others_public_ones_shown(world: World) -
     world.run_queue()
     with pytest.raises(AccessDenied):
         world.service.get_image("bob", private.id)
-    assert world.service.get_image("bob", public.id).prompt == "public"
+    assert world.service.get_image("bob", public.id).parameters.prompt == "public"
     assert world.service.get_image(None, public.id).storage_url.endswith("/" + f"{public.id}.png")  # type: ignore[union-attr]
     assert "signed" in (world.service.get_image("alice", private.id).storage_url or "")
     with pytest.raises(AccessDenied):

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
 from nexus_image.adapters.imaging.png_text import MAX_TEXT, PARAMETER_KEYS, NotAPng, png_text
+from nexus_image.domain.parameters import A1111_SAMPLERS as SAMPLERS
 from nexus_image.domain.parameters import DEFAULT_SCHEDULER, GenerationParameters, Scheduler
-from nexus_image.domain.png_parameters import SAMPLERS, automatic1111, read_parameters
+from nexus_image.domain.png_parameters import automatic1111, read_parameters
 from nexus_image.domain.resolution import Resolution
 from nexus_image.domain.styles import Style
 

@@ -31,7 +31,7 @@ class PreviewingGenerator(PatternGenerator):
         self.asked: list[int] = []
 
     def generate_batch(self, specs: list[RenderSpec], on_step: StepCallback) -> list[RawImage]:
-        steps = specs[0].steps
+        steps = specs[0].parameters.steps
         for step in range(1, steps + 1):
             self.clock.advance(seconds=0.2)
             if not on_step(step, steps):

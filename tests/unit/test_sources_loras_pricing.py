@@ -19,11 +19,24 @@ from nexus_image.domain.parameters import (
     GenerationParameters,
     LoraWeight,
     Mode,
-    validate_loras,
-    validate_source,
 )
 from nexus_image.domain.resolution import TOKEN_COSTS, Pricing, Resolution
 from nexus_image.domain.upload import UploadAllowance, UploadQuotaExceeded
+
+
+def validate_source(
+    init: str | None, mask: str | None, strength: float | None, steps: int
+) -> tuple[str | None, str | None, float | None]:
+    """The starting image's fields as the one declaration checks them."""
+    p = GenerationParameters.create(
+        prompt="x", seed=1, steps=steps, init_image_id=init, mask_image_id=mask, strength=strength
+    )
+    return p.init_image_id, p.mask_image_id, p.strength
+
+
+def validate_loras(loras: list[LoraWeight]) -> tuple[LoraWeight, ...]:
+    return GenerationParameters.create(prompt="x", seed=1, loras=loras).loras
+
 
 ids = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)
 names = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}", fullmatch=True)

@@ -2,46 +2,87 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
+from typing import Any
 
 from nexus_image.domain.album import Album
 from nexus_image.domain.job import ImageJob, JobStatus
-from nexus_image.domain.parameters import GenerationParameters, LoraWeight, Scheduler
-from nexus_image.domain.resolution import Resolution
+from nexus_image.domain.parameters import (
+    GenerationParameters,
+    RequestOptions,
+    option_fields,
+    parameter_fields,
+    request_fields,
+)
 from nexus_image.domain.safety import OutputSafety
-from nexus_image.domain.styles import Style
 
 
-@dataclass(frozen=True, slots=True)
 class GenerateImage:
-    """A request as the caller spells it: names or the domain's enums, checked by the use case."""
+    """A generation request as the caller spells it: whose it is, the declared request fields
+    by name (`GenerationParameters`' and `RequestOptions`': names or the domain's enums, None
+    or absent for the default), checked by the use case, and the caller's idempotency key."""
+
+    __slots__ = ("client_key", "given", "user_id")
 
     user_id: str
-    prompt: str
-    negative_prompt: str | None = None
-    style: Style | str = Style.REALISTIC
-    resolution: Resolution | str = Resolution.SQUARE_512
-    seed: int | None = None
-    steps: int | None = None
-    guidance: float | None = None
-    scheduler: Scheduler | str | None = None
-    companion_id: str | None = None
-    is_public: bool = False
-    client_key: str | None = None
-    variation_seed: int | None = None
-    variation_strength: float | None = None
-    num_images: int = 1  # one job each, consecutive seeds, one group, charged all or none
-    init_image_id: str | None = None  # an upload of the caller's: image to image
-    mask_image_id: str | None = None  # with it, an upload of the caller's: inpainting
-    strength: float | None = None
-    loras: tuple[LoraWeight, ...] = ()
+    client_key: str | None
+    given: Mapping[str, object]
+
+    def __init__(
+        self, user_id: str, prompt: str | None = None, *, client_key: str | None = None, **fields: object
+    ) -> None:
+        names = {d.name for d in request_fields()}
+        unknown = sorted(set(fields) - names)
+        if unknown:
+            raise TypeError(f"GenerateImage got an unknown field {unknown[0]!r}")
+        given = {k: v for k, v in fields.items() if v is not None}
+        if prompt is not None:
+            given["prompt"] = prompt
+        object.__setattr__(self, "user_id", user_id)
+        object.__setattr__(self, "client_key", client_key)
+        object.__setattr__(self, "given", MappingProxyType(given))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("GenerateImage is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GenerateImage):
+            return NotImplemented
+        return (self.user_id, self.client_key, dict(self.given)) == (
+            other.user_id,
+            other.client_key,
+            dict(other.given),
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.user_id, self.client_key, tuple(sorted(map(str, self.given)))))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.given.items())
+        return f"GenerateImage(user_id={self.user_id!r}, {fields}, client_key={self.client_key!r})"
+
+    def image_fields(self) -> dict[str, object]:
+        """What was given of one image's parameters (`GenerationParameters.create` checks it)."""
+        names = {d.name for d in parameter_fields()}
+        return {k: v for k, v in self.given.items() if k in names}
+
+    def options(self) -> RequestOptions:
+        """The request's options, checked."""
+        names = {d.name for d in option_fields()}
+        return RequestOptions.create(**{k: v for k, v in self.given.items() if k in names})
+
+    def replaced(self, **fields: object) -> GenerateImage:
+        merged: dict[str, Any] = {**self.given, **fields}
+        return GenerateImage(self.user_id, client_key=self.client_key, **merged)
 
 
 @dataclass(frozen=True, slots=True)
 class ImageView:
     """A job as its owner (or, once public, anyone) sees it. The generation parameters stay
-    one `GenerationParameters`; their fields read through."""
+    one `GenerationParameters`, carried whole."""
 
     id: str
     user_id: str
@@ -90,44 +131,12 @@ class ImageView:
         )
 
     @property
-    def prompt(self) -> str:
-        return self.parameters.prompt
-
-    @property
-    def negative_prompt(self) -> str:
-        return self.parameters.negative_prompt
-
-    @property
-    def style(self) -> Style:
-        return self.parameters.style
-
-    @property
-    def resolution(self) -> Resolution:
-        return self.parameters.resolution
-
-    @property
     def width(self) -> int:
         return self.parameters.width
 
     @property
     def height(self) -> int:
         return self.parameters.height
-
-    @property
-    def seed(self) -> int:
-        return self.parameters.seed
-
-    @property
-    def steps(self) -> int:
-        return self.parameters.steps
-
-    @property
-    def guidance(self) -> float:
-        return self.parameters.guidance
-
-    @property
-    def scheduler(self) -> Scheduler:
-        return self.parameters.scheduler
 
 
 @dataclass(frozen=True, slots=True)

@@ -242,14 +242,14 @@ class ProcessJobs:
         ]
 
     def _metadata(self, job: ImageJob) -> dict[str, str]:
-        spec = RenderSpec.of(job.parameters)
+        prompt, negative = job.parameters.styled_prompts()
         params = job.parameters.to_dict()
         meta = {k: json.dumps(v) if isinstance(v, list) else str(v) for k, v in params.items()}
         meta.update(
             job_id=job.id,
             model=self.generator.model_name,
-            styled_prompt=spec.prompt,
-            styled_negative_prompt=spec.negative_prompt,
+            styled_prompt=prompt,
+            styled_negative_prompt=negative,
             parameters=json.dumps({**params, "model": self.generator.model_name}, sort_keys=True),
         )
         return meta

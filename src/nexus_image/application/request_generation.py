@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
-from nexus_image.application.access import owned_upload
+from nexus_image.application.access import owned_upload, visible_job
 from nexus_image.application.dto import GenerateImage, ImageView
 from nexus_image.application.errors import (
     IdempotencyConflict,
@@ -31,20 +32,43 @@ from nexus_image.application.transactions import account_for, in_transaction, re
 from nexus_image.domain.errors import InsufficientTokens, InvalidValue, UnknownLora
 from nexus_image.domain.job import ImageJob
 from nexus_image.domain.parameters import (
-    DEFAULT_SCHEDULER,
     GenerationParameters,
+    Kind,
     LoraWeight,
-    Scheduler,
     consecutive_seeds,
+    parameter_fields,
+    request_fields,
 )
-from nexus_image.domain.resolution import Pricing, Resolution
-from nexus_image.domain.styles import Style
+from nexus_image.domain.resolution import Pricing
 
 
 def _fingerprint(command: GenerateImage) -> str:
-    body = {k: getattr(command, k) for k in command.__slots__ if k != "client_key"}
-    body["loras"] = sorted((lora.name, float(lora.weight)) for lora in command.loras or ())
+    """What makes two requests the same: every declared field, absent ones at their default
+    (so spelling a default out is the same request), adapters in any order."""
+    body: dict[str, object] = {"user_id": command.user_id}
+    for description in request_fields():
+        value = command.given.get(description.name)
+        if value is None and description.default is not MISSING:
+            value = description.default
+        if description.param.kind is Kind.ADAPTERS:
+            value = sorted(
+                (str(a["name"]), float(a["weight"])) if isinstance(a, dict) else (a.name, float(a.weight))
+                for a in value or ()  # type: ignore[attr-defined]
+            )
+        body[description.name] = value
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def remixed(base: GenerationParameters, command: GenerateImage) -> GenerateImage:
+    """A remix: the stored parameters of an image, with what `command` gives changed. Only what
+    is given changes (a new variation seed alone keeps the stored strength; the seed too: the
+    same settings give the same image). A new starting image does not keep the old one's mask:
+    it was drawn for that image."""
+    stored = {k: v for k, v in base.fields().items() if v is not None}
+    if "init_image_id" in command.given and "mask_image_id" not in command.given:
+        stored.pop("mask_image_id", None)
+    merged: dict[str, Any] = {**stored, **command.given}
+    return GenerateImage(command.user_id, client_key=command.client_key, **merged)
 
 
 @dataclass(slots=True)
@@ -68,41 +92,30 @@ class RequestGeneration:
     rate_limit: RateLimit | None = None
     audit_action: str = "image.generate"
     pricing: Pricing = field(default_factory=Pricing)
-    loras: LoraCatalog | None = None  # the operator's adapters; None: none offered
+    adapters: LoraCatalog | None = None  # the operator's LoRA adapters; None: none offered
 
     def parameters(self, command: GenerateImage) -> GenerationParameters:
         """The first image's parameters (the only one's, unless `num_images` asks for more)."""
-        style = Style.parse(command.style)
-        resolution = Resolution.parse(command.resolution)
-        scheduler = Scheduler.parse(command.scheduler) if command.scheduler else DEFAULT_SCHEDULER
-        seed = command.seed if command.seed is not None else self.seeds.random_seed()
-        parameters = GenerationParameters.create(
-            prompt=command.prompt,
-            negative_prompt=command.negative_prompt,
-            style=style,
-            resolution=resolution,
-            seed=seed,
-            steps=command.steps,
-            guidance=command.guidance,
-            scheduler=scheduler,
-            variation_seed=command.variation_seed,
-            variation_strength=command.variation_strength,
-            init_image_id=command.init_image_id,
-            mask_image_id=command.mask_image_id,
-            strength=command.strength,
-            loras=command.loras or (),
-        )
-        self._allowed_loras(parameters.loras)
+        given = command.image_fields()
+        if given.get("seed") is None:
+            given["seed"] = self.seeds.random_seed()
+        parameters = GenerationParameters.create(**given)
+        self._allowed_adapters(parameters)
         return parameters
 
-    def _allowed_loras(self, loras: tuple[LoraWeight, ...]) -> None:
-        if not loras:
-            return
-        allowed = tuple(lora.name for lora in self.loras.available()) if self.loras is not None else ()
-        for lora in loras:
-            if lora.name not in allowed:
-                listed = ", ".join(allowed) if allowed else "none: no LoRA adapters are offered here"
-                raise UnknownLora("loras", f"unknown LoRA {lora.name!r}; allowed: {listed}", allowed)
+    def _allowed_adapters(self, parameters: GenerationParameters) -> None:
+        """Adapters only from the operator's list."""
+        allowed = tuple(a.name for a in self.adapters.available()) if self.adapters is not None else ()
+        for description in parameter_fields():
+            if description.param.kind is not Kind.ADAPTERS:
+                continue
+            chosen: tuple[LoraWeight, ...] = getattr(parameters, description.name)
+            for adapter in chosen:
+                if adapter.name not in allowed:
+                    listed = ", ".join(allowed) if allowed else "none: no LoRA adapters are offered here"
+                    raise UnknownLora(
+                        description.name, f"unknown LoRA {adapter.name!r}; allowed: {listed}", allowed
+                    )
 
     def _sources(self, uow: UnitOfWork, user_id: str, first: GenerationParameters) -> None:
         """The starting image and mask are the caller's own uploads (another user's answers as
@@ -123,18 +136,19 @@ class RequestGeneration:
         """One image's price: its resolution's, in its mode (the operator's prices)."""
         return self.pricing.cost(parameters.resolution, parameters.mode.value)
 
-    def images(self, command: GenerateImage) -> list[GenerationParameters]:
+    def images(self, command: GenerateImage, count: int) -> list[GenerationParameters]:
         """Each image's parameters: consecutive seeds from the first; with a variation, the seed
         stays and the variation seeds are consecutive instead (several variations of one image)."""
         first = self.parameters(command)
         if first.variation_seed is not None:
-            seeds = consecutive_seeds(first.variation_seed, command.num_images)
+            seeds = consecutive_seeds(first.variation_seed, count)
             return [replace(first, variation_seed=seed) for seed in seeds]
-        return [replace(first, seed=seed) for seed in consecutive_seeds(first.seed, command.num_images)]
+        return [replace(first, seed=seed) for seed in consecutive_seeds(first.seed, count)]
 
     def execute(self, command: GenerateImage) -> ImageView:
-        view, _ = self.submit(command)
-        return view
+        """The first (or only) image of the request."""
+        views, _ = self.submit(command)
+        return views[0]
 
     def _limited(self, uow: UnitOfWork, user_id: str, limited: bool) -> None:
         if limited and self.rate_limit is not None:
@@ -150,19 +164,21 @@ class RequestGeneration:
             in_transaction(self.uow_factory, lambda uow: self._limited(uow, user_id, limited))
             raise
 
-    def submit(
+    def remix(
         self,
+        image_id: str,
         command: GenerateImage,
         audit_detail: str | None = None,
         limited: bool = False,
-        audit_action: str | None = None,
-    ) -> tuple[ImageView, bool]:
-        """Like `execute`, and says whether a job was created: False when `command` replays an
-        Idempotency-Key already used (the existing job, nothing charged)."""
-        views, created = self.submit_all(command, audit_detail, limited, audit_action)
-        return views[0], created
+    ) -> tuple[list[ImageView], bool]:
+        """A new request made of the stored parameters of one of the caller's images (or a
+        public one: another user's private image answers as a missing one), with `command`'s
+        fields changed (see `remixed`); audited as `image.remix`."""
+        with self.uow_factory() as uow:
+            base = visible_job(uow, image_id, command.user_id).parameters
+        return self.submit(remixed(base, command), audit_detail, limited, "image.remix")
 
-    def submit_all(
+    def submit(
         self,
         command: GenerateImage,
         audit_detail: str | None = None,
@@ -170,12 +186,14 @@ class RequestGeneration:
         audit_action: str | None = None,
     ) -> tuple[list[ImageView], bool]:
         """Every image of the request (`num_images`, one job each, in seed order), and whether
-        they were created now: all of them are charged and queued in one transaction, or none
-        is. With `audit_detail`, the success row of the audit trail is written in the same
-        transaction, as `audit_action` (`image.remix`; by default this use case's
-        `audit_action`); failures are the caller's to record: their transaction is gone."""
+        they were created now (False: an Idempotency-Key replayed, nothing charged): all of
+        them are charged and queued in one transaction, or none is. With `audit_detail`, the
+        success row of the audit trail is written in the same transaction, as `audit_action`
+        (`image.remix`; by default this use case's `audit_action`); failures are the caller's
+        to record: their transaction is gone."""
         action = audit_action or self.audit_action
-        images = self.images(command)
+        options = command.options()
+        images = self.images(command, options.num_images)
         self._moderated(command.user_id, images[0].prompt, limited)
         fingerprint = _fingerprint(command)
         created: list[bool] = []
@@ -228,8 +246,8 @@ class RequestGeneration:
                     command.user_id,
                     params,
                     now + timedelta(microseconds=index),  # a group lists in seed order
-                    is_public=command.is_public,
-                    companion_id=command.companion_id,
+                    is_public=options.is_public,
+                    companion_id=options.companion_id,
                     event_id=self.ids.new_id(),
                     group_id=group,
                     tokens_cost=self.cost(params),

@@ -59,7 +59,7 @@ class ImageService:
         moderation: ModeratePrompts,
         read_parameters: ReadParameters,
         uploads: ManageUploads,
-        loras: LoraCatalog,
+        lora_catalog: LoraCatalog,
         process: ProcessJobs | None = None,
     ) -> None:
         self.deps = deps
@@ -72,16 +72,16 @@ class ImageService:
         self.recover = recover
         self.redeliver = redeliver
         self.audit = audit
-        self._request = request
+        self.request = request
         self._cancel = cancel
         self.moderation = moderation
         self.read_parameters = read_parameters
         self.uploads = uploads
-        self.loras = loras
+        self.lora_catalog = lora_catalog
         self._process = process
 
     def request_generation(self, command: GenerateImage) -> ImageView:
-        return self._request.execute(command)
+        return self.request.execute(command)
 
     def submit_generation(
         self, command: GenerateImage, audit_detail: str | None = None, limited: bool = False
@@ -89,7 +89,8 @@ class ImageService:
         """`request_generation`, and whether a job was created (False: an idempotent replay);
         with `audit_detail`, the success audit row in the same transaction; `limited`: counted
         against the caller's generation rate limit there too."""
-        return self._request.submit(command, audit_detail, limited)
+        views, created = self.request.submit(command, audit_detail, limited)
+        return views[0], created
 
     def submit_images(
         self,
@@ -100,7 +101,7 @@ class ImageService:
     ) -> tuple[list[ImageView], bool]:
         """As `submit_generation`, with every image of the request (`num_images`); the success
         audit row as `audit_action` when given (`image.remix`), else as `image.generate`."""
-        return self._request.submit_all(command, audit_detail, limited, audit_action)
+        return self.request.submit(command, audit_detail, limited, audit_action)
 
     def cancel(self, user_id: str, job_id: str) -> ImageView:
         return self._cancel.execute(user_id, job_id)

@@ -1,13 +1,20 @@
-"""What a user asks for, validated: prompt, style, resolution, seed, steps, guidance, scheduler,
-an optional variation (a second seed whose noise is blended into the first's), an optional
-starting image (img2img) with a mask (inpainting), and LoRA adapters with their weights."""
+"""What a user asks for, declared once: every field of a generation request, with its bounds,
+its default and its meaning. Everything else (the HTTP body and its OpenAPI schema, the CLI's
+options, the studio's form, the stored JSON, the worker's render input, the PNG text and the
+AUTOMATIC1111 labels) is derived from these declarations or carries the value whole.
+
+`GenerationParameters` is one image, complete and valid (the seed is always fixed);
+`RequestOptions` is what a request says besides its images (how many, public, for which
+companion). Adding a parameter means: its declaration here, its use in the generator, and a
+migration only if a query filters or sorts on it."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from nexus_image.domain.errors import InvalidValue, UnknownScheduler
@@ -23,11 +30,31 @@ MIN_STRENGTH, MAX_STRENGTH = 0.0, 1.0  # how much of a starting image is repaint
 DEFAULT_STRENGTH = 0.75  # AUTOMATIC1111's default denoising strength
 MAX_LORAS = 3
 MIN_LORA_WEIGHT, MAX_LORA_WEIGHT = 0.0, 2.0
+MAX_COMPANION_ID = 255
 UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LORA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
-ParameterValue = str | int | float | None | list[dict[str, str | float]]
-BatchKey = tuple[int, int, int, float, str, str, float, tuple[tuple[str, float], ...]]
+ParameterValue = str | int | float | bool | None | list[dict[str, str | float]]
+BatchKey = tuple[Any, ...]
+
+
+class Kind(StrEnum):
+    """What sort of value a field holds (how it is checked, stored and shown)."""
+
+    TEXT = "text"
+    INTEGER = "integer"
+    NUMBER = "number"
+    CHOICE = "choice"  # one value of an enum
+    UPLOAD = "upload"  # an upload's id (the caller's own)
+    ADAPTERS = "adapters"  # LoRA adapters by name, with weights
+    FLAG = "flag"
+
+
+class Fallback(StrEnum):
+    """Where an absent value comes from, when not from a fixed default."""
+
+    RANDOM = "random"  # chosen at random and recorded
+    STYLE = "style"  # the style's own value
 
 
 class Mode(StrEnum):
@@ -37,17 +64,6 @@ class Mode(StrEnum):
     TXT2IMG = "txt2img"
     IMG2IMG = "img2img"
     INPAINT = "inpaint"
-
-
-@dataclass(frozen=True, slots=True)
-class LoraWeight:
-    """One LoRA adapter by name (a file the operator allowed) and how strongly it applies."""
-
-    name: str
-    weight: float = 1.0
-
-    def to_dict(self) -> dict[str, str | float]:
-        return {"name": self.name, "weight": self.weight}
 
 
 class Scheduler(StrEnum):
@@ -65,7 +81,7 @@ class Scheduler(StrEnum):
             return value
         try:
             return cls(value.strip().lower())
-        except ValueError:
+        except (ValueError, AttributeError):
             allowed = tuple(s.value for s in cls)
             raise UnknownScheduler(
                 "scheduler", f"unknown scheduler {value!r}; allowed: {', '.join(allowed)}", allowed
@@ -73,182 +89,257 @@ class Scheduler(StrEnum):
 
 
 DEFAULT_SCHEDULER = Scheduler.DPMPP_2M_KARRAS
-
-
-def batch_key(
-    width: int,
-    height: int,
-    steps: int,
-    guidance: float,
-    scheduler: str,
-    mode: str = Mode.TXT2IMG.value,
-    strength: float | None = None,
-    loras: Iterable[LoraWeight] = (),
-) -> BatchKey:
-    """The batch-compatibility rule: images of the same size, steps, guidance, scheduler,
-    mode, strength and LoRA adapters (with their weights) can be denoised together (each keeps
-    its own seed, prompts and starting image)."""
-    adapters = tuple(sorted((lora.name, float(lora.weight)) for lora in loras))
-    return (width, height, steps, float(guidance), scheduler, mode, float(strength or 0.0), adapters)
-
-
-def validate_prompt(prompt: str, field: str = "prompt", required: bool = True) -> str:
-    text = " ".join(prompt.split())
-    if required and not text:
-        raise InvalidValue(field, f"{field} must not be empty")
-    if len(text) > MAX_PROMPT_LENGTH:
-        raise InvalidValue(field, f"{field} is longer than {MAX_PROMPT_LENGTH} characters")
-    return text
-
-
-def validate_seed(seed: int, field: str = "seed") -> int:
-    if isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
-        raise InvalidValue(field, f"{field} must be an integer between 0 and {MAX_SEED}")
-    return seed
-
-
-def consecutive_seeds(first: int, count: int) -> list[int]:
-    """The seeds of `count` images asked for at once: `first`, `first + 1`, … (wrapping past
-    the largest seed), as AUTOMATIC1111 numbers a batch."""
-    if not 1 <= count <= MAX_IMAGES_PER_REQUEST:
-        raise InvalidValue("num_images", f"num_images must be between 1 and {MAX_IMAGES_PER_REQUEST}")
-    return [(validate_seed(first) + i) % (MAX_SEED + 1) for i in range(count)]
-
-
-def validate_variation(seed: int | None, strength: float | None) -> float:
-    """The strength of a variation (0 without one): 0 to 1, and above 0 only with a seed."""
-    value = 0.0 if strength is None else strength
-    if isinstance(value, bool) or not 0.0 <= value <= 1.0:
-        raise InvalidValue("variation_strength", "variation_strength must be between 0 and 1")
-    if seed is not None:
-        validate_seed(seed, "variation_seed")
-    elif value > 0:
-        raise InvalidValue("variation_seed", "a variation_strength above 0 needs a variation_seed")
-    return float(value)
-
-
-def validate_upload_id(value: str | None, field: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not UPLOAD_ID.fullmatch(value):
-        raise InvalidValue(field, f"{field} must be an upload id (letters, digits, '-' and '_')")
-    return value
-
-
-def validate_source(
-    init_image_id: str | None, mask_image_id: str | None, strength: float | None, steps: int
-) -> tuple[str | None, str | None, float | None]:
-    """The starting image, its mask and the strength (None without a starting image). A mask
-    needs a starting image; the strength is above 0 and at most 1, and leaves at least one
-    step to run (diffusers runs `int(steps * strength)` of them)."""
-    init = validate_upload_id(init_image_id, "init_image_id")
-    mask = validate_upload_id(mask_image_id, "mask_image_id")
-    if init is None:
-        if mask is not None:
-            raise InvalidValue("mask_image_id", "a mask_image_id needs an init_image_id (the image it masks)")
-        if strength is not None:
-            raise InvalidValue("strength", "strength applies only with an init_image_id")
-        return None, None, None
-    value = DEFAULT_STRENGTH if strength is None else strength
-    if isinstance(value, bool) or not MIN_STRENGTH < value <= MAX_STRENGTH:
-        raise InvalidValue("strength", f"strength must be above {MIN_STRENGTH} and at most {MAX_STRENGTH}")
-    if int(steps * value) < 1:
-        raise InvalidValue(
-            "strength", f"strength {value} of {steps} steps runs no step: raise the strength or the steps"
-        )
-    return init, mask, float(value)
-
-
-def validate_loras(loras: Iterable[LoraWeight] | None) -> tuple[LoraWeight, ...]:
-    """At most three adapters, each named once, each weighted 0 to 2 (which names exist is the
-    operator's list: the application checks it)."""
-    chosen = tuple(loras or ())
-    if len(chosen) > MAX_LORAS:
-        raise InvalidValue("loras", f"at most {MAX_LORAS} LoRA adapters per image")
-    seen: set[str] = set()
-    for lora in chosen:
-        if not isinstance(lora.name, str) or not LORA_NAME.fullmatch(lora.name):
-            raise InvalidValue("loras", f"LoRA name {lora.name!r} is not a valid adapter name")
-        if lora.name in seen:
-            raise InvalidValue("loras", f"LoRA {lora.name!r} is given twice")
-        seen.add(lora.name)
-        weight = lora.weight
-        if isinstance(weight, bool) or not MIN_LORA_WEIGHT <= weight <= MAX_LORA_WEIGHT:
-            raise InvalidValue(
-                "loras", f"LoRA weights must be between {MIN_LORA_WEIGHT} and {MAX_LORA_WEIGHT}"
-            )
-    return tuple(LoraWeight(lora.name, float(lora.weight)) for lora in chosen)
+# AUTOMATIC1111's sampler names (its "Schedule type: Karras" is folded into the name first).
+A1111_SAMPLERS: dict[str, Scheduler] = {
+    "dpm++ 2m karras": Scheduler.DPMPP_2M_KARRAS,
+    "dpm++ 2m": Scheduler.DPMPP_2M,
+    "euler a": Scheduler.EULER_ANCESTRAL,
+    "euler": Scheduler.EULER,
+    "ddim": Scheduler.DDIM,
+    "unipc": Scheduler.UNIPC,
+    "plms": Scheduler.PNDM,
+    "pndm": Scheduler.PNDM,
+}
 
 
 @dataclass(frozen=True, slots=True)
-class GenerationParameters:
-    """A complete, valid description of one image to generate (the seed is always fixed)."""
+class LoraWeight:
+    """One LoRA adapter by name (a file the operator allowed) and how strongly it applies."""
 
-    prompt: str
-    negative_prompt: str
-    style: Style
-    resolution: Resolution
-    seed: int
-    steps: int
-    guidance: float
-    scheduler: Scheduler
+    name: str
+    weight: float = 1.0
+
+    def to_dict(self) -> dict[str, str | float]:
+        return {"name": self.name, "weight": self.weight}
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """How one field is described: for people (`label`, `help`), for checks (`kind`, bounds,
+    `choices`, `pattern`), for defaults (`fallback`; a fixed default is the field's own), and
+    for the outer shapes: `a1111` is its label in AUTOMATIC1111's settings line; `per_image`
+    says the images of one batch may differ in it (every other field is part of the batch key);
+    `group` gathers fields the studio shows together (a variation's seed and strength); `cli`
+    offers it as an option of `nexus-image generate`."""
+
+    label: str
+    help: str
+    kind: Kind
+    low: float | None = None
+    high: float | None = None
+    above_low: bool = False  # the lower bound itself is not allowed
+    min_length: int | None = None
+    max_length: int | None = None
+    required: bool = False
+    choices: type[StrEnum] | None = None
+    pattern: str | None = None
+    fallback: Fallback | None = None
+    a1111: str | None = None
+    per_image: bool = False
+    group: str | None = None
+    cli: bool = True
+
+
+PARAM = "param"
+
+
+def _declared(param: Param, default: Any = MISSING) -> Any:
+    return field(default=default, metadata={PARAM: param})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenerationParameters:
+    """A complete, valid description of one image to generate (the seed is always fixed).
+    Each field is declared here once; see the module's docstring."""
+
+    prompt: str = _declared(
+        Param(
+            "Prompt",
+            f"What to draw: 1 to {MAX_PROMPT_LENGTH} characters (whitespace runs count as one); "
+            "the model reads the first 77 CLIP tokens, style text included.",
+            Kind.TEXT,
+            min_length=1,
+            max_length=MAX_PROMPT_LENGTH,
+            required=True,
+            per_image=True,
+            cli=False,
+        )
+    )
+    negative_prompt: str = _declared(
+        Param(
+            "Negative prompt",
+            f"What to leave out: up to {MAX_PROMPT_LENGTH} characters, added in front of the "
+            "style's own negative prompt.",
+            Kind.TEXT,
+            max_length=MAX_PROMPT_LENGTH,
+            per_image=True,
+        ),
+        "",
+    )
+    style: Style = _declared(
+        Param(
+            "Style",
+            "A prompt template with its own negative prompt, steps and guidance.",
+            Kind.CHOICE,
+            choices=Style,
+            per_image=True,
+        ),
+        Style.REALISTIC,
+    )
+    resolution: Resolution = _declared(
+        Param(
+            "Resolution",
+            "Width x height in pixels; each has its token price.",
+            Kind.CHOICE,
+            choices=Resolution,
+            a1111="Size",
+        ),
+        Resolution.SQUARE_512,
+    )
+    seed: int = _declared(
+        Param(
+            "Seed",
+            f"0 to {MAX_SEED}: the same seed and settings give the same image. Empty: chosen at "
+            "random and recorded.",
+            Kind.INTEGER,
+            low=0,
+            high=MAX_SEED,
+            fallback=Fallback.RANDOM,
+            a1111="Seed",
+            per_image=True,
+        )
+    )
+    steps: int = _declared(
+        Param(
+            "Steps",
+            f"Denoising steps, {MIN_STEPS} to {MAX_STEPS}. Empty: the style's default.",
+            Kind.INTEGER,
+            low=MIN_STEPS,
+            high=MAX_STEPS,
+            fallback=Fallback.STYLE,
+            a1111="Steps",
+        )
+    )
+    guidance: float = _declared(
+        Param(
+            "Guidance",
+            f"How closely the image follows the prompt (classifier-free guidance), {MIN_GUIDANCE} "
+            f"to {MAX_GUIDANCE}. Empty: the style's default.",
+            Kind.NUMBER,
+            low=MIN_GUIDANCE,
+            high=MAX_GUIDANCE,
+            fallback=Fallback.STYLE,
+            a1111="CFG scale",
+        )
+    )
+    scheduler: Scheduler = _declared(
+        Param(
+            "Scheduler",
+            "The sampler that removes the noise step by step.",
+            Kind.CHOICE,
+            choices=Scheduler,
+            a1111="Sampler",
+        ),
+        DEFAULT_SCHEDULER,
+    )
     # A variation: the initial noise is the spherical interpolation from the seed's noise to
     # `variation_seed`'s, `variation_strength` of the way (0: the seed's image exactly).
-    variation_seed: int | None = None
-    variation_strength: float = 0.0
+    variation_seed: int | None = _declared(
+        Param(
+            "Variation seed",
+            "A second seed whose noise is blended into the seed's (text to image only). Empty: no variation.",
+            Kind.INTEGER,
+            low=0,
+            high=MAX_SEED,
+            a1111="Variation seed",
+            per_image=True,
+            group="variation",
+        ),
+        None,
+    )
+    variation_strength: float = _declared(
+        Param(
+            "Variation strength",
+            "How far towards the variation seed's image: 0 keeps the image, 1 gives the variation seed's.",
+            Kind.NUMBER,
+            low=0,
+            high=1,
+            a1111="Variation seed strength",
+            per_image=True,
+            group="variation",
+        ),
+        0.0,
+    )
     # A starting image (an upload of the owner's): repainted `strength` of the way, everywhere
     # or, with a mask, only where the mask is white.
-    init_image_id: str | None = None
-    mask_image_id: str | None = None
-    strength: float | None = None
-    loras: tuple[LoraWeight, ...] = ()
+    init_image_id: str | None = _declared(
+        Param(
+            "Starting image",
+            "An upload of yours to paint from (image to image).",
+            Kind.UPLOAD,
+            pattern=UPLOAD_ID.pattern,
+            per_image=True,
+            cli=False,
+        ),
+        None,
+    )
+    mask_image_id: str | None = _declared(
+        Param(
+            "Mask",
+            "An upload of yours, the starting image's size: white is repainted, black kept (inpainting).",
+            Kind.UPLOAD,
+            pattern=UPLOAD_ID.pattern,
+            per_image=True,
+            cli=False,
+        ),
+        None,
+    )
+    strength: float | None = _declared(
+        Param(
+            "Strength",
+            f"How much of the starting image is repainted: above {MIN_STRENGTH} and at most "
+            f"{MAX_STRENGTH} (default {DEFAULT_STRENGTH}); only with a starting image.",
+            Kind.NUMBER,
+            low=MIN_STRENGTH,
+            high=MAX_STRENGTH,
+            above_low=True,
+            cli=False,
+        ),
+        None,
+    )
+    loras: tuple[LoraWeight, ...] = _declared(
+        Param(
+            "LoRA adapters",
+            f"Up to {MAX_LORAS} of the adapters offered here, each with a weight from "
+            f"{MIN_LORA_WEIGHT} to {MAX_LORA_WEIGHT} (1: as trained).",
+            Kind.ADAPTERS,
+            low=MIN_LORA_WEIGHT,
+            high=MAX_LORA_WEIGHT,
+            max_length=MAX_LORAS,
+            cli=False,
+        ),
+        (),
+    )
 
     @classmethod
-    def create(
-        cls,
-        *,
-        prompt: str,
-        seed: int,
-        negative_prompt: str | None = None,
-        style: Style = Style.REALISTIC,
-        resolution: Resolution = Resolution.SQUARE_512,
-        steps: int | None = None,
-        guidance: float | None = None,
-        scheduler: Scheduler = DEFAULT_SCHEDULER,
-        variation_seed: int | None = None,
-        variation_strength: float | None = None,
-        init_image_id: str | None = None,
-        mask_image_id: str | None = None,
-        strength: float | None = None,
-        loras: Iterable[LoraWeight] | None = None,
-    ) -> GenerationParameters:
-        preset = preset_for(style)
-        steps = preset.steps if steps is None else steps
-        guidance = preset.guidance if guidance is None else guidance
-        if isinstance(steps, bool) or not MIN_STEPS <= steps <= MAX_STEPS:
-            raise InvalidValue("steps", f"steps must be between {MIN_STEPS} and {MAX_STEPS}")
-        if not MIN_GUIDANCE <= guidance <= MAX_GUIDANCE:
-            raise InvalidValue("guidance", f"guidance must be between {MIN_GUIDANCE} and {MAX_GUIDANCE}")
-        blend = validate_variation(variation_seed, variation_strength)
-        init, mask, repaint = validate_source(init_image_id, mask_image_id, strength, steps)
-        if init is not None and blend > 0:
-            raise InvalidValue("variation_seed", "variations apply to text-to-image only (no init_image_id)")
-        return cls(
-            prompt=validate_prompt(prompt),
-            negative_prompt=validate_prompt(negative_prompt or "", "negative_prompt", False),
-            style=style,
-            resolution=resolution,
-            seed=validate_seed(seed),
-            steps=steps,
-            guidance=float(guidance),
-            scheduler=scheduler,
-            variation_seed=variation_seed if blend > 0 else None,
-            variation_strength=blend,
-            init_image_id=init,
-            mask_image_id=mask,
-            strength=repaint,
-            loras=validate_loras(loras),
-        )
+    def create(cls, **given: Any) -> GenerationParameters:
+        """Check what was given (names or the domain's enums; None or absent: the default) and
+        fill the rest. A `seed` is required here: the caller chooses one when absent."""
+        values = {d.name: _checked(d, given.get(d.name)) for d in parameter_fields()}
+        unknown = sorted(set(given) - set(values))
+        if unknown:
+            raise InvalidValue(unknown[0], f"unknown field {unknown[0]!r}")
+        if values["seed"] is None:
+            raise InvalidValue("seed", "a seed is required")
+        for description in parameter_fields():
+            if values[description.name] is None and description.default is not MISSING:
+                values[description.name] = description.default
+        preset = preset_for(values["style"])
+        for description in parameter_fields():
+            if values[description.name] is None and description.param.fallback is Fallback.STYLE:
+                values[description.name] = getattr(preset, description.name)
+        _cross_checked(values)
+        return cls(**values)
 
     @property
     def width(self) -> int:
@@ -269,63 +360,273 @@ class GenerationParameters:
         return Mode.INPAINT if self.mask_image_id is not None else Mode.IMG2IMG
 
     def batch_key(self) -> BatchKey:
-        """Jobs with equal keys can run in one batch (same shape, schedule, guidance, mode,
-        strength and adapters)."""
-        return batch_key(
-            self.width,
-            self.height,
-            self.steps,
-            self.guidance,
-            self.scheduler.value,
-            self.mode.value,
-            self.strength,
-            self.loras,
-        )
+        """The batch-compatibility rule: images whose fields agree except those declared
+        `per_image` (prompts, style, seeds, starting images) denoise together; the mode splits
+        batches too."""
+        key: list[Any] = [self.mode.value]
+        for description in parameter_fields():
+            if not description.param.per_image:
+                key.append(_plain(getattr(self, description.name)))
+        return tuple(key)
 
     def fields(self) -> dict[str, ParameterValue]:
         """The fields by name, typed (enums stay enums; LoRAs as name/weight objects): the one
         spelling of the parameters that every outer shape (views, responses, rows) is made from."""
-        return {
-            "prompt": self.prompt,
-            "negative_prompt": self.negative_prompt,
-            "style": self.style,
-            "resolution": self.resolution,
-            "seed": self.seed,
-            "steps": self.steps,
-            "guidance": self.guidance,
-            "scheduler": self.scheduler,
-            "variation_seed": self.variation_seed,
-            "variation_strength": self.variation_strength,
-            "init_image_id": self.init_image_id,
-            "mask_image_id": self.mask_image_id,
-            "strength": self.strength,
-            "loras": [lora.to_dict() for lora in self.loras],
-        }
+        out: dict[str, ParameterValue] = {}
+        for description in parameter_fields():
+            value = getattr(self, description.name)
+            out[description.name] = [lora.to_dict() for lora in value] if isinstance(value, tuple) else value
+        return out
+
+    def to_dict(self) -> dict[str, ParameterValue]:
+        """The fields as JSON values (events, stored rows, PNG text chunks)."""
+        return {k: v.value if isinstance(v, StrEnum) else v for k, v in self.fields().items()}
 
     @classmethod
     def restore(cls, values: Mapping[str, Any]) -> GenerationParameters:
-        """Parameters as `to_dict` (or a stored row) spells them. Not re-validated: they were
-        when the job was made, and re-validating would break old jobs whenever a rule gets
-        stricter."""
-        return cls(
-            prompt=str(values["prompt"]),
-            negative_prompt=str(values["negative_prompt"]),
-            style=Style(values["style"]),
-            resolution=Resolution(values["resolution"]),
-            seed=int(values["seed"]),
-            steps=int(values["steps"]),
-            guidance=float(values["guidance"]),
-            scheduler=Scheduler(values["scheduler"]),
-            variation_seed=None if values.get("variation_seed") is None else int(values["variation_seed"]),
-            variation_strength=float(values.get("variation_strength") or 0.0),
-            init_image_id=values.get("init_image_id"),
-            mask_image_id=values.get("mask_image_id"),
-            strength=None if values.get("strength") is None else float(values["strength"]),
-            loras=tuple(
-                LoraWeight(str(lora["name"]), float(lora["weight"])) for lora in values.get("loras") or ()
-            ),
-        )
+        """Parameters as `to_dict` spells them. Not re-validated: they were when the job was
+        made, and re-validating would break old jobs whenever a rule gets stricter. A field
+        missing (written before it existed) takes its default."""
+        restored: dict[str, Any] = {}
+        for description in parameter_fields():
+            value = values.get(description.name)
+            if value is None:
+                value = None if description.default is MISSING else description.default
+            restored[description.name] = _restored(description.param, value)
+        return cls(**restored)
 
-    def to_dict(self) -> dict[str, ParameterValue]:
-        """The fields as JSON values (events, PNG text chunks)."""
-        return {k: v.value if isinstance(v, StrEnum) else v for k, v in self.fields().items()}
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestOptions:
+    """What a request says besides its images' parameters."""
+
+    num_images: int = _declared(
+        Param(
+            "Images",
+            f"1 to {MAX_IMAGES_PER_REQUEST} images with consecutive seeds (with a variation: "
+            "consecutive variation seeds), charged all or none.",
+            Kind.INTEGER,
+            low=1,
+            high=MAX_IMAGES_PER_REQUEST,
+            cli=False,
+        ),
+        1,
+    )
+    is_public: bool = _declared(
+        Param("Public", "Public images appear in the gallery for everyone.", Kind.FLAG, cli=False), False
+    )
+    companion_id: str | None = _declared(
+        Param(
+            "Companion",
+            "The companion the image is for (the platform's id).",
+            Kind.TEXT,
+            min_length=1,
+            max_length=MAX_COMPANION_ID,
+            cli=False,
+        ),
+        None,
+    )
+
+    @classmethod
+    def create(cls, **given: Any) -> RequestOptions:
+        values = {d.name: _checked(d, given.get(d.name)) for d in option_fields()}
+        return cls(**{k: v for k, v in values.items() if v is not None})
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDescription:
+    """One declared field: its name, its `Param`, its fixed default (MISSING: none; see
+    `param.fallback`) and whether it belongs to each image (else to the request)."""
+
+    name: str
+    param: Param
+    default: Any
+    per_request: bool = False
+
+    @property
+    def optional(self) -> bool:
+        return not self.param.required
+
+
+def _describe(cls: type, per_request: bool) -> tuple[FieldDescription, ...]:
+    return tuple(FieldDescription(f.name, f.metadata[PARAM], f.default, per_request) for f in fields(cls))
+
+
+@cache
+def parameter_fields() -> tuple[FieldDescription, ...]:
+    """The fields of one image's parameters, in declaration order."""
+    return _describe(GenerationParameters, False)
+
+
+@cache
+def option_fields() -> tuple[FieldDescription, ...]:
+    return _describe(RequestOptions, True)
+
+
+@cache
+def request_fields() -> tuple[FieldDescription, ...]:
+    """Every field a generation request takes: the parameters, then the request's options."""
+    return parameter_fields() + option_fields()
+
+
+def field_named(name: str) -> FieldDescription:
+    for description in request_fields():
+        if description.name == name:
+            return description
+    raise KeyError(name)
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def validate_prompt(prompt: str, field: str = "prompt", required: bool = True) -> str:
+    text = " ".join(prompt.split())
+    if required and not text:
+        raise InvalidValue(field, f"{field} must not be empty")
+    if len(text) > MAX_PROMPT_LENGTH:
+        raise InvalidValue(field, f"{field} is longer than {MAX_PROMPT_LENGTH} characters")
+    return text
+
+
+def validate_seed(seed: int, field: str = "seed") -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InvalidValue(field, f"{field} must be an integer between 0 and {MAX_SEED}")
+    return seed
+
+
+def consecutive_seeds(first: int, count: int) -> list[int]:
+    """The seeds of `count` images asked for at once: `first`, `first + 1`, … (wrapping past
+    the largest seed), as AUTOMATIC1111 numbers a batch."""
+    if not 1 <= count <= MAX_IMAGES_PER_REQUEST:
+        raise InvalidValue("num_images", f"num_images must be between 1 and {MAX_IMAGES_PER_REQUEST}")
+    return [(validate_seed(first) + i) % (MAX_SEED + 1) for i in range(count)]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _bounds(name: str, param: Param) -> str:
+    if param.above_low:
+        return f"{name} must be above {param.low} and at most {param.high}"
+    return f"{name} must be between {param.low} and {param.high}"
+
+
+def _checked(description: FieldDescription, value: Any) -> Any:
+    """One field's value, checked against its declaration (None: not given)."""
+    name, param = description.name, description.param
+    if value is None:
+        if param.required:
+            raise InvalidValue(name, f"{name} is required")
+        return None
+    if param.kind is Kind.TEXT:
+        if not isinstance(value, str):
+            raise InvalidValue(name, f"{name} must be text")
+        text = " ".join(value.split()) if not description.per_request else value
+        if param.min_length and len(text) < param.min_length:
+            raise InvalidValue(name, f"{name} must not be empty")
+        if param.max_length is not None and len(text) > param.max_length:
+            raise InvalidValue(name, f"{name} is longer than {param.max_length} characters")
+        return text
+    if param.kind is Kind.CHOICE:
+        assert param.choices is not None
+        return param.choices.parse(value)  # type: ignore[attr-defined]
+    if param.kind is Kind.FLAG:
+        if not isinstance(value, bool):
+            raise InvalidValue(name, f"{name} must be true or false")
+        return value
+    if param.kind is Kind.UPLOAD:
+        if not isinstance(value, str) or param.pattern is None or not re.fullmatch(param.pattern, value):
+            raise InvalidValue(name, f"{name} must be an upload id (letters, digits, '-' and '_')")
+        return value
+    if param.kind is Kind.ADAPTERS:
+        return _adapters(name, param, value)
+    if not _number(value) or (param.kind is Kind.INTEGER and not isinstance(value, int)):
+        raise InvalidValue(name, _bounds(name, param))
+    low = param.low if param.low is not None else value
+    high = param.high if param.high is not None else value
+    if value < low or value > high or (param.above_low and value == low):
+        raise InvalidValue(name, _bounds(name, param))
+    return value if param.kind is Kind.INTEGER else float(value)
+
+
+def _adapters(name: str, param: Param, value: Any) -> tuple[LoraWeight, ...]:
+    """At most three adapters, each named once, each weighted 0 to 2 (which names exist is the
+    operator's list: the application checks it)."""
+    chosen = tuple(
+        LoraWeight(str(item.get("name")), item.get("weight", 1.0)) if isinstance(item, Mapping) else item
+        for item in value
+    )
+    if param.max_length is not None and len(chosen) > param.max_length:
+        raise InvalidValue(name, f"at most {param.max_length} LoRA adapters per image")
+    seen: set[str] = set()
+    for lora in chosen:
+        if (
+            not isinstance(lora, LoraWeight)
+            or not isinstance(lora.name, str)
+            or not LORA_NAME.fullmatch(lora.name)
+        ):
+            raise InvalidValue(name, f"LoRA name {getattr(lora, 'name', lora)!r} is not a valid adapter name")
+        if lora.name in seen:
+            raise InvalidValue(name, f"LoRA {lora.name!r} is given twice")
+        seen.add(lora.name)
+        weight = lora.weight
+        if not _number(weight) or not MIN_LORA_WEIGHT <= weight <= MAX_LORA_WEIGHT:
+            raise InvalidValue(name, f"LoRA weights must be between {MIN_LORA_WEIGHT} and {MAX_LORA_WEIGHT}")
+    return tuple(LoraWeight(lora.name, float(lora.weight)) for lora in chosen)
+
+
+def _cross_checked(values: dict[str, Any]) -> None:
+    """The rules between fields: a variation needs its seed (and is dropped at strength 0); a
+    mask and a strength need a starting image, whose strength leaves at least one step to run
+    (diffusers runs `int(steps * strength)` of them); variations are for text to image only."""
+    if values["variation_seed"] is None and values["variation_strength"] > 0:
+        raise InvalidValue("variation_seed", "a variation_strength above 0 needs a variation_seed")
+    if values["variation_strength"] == 0:
+        values["variation_seed"] = None
+    if values["init_image_id"] is None:
+        if values["mask_image_id"] is not None:
+            raise InvalidValue("mask_image_id", "a mask_image_id needs an init_image_id (the image it masks)")
+        if values["strength"] is not None:
+            raise InvalidValue("strength", "strength applies only with an init_image_id")
+        return
+    if values["strength"] is None:
+        values["strength"] = DEFAULT_STRENGTH
+    steps, strength = values["steps"], values["strength"]
+    if int(steps * strength) < 1:
+        raise InvalidValue(
+            "strength", f"strength {strength} of {steps} steps runs no step: raise the strength or the steps"
+        )
+    if values["variation_strength"] > 0:
+        raise InvalidValue("variation_seed", "variations apply to text-to-image only (no init_image_id)")
+
+
+def without_inactive(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` without a variation that does nothing (no strength above 0, or no seed)."""
+    if not values.get("variation_strength") or values.get("variation_seed") is None:
+        values.pop("variation_strength", None)
+        values.pop("variation_seed", None)
+    return values
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):  # adapters: as a set of (name, weight), order-free
+        return tuple(sorted((lora.name, float(lora.weight)) for lora in value))
+    if isinstance(value, StrEnum):
+        return value.value
+    return float(value) if isinstance(value, float) else value
+
+
+def _restored(param: Param, value: Any) -> Any:
+    if value is None:
+        return None
+    if param.kind is Kind.CHOICE:
+        assert param.choices is not None
+        return param.choices(value)
+    if param.kind is Kind.ADAPTERS:
+        return tuple(LoraWeight(str(item["name"]), float(item["weight"])) for item in value or ())
+    if param.kind is Kind.INTEGER:
+        return int(value)
+    if param.kind is Kind.NUMBER:
+        return float(value)
+    return value

@@ -15,34 +15,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nexus_image.domain.parameters import (
-    MAX_GUIDANCE,
-    MAX_SEED,
-    MAX_STEPS,
-    MIN_GUIDANCE,
-    MIN_STEPS,
+    A1111_SAMPLERS,
+    Fallback,
+    FieldDescription,
+    Kind,
     Scheduler,
+    parameter_fields,
+    without_inactive,
 )
-from nexus_image.domain.resolution import Resolution
 from nexus_image.domain.styles import Style
 
 # Keys are short ("Variation seed strength"): bounding them keeps the search linear on a long line.
 SETTING = re.compile(r'\s*(\w[\w \-/]{0,63}):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 MAX_TEXT = 64 * 1024  # a real `parameters` text is a few hundred bytes; longer is not read
 NEGATIVE = "Negative prompt:"
-GENERATE_FIELDS = (
-    "prompt", "negative_prompt", "style", "resolution", "seed", "steps", "guidance", "scheduler",
-    "variation_seed", "variation_strength", "init_image_id", "mask_image_id", "strength", "loras",
-)  # fmt: skip
-SAMPLERS: dict[str, Scheduler] = {
-    "dpm++ 2m karras": Scheduler.DPMPP_2M_KARRAS,
-    "dpm++ 2m": Scheduler.DPMPP_2M,
-    "euler a": Scheduler.EULER_ANCESTRAL,
-    "euler": Scheduler.EULER,
-    "ddim": Scheduler.DDIM,
-    "unipc": Scheduler.UNIPC,
-    "plms": Scheduler.PNDM,
-    "pndm": Scheduler.PNDM,
-}
+SCHEDULE_TYPE = "Schedule type"  # A1111 writes Karras apart from the sampler's name
+
+
+def generate_fields() -> tuple[str, ...]:
+    """The fields of a generate request that a PNG's parameters may fill: every declared one."""
+    return tuple(d.name for d in parameter_fields())
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +63,15 @@ def _ours(text: str) -> FoundParameters | None:
         return None
     if not isinstance(found, dict) or not isinstance(found.get("prompt"), str):
         return None
-    parameters = {k: found[k] for k in GENERATE_FIELDS if found.get(k) is not None}
-    extra = {k: str(v) for k, v in found.items() if k not in GENERATE_FIELDS and k != "model"}
-    if parameters.get("variation_strength") == 0:
-        parameters.pop("variation_strength")
-        parameters.pop("variation_seed", None)
-    loras = parameters.pop("loras", None)
-    if loras and _adapters(loras):
-        parameters["loras"] = [{"name": lora["name"], "weight": lora["weight"]} for lora in loras]
-    elif loras:
-        extra["loras"] = json.dumps(loras)[:200]
+    names = generate_fields()
+    parameters = without_inactive({k: found[k] for k in names if found.get(k) is not None})
+    extra = {k: str(v) for k, v in found.items() if k not in names and k != "model"}
+    for description in parameter_fields():
+        adapters = parameters.pop(description.name, None) if description.param.kind is Kind.ADAPTERS else None
+        if adapters and _adapters(adapters):
+            parameters[description.name] = [{"name": a["name"], "weight": a["weight"]} for a in adapters]
+        elif adapters:
+            extra[description.name] = json.dumps(adapters)[:200]
     return FoundParameters("nexus-image", parameters, extra)
 
 
@@ -138,46 +129,47 @@ def automatic1111(text: str) -> FoundParameters | None:
 
 
 def _settings(settings: dict[str, str], parameters: dict[str, Any]) -> dict[str, str]:
-    """Move what has an equivalent into `parameters`; the rest is returned."""
+    """Move what has an equivalent into `parameters` (each declared field by its A1111 label);
+    the rest is returned as it was written."""
     rest = dict(settings)
-    whole = _integer(rest.pop("Steps", None), MIN_STEPS, MAX_STEPS)
-    if whole is not None:
-        parameters["steps"] = whole
-    elif "Steps" in settings:
-        rest["Steps"] = settings["Steps"]
-    guidance = _number(rest.pop("CFG scale", None), MIN_GUIDANCE, MAX_GUIDANCE)
-    if guidance is not None:
-        parameters["guidance"] = guidance
-    elif "CFG scale" in settings:
-        rest["CFG scale"] = settings["CFG scale"]
-    seed = _integer(rest.pop("Seed", None), 0, MAX_SEED)
-    if seed is not None:
-        parameters["seed"] = seed
-    elif settings.get("Seed") not in (None, "-1"):
-        rest["Seed"] = settings["Seed"]
-    size = rest.pop("Size", None)
-    if size is not None:
-        if size.strip() in {r.value for r in Resolution}:
-            parameters["resolution"] = size.strip()
+    for description in parameter_fields():
+        label = description.param.a1111
+        if label is None or label not in rest:
+            continue
+        text = rest.pop(label)
+        value = _setting(description, text, rest)
+        if value is not None:
+            parameters[description.name] = value
+        elif description.param.fallback is Fallback.RANDOM and text.strip() == "-1":
+            pass  # A1111's "a random one": absent here too
         else:
-            rest["Size"] = size
-    sampler = rest.pop("Sampler", None)
-    if sampler is not None:
-        schedule = rest.pop("Schedule type", "")
-        name = sampler.strip().lower()
+            rest[label] = text
+    without_inactive(parameters)
+    return rest
+
+
+def _setting(description: FieldDescription, text: str, rest: dict[str, str]) -> Any:
+    param = description.param
+    low = param.low if param.low is not None else 0
+    high = param.high if param.high is not None else float("inf")
+    if param.kind is Kind.INTEGER:
+        return _integer(text, int(low), int(high))
+    if param.kind is Kind.NUMBER:
+        number = _number(text, low, high)
+        return None if number is None or (param.above_low and number == low) else number
+    if param.kind is not Kind.CHOICE or param.choices is None:
+        return None
+    if param.choices is Scheduler:
+        schedule = rest.pop(SCHEDULE_TYPE, "")
+        name = text.strip().lower()
         if schedule.strip().lower() == "karras" and not name.endswith("karras"):
             name = f"{name} karras"
-        scheduler = SAMPLERS.get(name)
-        if scheduler is not None:
-            parameters["scheduler"] = scheduler.value
-        else:
-            rest["Sampler"] = sampler + (f" ({schedule})" if schedule else "")
-    variation_seed = _integer(rest.pop("Variation seed", None), 0, MAX_SEED)
-    strength = _number(rest.pop("Variation seed strength", None), 0.0, 1.0)
-    if variation_seed is not None and strength is not None and strength > 0:
-        parameters["variation_seed"] = variation_seed
-        parameters["variation_strength"] = strength
-    return rest
+        found = A1111_SAMPLERS.get(name)
+        if found is None and schedule:
+            rest[SCHEDULE_TYPE] = schedule
+        return found.value if found is not None else None
+    values = {choice.value for choice in param.choices}
+    return text.strip() if text.strip() in values else None
 
 
 def _integer(value: str | None, low: int, high: int) -> int | None:

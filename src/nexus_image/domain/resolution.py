@@ -33,7 +33,7 @@ class Resolution(StrEnum):
             return value
         try:
             return cls(value.strip().lower().replace("×", "x").replace(" ", ""))
-        except ValueError:
+        except (ValueError, AttributeError):
             allowed = tuple(r.value for r in cls)
             raise UnsupportedResolution(
                 "resolution",

@@ -21,7 +21,7 @@ class Style(StrEnum):
             return value
         try:
             return cls(value.strip().lower())
-        except ValueError:
+        except (ValueError, AttributeError):
             allowed = tuple(s.value for s in cls)
             raise UnknownStyle(
                 "style", f"unknown style {value!r}; allowed: {', '.join(allowed)}", allowed

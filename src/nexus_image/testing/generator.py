@@ -28,10 +28,10 @@ class PatternGenerator:
             self.calls.append(list(specs))
             if self.fail_with is not None:
                 raise GenerationError(str(self.fail_with)) from self.fail_with
-            steps = specs[0].steps
-            for step in range(1, steps + 1):
-                if not on_step(step, steps):
-                    raise GenerationInterrupted("stopped between steps")
+            total = specs[0].parameters.steps
+            for step in range(1, total + 1):
+                if not on_step(step, total):
+                    raise GenerationInterrupted("stopped between denoising steps")
             return [self._pattern(spec) for spec in specs]
 
     @classmethod
@@ -42,7 +42,7 @@ class PatternGenerator:
         init, mask = spec.init_image, spec.mask_image
         if init is None:
             return pattern
-        strength = spec.strength or 0.0
+        strength = spec.parameters.strength or 0.0
         if mask is None:
             mixed = bytes(
                 round(a + (b - a) * strength) for a, b in zip(init.pixels, pattern.pixels, strict=True)
@@ -56,8 +56,9 @@ class PatternGenerator:
 
     @staticmethod
     def _noise(spec: RenderSpec) -> RawImage:
-        adapters = ",".join(f"{lora.name}:{lora.weight}" for lora in spec.loras)
-        key = f"{spec.seed}|{spec.prompt}|{spec.negative_prompt}" + (f"|{adapters}" if adapters else "")
+        settings = spec.parameters
+        adapters = ",".join(f"{lora.name}:{lora.weight}" for lora in settings.loras)
+        key = f"{settings.seed}|{spec.prompt}|{spec.negative}" + (f"|{adapters}" if adapters else "")
         digest = hashlib.sha256(key.encode()).digest()
         row = bytes((digest[(x * 3 + c) % 32] + x) % 256 for x in range(spec.width) for c in range(3))
         pixels = b"".join(

@@ -22,7 +22,7 @@ from nexus_image.adapters.diffusers.prompt_window import (
 )
 from nexus_image.application.errors import GenerationError, GenerationInterrupted
 from nexus_image.application.ports import PreviewingStepCallback, RawImage, RenderSpec, StepCallback
-from nexus_image.domain.parameters import LoraWeight, Mode
+from nexus_image.domain.parameters import GenerationParameters, LoraWeight, Mode
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,8 @@ class DiffusersGenerator:
         compilation nor the first-call allocations."""
         for resolution in self.options.warm_up:
             width, height = (int(v) for v in resolution.lower().split("x"))
-            spec = RenderSpec("warm-up", "", width, height, 0, 2, 7.5, "dpmpp_2m_karras")
+            settings = GenerationParameters.create(prompt="warm-up", seed=0, steps=2, guidance=7.5)
+            spec = RenderSpec(settings, "warm-up", "", width, height)
             began = time.perf_counter()
             self.generate(spec, lambda step, total: True)
             self.warmed.append(resolution)
@@ -254,14 +255,14 @@ class DiffusersGenerator:
         """One denoising run for several prompts; each image keeps its own seed."""
         first = specs[0]
         if len({spec.batch_key() for spec in specs}) > 1:
-            raise ValueError("a batch needs the same size, steps, guidance and scheduler")
+            raise ValueError("a batch needs specs with one batch key (the same size and settings)")
         if first.width % 8 or first.height % 8:
             raise ValueError("width and height must be multiples of 8")
         self.load()
         with self._lock:
             # Each spec's prompts cut to the text encoder's window (style text first, the user's
             # words last), once: a cut of the user's words is logged, not repeated on a retry.
-            prompts = [fit_for(self._pipe, s.prompt, s.negative_prompt) for s in specs]
+            prompts = [fit_for(self._pipe, s.prompt, s.negative) for s in specs]
             try:
                 return self._run(specs, prompts, on_step)
             except _Stop:
@@ -287,23 +288,25 @@ class DiffusersGenerator:
         import numpy as np
         import torch
 
-        first = specs[0]
+        first, settings = specs[0], specs[0].parameters
         placement = self._placement
         assert placement is not None
-        self._use_loras(first.loras)
+        self._use_loras(settings.loras)
         pipe = self._pipeline(first.mode)
-        pipe.scheduler = self._scheduler(first.scheduler)
+        pipe.scheduler = self._scheduler(settings.scheduler)
         gen_device = "cuda" if placement.device.startswith("cuda") else "cpu"
-        generators = [torch.Generator(device=gen_device).manual_seed(s.seed) for s in specs]
+        generators = [torch.Generator(device=gen_device).manual_seed(s.parameters.seed) for s in specs]
         # The initial noise is drawn here only when a spec asks for a variation; drawn from the
         # same generators the pipeline would use, so the other images of the batch (and a
         # strength of 0) come out exactly as without.
         inputs: dict[str, Any] = {"width": first.width, "height": first.height}
         if first.mode == Mode.TXT2IMG.value:
-            if any(spec.variation_strength > 0 for spec in specs):
+            if any(spec.parameters.variation_strength > 0 for spec in specs):
                 inputs["latents"] = self._initial_noise(specs, generators, gen_device)
         else:
-            inputs.update(image=[_picture(spec.init_image, spec) for spec in specs], strength=first.strength)
+            inputs.update(
+                image=[_picture(spec.init_image, spec) for spec in specs], strength=settings.strength
+            )
             if first.mode == Mode.INPAINT.value:
                 inputs["mask_image"] = [_picture(spec.mask_image, spec) for spec in specs]
             else:
@@ -323,8 +326,8 @@ class DiffusersGenerator:
             result = pipe(
                 prompt=[prompt.text for prompt, _ in prompts],
                 negative_prompt=[negative.text for _, negative in prompts],
-                num_inference_steps=first.steps,
-                guidance_scale=first.guidance,
+                num_inference_steps=settings.steps,
+                guidance_scale=settings.guidance,
                 generator=generators,
                 output_type="np",
                 callback_on_step_end=callback,
@@ -353,10 +356,11 @@ class DiffusersGenerator:
         noises = []
         for spec, generator in zip(specs, generators, strict=True):
             noise = torch.randn(shape, generator=generator, device=device, dtype=dtype)
-            if spec.variation_strength > 0 and spec.variation_seed is not None:
-                other = torch.Generator(device=device).manual_seed(spec.variation_seed)
+            variation = spec.parameters
+            if variation.variation_strength > 0 and variation.variation_seed is not None:
+                other = torch.Generator(device=device).manual_seed(variation.variation_seed)
                 target = torch.randn(shape, generator=other, device=device, dtype=dtype)
-                noise = slerp(spec.variation_strength, noise, target)
+                noise = slerp(variation.variation_strength, noise, target)
             noises.append(noise)
         return torch.cat(noises).to(self._placement.device if self._placement else device)
 

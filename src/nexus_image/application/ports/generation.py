@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from nexus_image.domain.parameters import BatchKey, GenerationParameters, LoraWeight, Mode, batch_key
+from nexus_image.domain.parameters import BatchKey, GenerationParameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,23 +20,17 @@ class RawImage:
 
 @dataclass(frozen=True, slots=True)
 class RenderSpec:
-    """What the generator renders: prompts already styled; for image to image and inpainting,
-    the starting image and the mask already decoded at the spec's size (the mask's white,
-    read from its red channel, is where the image is repainted)."""
+    """What the generator renders: one image's parameters, carried whole, with the prompts the
+    model sees (styled) and the size to render at (the resolution's, unless a stage renders at
+    another: a warm-up, a first pass); for image to image and inpainting, the starting image
+    and the mask already decoded at that size (the mask's white, read from its red channel, is
+    where the image is repainted)."""
 
+    parameters: GenerationParameters
     prompt: str
-    negative_prompt: str
+    negative: str
     width: int
     height: int
-    seed: int
-    steps: int
-    guidance: float
-    scheduler: str
-    variation_seed: int | None = None  # with a strength above 0: noise blended in (slerp)
-    variation_strength: float = 0.0
-    mode: str = Mode.TXT2IMG.value
-    strength: float | None = None
-    loras: tuple[LoraWeight, ...] = ()
     init_image: RawImage | None = field(default=None, repr=False, compare=False)
     mask_image: RawImage | None = field(default=None, repr=False, compare=False)
 
@@ -50,37 +44,15 @@ class RenderSpec:
         """The one translation from a job's parameters (and its decoded images) to what the
         model sees."""
         prompt, negative = parameters.styled_prompts()
-        p = parameters
-        return cls(
-            prompt,
-            negative,
-            p.width,
-            p.height,
-            p.seed,
-            p.steps,
-            p.guidance,
-            p.scheduler.value,
-            p.variation_seed,
-            p.variation_strength,
-            p.mode.value,
-            p.strength,
-            p.loras,
-            init_image,
-            mask_image,
-        )
+        return cls(parameters, prompt, negative, parameters.width, parameters.height, init_image, mask_image)
+
+    @property
+    def mode(self) -> str:
+        return self.parameters.mode.value
 
     def batch_key(self) -> BatchKey:
-        """Specs with equal keys can render as one batch (the domain's rule)."""
-        return batch_key(
-            self.width,
-            self.height,
-            self.steps,
-            self.guidance,
-            self.scheduler,
-            self.mode,
-            self.strength,
-            self.loras,
-        )
+        """Specs with equal keys can render as one batch (the domain's rule, at one size)."""
+        return (self.width, self.height, *self.parameters.batch_key())
 
 
 StepCallback = Callable[[int, int], bool]

@@ -192,7 +192,7 @@ class Container(containers.DeclarativeContainer):
         welcome_grant=welcome_grant,
         rate_limit=rate_limit,
         pricing=providers.Callable(attrgetter("pricing"), settings),
-        loras=lora_catalog,
+        adapters=lora_catalog,
     )
     cancel_generation = providers.Singleton(CancelGeneration, uow_factory=uow_factory, clock=clock, ids=ids)
     image_queries = providers.Singleton(ImageQueries, uow_factory=uow_factory, storage=storage, clock=clock)
@@ -277,7 +277,7 @@ class Container(containers.DeclarativeContainer):
         moderation=moderate_prompts,
         read_parameters=providers.Singleton(ReadParameters, reader=text_reader),
         uploads=manage_uploads,
-        loras=lora_catalog,
+        lora_catalog=lora_catalog,
         process=process_jobs,
     )
 

@@ -3,140 +3,136 @@ times in ISO-8601 UTC). Use-case views are translated here and nowhere else."""
 
 from __future__ import annotations
 
+from dataclasses import MISSING
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
-from msgspec import Meta, Struct, structs
+import msgspec
+from msgspec import Meta, Struct
 
 from nexus_image.application.dto import AlbumView, GenerateImage, ImageView
 from nexus_image.domain.album import MAX_ALBUM_NAME
 from nexus_image.domain.job import JobStatus
 from nexus_image.domain.parameters import (
-    MAX_GUIDANCE,
-    MAX_IMAGES_PER_REQUEST,
     MAX_LORA_WEIGHT,
-    MAX_LORAS,
-    MAX_PROMPT_LENGTH,
-    MAX_SEED,
-    MAX_STEPS,
-    MIN_GUIDANCE,
     MIN_LORA_WEIGHT,
-    MIN_STEPS,
-    UPLOAD_ID,
+    FieldDescription,
     GenerationParameters,
-    LoraWeight,
-    Scheduler,
+    Kind,
+    field_named,
+    parameter_fields,
+    request_fields,
 )
-from nexus_image.domain.resolution import Resolution
-from nexus_image.domain.styles import Style
 
-# Litestar drops a 0 lower bound from the OpenAPI document (it tests bounds for truth), so the
-# bound is repeated for the schema explicitly.
-Seed = Annotated[int, Meta(ge=0, le=MAX_SEED, extra_json_schema={"extra": {"minimum": 0}})]
-Steps = Annotated[int, Meta(ge=MIN_STEPS, le=MAX_STEPS)]
-Guidance = Annotated[float, Meta(ge=MIN_GUIDANCE, le=MAX_GUIDANCE)]
-Prompt = Annotated[str, Meta(min_length=1, max_length=MAX_PROMPT_LENGTH)]
-NegativePrompt = Annotated[str, Meta(max_length=MAX_PROMPT_LENGTH)]
 CompanionId = Annotated[str, Meta(min_length=1, max_length=255)]
 AlbumName = Annotated[str, Meta(min_length=1, max_length=MAX_ALBUM_NAME)]
-NumImages = Annotated[int, Meta(ge=1, le=MAX_IMAGES_PER_REQUEST)]
-VariationStrength = Annotated[float, Meta(ge=0.0, le=1.0, extra_json_schema={"extra": {"minimum": 0}})]
-UploadId = Annotated[str, Meta(pattern=UPLOAD_ID.pattern.join("^$"), description="an upload's id")]
-Strength = Annotated[float, Meta(gt=0.0, le=1.0, description="how much of the starting image is repainted")]
-LoraWeightValue = Annotated[
-    float, Meta(ge=MIN_LORA_WEIGHT, le=MAX_LORA_WEIGHT, extra_json_schema={"extra": {"minimum": 0}})
-]
 
 
 class LoraRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     """A LoRA adapter from `GET /api/v1/models/loras`, and how strongly it applies."""
 
     name: Annotated[str, Meta(min_length=1, max_length=100)]
-    weight: LoraWeightValue = 1.0
+    weight: Annotated[
+        float, Meta(ge=MIN_LORA_WEIGHT, le=MAX_LORA_WEIGHT, extra_json_schema={"extra": {"minimum": 0}})
+    ] = 1.0
 
 
-Loras = Annotated[list[LoraRequest], Meta(max_length=MAX_LORAS)]
+def _meta(description: FieldDescription) -> Meta:
+    """A field's bounds and meaning for msgspec (checks) and the OpenAPI document. Litestar
+    drops a 0 lower bound from the document (it tests bounds for truth), so such a bound is
+    repeated for the schema explicitly."""
+    param = description.param
+    bounds: dict[str, Any] = {"description": param.help}
+    if param.kind in (Kind.INTEGER, Kind.NUMBER):
+        bounds["gt" if param.above_low else "ge"] = param.low
+        bounds["le"] = param.high
+        if param.low == 0 and not param.above_low:
+            bounds["extra_json_schema"] = {"extra": {"minimum": 0}}
+    elif param.kind is Kind.TEXT:
+        bounds.update(min_length=param.min_length, max_length=param.max_length)
+    elif param.kind is Kind.UPLOAD and param.pattern is not None:
+        bounds["pattern"] = param.pattern.join("^$")
+    elif param.kind is Kind.ADAPTERS:
+        bounds["max_length"] = param.max_length
+    return Meta(**{k: v for k, v in bounds.items() if v is not None})
 
 
-def _loras(values: dict[str, Any]) -> dict[str, Any]:
-    """`loras` as the domain's LoraWeight (from request Structs or stored name/weight objects)."""
-    given = values.get("loras")
-    if given is not None:
-        values["loras"] = tuple(
-            LoraWeight(str(item["name"]), float(item["weight"]))
-            if isinstance(item, dict)
-            else LoraWeight(item.name, item.weight)
-            for item in given
-        )
-    return values
-
-
-# Body fields whose allowed values a validation problem lists.
-ENUM_FIELDS: dict[str, tuple[str, ...]] = {
-    "style": tuple(s.value for s in Style),
-    "resolution": tuple(r.value for r in Resolution),
-    "scheduler": tuple(s.value for s in Scheduler),
+BODY_TYPES: dict[Kind, Any] = {
+    Kind.TEXT: str,
+    Kind.INTEGER: int,
+    Kind.NUMBER: float,
+    Kind.UPLOAD: str,
+    Kind.FLAG: bool,
+    Kind.ADAPTERS: list[LoraRequest],
 }
 
 
-class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
-    """An image to generate. Only `prompt` is required; the seed is chosen and recorded when
-    absent, steps and guidance default to the style's."""
-
-    prompt: Prompt
-    negative_prompt: NegativePrompt | None = None
-    style: Style = Style.REALISTIC
-    resolution: Resolution = Resolution.SQUARE_512
-    seed: Seed | None = None
-    steps: Steps | None = None
-    guidance: Guidance | None = None
-    scheduler: Scheduler | None = None
-    companion_id: CompanionId | None = None
-    is_public: bool = False
-    num_images: NumImages = 1
-    variation_seed: Seed | None = None
-    variation_strength: VariationStrength | None = None
-    init_image_id: UploadId | None = None
-    mask_image_id: UploadId | None = None
-    strength: Strength | None = None
-    loras: Loras | None = None
-
-    def command(self, user_id: str, client_key: str | None) -> GenerateImage:
-        values = _loras(structs.asdict(self))
-        return GenerateImage(user_id=user_id, client_key=client_key, **values)
+def _body_field(description: FieldDescription, partial: bool) -> tuple[str, Any, Any]:
+    """One field of a request body: required only where the declaration says so (and never in
+    a partial body), null or absent for its default."""
+    param = description.param
+    base: Any = param.choices if param.kind is Kind.CHOICE else BODY_TYPES[param.kind]
+    annotated: Any = Annotated[base, _meta(description)]
+    if param.required and not partial:
+        return (description.name, annotated, msgspec.NODEFAULT)
+    default = description.default
+    if partial or default is MISSING or default is None or default == () or param.kind is Kind.TEXT:
+        return (description.name, annotated | None, None)
+    return (description.name, annotated | None, default)
 
 
-class RemixRequest(Struct, forbid_unknown_fields=True, kw_only=True):
-    """What changes from the image remixed: every field is optional and keeps the image's value
-    when absent (the seed too: the same settings give the same image)."""
+def _values(body: Struct) -> dict[str, Any]:
+    """A body's fields as plain values (enums as names, adapters as name/weight objects)."""
+    return {f: msgspec.to_builtins(getattr(body, f)) for f in body.__struct_fields__}
 
-    prompt: Prompt | None = None
-    negative_prompt: NegativePrompt | None = None
-    style: Style | None = None
-    resolution: Resolution | None = None
-    seed: Seed | None = None
-    steps: Steps | None = None
-    guidance: Guidance | None = None
-    scheduler: Scheduler | None = None
-    companion_id: CompanionId | None = None
-    is_public: bool = False
-    num_images: NumImages = 1
-    variation_seed: Seed | None = None
-    variation_strength: VariationStrength | None = None
-    init_image_id: UploadId | None = None
-    mask_image_id: UploadId | None = None
-    strength: Strength | None = None
-    loras: Loras | None = None
 
-    def command(self, user_id: str, client_key: str | None, base: GenerationParameters) -> GenerateImage:
-        given = {k: v for k, v in structs.asdict(self).items() if v is not None}
-        stored = {k: v for k, v in base.fields().items() if v is not None}
-        # Only what is given changes: a new variation_seed alone keeps the stored strength. A
-        # new starting image does not keep the old one's mask (it was drawn for that image).
-        if "init_image_id" in given and "mask_image_id" not in given:
-            stored.pop("mask_image_id", None)
-        merged: dict[str, Any] = _loras({**stored, **given})
-        return GenerateImage(user_id=user_id, client_key=client_key, **merged)
+def _generate_command(self: Struct, user_id: str, client_key: str | None) -> GenerateImage:
+    return GenerateImage(user_id, client_key=client_key, **_values(self))
+
+
+# The bodies are derived from the one declaration of a request's fields (the domain's
+# `request_fields`): the order, the bounds, the defaults and the descriptions come from there.
+if TYPE_CHECKING:
+
+    class GenerateRequest(Struct):
+        def command(self, user_id: str, client_key: str | None) -> GenerateImage: ...
+
+    class RemixRequest(GenerateRequest): ...
+
+else:
+    GenerateRequest = msgspec.defstruct(
+        "GenerateRequest",
+        [_body_field(d, partial=False) for d in request_fields()],
+        kw_only=True,
+        forbid_unknown_fields=True,
+        module=__name__,
+        namespace={
+            "__doc__": "An image to generate. Only `prompt` is required; the seed is chosen and "
+            "recorded when absent, steps and guidance default to the style's.",
+            "command": _generate_command,
+        },
+    )
+    RemixRequest = msgspec.defstruct(
+        "RemixRequest",
+        [_body_field(d, partial=True) for d in request_fields()],
+        kw_only=True,
+        forbid_unknown_fields=True,
+        module=__name__,
+        namespace={
+            "__doc__": "What changes from the image remixed: every field is optional and keeps the "
+            "image's value when absent (the seed too: the same settings give the same image).",
+            "command": _generate_command,
+        },
+    )
+
+Prompt = Annotated[str, _meta(field_named("prompt"))]
+
+# Body fields whose allowed values a validation problem lists.
+ENUM_FIELDS: dict[str, tuple[str, ...]] = {
+    d.name: tuple(choice.value for choice in d.param.choices)
+    for d in request_fields()
+    if d.param.choices is not None
+}
 
 
 class UploadResponse(Struct, kw_only=True):
@@ -206,72 +202,86 @@ class SafetyResponse(Struct, kw_only=True):
     checker: str
 
 
-class ImageResponse(Struct, kw_only=True):
-    id: str
-    user_id: str
-    status: JobStatus
-    prompt: str
-    negative_prompt: str
-    style: Style
-    resolution: Resolution
-    width: int
-    height: int
-    seed: int
-    steps: int
-    guidance: float
-    scheduler: Scheduler
-    tokens_cost: int
-    is_public: bool
-    is_favorite: bool
-    companion_id: str | None
-    created_at: datetime
-    started_at: datetime | None
-    completed_at: datetime | None
-    failure_reason: str | None
-    storage_url: str | None
-    thumbnail_url: str | None
-    variation_seed: int | None = None
-    variation_strength: float = 0.0
-    init_image_id: str | None = None
-    mask_image_id: str | None = None
-    strength: float | None = None
-    loras: list[dict[str, Any]] = []
-    group_id: str | None = None
-    queue_position: int | None = None
-    eta_seconds: int | None = None
-    safety: SafetyResponse | None = None
+def _response_fields() -> list[tuple[str, Any, Any]]:
+    """An image as the API shows it: who and what state, then its parameters (from the one
+    declaration, typed as the domain types them), then the rest."""
+    hints = get_type_hints(GenerationParameters)
+    parameters = [
+        (d.name, list[dict[str, Any]] if d.param.kind is Kind.ADAPTERS else hints[d.name], msgspec.NODEFAULT)
+        for d in parameter_fields()
+    ]
+    return [
+        ("id", str, msgspec.NODEFAULT),
+        ("user_id", str, msgspec.NODEFAULT),
+        ("status", JobStatus, msgspec.NODEFAULT),
+        *parameters,
+        ("width", int, msgspec.NODEFAULT),
+        ("height", int, msgspec.NODEFAULT),
+        ("tokens_cost", int, msgspec.NODEFAULT),
+        ("is_public", bool, msgspec.NODEFAULT),
+        ("is_favorite", bool, msgspec.NODEFAULT),
+        ("companion_id", str | None, msgspec.NODEFAULT),
+        ("created_at", datetime, msgspec.NODEFAULT),
+        ("started_at", datetime | None, msgspec.NODEFAULT),
+        ("completed_at", datetime | None, msgspec.NODEFAULT),
+        ("failure_reason", str | None, msgspec.NODEFAULT),
+        ("storage_url", str | None, msgspec.NODEFAULT),
+        ("thumbnail_url", str | None, msgspec.NODEFAULT),
+        ("group_id", str | None, None),
+        ("queue_position", int | None, None),
+        ("eta_seconds", int | None, None),
+        ("safety", SafetyResponse | None, None),
+    ]
 
-    @classmethod
-    def of(cls, view: ImageView, storage_url: str | None, thumbnail_url: str | None) -> ImageResponse:
-        return cls(
-            id=view.id,
-            user_id=view.user_id,
-            status=view.status,
-            **view.parameters.fields(),  # type: ignore[arg-type]
-            width=view.width,
-            height=view.height,
-            tokens_cost=view.tokens_cost,
-            is_public=view.is_public,
-            is_favorite=view.is_favorite,
-            companion_id=view.companion_id,
-            created_at=view.created_at.astimezone(UTC),
-            started_at=utc(view.started_at),
-            completed_at=utc(view.completed_at),
-            failure_reason=view.failure_reason,
-            storage_url=storage_url,
-            thumbnail_url=thumbnail_url,
-            group_id=view.group_id,
-            queue_position=view.queue_position,
-            eta_seconds=view.eta_seconds,
-            safety=None
-            if view.safety is None
-            else SafetyResponse(
-                flagged=view.safety.flagged,
-                score=round(view.safety.score, 4),
-                labels=list(view.safety.labels),
-                checker=view.safety.checker,
-            ),
-        )
+
+def _image_response(cls: Any, view: ImageView, storage_url: str | None, thumbnail_url: str | None) -> Any:
+    return cls(
+        id=view.id,
+        user_id=view.user_id,
+        status=view.status,
+        **view.parameters.fields(),
+        width=view.width,
+        height=view.height,
+        tokens_cost=view.tokens_cost,
+        is_public=view.is_public,
+        is_favorite=view.is_favorite,
+        companion_id=view.companion_id,
+        created_at=view.created_at.astimezone(UTC),
+        started_at=utc(view.started_at),
+        completed_at=utc(view.completed_at),
+        failure_reason=view.failure_reason,
+        storage_url=storage_url,
+        thumbnail_url=thumbnail_url,
+        group_id=view.group_id,
+        queue_position=view.queue_position,
+        eta_seconds=view.eta_seconds,
+        safety=None
+        if view.safety is None
+        else SafetyResponse(
+            flagged=view.safety.flagged,
+            score=round(view.safety.score, 4),
+            labels=list(view.safety.labels),
+            checker=view.safety.checker,
+        ),
+    )
+
+
+if TYPE_CHECKING:
+
+    class ImageResponse(Struct):
+        id: str
+
+        @classmethod
+        def of(cls, view: ImageView, storage_url: str | None, thumbnail_url: str | None) -> ImageResponse: ...
+
+else:
+    ImageResponse = msgspec.defstruct(
+        "ImageResponse",
+        _response_fields(),
+        kw_only=True,
+        module=__name__,
+        namespace={"of": classmethod(_image_response)},
+    )
 
 
 class GeneratedResponse(ImageResponse, kw_only=True):

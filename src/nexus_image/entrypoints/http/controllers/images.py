@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -12,7 +13,7 @@ from msgspec import structs
 
 from nexus_image.application.access import MAX_UPLOAD_BYTES
 from nexus_image.application.audit import RecordAudit
-from nexus_image.application.dto import GenerateImage, ImageView
+from nexus_image.application.dto import ImageView
 from nexus_image.application.errors import RateLimitExceeded
 from nexus_image.application.images import ImageQueries, ManageImages
 from nexus_image.application.service import ImageService
@@ -54,15 +55,13 @@ def respond(request: Request[Any, Any, Any], view: ImageView) -> ImageResponse:
 
 def created(
     request: Request[Any, Any, Any],
-    service: ImageService,
-    command: GenerateImage,
+    submit: Callable[[], tuple[list[ImageView], bool]],
     note: AuditNote,
-    action: str,
 ) -> Response[GeneratedResponse]:
-    """The 201 of a generation request: the first job, and every job of the request; the
-    success audit row (`action`, `note.text`) is written in the request's transaction."""
+    """The 201 of a generation request: the first job, and every job of the request (`submit`
+    writes the success audit row, `note.text`, in the request's transaction)."""
     try:
-        views, _ = service.submit_images(command, note.text, limited=True, audit_action=action)
+        views, _ = submit()
     except RateLimitExceeded as error:
         raise RateLimited(retry_after_header(error.wait)) from error
     note.target = views[0].id
@@ -117,7 +116,8 @@ class ImagesController(Controller):
         balance (402) or replays an Idempotency-Key (the same jobs again). The rate-limit check,
         the jobs, the charges, their events, the key and the audit row are one transaction."""
         with audited(audit, user, "image.generate", success_recorded=True) as note:
-            return created(request, service, data.command(user, idempotency_key), note, "image.generate")
+            command = data.command(user, idempotency_key)
+            return created(request, lambda: service.request.submit(command, note.text, limited=True), note)
 
     @post(
         "/{image_id:str}/remix",
@@ -140,11 +140,12 @@ class ImagesController(Controller):
         """A generate request made of the stored parameters of one of the caller's images (or a
         public one: another user's private image is 404), with the body's fields changed. It is
         moderated, charged, rate limited and answered exactly like `POST /images/generate`."""
-        base = queries.get(user, image_id).parameters
         with audited(audit, user, "image.remix", image_id, success_recorded=True) as note:
             note.detail = f"remix of {image_id}"
-            command = data.command(user, idempotency_key, base)
-            return created(request, service, command, note, "image.remix")
+            command = data.command(user, idempotency_key)
+            return created(
+                request, lambda: service.request.remix(image_id, command, note.text, limited=True), note
+            )
 
     @post(
         "/parameters",

@@ -164,7 +164,9 @@ class StudioController(Controller):
             },
             "prices": setup.pricing.table(),
             "loras": {
-                "loras": [{"name": lora.name, "size": lora.size} for lora in service.loras.available()],
+                "loras": [
+                    {"name": lora.name, "size": lora.size} for lora in service.lora_catalog.available()
+                ],
                 "max_per_image": MAX_LORAS,
                 "min_weight": MIN_LORA_WEIGHT,
                 "max_weight": MAX_LORA_WEIGHT,

@@ -125,5 +125,5 @@ class ModelsController(Controller):
     @get("/loras", sync_to_thread=True, summary="The LoRA adapters a request may use", responses=problems())
     def loras(self, service: ImageService) -> LorasResponse:
         """The `.safetensors` files the operator put in NEXUS_IMAGE_LORA_DIR, by name."""
-        found = service.loras.available()
+        found = service.lora_catalog.available()
         return LorasResponse(loras=[LoraResponse(name=lora.name, size=lora.size) for lora in found])
