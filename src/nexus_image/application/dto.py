@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from nexus_image.application.process_outcome import ProcessOutcome as ProcessOutcome  # its home
 from nexus_image.domain.album import Album
 from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.parameters import GenerationParameters, LoraWeight, Scheduler
@@ -141,10 +142,3 @@ class AlbumView:
     @classmethod
     def of(cls, album: Album) -> AlbumView:
         return cls(album.id, album.owner_id, album.name, album.created_at, len(album.image_ids))
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessOutcome:
-    job_id: str
-    status: str  # COMPLETED, FAILED, CANCELLED, SKIPPED
-    detail: str = ""
