@@ -150,7 +150,7 @@ class ProcessJobs:
             try:
                 specs.append(self.render.spec(job))
                 ready.append(job)
-            except Exception as error:
+            except Exception as error:  # its starting image is gone or unreadable: it alone fails
                 outcomes[job.id] = _done(
                     self.finish.fail(job, _why("reading the starting image", error), began)
                 )
