@@ -102,7 +102,7 @@ class Api:
         """Relay the outbox to the in-process queue and process everything queued."""
         self.worker.relay.drain()
         queue = self.container.job_queue()
-        outcomes = []
+        outcomes: list[str] = []
         while deliveries := queue.receive(8, 0):
             for delivery in deliveries:
                 outcomes.append(self.worker.process(delivery.job_id).status)

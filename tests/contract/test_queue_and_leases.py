@@ -27,7 +27,7 @@ def test_queue_position_counts_down_and_the_estimate_follows_recent_generations(
     assert positions == [1, 2, 3, 4]
     assert stack.service.get_image("alice", jobs[3]).eta_seconds is None  # nothing measured yet
 
-    stack.service.worker.live_events = AdvanceClock(stack, 4.0)  # 2 steps: 8 s a generation
+    stack.service.worker.render.live_events = AdvanceClock(stack, 4.0)  # 2 steps: 8 s a generation
     assert stack.service.process(jobs[0]).status == "COMPLETED"
     stack.clock.advance(seconds=10)  # past the estimates' few seconds of caching
     last = stack.service.get_image("alice", jobs[3])
@@ -56,15 +56,15 @@ def test_live_state_lists_unfinished_jobs_and_those_finished_since(stack: Stack)
 def test_active_workers_are_those_holding_an_unexpired_lease(stack: Stack) -> None:
     a, b = stack.request(seed=1).id, stack.request(seed=2).id
     stack.service.relay.drain()
-    worker = stack.service.worker
+    claim = stack.service.worker.claim
     for job, name in ((a, "w1"), (b, "w2")):
-        worker.worker_id = name
-        worker._start(job)
+        claim.worker_id = name
+        claim.start(job)
     with stack.backend.uow_factory() as uow:
         assert uow.jobs.active_workers(stack.clock.now()) == 2
-        assert uow.jobs.active_workers(stack.clock.now() + worker.lease) == 0
-        assert uow.jobs.next_lease_expiry() == stack.clock.now() + worker.lease
-    stack.clock.advance(seconds=worker.lease.total_seconds() + 1)
+        assert uow.jobs.active_workers(stack.clock.now() + claim.lease) == 0
+        assert uow.jobs.next_lease_expiry() == stack.clock.now() + claim.lease
+    stack.clock.advance(seconds=claim.lease.total_seconds() + 1)
     assert stack.service.recover.execute() == (2, 0)
     with stack.backend.uow_factory() as uow:
         assert uow.jobs.next_lease_expiry() is None

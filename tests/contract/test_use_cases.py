@@ -171,8 +171,8 @@ def test_stalled_jobs_are_requeued_then_failed_once(stack: Stack) -> None:
     stack.service.relay.drain()
     stack.queue.receive(1, 0)
     for _ in range(3):
-        stack.service.worker.worker_id = "dead-worker"
-        stack.service.worker._start(job)
+        stack.service.worker.claim.worker_id = "dead-worker"
+        stack.service.worker.claim.start(job)
         stack.clock.advance(minutes=11)
         stack.service.recover.execute()
     assert stack.service.get_image("alice", job).status == "FAILED"

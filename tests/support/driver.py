@@ -56,7 +56,7 @@ class ServiceDriver:
     def run_queue(self) -> list[str]:
         """Relay the outbox and process everything queued; returns the outcomes' statuses."""
         self.service.relay.drain()
-        statuses = []
+        statuses: list[str] = []
         while deliveries := self.queue.receive(max_items=8, timeout=0):
             for delivery in deliveries:
                 statuses.append(self.service.process(delivery.job_id).status)

@@ -129,16 +129,16 @@ def test_settings_are_applied_at_construction_and_both_worker_roles_run_the_same
     worker = compose("worker", s, generator=PatternGenerator(), worker_id="gpu-1")
     try:
         for app in (embedded, worker):
-            assert app.service.worker.lease.total_seconds() == 40
+            assert app.service.worker.claim.lease.total_seconds() == 40
             assert app.service.recover.max_attempts == 5
             runtime = app.runtime
             assert (runtime.max_batch, runtime.batch_wait_seconds) == (3, 0.2)
             assert runtime.recovery_every_seconds == 20.0
         assert embedded.runtime.relay and not worker.runtime.relay  # NEXUS_IMAGE_WORKER_RELAY
         assert not embedded.runtime.exit_on_model_error and worker.runtime.exit_on_model_error
-        assert worker.service.worker.worker_id == "gpu-1"
-        assert embedded.service.worker.worker_id.startswith("embedded-")
-        assert embedded.service.worker.batch_generator is embedded.generator
+        assert worker.service.worker.claim.worker_id == "gpu-1"
+        assert embedded.service.worker.claim.worker_id.startswith("embedded-")
+        assert embedded.service.worker.render.batch_generator is embedded.generator
     finally:
         embedded.close()
         worker.close()

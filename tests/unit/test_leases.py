@@ -36,11 +36,11 @@ def test_a_job_being_generated_keeps_its_lease_and_is_never_recovered(world: Wor
     recovered: list[tuple[int, int]] = []
 
     def slow_step(step: int) -> None:
-        world.clock.advance(seconds=worker.lease.total_seconds() / 4)  # 12 steps: three leases long
+        world.clock.advance(seconds=worker.claim.lease.total_seconds() / 4)  # 12 steps: three leases long
         leases.append(lease_of(world, job.id))
         recovered.append(world.service.recover.execute())
 
-    worker.live_events = OnStep(slow_step)
+    worker.render.live_events = OnStep(slow_step)
     assert world.service.process(job.id).status == "COMPLETED"
     assert set(recovered) == {(0, 0)}
     assert len(set(leases)) >= 3  # renewed several times ...
@@ -53,22 +53,22 @@ def test_an_expired_lease_hands_the_job_back_and_the_old_worker_settles_nothing(
     world.service.relay.drain()
     world.queue.receive(1, 0)
     worker = world.service.worker
-    worker.worker_id = "stuck-worker"
-    worker.progress_every = timedelta(0)  # an event at every step, to act at step 2
+    worker.claim.worker_id = "stuck-worker"
+    worker.render.pacing.progress_every = timedelta(0)  # an event at every step, to act at step 2
     taken_over: list[int] = []
 
     def stall_then_lose_it(step: int) -> None:
         if step == 2:  # the worker stalls longer than its lease; another one takes the job
-            world.clock.advance(seconds=worker.lease.total_seconds() * 2)
+            world.clock.advance(seconds=worker.claim.lease.total_seconds() * 2)
             assert world.service.recover.execute() == (1, 0)
-            worker.worker_id = "second-worker"
+            worker.claim.worker_id = "second-worker"
             world.service.relay.drain()
             [delivery] = world.queue.receive(1, 0)
             taken_over.append(step)
-            assert world.service.worker._start(delivery.job_id)  # held by the second worker now
-            worker.worker_id = "stuck-worker"
+            assert world.service.worker.claim.start(delivery.job_id)  # held by the second worker now
+            worker.claim.worker_id = "stuck-worker"
 
-    worker.live_events = OnStep(stall_then_lose_it)
+    worker.render.live_events = OnStep(stall_then_lose_it)
     outcome = world.service.process(job.id)
     assert taken_over == [2]
     assert outcome.detail == "stopped between steps"  # stopped at the next step ...
@@ -87,14 +87,14 @@ def test_the_last_attempt_fails_with_one_refund_and_recovery_wakes_at_the_earlie
     recover.max_attempts = 2
     job = world.request()
     world.service.relay.drain()
-    world.service.worker.worker_id = "dead-worker"
-    world.service.worker._start(job.id)
-    assert recover.next_expiry() == world.clock.now() + world.service.worker.lease
+    world.service.worker.claim.worker_id = "dead-worker"
+    world.service.worker.claim.start(job.id)
+    assert recover.next_expiry() == world.clock.now() + world.service.worker.claim.lease
     assert recover.execute() == (0, 0)  # the lease still runs
     world.clock.advance(seconds=31)
     assert recover.execute() == (1, 0)
     assert recover.next_expiry() is None
-    world.service.worker._start(job.id)
+    world.service.worker.claim.start(job.id)
     world.clock.advance(minutes=1)
     assert recover.execute() == (0, 1)
     view = world.service.get_image("alice", job.id)
@@ -105,7 +105,7 @@ def test_the_last_attempt_fails_with_one_refund_and_recovery_wakes_at_the_earlie
 def test_every_running_job_is_handed_back_when_the_process_knows_it_ran_them_all(world: World) -> None:
     job = world.request()
     world.service.relay.drain()
-    world.service.worker._start(job.id)  # the lease is fresh
+    world.service.worker.claim.start(job.id)  # the lease is fresh
     assert world.service.recover.execute() == (0, 0)
     assert world.service.recover.execute(all_running=True) == (1, 0)
     assert world.service.get_image("alice", job.id).status == "QUEUED"
@@ -115,8 +115,8 @@ def test_every_running_job_is_handed_back_when_the_process_knows_it_ran_them_all
 def test_a_lease_is_renewed_only_for_the_worker_that_holds_it(world: World) -> None:
     job = world.request()
     world.service.relay.drain()
-    world.service.worker.worker_id = "w1"
-    world.service.worker._start(job.id)
+    world.service.worker.claim.worker_id = "w1"
+    world.service.worker.claim.start(job.id)
     with world.store.unit_of_work() as uow:
         running = uow.jobs.get(job.id)
     assert running is not None

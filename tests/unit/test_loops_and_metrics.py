@@ -42,7 +42,7 @@ def test_recovery_loop_stops_when_told(world: World) -> None:
 def test_prometheus_series_follow_the_use_cases(world: World) -> None:
     metrics = PrometheusMetrics()
     world.service.request.metrics = metrics
-    world.service.worker.metrics = metrics
+    world.service.worker.finish.metrics = metrics
     gauges = QueueGauges(metrics, lambda: world.store.unit_of_work().jobs.count_by_status())
     world.request(resolution="768x768")
     world.request()

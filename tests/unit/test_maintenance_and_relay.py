@@ -48,8 +48,8 @@ def test_stalled_jobs_are_requeued_then_failed_with_one_refund(world: World) -> 
     world.service.relay.drain()
     world.queue.receive(1, 0)  # a worker took it ...
     for _ in range(3):
-        world.service.worker.worker_id = "dead-worker"
-        world.service.worker._start(job.id)  # ... started it, and died
+        world.service.worker.claim.worker_id = "dead-worker"
+        world.service.worker.claim.start(job.id)  # ... started it, and died
         world.clock.advance(minutes=11)
         world.service.recover.execute()
     assert world.service.get_image("alice", job.id).status == "FAILED"
@@ -60,11 +60,11 @@ def test_recovered_job_is_finished_by_another_worker(world: World) -> None:
     job = world.request()
     world.service.relay.drain()
     world.queue.receive(1, 0)
-    world.service.worker.worker_id = "dead-worker"
-    world.service.worker._start(job.id)
+    world.service.worker.claim.worker_id = "dead-worker"
+    world.service.worker.claim.start(job.id)
     world.clock.advance(minutes=11)
     assert world.service.recover.execute() == (1, 0)
-    world.service.worker.worker_id = "healthy-worker"
+    world.service.worker.claim.worker_id = "healthy-worker"
     assert world.run_queue() == ["COMPLETED"]
     assert world.balance() == 95
 

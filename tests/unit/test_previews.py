@@ -79,7 +79,7 @@ def test_no_previews_when_they_are_off() -> None:
 def test_a_broken_preview_encoder_never_fails_the_job() -> None:
     service, live, _ = world(live_previews=True)
     worker = service.worker
-    worker.encoder = Broken(worker.encoder)
+    worker.render.encoder = Broken(worker.render.encoder)  # the previews'
     view = service.request_generation(GenerateImage(user_id="u", prompt="a fox", steps=10))
     service.relay.drain()
     assert worker.execute(view.id).status == "COMPLETED"
@@ -120,10 +120,10 @@ def test_no_previews_where_unsafe_outputs_are_blocked() -> None:
     """A preview leaves before the output safety check: blocking unsafe outputs turns them off,
     even with live previews asked for."""
     service, live, generator = world(live_previews=True, block_unsafe_outputs=True)
-    assert service.worker.previews is False
+    assert service.worker.render.pacing.previews is False
     view = service.request_generation(GenerateImage(user_id="u", prompt="a fox", steps=10))
     service.relay.drain()
     assert service.worker.execute(view.id).status == "COMPLETED"
     assert generator.asked == [] and previews(live) == []
     shown, _, _ = world(live_previews=True, block_unsafe_outputs=False)
-    assert shown.worker.previews is True
+    assert shown.worker.render.pacing.previews is True

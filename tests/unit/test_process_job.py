@@ -76,7 +76,7 @@ def test_storage_that_comes_back_during_retries_completes(world: World) -> None:
         attempts.append(seconds)
         world.storage.available = True
 
-    world.service.worker.sleep = sleep
+    world.service.worker.finish.retry.sleep = sleep
     assert world.run_queue() == ["COMPLETED"]
     assert len(attempts) == 1
     assert world.service.get_image("alice", job.id).status == "COMPLETED"
@@ -98,8 +98,8 @@ def test_unknown_job_is_skipped_not_raised(world: World) -> None:
 def test_cancel_during_generation_stops_at_next_step(world: World) -> None:
     job = world.request(steps=10)
     world.service.relay.drain()
-    world.service.worker.ownership_every = timedelta(0)  # look at every step
-    world.service.worker.progress_every = timedelta(0)
+    world.service.worker.render.pacing.ownership_every = timedelta(0)  # look at every step
+    world.service.worker.render.pacing.progress_every = timedelta(0)
     seen: list[int] = []
 
     class CancelAtThree:
@@ -109,7 +109,7 @@ def test_cancel_during_generation_stops_at_next_step(world: World) -> None:
                 if event.step == 3:
                     world.service.cancel("alice", job.id)
 
-    world.service.worker.live_events = CancelAtThree()
+    world.service.worker.render.live_events = CancelAtThree()
     outcome = world.service.process(job.id)
     assert outcome.status == "CANCELLED"
     assert seen == [1, 2, 3]
@@ -120,7 +120,7 @@ def test_cancel_during_generation_stops_at_next_step(world: World) -> None:
 def paced(world: World, seconds: float, on_each: Callable[[int], None] = lambda step: None) -> None:
     """The generator's steps take `seconds` each on the world's clock; `on_each(step)` runs
     before the worker's step callback."""
-    generator = world.service.worker.generator
+    generator = world.service.worker.render.generator
     original = generator.generate_batch  # type: ignore[attr-defined]
 
     def slow(specs: list[RenderSpec], on_step: Callable[[int, int], bool]) -> list[RawImage]:
@@ -181,9 +181,9 @@ def test_steps_read_ownership_once_a_second_and_publish_progress_four_times_a_se
     world.service.relay.drain()
     worker = world.service.worker
     reads: list[list[str]] = []
-    worker.uow_factory = counting_reads(worker.uow_factory, reads)
+    worker.claim.uow_factory = counting_reads(worker.claim.uow_factory, reads)  # the ownership reads
     paced(world, 0.1)  # 2 s for the image
-    worker.live_events = steps = Steps()
+    worker.render.live_events = steps = Steps()
     assert world.service.process(job.id).status == "COMPLETED"
     assert len(reads) == 2  # at 1 s and at the last step (2 s): not one query per step
     assert steps.seen[0] == 1 and steps.seen[-1] == 20
@@ -242,7 +242,7 @@ def test_a_starting_image_read_during_a_storage_outage_is_retried_not_failed(wor
         waited.append(seconds)
         world.storage.available = True  # back after the first retry delay
 
-    world.service.worker.sleep = sleep
+    world.service.worker.finish.retry.sleep = sleep
     assert world.run_queue() == ["COMPLETED"]
     assert len(waited) == 1 and world.generator.calls[-1][0].init_image is not None
     assert world.service.get_image("alice", job.id).status == "COMPLETED"
@@ -257,3 +257,10 @@ def test_a_starting_image_gone_for_good_fails_only_its_job_with_a_refund(world: 
     assert world.service.get_image("alice", lost.id).failure_reason.startswith("reading the starting image")  # type: ignore[union-attr]
     assert world.service.get_image("alice", kept.id).status == "COMPLETED"
     assert world.balance() == 95
+
+
+def test_the_stages_share_one_claim_and_one_storage_retry(world: World) -> None:
+    worker = world.service.worker
+    assert worker.render.claim is worker.claim and worker.finish.claim is worker.claim
+    assert worker.render.retry is worker.finish.retry
+    assert tuple(worker.finish.retry.delays) == (0.0, 0.0)  # as the container was told

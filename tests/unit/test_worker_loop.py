@@ -75,8 +75,8 @@ class HeldStorage:
 def test_the_next_batch_generates_while_the_last_one_is_being_finished(world: World) -> None:
     d = queued(world, 3)
     queue = ScriptedQueue([[d[0]], [d[1]], [d[2]]])
-    storage = HeldStorage(world.service.worker.storage)
-    world.service.worker.storage = storage  # type: ignore[assignment]
+    storage = HeldStorage(world.service.worker.finish.storage)
+    world.service.worker.finish.storage = storage  # type: ignore[assignment]
     worker = loop(world, queue, pipelined=True)
     assert worker.run_once() == 1
     assert storage.uploading.wait(5)  # the first image is being finished on the other thread
@@ -132,7 +132,7 @@ class MetricsDownOnce:
 def test_a_batch_whose_finishing_failed_is_taken_again_and_then_acknowledged(world: World) -> None:
     [job] = queued(world, 1)
     queue = ScriptedQueue([[job]])
-    world.service.worker.metrics = MetricsDownOnce(world.service.worker.metrics)  # type: ignore[assignment]
+    world.service.worker.finish.metrics = MetricsDownOnce(world.service.worker.finish.metrics)  # type: ignore[assignment]
     worker = loop(world, queue, pipelined=True)
     worker.run_once()
     with pytest.raises(Exception, match="could not be finished"):
@@ -180,7 +180,7 @@ def test_poison_messages_are_acknowledged_without_running(world: World) -> None:
 def test_a_failed_iteration_keeps_its_deliveries_and_retries_them(world: World) -> None:
     d = queued(world, 2)
     queue = ScriptedQueue([d])
-    real = world.service.worker.uow_factory
+    real = world.service.worker.claim.uow_factory
     down = {"left": 1}
 
     def flaky():
@@ -189,7 +189,7 @@ def test_a_failed_iteration_keeps_its_deliveries_and_retries_them(world: World) 
             raise DatabaseUnavailable("connection refused")
         return real()
 
-    world.service.worker.uow_factory = flaky
+    world.service.worker.claim.uow_factory = flaky
     worker = loop(world, queue, max_batch=2)
     with pytest.raises(DatabaseUnavailable):
         worker.run_once()
@@ -250,7 +250,7 @@ def test_worker_process_runs_relay_worker_and_metrics(tmp_path: Path) -> None:
                 break
             threading.Event().wait(0.01)
         assert service.get_image("u", job.id).status == "COMPLETED"
-        assert service.worker.lease.total_seconds() == 10
+        assert service.worker.claim.lease.total_seconds() == 10
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             text = response.read().decode()
         assert "image_generation_requests_total" in text
@@ -289,7 +289,7 @@ def test_relay_and_recovery_loops_survive_errors_and_requeue_stalled_jobs(world:
     job = world.request()
     world.service.relay.drain()
     [delivery] = world.queue.receive(1, 0)
-    world.service.worker._start(job.id)  # a worker took it, then died
+    world.service.worker.claim.start(job.id)  # a worker took it, then died
     world.clock.advance(minutes=11)
 
     broken = {"left": 2}

@@ -8,6 +8,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from nexus_image.application.process_outcome import ProcessOutcome as ProcessOutcome  # its home
 from nexus_image.domain.album import Album
 from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.parameters import (
@@ -150,10 +151,3 @@ class AlbumView:
     @classmethod
     def of(cls, album: Album) -> AlbumView:
         return cls(album.id, album.owner_id, album.name, album.created_at, len(album.image_ids))
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessOutcome:
-    job_id: str
-    status: str  # COMPLETED, FAILED, CANCELLED, SKIPPED
-    detail: str = ""

@@ -143,7 +143,7 @@ def test_storage_down_during_upload_is_retried_until_it_returns(
     api = cluster.api(s3_endpoint=private_s3.endpoint)
     worker = in_process_worker(cluster, tiny_generator, s3_endpoint=private_s3.endpoint)
     process = worker.service.worker
-    process.storage_retry_delays = (0.2, 0.5, 1.0)
+    process.finish.retry.delays = (0.2, 0.5, 1.0)
     pauses: list[float] = []
 
     def sleep_while_s3_returns(seconds: float) -> None:
@@ -152,7 +152,7 @@ def test_storage_down_during_upload_is_retried_until_it_returns(
             private_s3.start()
         time.sleep(seconds)
 
-    process.sleep = sleep_while_s3_returns
+    process.finish.retry.sleep = sleep_while_s3_returns
     private_s3.stop()
     job = request(api)
     drive(worker, all_in(api, [job.id], "COMPLETED"))
@@ -170,7 +170,7 @@ def test_storage_down_for_good_fails_the_job_and_refunds_once(
     nowhere = f"http://127.0.0.1:{free_port()}"
     api = cluster.api()
     worker = in_process_worker(cluster, tiny_generator, s3_endpoint=nowhere)
-    worker.service.worker.storage_retry_delays = (0.05, 0.1)
+    worker.service.worker.finish.retry.delays = (0.05, 0.1)
     job = request(api, resolution="768x768")
     assert api.service.tokens.balance("alice").balance == WELCOME - 10
 

@@ -240,7 +240,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(lambda plan: "no" if plan.generator == "none" else "yes", plan),
         no=providers.Object(None),
         yes=providers.Singleton(
-            ProcessJobs,
+            ProcessJobs.build,
             uow_factory=uow_factory,
             generator=generator,
             encoder=encoder,

@@ -1,0 +1,80 @@
+"""Stage 1 of a job on the worker: claim it under a lease, keep the lease, and the one rule
+for whether a job is still ours."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TypeGuard
+
+from nexus_image.application.errors import ConcurrentUpdate, DatabaseUnavailable
+from nexus_image.application.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
+from nexus_image.application.process_outcome import Outcome, ProcessOutcome
+from nexus_image.application.transactions import in_transaction, record
+from nexus_image.domain.job import ImageJob, JobStatus
+
+
+@dataclass(slots=True)
+class ClaimJobs:
+    """A QUEUED job becomes PROCESSING under this worker, held until its lease ends unless the
+    worker renews it; a job already past QUEUED is skipped, so a duplicate delivery is harmless.
+    A job is ours while it is PROCESSING under our worker id, and only then: that one rule
+    decides whether we keep rendering it, renew its lease, or settle it."""
+
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    ids: IdGenerator
+    worker_id: str = "worker"
+    lease: timedelta = timedelta(seconds=30)
+    _renewed_at: datetime | None = field(default=None, init=False, repr=False)
+
+    def ours(self, job: ImageJob | None) -> TypeGuard[ImageJob]:
+        """Still running under this worker: nobody cancelled, failed, recovered or re-took it."""
+        return job is not None and job.is_held_by(self.worker_id)
+
+    def start_all(self, job_ids: Sequence[str]) -> list[ImageJob | ProcessOutcome]:
+        """Each job started (in its own transaction), or why it was skipped; the leases count
+        as renewed now."""
+        claimed = [self.start(job_id) for job_id in job_ids]
+        self._renewed_at = self.clock.now()
+        return claimed
+
+    def start(self, job_id: str) -> ImageJob | ProcessOutcome:
+        def work(uow: UnitOfWork) -> ImageJob | ProcessOutcome:
+            job = uow.jobs.get(job_id)
+            if job is None:
+                return ProcessOutcome(job_id, Outcome.SKIPPED, "unknown job")
+            if job.status is not JobStatus.QUEUED:
+                return ProcessOutcome(job_id, Outcome.SKIPPED, f"already {job.status.value}")
+            now = self.clock.now()
+            started = job.start(now, self.worker_id, lease_until=now + self.lease, event_id=self.ids.new_id())
+            record(uow, job, started, self.clock)
+            return job
+
+        return in_transaction(self.uow_factory, work)
+
+    def still_held(self, jobs: list[ImageJob]) -> list[ImageJob]:
+        """The jobs of `jobs` that are still ours, read in one query."""
+        with self.uow_factory() as uow:
+            current = {job.id: job for job in uow.jobs.list_by_ids([job.id for job in jobs])}
+        return [job for job in jobs if self.ours(current.get(job.id))]
+
+    def keep(self, held: list[ImageJob]) -> None:
+        """Renew the leases of the jobs of `held` still ours, a third of a lease after the last
+        renewal: one write per batch every few seconds, never one per step."""
+        now = self.clock.now()
+        if self._renewed_at is not None and now - self._renewed_at < self.lease / 3:
+            return
+        self._renewed_at = now
+
+        def work(uow: UnitOfWork) -> None:
+            for job in held:
+                current = uow.jobs.get(job.id)
+                if self.ours(current) and current.renew_lease(self.worker_id, now + self.lease):
+                    uow.jobs.save(current)
+
+        try:
+            in_transaction(self.uow_factory, work)
+        except (DatabaseUnavailable, ConcurrentUpdate):
+            self._renewed_at = None  # try again at the next step; the lease has time left

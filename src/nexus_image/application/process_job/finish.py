@@ -1,0 +1,172 @@
+"""Stage 3 of a job on the worker: finish its rendered image (check, encode with metadata,
+store, settle), or fail it with a refund."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nexus_image.application.errors import NotFound, StorageUnavailable
+from nexus_image.application.ports import (
+    Clock,
+    IdGenerator,
+    ImageEncoder,
+    ImageGenerator,
+    ImageSafetyChecker,
+    Metrics,
+    ObjectStorage,
+    RawImage,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from nexus_image.application.process_job.claim import ClaimJobs
+from nexus_image.application.process_job.retry import StorageRetry
+from nexus_image.application.process_outcome import Outcome, ProcessOutcome
+from nexus_image.application.storage_keys import image_key, thumbnail_key
+from nexus_image.application.transactions import in_transaction, record
+from nexus_image.domain.job import ImageJob
+from nexus_image.domain.safety import OutputSafety
+from nexus_image.domain.transition import Transition
+
+
+def png_metadata(job: ImageJob, model_name: str) -> dict[str, str]:
+    """The text chunks of a job's PNG, in this order: every parameter (lists as JSON), then the
+    job id, the model, the prompts the model saw, and all parameters with the model as one JSON
+    object. Readers of our PNGs rely on these keys and spellings."""
+    prompt, negative = job.parameters.styled_prompts()
+    params = job.parameters.to_dict()
+    meta = {k: json.dumps(v) if isinstance(v, list) else str(v) for k, v in params.items()}
+    meta.update(
+        job_id=job.id,
+        model=model_name,
+        styled_prompt=prompt,
+        styled_negative_prompt=negative,
+        parameters=json.dumps({**params, "model": model_name}, sort_keys=True),
+    )
+    return meta
+
+
+@dataclass(slots=True)
+class FinishImage:
+    """A rendered image is checked, stored (image and thumbnail) and its job COMPLETED; any
+    failure makes the job FAILED with its exact cost refunded once. Only a job still ours is
+    settled: one settled elsewhere (a cancel, or recovery after our lease ended) is left alone,
+    and nothing of it is kept."""
+
+    claim: ClaimJobs
+    uow_factory: UnitOfWorkFactory
+    generator: ImageGenerator  # its model's name goes into the PNG
+    encoder: ImageEncoder
+    storage: ObjectStorage
+    retry: StorageRetry
+    clock: Clock
+    ids: IdGenerator
+    metrics: Metrics
+    safety: ImageSafetyChecker | None = None  # the output check on every finished image
+    block_unsafe: bool = False  # a flagged image fails its job (refunded) instead of staying private
+
+    def __call__(self, job: ImageJob, raw: RawImage, began: float) -> ProcessOutcome:
+        """`began`: when the job's group started (`time.perf_counter`), for its duration."""
+        key = thumb = image_key(job.user_id, job.id)
+        try:
+            safety = self._check(raw)
+        except Exception as error:  # a broken checker must not let an unchecked image through
+            return self.fail(job, f"output check failed: {type(error).__name__}: {error}", began)
+        if safety is not None and safety.flagged and self.block_unsafe:
+            return self.fail(job, safety.reason, began)  # nothing of it is stored
+        try:
+            encoded = self.encoder.encode(raw, png_metadata(job, self.generator.model_name))
+            thumb = thumbnail_key(job.user_id, job.id, encoded.thumbnail_extension)
+            object_meta = {"job-id": job.id, "user-id": job.user_id, "seed": str(job.parameters.seed)}
+            self._put(key, encoded.image, encoded.image_content_type, object_meta)
+            self._put(thumb, encoded.thumbnail, encoded.thumbnail_content_type, object_meta)
+        except Exception as error:
+            self._discard(key, thumb)
+            return self.fail(job, f"storing the image failed: {type(error).__name__}: {error}", began)
+
+        def complete(current: ImageJob) -> Transition:
+            return current.complete(
+                self.clock.now(),
+                key,
+                thumb,
+                duration_seconds=time.perf_counter() - began,
+                safety=safety,
+                event_id=self.ids.new_id(),
+            )
+
+        outcome = self._settle(job, complete, ProcessOutcome(job.id, Outcome.COMPLETED), "no longer ours")
+        if outcome.status is not Outcome.COMPLETED:
+            self._discard(key, thumb)
+        else:
+            self.metrics.generation_finished(
+                "completed", job.parameters.resolution.value, time.perf_counter() - began
+            )
+        return outcome
+
+    def fail(self, job: ImageJob, reason: str, began: float) -> ProcessOutcome:
+        """FAILED with an exact refund, if the job is still ours."""
+
+        def fail(current: ImageJob) -> Transition:
+            return current.fail(self.clock.now(), reason, event_id=self.ids.new_id())
+
+        done = ProcessOutcome(job.id, Outcome.FAILED, reason)
+        outcome = self._settle(job, fail, done, "already settled elsewhere")
+        if outcome.status is Outcome.FAILED:
+            self.metrics.generation_finished(
+                "failed", job.parameters.resolution.value, time.perf_counter() - began
+            )
+        return outcome
+
+    def abandoned(self, job: ImageJob) -> ProcessOutcome:
+        """A job whose rendering stopped between steps, because it was not ours any more: its
+        outcome is whatever settled it elsewhere."""
+        with self.uow_factory() as uow:
+            current = uow.jobs.get(job.id)
+        self.metrics.generation_finished("cancelled", job.parameters.resolution.value, 0.0)
+        return ProcessOutcome(job.id, Outcome.of(current), "stopped between steps")
+
+    def _settle(
+        self,
+        job: ImageJob,
+        transition: Callable[[ImageJob], Transition],
+        done: ProcessOutcome,
+        not_ours: str,
+    ) -> ProcessOutcome:
+        """`transition` recorded on the job, if it is still ours, in one transaction: `done`;
+        otherwise its current status with `not_ours` as the detail."""
+
+        def work(uow: UnitOfWork) -> ProcessOutcome:
+            current = uow.jobs.get(job.id)
+            if not self.claim.ours(current):
+                return ProcessOutcome(job.id, Outcome.of(current), not_ours)
+            record(uow, current, transition(current), self.clock)
+            return done
+
+        return in_transaction(self.uow_factory, work)
+
+    def _check(self, raw: RawImage) -> OutputSafety | None:
+        if self.safety is None:
+            return None
+        verdict = self.safety.check(raw)
+        safety = OutputSafety(
+            not verdict.safe, min(max(verdict.score, 0.0), 1.0), verdict.labels, verdict.checker
+        )
+        self.metrics.image_checked(safety.checker, safety.flagged, safety.score)
+        return safety
+
+    def _put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> None:
+        def upload() -> None:
+            began = time.perf_counter()
+            self.storage.put(key, data, content_type, metadata)
+            self.metrics.storage_upload(time.perf_counter() - began)  # a successful attempt's time
+
+        self.retry(upload)
+
+    def _discard(self, *keys: str) -> None:
+        for key in dict.fromkeys(keys):
+            try:
+                self.storage.delete(key)
+            except (StorageUnavailable, NotFound):
+                pass  # the cleanup of failed jobs removes leftovers later
