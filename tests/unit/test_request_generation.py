@@ -12,7 +12,12 @@ from .conftest import World, make_world
 
 def test_request_charges_the_price_and_queues_with_an_event(world: World) -> None:
     job = world.request(resolution="1024x1024", seed=42, style="anime", is_public=True, companion_id="c-1")
-    assert (job.status, job.tokens_cost, job.parameters.seed, job.parameters.style) == ("QUEUED", 20, 42, "anime")
+    assert (job.status, job.tokens_cost, job.parameters.seed, job.parameters.style) == (
+        "QUEUED",
+        20,
+        42,
+        "anime",
+    )
     assert world.balance() == 80
     assert world.ledger_sum() == 80
     pending = world.store.unit_of_work().outbox.pending(10)
