@@ -1,10 +1,12 @@
 """Explicit mapping between rows and domain objects: the domain classes stay plain dataclasses.
 
 Each `*_values` function gives the column values to write; each `*_from_row` rebuilds the
-object. Enum columns hold the enum's value; parameters are stored flat, one column each."""
+object. Enum columns hold the enum's value; a job's generation parameters are one JSON
+document, as the domain writes it."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
@@ -23,7 +25,8 @@ def job_values(job: ImageJob) -> dict[str, Any]:
     return {
         "id": job.id,
         "user_id": job.user_id,
-        **job.parameters.to_dict(),
+        "parameters": job.parameters.to_dict(),
+        "resolution": job.parameters.resolution.value,
         "tokens_cost": job.tokens_cost,
         "status": job.status.value,
         "is_public": job.is_public,
@@ -38,7 +41,6 @@ def job_values(job: ImageJob) -> dict[str, Any]:
         "worker_id": job.worker_id,
         "lease_expires_at": job.lease_expires_at,
         "group_id": job.group_id,
-        "loras": [lora.to_dict() for lora in job.parameters.loras] or None,
         **_safety_values(job.safety),
     }
 
@@ -67,7 +69,8 @@ def _safety_from_row(row: RowMapping) -> OutputSafety | None:
 
 
 def job_from_row(row: RowMapping) -> ImageJob:
-    parameters = GenerationParameters.restore(dict(row))
+    stored = row["parameters"]
+    parameters = GenerationParameters.restore(json.loads(stored) if isinstance(stored, str) else stored)
     return ImageJob(
         id=row["id"],
         user_id=row["user_id"],

@@ -25,21 +25,11 @@ jobs = sa.Table(
     metadata,
     sa.Column("id", identifier(), primary_key=True),
     sa.Column("user_id", sa.String(USER), nullable=False),
-    sa.Column("prompt", sa.Text(), nullable=False),
-    sa.Column("negative_prompt", sa.Text(), nullable=False),
-    sa.Column("style", sa.String(16), nullable=False),
+    # What the domain's GenerationParameters.to_dict writes, whole; `resolution` is a column of
+    # its own too, because the monitoring views group by it.
+    sa.Column("parameters", json_document(), nullable=False),
     sa.Column("resolution", sa.String(16), nullable=False),
-    sa.Column("seed", sa.BigInteger(), nullable=False),
-    sa.Column("steps", sa.Integer(), nullable=False),
-    sa.Column("guidance", sa.Float(), nullable=False),
-    sa.Column("scheduler", sa.String(32), nullable=False),
-    sa.Column("variation_seed", sa.BigInteger(), nullable=True),
-    sa.Column("variation_strength", sa.Float(), nullable=False, server_default=sa.text("0")),
     sa.Column("group_id", identifier(), nullable=True),  # the images of one request for several
-    sa.Column("init_image_id", identifier(), nullable=True),  # image to image, inpainting
-    sa.Column("mask_image_id", identifier(), nullable=True),
-    sa.Column("strength", sa.Float(), nullable=True),
-    sa.Column("loras", json_document(), nullable=True),  # [{"name", "weight"}], NULL: none
     sa.Column("tokens_cost", sa.Integer(), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("is_public", sa.Boolean(), nullable=False),
