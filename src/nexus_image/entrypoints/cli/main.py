@@ -11,6 +11,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from enum import StrEnum
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,11 @@ from nexus_image.application.dto import GenerateImage
 from nexus_image.application.errors import Conflict, NotFound, PromptRejected
 from nexus_image.domain.errors import DomainError, InsufficientTokens, InvalidValue
 from nexus_image.domain.parameters import (
-    DEFAULT_SCHEDULER,
-    MAX_GUIDANCE,
     MAX_PROMPT_LENGTH,
-    MAX_SEED,
-    MAX_STEPS,
-    MIN_GUIDANCE,
-    MIN_STEPS,
-    Scheduler,
+    Fallback,
+    FieldDescription,
+    Kind,
+    parameter_fields,
 )
 from nexus_image.domain.resolution import Resolution, price
 from nexus_image.domain.styles import Style, preset_for
@@ -66,12 +64,20 @@ def _choices(values: Sequence[str], default: str) -> str:
     return ", ".join(f"{value} (default)" if value == default else value for value in values)
 
 
-def _style_defaults() -> str:
-    return ", ".join(f"{style.value} {preset_for(style).steps}" for style in Style)
-
-
-def _guidance_defaults() -> str:
-    return ", ".join(f"{style.value} {preset_for(style).guidance}" for style in Style)
+def _option(parser: argparse.ArgumentParser, description: FieldDescription) -> None:
+    """One option of `generate`, from a field's declaration (absent: the field's default)."""
+    param, name = description.param, description.name
+    kinds: dict[Kind, Any] = {Kind.INTEGER: int, Kind.NUMBER: float}
+    words = param.help
+    if param.choices is not None:
+        default = description.default.value if isinstance(description.default, StrEnum) else ""
+        words = f"{words} One of: {_choices([c.value for c in param.choices], default)}"
+    if param.fallback is Fallback.STYLE:
+        found = ", ".join(f"{style.value} {getattr(preset_for(style), name)}" for style in Style)
+        words = f"{words} (the style's: {found})"
+    parser.add_argument(
+        f"--{name.replace('_', '-')}", type=kinds.get(param.kind, str), default=None, help=words
+    )
 
 
 GENERATE_DESCRIPTION = (
@@ -109,46 +115,9 @@ def _parser() -> argparse.ArgumentParser:
         "the style adds its own words, and what the model cannot read (77 CLIP tokens) is left out, "
         "the style's words first",
     )
-    gen.add_argument(
-        "--style",
-        default=Style.REALISTIC.value,
-        help=f"one of: {_choices([s.value for s in Style], Style.REALISTIC.value)}",
-    )
-    gen.add_argument(
-        "--resolution",
-        default=Resolution.SQUARE_512.value,
-        help=f"one of: {_choices([r.value for r in Resolution], Resolution.SQUARE_512.value)}",
-    )
-    gen.add_argument(
-        "--seed",
-        type=int,
-        default=None,
-        help=f"0 to {MAX_SEED} (default: random, printed and recorded in the PNG)",
-    )
-    gen.add_argument(
-        "--negative-prompt",
-        default=None,
-        help=f"what to avoid, up to {MAX_PROMPT_LENGTH} characters; put in front of the style's own "
-        "negative prompt (default: the style's only)",
-    )
-    gen.add_argument(
-        "--steps",
-        type=int,
-        default=None,
-        help=f"denoising steps, {MIN_STEPS} to {MAX_STEPS} (default: the style's: {_style_defaults()})",
-    )
-    gen.add_argument(
-        "--guidance",
-        type=float,
-        default=None,
-        help=f"how closely to follow the prompt, {MIN_GUIDANCE} to {MAX_GUIDANCE} "
-        f"(default: the style's: {_guidance_defaults()})",
-    )
-    gen.add_argument(
-        "--scheduler",
-        default=None,
-        help=f"one of: {_choices([s.value for s in Scheduler], DEFAULT_SCHEDULER.value)}",
-    )
+    for description in parameter_fields():
+        if description.param.cli:
+            _option(gen, description)
     gen.add_argument(
         "--model",
         default=None,
@@ -210,17 +179,8 @@ def prompt_cut_notes() -> Iterator[None]:
 
 def _generate(app: Any, args: argparse.Namespace) -> int:
     settings, service = app.settings, app.service
-    command = GenerateImage(
-        user_id=args.user,
-        prompt=args.prompt,
-        negative_prompt=args.negative_prompt,
-        style=args.style,
-        resolution=args.resolution,
-        seed=args.seed,
-        steps=args.steps,
-        guidance=args.guidance,
-        scheduler=args.scheduler,
-    )
+    given = {d.name: getattr(args, d.name) for d in parameter_fields() if d.param.cli}
+    command = GenerateImage(args.user, args.prompt, **given)
     try:
         job = service.request_generation(command)
     except InvalidValue as error:
@@ -232,7 +192,8 @@ def _generate(app: Any, args: argparse.Namespace) -> int:
     if settings.model is None:
         print(RANDOM_MODEL_NOTICE, file=sys.stderr)
     print(
-        f"job {job.id}: {job.resolution}, style {job.style}, seed {job.seed}, {job.tokens_cost} tokens",
+        f"job {job.id}: {job.parameters.resolution}, style {job.parameters.style}, "
+        f"seed {job.parameters.seed}, {job.tokens_cost} tokens",
         file=sys.stderr,
     )
     # Jobs an earlier interrupted run left queued come out of the outbox too: run them all.
