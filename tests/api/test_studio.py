@@ -70,6 +70,34 @@ def test_the_configuration_says_noise_without_a_model_and_lists_the_prices(embed
     assert config["default_scheduler"] in config["schedulers"]
 
 
+FIELD_KEYS = {
+    "name", "label", "help", "kind", "min", "max", "min_exclusive", "max_length", "required", "choices",
+    "default", "fallback", "group", "scope",
+}  # fmt: skip
+
+
+def test_the_configuration_describes_each_request_field_in_the_forms_order(
+    embedded: TestClient[Any],
+) -> None:
+    fields = embedded.get("/studio/config").json()["fields"]
+    assert [f["name"] for f in fields] == [
+        "prompt", "negative_prompt", "style", "resolution", "seed", "steps", "guidance", "scheduler",
+        "variation_seed", "variation_strength", "init_image_id", "mask_image_id", "strength", "loras",
+        "num_images", "is_public", "companion_id",
+    ]  # fmt: skip
+    assert all(set(f) == FIELD_KEYS and f["label"] and f["help"] for f in fields)
+    by_name = {f["name"]: f for f in fields}
+    assert by_name["prompt"]["required"] is True and by_name["prompt"]["max_length"] == 1000
+    assert by_name["style"]["choices"] == ["realistic", "anime", "artistic", "3d", "sketch"]
+    steps = by_name["steps"]
+    assert (steps["kind"], steps["min"], steps["max"], steps["fallback"]) == ("integer", 1, 100, "style")
+    assert by_name["strength"]["min_exclusive"] is True
+    grouped = {f["name"] for f in fields if f["group"] == "variation"}
+    assert grouped == {"variation_seed", "variation_strength"}
+    per_request = {f["name"] for f in fields if f["scope"] == "request"}
+    assert per_request == {"num_images", "is_public", "companion_id"}
+
+
 def test_a_configured_model_is_named(tmp_path: Path) -> None:
     for client in client_for(data_dir=tmp_path, embedded_worker=False, model="stabilityai/sd-turbo"):
         model = client.get("/studio/config").json()["model"]

@@ -130,7 +130,8 @@ class StudioController(Controller):
         """What the page needs before anyone signs in. `prices` is what one image costs per
         mode (text to image, image to image, inpainting) and resolution; `loras` lists the
         operator's adapters as `GET /api/v1/models/loras` does (the page asks that again once
-        signed in, for a list changed since)."""
+        signed in, for a list changed since). `fields` describes each request parameter, in
+        the form's order: the page builds its plain fields from these."""
         setup = _setup(state)
         return {
             "mode": setup.mode,
@@ -171,6 +172,7 @@ class StudioController(Controller):
                 "min_weight": MIN_LORA_WEIGHT,
                 "max_weight": MAX_LORA_WEIGHT,
             },
+            "fields": _field_descriptions(),
         }
 
     @post(
@@ -188,6 +190,54 @@ class StudioController(Controller):
         return LocalToken(
             token=setup.mint(user, LOCAL_TOKEN_SECONDS), user_id=user, expires_in=LOCAL_TOKEN_SECONDS
         )
+
+
+def _field(name: str, label: str, help: str, kind: str, **given: Any) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "name": name, "label": label, "help": help, "kind": kind, "min": None, "max": None,
+        "min_exclusive": False, "max_length": None, "required": False, "choices": None,
+        "default": None, "fallback": None, "group": None, "scope": "image",
+    }  # fmt: skip
+    return described | given
+
+
+def _field_descriptions() -> list[dict[str, Any]]:
+    """The request's fields as the page builds its form from them, in the form's order.
+    Written out by hand for now: to be derived from the parameters' declarations."""
+    seed_max = 2**32 - 1
+    return [
+        _field("prompt", "Prompt", "What the image shows.", "text", required=True, max_length=1000),
+        _field("negative_prompt", "Negative prompt", "What to leave out (optional).", "text",
+               max_length=1000, default=""),
+        _field("style", "Style", "A preset: its steps and guidance unless given.", "choice",
+               choices=[s.value for s in Style], default=Style.REALISTIC.value),
+        _field("resolution", "Resolution", "Width by height, in pixels.", "choice",
+               choices=[r.value for r in Resolution], default=Resolution.SQUARE_512.value),
+        _field("seed", "Seed", "The same seed and settings give the same image. Empty: random.",
+               "integer", min=0, max=seed_max, fallback="random"),
+        _field("steps", "Steps", "Denoising steps, 1 to 100. Empty: the style's default.", "integer",
+               min=1, max=100, fallback="style"),
+        _field("guidance", "Guidance", "How closely the image follows the prompt, 1 to 20. Empty: "
+               "the style's default.", "number", min=1.0, max=20.0, fallback="style"),
+        _field("scheduler", "Scheduler", "The sampler that removes the noise step by step.", "choice",
+               choices=[s.value for s in Scheduler], default=DEFAULT_SCHEDULER.value),
+        _field("variation_seed", "Variation seed", "A second seed whose noise is blended in. Empty: "
+               "no variation.", "integer", min=0, max=seed_max, group="variation"),
+        _field("variation_strength", "Variation strength", "0 keeps the image as it is, 1 gives the "
+               "variation seed's image.", "number", min=0.0, max=1.0, default=0.0, group="variation"),
+        _field("init_image_id", "Starting image", "An upload to paint from.", "upload"),
+        _field("mask_image_id", "Mask", "Inpainting: white is repainted, black kept.", "upload"),
+        _field("strength", "Strength", "How much of the starting image is repainted.", "number",
+               min=0.0, max=1.0, min_exclusive=True),
+        _field("loras", "LoRA adapters", "Up to 3 adapters, each with a weight from 0 to 2.",
+               "adapters", min=MIN_LORA_WEIGHT, max=MAX_LORA_WEIGHT, max_length=MAX_LORAS, default=[]),
+        _field("num_images", "Images", "Several images get consecutive seeds (with a variation: "
+               "consecutive variation seeds).", "integer", min=1, max=4, default=1, scope="request"),
+        _field("is_public", "Public", "Public images appear in the gallery for everyone.", "flag",
+               default=False, scope="request"),
+        _field("companion_id", "Companion", "The companion the images are made for.", "text",
+               max_length=255, scope="request"),
+    ]  # fmt: skip
 
 
 def _style(style: Style) -> dict[str, Any]:

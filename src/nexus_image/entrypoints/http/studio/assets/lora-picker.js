@@ -1,8 +1,9 @@
 // The LoRA picker: up to `max_per_image` rows of (adapter, weight, Remove), from the adapters
 // the operator offers (GET /api/v1/models/loras); hidden entirely when none are.
-import { api, sessionMark, el } from './api.js';
+import { api, sessionMark } from './api.js';
+import { on } from './bus.js';
+import { $, el } from './dom.js';
 
-const $ = (id) => document.getElementById(id);
 const group = $('loras');
 const list = $('lora-rows');
 const add = $('lora-add');
@@ -31,7 +32,7 @@ export function setupLoras(listing) {
 }
 
 // The adapters offered now (the list may have changed since the page loaded).
-export async function refreshLoras() {
+async function refreshLoras() {
   const stale = sessionMark();
   try {
     const listing = await api('/api/v1/models/loras');
@@ -142,8 +143,10 @@ export function lorasControl() {
   return first ? first.select : add;
 }
 
-export function resetLoras() {
+on('signed-in', refreshLoras);
+
+on('signed-out', () => {
   list.replaceChildren();
   showError('');
   refresh();
-}
+});

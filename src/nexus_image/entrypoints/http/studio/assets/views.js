@@ -1,0 +1,35 @@
+// Which view shows: the sign-in until signed in, then the one the address's hash names.
+import { session } from './api.js';
+import { emit, on } from './bus.js';
+import { $ } from './dom.js';
+
+export const VIEWS = ['generate', 'images', 'albums', 'gallery'];
+const TITLES = { signin: 'Sign in', generate: 'Generate', images: 'My images', albums: 'Albums', gallery: 'Gallery' };
+
+let currentView = null;
+let pendingFocus = null;
+
+export function route(moveFocus = false) {
+  const wanted = location.hash.slice(1);
+  if (session.token && !VIEWS.includes(wanted) && VIEWS.includes(currentView)) return;
+  const view = !session.token ? 'signin' : VIEWS.includes(wanted) ? wanted : 'generate';
+  currentView = view;
+  for (const name of ['signin', ...VIEWS]) $(`view-${name}`).hidden = name !== view;
+  document.querySelectorAll('#nav a').forEach((link) => {
+    if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  });
+  document.title = `${TITLES[view]} · nexus-image studio`;
+  if (session.token) emit('view', { view });
+  const target = pendingFocus || (moveFocus ? $(`${view}-title`) : null);
+  pendingFocus = null;
+  if (target) target.focus();
+}
+
+window.addEventListener('hashchange', () => route(true));
+
+on('navigate', ({ view, focus }) => {
+  pendingFocus = focus || null;
+  if (location.hash === `#${view}`) route(true);
+  else location.hash = view;
+});
