@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,10 +20,12 @@ from nexus_image.domain.names import canonical_name
 from nexus_image.domain.parameters import (
     DEFAULT_SCHEDULER,
     DEFAULT_STRENGTH,
-    MAX_LORA_WEIGHT,
-    MAX_LORAS,
-    MIN_LORA_WEIGHT,
+    Fallback,
+    FieldDescription,
+    Kind,
     Scheduler,
+    parameter_fields,
+    request_fields,
 )
 from nexus_image.domain.resolution import Pricing, Resolution
 from nexus_image.domain.styles import Style, preset_for
@@ -128,9 +130,9 @@ class StudioController(Controller):
     @get("/studio/config", sync_to_thread=True)
     def config(self, state: State, service: ImageService) -> dict[str, Any]:
         """What the page needs before anyone signs in. `prices` is what one image costs per
-        mode (text to image, image to image, inpainting) and resolution; `loras` lists the
-        operator's adapters as `GET /api/v1/models/loras` does (the page asks that again once
-        signed in, for a list changed since). `fields` describes each request parameter, in
+        mode (text to image, image to image, inpainting) and resolution; the field of LoRA
+        adapters lists the operator's adapters (the page asks again once signed in, for a list
+        changed since). `fields` describes each request parameter, in
         the form's order: the page builds its plain fields from these."""
         setup = _setup(state)
         return {
@@ -141,38 +143,19 @@ class StudioController(Controller):
                 "name": setup.model,
                 "notice": None if setup.model is not None else NOISE_NOTICE,
             },
-            "styles": [
-                {"value": s.value, "steps": preset_for(s).steps, "guidance": preset_for(s).guidance}
-                for s in Style
-            ],
-            "resolutions": [
-                {"value": r.value, "width": r.width, "height": r.height, "tokens": r.token_cost}
-                for r in Resolution
-            ],
+            "styles": [_style(s) for s in Style],
+            "resolutions": [_resolution(r) for r in Resolution],
             "schedulers": [s.value for s in Scheduler],
             "default_scheduler": DEFAULT_SCHEDULER.value,
             "limits": {
-                "prompt_max": 1000,
-                "steps_min": 1,
-                "steps_max": 100,
-                "guidance_min": 1,
-                "guidance_max": 20,
-                "seed_max": 2**32 - 1,
                 "strength_min": 0.05,  # what the page offers; the API takes anything above 0
                 "strength_max": 1.0,
                 "strength_default": DEFAULT_STRENGTH,
                 "upload_max_bytes": MAX_UPLOAD_BYTES,
             },
             "prices": setup.pricing.table(),
-            "loras": {
-                "loras": [
-                    {"name": lora.name, "size": lora.size} for lora in service.lora_catalog.available()
-                ],
-                "max_per_image": MAX_LORAS,
-                "min_weight": MIN_LORA_WEIGHT,
-                "max_weight": MAX_LORA_WEIGHT,
-            },
-            "fields": _field_descriptions(),
+            **{d.name: _adapters(d, service) for d in parameter_fields() if d.param.kind is Kind.ADAPTERS},
+            "fields": [describe(d) for d in request_fields()],
         }
 
     @post(
@@ -192,57 +175,46 @@ class StudioController(Controller):
         )
 
 
-def _field(name: str, label: str, help: str, kind: str, **given: Any) -> dict[str, Any]:
-    described: dict[str, Any] = {
-        "name": name, "label": label, "help": help, "kind": kind, "min": None, "max": None,
-        "min_exclusive": False, "max_length": None, "required": False, "choices": None,
-        "default": None, "fallback": None, "group": None, "scope": "image",
-    }  # fmt: skip
-    return described | given
+def describe(description: FieldDescription) -> dict[str, Any]:
+    """One request field as the page builds its form from it: what the declaration says."""
+    param = description.param
+    default = None if description.default is MISSING else description.default
+    return {
+        "name": description.name,
+        "label": param.label,
+        "help": param.help,
+        "kind": param.kind.value,
+        "min": param.low,
+        "max": param.high,
+        "min_exclusive": param.above_low,
+        "max_length": param.max_length,
+        "required": param.required,
+        "choices": None if param.choices is None else [choice.value for choice in param.choices],
+        "default": list(default) if isinstance(default, tuple) else default,
+        "fallback": None if param.fallback is None else param.fallback.value,
+        "group": param.group,
+        "scope": "request" if description.per_request else "image",
+    }
 
 
-def _field_descriptions() -> list[dict[str, Any]]:
-    """The request's fields as the page builds its form from them, in the form's order.
-    Written out by hand for now: to be derived from the parameters' declarations."""
-    seed_max = 2**32 - 1
-    return [
-        _field("prompt", "Prompt", "What the image shows.", "text", required=True, max_length=1000),
-        _field("negative_prompt", "Negative prompt", "What to leave out (optional).", "text",
-               max_length=1000, default=""),
-        _field("style", "Style", "A preset: its steps and guidance unless given.", "choice",
-               choices=[s.value for s in Style], default=Style.REALISTIC.value),
-        _field("resolution", "Resolution", "Width by height, in pixels.", "choice",
-               choices=[r.value for r in Resolution], default=Resolution.SQUARE_512.value),
-        _field("seed", "Seed", "The same seed and settings give the same image. Empty: random.",
-               "integer", min=0, max=seed_max, fallback="random"),
-        _field("steps", "Steps", "Denoising steps, 1 to 100. Empty: the style's default.", "integer",
-               min=1, max=100, fallback="style"),
-        _field("guidance", "Guidance", "How closely the image follows the prompt, 1 to 20. Empty: "
-               "the style's default.", "number", min=1.0, max=20.0, fallback="style"),
-        _field("scheduler", "Scheduler", "The sampler that removes the noise step by step.", "choice",
-               choices=[s.value for s in Scheduler], default=DEFAULT_SCHEDULER.value),
-        _field("variation_seed", "Variation seed", "A second seed whose noise is blended in. Empty: "
-               "no variation.", "integer", min=0, max=seed_max, group="variation"),
-        _field("variation_strength", "Variation strength", "0 keeps the image as it is, 1 gives the "
-               "variation seed's image.", "number", min=0.0, max=1.0, default=0.0, group="variation"),
-        _field("init_image_id", "Starting image", "An upload to paint from.", "upload"),
-        _field("mask_image_id", "Mask", "Inpainting: white is repainted, black kept.", "upload"),
-        _field("strength", "Strength", "How much of the starting image is repainted.", "number",
-               min=0.0, max=1.0, min_exclusive=True),
-        _field("loras", "LoRA adapters", "Up to 3 adapters, each with a weight from 0 to 2.",
-               "adapters", min=MIN_LORA_WEIGHT, max=MAX_LORA_WEIGHT, max_length=MAX_LORAS, default=[]),
-        _field("num_images", "Images", "Several images get consecutive seeds (with a variation: "
-               "consecutive variation seeds).", "integer", min=1, max=4, default=1, scope="request"),
-        _field("is_public", "Public", "Public images appear in the gallery for everyone.", "flag",
-               default=False, scope="request"),
-        _field("companion_id", "Companion", "The companion the images are made for.", "text",
-               max_length=255, scope="request"),
-    ]  # fmt: skip
+def _adapters(description: FieldDescription, service: ImageService) -> dict[str, Any]:
+    """The adapters a field of LoRA adapters may name (as `GET /api/v1/models/loras` lists
+    them) and its bounds."""
+    param = description.param
+    offered = [{"name": a.name, "size": a.size} for a in service.lora_catalog.available()]
+    return {
+        description.name: offered,
+        "max_per_image": param.max_length,
+        "min_weight": param.low,
+        "max_weight": param.high,
+    }
 
 
 def _style(style: Style) -> dict[str, Any]:
+    """A style and the values it gives the fields that fall back to it."""
     preset = preset_for(style)
-    return {"value": style.value, "steps": preset.steps, "guidance": preset.guidance}
+    taken = [d.name for d in parameter_fields() if d.param.fallback is Fallback.STYLE]
+    return {"value": style.value, **{name: getattr(preset, name) for name in taken}}
 
 
 def _resolution(resolution: Resolution) -> dict[str, Any]:

@@ -10,6 +10,8 @@ Create Date: 2026-12-07
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
@@ -21,7 +23,7 @@ depends_on = None
 
 # The columns of 0007 that the document replaces, as 0007 made them: (name, type, nullable,
 # SQLite's default for a NOT NULL column added back to filled rows).
-COLUMNS: list[tuple[str, sa.types.TypeEngine[object], bool, str]] = [
+COLUMNS: list[tuple[str, Any, bool, str]] = [
     ("prompt", sa.Text(), False, "''"),
     ("negative_prompt", sa.Text(), False, "''"),
     ("style", sa.String(16), False, "'realistic'"),
