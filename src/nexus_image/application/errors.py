@@ -93,7 +93,7 @@ class QueueUnavailable(ApplicationError):
 
 
 class GenerationInterrupted(ApplicationError):
-    """The generator stopped between steps because the job was cancelled."""
+    """The generator stopped at a step boundary because the job was cancelled."""
 
     code = "generation_interrupted"
 

@@ -95,7 +95,7 @@ class RequestGeneration:
     adapters: LoraCatalog | None = None  # the operator's LoRA adapters; None: none offered
 
     def parameters(self, command: GenerateImage) -> GenerationParameters:
-        """The first image's parameters (the only one's, unless `num_images` asks for more)."""
+        """The first image's parameters (the only one's, unless several are asked for)."""
         given = command.image_fields()
         if given.get("seed") is None:
             given["seed"] = self.seeds.random_seed()
@@ -185,7 +185,7 @@ class RequestGeneration:
         limited: bool = False,
         audit_action: str | None = None,
     ) -> tuple[list[ImageView], bool]:
-        """Every image of the request (`num_images`, one job each, in seed order), and whether
+        """Every image of the request (one job each, in seed order), and whether
         they were created now (False: an Idempotency-Key replayed, nothing charged): all of
         them are charged and queued in one transaction, or none is. With `audit_detail`, the
         success row of the audit trail is written in the same transaction, as `audit_action`

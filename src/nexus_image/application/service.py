@@ -99,7 +99,7 @@ class ImageService:
         limited: bool = False,
         audit_action: str | None = None,
     ) -> tuple[list[ImageView], bool]:
-        """As `submit_generation`, with every image of the request (`num_images`); the success
+        """As `submit_generation`, with every image of the request; the success
         audit row as `audit_action` when given (`image.remix`), else as `image.generate`."""
         return self.request.submit(command, audit_detail, limited, audit_action)
 

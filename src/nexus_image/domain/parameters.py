@@ -172,6 +172,7 @@ class GenerationParameters:
             "style's own negative prompt.",
             Kind.TEXT,
             max_length=MAX_PROMPT_LENGTH,
+            a1111="Negative prompt",  # a line of its own, after the prompt
             per_image=True,
         ),
         "",

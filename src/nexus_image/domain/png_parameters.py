@@ -28,7 +28,8 @@ from nexus_image.domain.styles import Style
 # Keys are short ("Variation seed strength"): bounding them keeps the search linear on a long line.
 SETTING = re.compile(r'\s*(\w[\w \-/]{0,63}):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 MAX_TEXT = 64 * 1024  # a real `parameters` text is a few hundred bytes; longer is not read
-NEGATIVE = "Negative prompt:"
+NEGATIVE_LABEL = "Negative prompt"  # A1111 writes it on its own line, after the prompt
+NEGATIVE = f"{NEGATIVE_LABEL}:"
 SCHEDULE_TYPE = "Schedule type"  # A1111 writes Karras apart from the sampler's name
 
 
@@ -122,7 +123,7 @@ def automatic1111(text: str) -> FoundParameters | None:
     parameters: dict[str, Any] = {"prompt": prompt}
     negative = "\n".join(negative_lines).strip()
     if negative:
-        parameters["negative_prompt"] = negative
+        parameters[_labelled(NEGATIVE_LABEL)] = negative
     unsupported = _settings(settings or {}, parameters)
     parameters.setdefault("style", Style.REALISTIC.value)
     return FoundParameters("automatic1111", parameters, unsupported)
@@ -146,6 +147,11 @@ def _settings(settings: dict[str, str], parameters: dict[str, Any]) -> dict[str,
             rest[label] = text
     without_inactive(parameters)
     return rest
+
+
+def _labelled(label: str) -> str:
+    """The declared field that A1111 writes as `label`."""
+    return next(d.name for d in parameter_fields() if d.param.a1111 == label)
 
 
 def _setting(description: FieldDescription, text: str, rest: dict[str, str]) -> Any:

@@ -48,7 +48,7 @@ def load_pipeline(model: str | None, cache_dir: Path, dtype: Any, config: str | 
             if config is None:
                 raise ModelLoadError(
                     "a single-file checkpoint needs NEXUS_IMAGE_MODEL_CONFIG: a folder with the "
-                    "pipeline's configs (model_index.json, component configs, tokenizer, scheduler)"
+                    "pipeline's configs (model_index.json, component configs, tokenizer, noise schedule)"
                 )
             return StableDiffusionPipeline.from_single_file(
                 location, config=config, local_files_only=True, **common

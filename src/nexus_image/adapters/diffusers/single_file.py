@@ -141,7 +141,8 @@ def export_single_file(pipeline_folder: Path, target: Path) -> Path:
     """Write the diffusers pipeline in `pipeline_folder` as one LDM-layout `.safetensors` file at `target`.
 
     `StableDiffusionPipeline.from_single_file(target, config=pipeline_folder)` loads it back with
-    identical UNet, VAE and text encoder weights (tokenizer, scheduler and configs come from the folder)."""
+    identical UNet, VAE and text encoder weights (tokenizer, noise schedule and configs come from
+    the folder)."""
     from diffusers import StableDiffusionPipeline
     from safetensors.torch import save_file
 

@@ -71,7 +71,7 @@ class PreviewingStepCallback(Protocol):
 
 
 class ImageGenerator(Protocol):
-    """Renders one spec; `on_step` may stop it between steps."""
+    """Renders one spec; `on_step` may stop it after any step."""
 
     @property
     def model_name(self) -> str: ...

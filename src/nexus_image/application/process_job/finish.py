@@ -120,7 +120,7 @@ class FinishImage:
         return outcome
 
     def abandoned(self, job: ImageJob) -> ProcessOutcome:
-        """A job whose rendering stopped between steps, because it was not ours any more: its
+        """A job whose rendering stopped at a step, because it was not ours any more: its
         outcome is whatever settled it elsewhere."""
         with self.uow_factory() as uow:
             current = uow.jobs.get(job.id)

@@ -1,5 +1,5 @@
 """Stage 2 of a job on the worker: render a group of jobs that share a batch key, watching
-between steps whether they are still ours and telling watchers how far they got."""
+after each step whether they are still ours and telling watchers how far they got."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def batches(jobs: list[ImageJob]) -> list[list[ImageJob]]:
 
 @dataclass(slots=True)
 class Pacing:
-    """Between steps: whether the jobs are still ours (cancelled, or taken over after a lost
+    """After each step: whether the jobs are still ours (cancelled, or taken over after a lost
     lease) is read at most every `ownership_every`, in one query for the group, and at the last
     step; progress goes out at most every `progress_every` per job, and always for the first and
     the last step; live previews (where the generator makes them) at most every `preview_every`,
@@ -58,7 +58,7 @@ class Pacing:
 @dataclass(slots=True)
 class RenderBatch:
     """A group of jobs renders as one batch where the generator can, else one job after the
-    other; it stops between steps once none of them is ours any more (GenerationInterrupted)."""
+    other; it stops at the next step once none of them is ours any more (GenerationInterrupted)."""
 
     claim: ClaimJobs
     generator: ImageGenerator

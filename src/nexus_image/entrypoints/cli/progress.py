@@ -1,5 +1,5 @@
 """Progress on stderr, fed by progress events: a one-line bar redrawn in place on a terminal;
-elsewhere (logs, pipes, CI) a few plain lines, one per quarter of the steps, and no `\\r`."""
+elsewhere (logs, pipes, CI) a few plain lines, one per quarter of the run, and no `\\r`."""
 
 from __future__ import annotations
 

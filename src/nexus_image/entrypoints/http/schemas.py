@@ -29,7 +29,7 @@ AlbumName = Annotated[str, Meta(min_length=1, max_length=MAX_ALBUM_NAME)]
 
 
 class LoraRequest(Struct, forbid_unknown_fields=True, kw_only=True):
-    """A LoRA adapter from `GET /api/v1/models/loras`, and how strongly it applies."""
+    """A LoRA adapter the operator offers (`GET /api/v1/models/…`), and how strongly it applies."""
 
     name: Annotated[str, Meta(min_length=1, max_length=100)]
     weight: Annotated[
@@ -108,7 +108,7 @@ else:
         module=__name__,
         namespace={
             "__doc__": "An image to generate. Only `prompt` is required; the seed is chosen and "
-            "recorded when absent, steps and guidance default to the style's.",
+            "recorded when absent, and the fields a style sets default to the style's.",
             "command": _generate_command,
         },
     )
@@ -286,7 +286,7 @@ else:
 
 class GeneratedResponse(ImageResponse, kw_only=True):
     """The first (or only) new image, as `GET /images/{id}` shows it, and `images`: every image
-    of the request, in seed order (one unless `num_images` asked for more)."""
+    of the request, in seed order (one unless more were asked for)."""
 
     images: list[ImageResponse]
 

@@ -110,7 +110,7 @@ class ImagesController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[GeneratedResponse]:
         """Moderated, charged (the resolution's price per image) and queued at once; 201 with the
-        QUEUED job, and in `images` every job of the request (`num_images` 1 to 4: one job each,
+        QUEUED job, and in `images` every job of the request (1 to 4 images: one job each,
         consecutive seeds, one `group_id`, all charged or none). Failed and cancelled jobs are
         refunded. Counts once against the caller's rate limit unless it is refused for the
         balance (402) or replays an Idempotency-Key (the same jobs again). The rate-limit check,

@@ -198,7 +198,7 @@ def describe(description: FieldDescription) -> dict[str, Any]:
 
 
 def _adapters(description: FieldDescription, service: ImageService) -> dict[str, Any]:
-    """The adapters a field of LoRA adapters may name (as `GET /api/v1/models/loras` lists
+    """The adapters a field of LoRA adapters may name (as the API's list of adapters shows
     them) and its bounds."""
     param = description.param
     offered = [{"name": a.name, "size": a.size} for a in service.lora_catalog.available()]
