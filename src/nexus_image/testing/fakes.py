@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
-from nexus_image.application.errors import NotFound, QueueUnavailable, StorageUnavailable
-from nexus_image.application.ports import ImageSafetyVerdict, RawImage, StoredObject
+from nexus_image.application.errors import QueueUnavailable
+from nexus_image.application.ports import ImageSafetyVerdict, RawImage
 from nexus_image.domain.events import DomainEvent
 
 
@@ -42,41 +41,6 @@ class FixedSeeds:
 
     def random_seed(self) -> int:
         return self.seed
-
-
-class InMemoryStorage:
-    """Object storage in a dict; `available = False` makes every call fail like an outage."""
-
-    def __init__(self, base_url: str = "memory://bucket") -> None:
-        self.objects: dict[str, tuple[bytes, str, dict[str, str]]] = {}
-        self.base_url = base_url
-        self.available = True
-        self._lock = threading.Lock()
-
-    def _check(self) -> None:
-        if not self.available:
-            raise StorageUnavailable("object storage is unavailable")
-
-    def put(self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]) -> StoredObject:
-        self._check()
-        with self._lock:
-            self.objects[key] = (bytes(data), content_type, dict(metadata))
-        return StoredObject(key, len(data), content_type)
-
-    def get(self, key: str) -> bytes:
-        self._check()
-        with self._lock:
-            if key not in self.objects:
-                raise NotFound("object", key)
-            return self.objects[key][0]
-
-    def delete(self, key: str) -> None:
-        self._check()
-        with self._lock:
-            self.objects.pop(key, None)
-
-    def url(self, key: str, public: bool) -> str:
-        return f"{self.base_url}/{key}" + ("" if public else "?signed=1")
 
 
 class CollectingPublisher:

@@ -53,7 +53,7 @@ def recovery_interval(lease_seconds: float) -> float:
 
 
 def memory_database() -> UnitOfWorkFactory:
-    from nexus_image.testing import MemoryStore
+    from nexus_image.adapters.memory.database import MemoryStore
 
     factory: UnitOfWorkFactory = MemoryStore().unit_of_work
     return factory

@@ -18,6 +18,8 @@ from dependency_injector import containers, providers
 from nexus_image.adapters.filesystem.loras import LoraFolder
 from nexus_image.adapters.imaging import PillowDecoder, PillowEncoder, PngTextReader
 from nexus_image.adapters.memory import InMemoryQueue, LiveEventBroadcaster, TeePublisher
+from nexus_image.adapters.memory.pattern import PatternGenerator
+from nexus_image.adapters.memory.storage import InMemoryStorage
 from nexus_image.adapters.system import Doorbell, RandomSeeds, SystemClock, UuidGenerator, ringing
 from nexus_image.application.albums import ManageAlbums
 from nexus_image.application.audit import RecordAudit
@@ -39,7 +41,6 @@ from nexus_image.domain.upload import UploadAllowance
 from nexus_image.entrypoints.composition import builders as b
 from nexus_image.entrypoints.settings import Settings
 from nexus_image.entrypoints.worker.runtime import WorkerRuntime
-from nexus_image.testing import InMemoryStorage, PatternGenerator
 
 ROLES = ("embedded", "api", "worker", "cli", "memory")
 

@@ -16,7 +16,7 @@ from nexus_image.domain.events import DomainEvent
 from nexus_image.domain.job import ImageJob, JobStatus
 
 if TYPE_CHECKING:
-    from nexus_image.testing.database import MemoryStore
+    from nexus_image.adapters.memory.database import MemoryStore
 
 
 E = TypeVar("E", ImageJob, Album)

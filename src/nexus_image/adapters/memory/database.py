@@ -8,13 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 
-from nexus_image.application.ports import AuditRecord
-from nexus_image.domain.account import LedgerEntry, TokenAccount
-from nexus_image.domain.album import Album
-from nexus_image.domain.events import DomainEvent
-from nexus_image.domain.job import ImageJob
-from nexus_image.domain.upload import Upload
-from nexus_image.testing.repositories import (
+from nexus_image.adapters.memory.repositories import (
     MemoryAccounts,
     MemoryAlbums,
     MemoryAudit,
@@ -25,7 +19,13 @@ from nexus_image.testing.repositories import (
     MemoryRateLimits,
     RateLimitHolds,
 )
-from nexus_image.testing.uploads import MemoryUploads
+from nexus_image.adapters.memory.uploads import MemoryUploads
+from nexus_image.application.ports import AuditRecord
+from nexus_image.domain.account import LedgerEntry, TokenAccount
+from nexus_image.domain.album import Album
+from nexus_image.domain.events import DomainEvent
+from nexus_image.domain.job import ImageJob
+from nexus_image.domain.upload import Upload
 
 
 @dataclass

@@ -8,7 +8,7 @@ from nexus_image.application.errors import ConcurrentUpdate
 from nexus_image.domain.upload import Upload
 
 if TYPE_CHECKING:
-    from nexus_image.testing.database import MemoryStore
+    from nexus_image.adapters.memory.database import MemoryStore
 
 
 class MemoryUploads:
