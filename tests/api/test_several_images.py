@@ -97,7 +97,7 @@ def test_concurrent_requests_for_several_images_are_charged_all_or_none(tmp_path
     def ask() -> None:
         start.wait()
         try:
-            views, _ = service.submit_images(GenerateImage(user_id="ann", prompt="a fox", num_images=4))
+            views, _ = service.request.submit(GenerateImage(user_id="ann", prompt="a fox", num_images=4))
             outcomes.append(len(views))
         except InsufficientTokens:
             outcomes.append(0)

@@ -52,7 +52,7 @@ def run(
         generator=generator, live_events=live,
     )  # fmt: skip
     service = app.service
-    views, _ = service.submit_images(
+    views, _ = service.request.submit(
         GenerateImage(user_id="u", prompt="a harbour", steps=8, num_images=count)
     )
     service.relay.drain()

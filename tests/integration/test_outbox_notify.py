@@ -74,7 +74,7 @@ def test_a_workers_relay_publishes_an_api_replicas_request_without_polling(
         assert isinstance(listener, OutboxListener)
         assert worker.runtime.relay_loop.idle_seconds == 1.0
         loop = RelayLoop(
-            worker.service, idle_seconds=60, bell=worker.container.outbox_bell(), listener=listener
+            worker.service.relay, idle_seconds=60, bell=worker.container.outbox_bell(), listener=listener
         )
         thread = threading.Thread(target=loop.run, daemon=True)
         thread.start()

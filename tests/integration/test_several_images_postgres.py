@@ -38,7 +38,7 @@ def test_racing_requests_for_four_images_are_charged_whole_or_not_at_all(
             start.wait(30)
             try:
                 command = GenerateImage(user_id="ann", prompt=f"a fox {n}", num_images=4)
-                views, _ = service.submit_images(command)
+                views, _ = service.request.submit(command)
                 outcomes.append({v.group_id for v in views})
             except InsufficientTokens as error:
                 outcomes.append(error.required)

@@ -12,8 +12,8 @@ from .conftest import World
 
 def test_worker_and_relay_loops_drain_the_queue(world: World) -> None:
     jobs = [world.request(seed=i) for i in range(3)]
-    relay = RelayLoop(world.service, idle_seconds=0.01)
-    worker = WorkerLoop(world.service, world.queue, max_batch=2, poll_seconds=0.01)
+    relay = RelayLoop(world.service.relay, idle_seconds=0.01)
+    worker = WorkerLoop(world.service.worker, world.queue, max_batch=2, poll_seconds=0.01)
     threads = [threading.Thread(target=loop.run) for loop in (relay, worker)]
     for thread in threads:
         thread.start()
@@ -31,7 +31,7 @@ def test_worker_and_relay_loops_drain_the_queue(world: World) -> None:
 
 
 def test_recovery_loop_stops_when_told(world: World) -> None:
-    loop = RecoveryLoop(world.service, every_seconds=0.01)
+    loop = RecoveryLoop(world.service.recover, every_seconds=0.01)
     thread = threading.Thread(target=loop.run)
     thread.start()
     loop.stop_event.set()

@@ -53,7 +53,7 @@ def test_the_relay_publishes_a_request_at_once_although_it_would_poll_only_every
 ) -> None:
     app = compose("embedded", Settings(data_dir=tmp_path, image_safety="none"))
     try:
-        loop = RelayLoop(app.service, idle_seconds=60, bell=app.container.outbox_bell())
+        loop = RelayLoop(app.service.relay, idle_seconds=60, bell=app.container.outbox_bell())
         thread = threading.Thread(target=loop.run, daemon=True)
         thread.start()
         time.sleep(0.2)  # the relay is waiting on its bell now

@@ -59,7 +59,7 @@ def previews(live: Collect) -> list[GenerationProgress]:
 
 def test_previews_come_at_most_twice_a_second_for_every_image_and_never_at_the_end() -> None:
     service, live, generator = world(live_previews=True)
-    views, _ = service.submit_images(GenerateImage(user_id="u", prompt="a fox", steps=10, num_images=2))
+    views, _ = service.request.submit(GenerateImage(user_id="u", prompt="a fox", steps=10, num_images=2))
     service.relay.drain()
     assert [o.status for o in service.worker.execute_batch([v.id for v in views])] == ["COMPLETED"] * 2
     assert generator.asked == [3, 6, 9]  # 0.6 s apart: the first step after 0.5 s each time

@@ -50,7 +50,13 @@ def loop(world: World, queue: ScriptedQueue, **options: object) -> WorkerLoop:
     """A loop that finishes each batch before it returns (one iteration, one whole outcome);
     the pipelined one is tested on its own below."""
     options.setdefault("pipelined", False)
-    return WorkerLoop(world.service, queue, poll_seconds=0.01, backoff_seconds=(0.001, 0.01), **options)  # type: ignore[arg-type]
+    return WorkerLoop(
+        world.service.worker,
+        queue,
+        poll_seconds=0.01,
+        backoff_seconds=(0.001, 0.01),
+        **options,  # type: ignore[arg-type]
+    )
 
 
 class HeldStorage:
@@ -303,8 +309,8 @@ def test_relay_and_recovery_loops_survive_errors_and_requeue_stalled_jobs(world:
 
     world.service.relay.uow_factory = flaky
     world.service.recover.uow_factory = flaky
-    relay = RelayLoop(world.service, idle_seconds=0.01)
-    recovery = RecoveryLoop(world.service, every_seconds=0.01)
+    relay = RelayLoop(world.service.relay, idle_seconds=0.01)
+    recovery = RecoveryLoop(world.service.recover, every_seconds=0.01)
     threads = [threading.Thread(target=x.run) for x in (relay, recovery)]
     for thread in threads:
         thread.start()

@@ -1,5 +1,5 @@
-"""The application facade: every use case behind one object. The composition root
-(`nexus_image.entrypoints.composition`) builds the use cases and hands them in."""
+"""The library's entry: the use cases of a built application under one name. The composition
+root (`nexus_image.entrypoints.composition`) builds the use cases and hands them in."""
 
 from __future__ import annotations
 
@@ -38,8 +38,12 @@ class Dependencies:
 
 
 class ImageService:
-    """What other services call: request, follow, organise and pay for generated images.
-    `worker` is there only in roles that generate (embedded, worker, cli, memory)."""
+    """The library's entry, for other services and their tests: the use cases of one built
+    application under one name (the HTTP handlers, the worker loops and the CLI take theirs
+    from the composition root directly). `request_generation`, `cancel`, `process` and
+    `get_image` are the short ways; the use cases themselves are attributes (`request` for
+    several images, an audit row or a remix). `worker` is there only in roles that generate
+    (embedded, worker, cli, memory)."""
 
     def __init__(
         self,
@@ -81,27 +85,8 @@ class ImageService:
         self._process = process
 
     def request_generation(self, command: GenerateImage) -> ImageView:
+        """The first (or only) image of the request, moderated, charged and queued."""
         return self.request.execute(command)
-
-    def submit_generation(
-        self, command: GenerateImage, audit_detail: str | None = None, limited: bool = False
-    ) -> tuple[ImageView, bool]:
-        """`request_generation`, and whether a job was created (False: an idempotent replay);
-        with `audit_detail`, the success audit row in the same transaction; `limited`: counted
-        against the caller's generation rate limit there too."""
-        views, created = self.request.submit(command, audit_detail, limited)
-        return views[0], created
-
-    def submit_images(
-        self,
-        command: GenerateImage,
-        audit_detail: str | None = None,
-        limited: bool = False,
-        audit_action: str | None = None,
-    ) -> tuple[list[ImageView], bool]:
-        """As `submit_generation`, with every image of the request; the success
-        audit row as `audit_action` when given (`image.remix`), else as `image.generate`."""
-        return self.request.submit(command, audit_detail, limited, audit_action)
 
     def cancel(self, user_id: str, job_id: str) -> ImageView:
         return self._cancel.execute(user_id, job_id)

@@ -129,7 +129,7 @@ def in_process_worker(cluster: Cluster, generator: DiffusersGenerator, **overrid
 def drive(worker: Application, until: Callable[[], bool], timeout: float = 120) -> None:
     """Relay and work in this thread until `until()`."""
     assert worker.queue is not None
-    loop = WorkerLoop(worker.service, worker.queue, poll_seconds=0.2)
+    loop = WorkerLoop(worker.service.worker, worker.queue, poll_seconds=0.2)
     deadline = time.monotonic() + timeout
     while not until():
         assert time.monotonic() < deadline, "timed out driving the worker"

@@ -41,7 +41,7 @@ def test_a_group_with_a_variation_is_generated_by_a_worker_process(cluster: Clus
         user_id=USER, prompt="a lighthouse at dawn", steps=2, seed=42, num_images=3,
         variation_seed=7, variation_strength=1.0,
     )  # fmt: skip
-    views, created = api.service.submit_images(asked)
+    views, created = api.service.request.submit(asked)
     plain = [
         api.service.request_generation(
             GenerateImage(user_id=USER, prompt="a lighthouse at dawn", steps=2, seed=s)

@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nexus_image.application.errors import NotFound, QueueUnavailable
 from nexus_image.application.limits import RateLimit
@@ -24,6 +24,13 @@ from nexus_image.application.ports import (
     UnitOfWorkFactory,
 )
 from nexus_image.entrypoints.settings import Settings
+
+if TYPE_CHECKING:  # the adapters themselves are imported when first built
+    from nexus_image.adapters.kafka import KafkaEventFeed
+    from nexus_image.adapters.moderation import LayeredModerator
+    from nexus_image.adapters.prometheus import PrometheusMetrics, QueueGauges
+    from nexus_image.adapters.sqlalchemy import OutboxListener
+    from nexus_image.application.ports import ImageSafetyChecker
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +81,7 @@ def sql_database(settings: Settings, closers: Closers) -> UnitOfWorkFactory:
     return factory
 
 
-def outbox_listener(settings: Settings, bell: Any, closers: Closers) -> Any:
+def outbox_listener(settings: Settings, bell: Any, closers: Closers) -> OutboxListener | None:
     """On PostgreSQL, a LISTEN connection that rings the relay's bell for outbox rows committed
     by other processes (API replicas); None elsewhere (SQLite, memory: one process writes)."""
     if not settings.database_url:
@@ -186,7 +193,7 @@ def kafka_live_publisher(settings: Settings, closers: Closers) -> EventPublisher
     return live
 
 
-def kafka_event_feed(settings: Settings, sink: EventPublisher) -> Any:
+def kafka_event_feed(settings: Settings, sink: EventPublisher) -> KafkaEventFeed:
     """This replica's own reader of every job event (a group of its own, never committing)."""
     import uuid
 
@@ -248,7 +255,7 @@ def loading_capability(generator: ImageGenerator | None) -> Callable[[], None] |
     return generator.load if isinstance(generator, ModelLoader) else None
 
 
-def moderator(settings: Settings) -> Any:
+def moderator(settings: Settings) -> LayeredModerator:
     """The rules layer always; the semantic layer where the `moderation` extra is installed
     (or when asked for, which then fails loudly without it)."""
     from nexus_image.adapters.moderation import LayeredModerator, RuleBasedModerator, embeddings
@@ -268,7 +275,7 @@ def moderator(settings: Settings) -> Any:
     )
 
 
-def image_checker(settings: Settings, role: str) -> Any:
+def image_checker(settings: Settings, role: str) -> ImageSafetyChecker | None:
     """NudeNet where the `safety` extra is installed ("auto"; the in-memory library role checks
     only when asked), or nothing: then images are recorded as not checked."""
     choice = settings.image_safety
@@ -288,7 +295,7 @@ def rate_limit(settings: Settings) -> RateLimit:
     return RateLimit(settings.rate_limit_per_minute, RATE_WINDOW_SECONDS)
 
 
-def prometheus_metrics(checkers: tuple[str, ...], generates: bool) -> Any:
+def prometheus_metrics(checkers: tuple[str, ...], generates: bool) -> PrometheusMetrics:
     """Business series with their own registry, every known label value at 0 from the start
     (the moderators' refusal categories and the image checkers' names too), the process and
     Python runtime series, and, in a process that generates, the GPUs' figures from NVML."""
@@ -308,7 +315,7 @@ def checker_names(checker: Any) -> tuple[str, ...]:
     return (str(checker.name),) if checker is not None else ()
 
 
-def queue_gauges(metrics: Any, uow_factory: UnitOfWorkFactory) -> Any:
+def queue_gauges(metrics: Any, uow_factory: UnitOfWorkFactory) -> QueueGauges | None:
     """The loop feeding the queue gauges: one count query every QUEUE_REFRESH_SECONDS, however
     often /metrics is scraped (None where the metrics are not Prometheus')."""
     from nexus_image.adapters.prometheus import PrometheusMetrics, QueueGauges

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from operator import attrgetter
 
 from dependency_injector import containers, providers
@@ -42,41 +43,108 @@ from nexus_image.entrypoints.composition import builders as b
 from nexus_image.entrypoints.settings import Settings
 from nexus_image.entrypoints.worker.runtime import WorkerRuntime
 
-ROLES = ("embedded", "api", "worker", "cli", "memory")
+
+class Role(StrEnum):
+    EMBEDDED = "embedded"  # the API with the worker loops in-process
+    API = "api"  # the API alone
+    WORKER = "worker"  # a standalone generation worker
+    CLI = "cli"  # one-off commands
+    MEMORY = "memory"  # the library's in-memory service
 
 
-@dataclass(frozen=True, slots=True)
+ROLES = tuple(role.value for role in Role)
+
+
+class Database(StrEnum):
+    MEMORY = "memory"
+    SQL = "sql"
+
+
+class Storage(StrEnum):
+    MEMORY = "memory"
+    FILES = "files"
+    S3 = "s3"
+
+
+class Messaging(StrEnum):
+    MEMORY = "memory"
+    KAFKA = "kafka"
+
+
+class Publishing(StrEnum):
+    DIRECT = "direct"  # the broker only
+    TEE = "tee"  # the broker, then this process's watchers
+
+
+class Live(StrEnum):
+    NONE = "none"
+    LOCAL = "local"  # this process's watchers
+    KAFKA = "kafka"  # the progress topic
+
+
+class MetricsKind(StrEnum):
+    NULL = "null"
+    PROMETHEUS = "prometheus"
+
+
+class Feed(StrEnum):
+    NONE = "none"
+    KAFKA = "kafka"  # this process reads every job event from the broker
+
+
+class Generation(StrEnum):
+    NONE = "none"
+    PATTERN = "pattern"
+    DIFFUSERS = "diffusers"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
     """Which adapter each port gets, for one role and its settings."""
 
-    database: str  # memory | sql
-    storage: str  # memory | files | s3
-    messaging: str  # memory | kafka
-    publisher: str  # direct (the broker only) | tee (the broker, then this process's watchers)
-    live: str  # none | local (this process's watchers) | kafka (the progress topic)
-    metrics: str  # null | prometheus
-    feed: str  # none | kafka (this process reads every job event from the broker)
-    generator: str  # none | pattern | diffusers
+    database: Database
+    storage: Storage
+    messaging: Messaging
+    publisher: Publishing
+    live: Live
+    metrics: MetricsKind
+    feed: Feed
+    generator: Generation
     recover_previous_run: bool  # the queue lived in the previous process
+
+
+MEMORY_PLAN = Plan(
+    database=Database.MEMORY,
+    storage=Storage.MEMORY,
+    messaging=Messaging.MEMORY,
+    publisher=Publishing.DIRECT,
+    live=Live.NONE,
+    metrics=MetricsKind.NULL,
+    feed=Feed.NONE,
+    generator=Generation.PATTERN,
+    recover_previous_run=False,
+)
 
 
 def plan_for(role: str, settings: Settings) -> Plan:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     kafka = bool(settings.kafka_bootstrap_servers)
-    if role == "memory":
-        return Plan("memory", "memory", "memory", "direct", "none", "null", "none", "pattern", False)
-    serving = role in ("embedded", "api")
+    if role == Role.MEMORY:
+        return MEMORY_PLAN
+    serving = role in (Role.EMBEDDED, Role.API)
+    worker_kafka = role == Role.WORKER and kafka
+    live = Live.LOCAL if serving else (Live.KAFKA if worker_kafka else Live.NONE)
     return Plan(
-        database="sql",
-        storage="s3" if settings.s3_endpoint else "files",
-        messaging="kafka" if kafka else "memory",
-        publisher="tee" if serving else "direct",
-        live="local" if serving else ("kafka" if role == "worker" and kafka else "none"),
-        metrics="null" if role == "cli" else "prometheus",
-        feed="kafka" if serving and kafka else "none",
-        generator="none" if role == "api" else "diffusers",
-        recover_previous_run=role == "embedded" and not kafka,
+        database=Database.SQL,
+        storage=Storage.S3 if settings.s3_endpoint else Storage.FILES,
+        messaging=Messaging.KAFKA if kafka else Messaging.MEMORY,
+        publisher=Publishing.TEE if serving else Publishing.DIRECT,
+        live=live,
+        metrics=MetricsKind.NULL if role == Role.CLI else MetricsKind.PROMETHEUS,
+        feed=Feed.KAFKA if serving and kafka else Feed.NONE,
+        generator=Generation.NONE if role == Role.API else Generation.DIFFUSERS,
+        recover_previous_run=role == Role.EMBEDDED and not kafka,
     )
 
 
@@ -261,6 +329,7 @@ class Container(containers.DeclarativeContainer):
             previews=providers.Callable(lambda s: s.live_previews and not s.block_unsafe_outputs, settings),
         ),
     )
+    read_parameters = providers.Singleton(ReadParameters, reader=text_reader)
     service = providers.Singleton(
         ImageService,
         deps=providers.Singleton(Dependencies, uow_factory=uow_factory, storage=storage, clock=clock),
@@ -276,7 +345,7 @@ class Container(containers.DeclarativeContainer):
         request=request_generation,
         cancel=cancel_generation,
         moderation=moderate_prompts,
-        read_parameters=providers.Singleton(ReadParameters, reader=text_reader),
+        read_parameters=read_parameters,
         uploads=manage_uploads,
         lora_catalog=lora_catalog,
         process=process_jobs,
@@ -288,7 +357,10 @@ class Container(containers.DeclarativeContainer):
     ready = providers.Singleton(threading.Event)
     runtime = providers.Singleton(
         WorkerRuntime,
-        service=service,
+        process=process_jobs,
+        relay_outbox=relay_outbox,
+        recover=recover_stalled,
+        redeliver=redeliver_queued,
         queue=job_queue,
         clock=clock,
         max_batch=providers.Callable(attrgetter("max_batch"), settings),

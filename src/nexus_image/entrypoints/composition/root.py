@@ -111,14 +111,28 @@ def compose(role: str, settings: Settings | None = None, **overrides: Any) -> Ap
 
 def api_parts(app: Application) -> Any:
     """What the HTTP layer gets from a built `embedded` or `api` application."""
-    from nexus_image.entrypoints.http.app import ApiParts
+    from nexus_image.entrypoints.http.app import ApiParts, HttpUseCases
 
     runtime = app.runtime if app.role == "embedded" else None
     feed = app.container.event_feed()
     gauges = app.container.queue_gauges()
     background = tuple(part for part in (feed, runtime, gauges) if part is not None)
+    c = app.container
+    use_cases = HttpUseCases(
+        request_generation=c.request_generation(),
+        cancel_generation=c.cancel_generation(),
+        queries=c.image_queries(),
+        manage=c.manage_images(),
+        albums=c.manage_albums(),
+        tokens=c.manage_tokens(),
+        audit=c.record_audit(),
+        moderation=c.moderate_prompts(),
+        uploads=c.manage_uploads(),
+        read_parameters=c.read_parameters(),
+        lora_catalog=c.lora_catalog(),
+    )
     return ApiParts(
-        service=app.service,
+        use_cases=use_cases,
         live_feed=app.live_feed,
         rate_limiter=app.rate_limiter,
         registry=app.metrics.registry,

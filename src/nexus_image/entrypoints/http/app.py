@@ -19,8 +19,16 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from nexus_image import __version__
-from nexus_image.application.ports import HealthChecks, LiveEventFeed, RateLimiter
-from nexus_image.application.service import ImageService
+from nexus_image.application.albums import ManageAlbums
+from nexus_image.application.audit import RecordAudit
+from nexus_image.application.cancel import CancelGeneration
+from nexus_image.application.images import ImageQueries, ManageImages
+from nexus_image.application.moderation import ModeratePrompts
+from nexus_image.application.ports import HealthChecks, LiveEventFeed, LoraCatalog, RateLimiter
+from nexus_image.application.read_parameters import ReadParameters
+from nexus_image.application.request_generation import RequestGeneration
+from nexus_image.application.tokens import ManageTokens
+from nexus_image.application.uploads import ManageUploads
 from nexus_image.entrypoints.http.auth import PUBLIC, current_user, require_token
 from nexus_image.entrypoints.http.controllers.albums import AlbumsController
 from nexus_image.entrypoints.http.controllers.events import EventsController
@@ -59,11 +67,28 @@ class Background(Protocol):
     def stop(self, timeout: float = ...) -> None: ...
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpUseCases:
+    """The use cases the HTTP handlers take, each by its parameter name."""
+
+    request_generation: RequestGeneration
+    cancel_generation: CancelGeneration
+    queries: ImageQueries
+    manage: ManageImages
+    albums: ManageAlbums
+    tokens: ManageTokens
+    audit: RecordAudit
+    moderation: ModeratePrompts
+    uploads: ManageUploads
+    read_parameters: ReadParameters
+    lora_catalog: LoraCatalog
+
+
 @dataclass(frozen=True, slots=True)
 class ApiParts:
     """What the HTTP layer needs, built by the composition root: it names no adapter."""
 
-    service: ImageService
+    use_cases: HttpUseCases
     live_feed: LiveEventFeed
     rate_limiter: RateLimiter
     registry: Any  # the Prometheus registry that /metrics serves and request latency goes to
@@ -82,17 +107,10 @@ def _value(value: Any) -> Provide:
 
 def dependencies(parts: ApiParts) -> dict[str, Provide]:
     """What handlers ask for by parameter name: the caller, the use cases and the edge's ports."""
-    service = parts.service
+    use_cases = parts.use_cases
     return {
         "user": Provide(current_user, sync_to_thread=False),
-        "service": _value(service),
-        "queries": _value(service.images),
-        "manage": _value(service.manage),
-        "albums": _value(service.albums),
-        "tokens": _value(service.tokens),
-        "audit": _value(service.audit),
-        "moderation": _value(service.moderation),
-        "uploads": _value(service.uploads),
+        **{name: _value(getattr(use_cases, name)) for name in use_cases.__slots__},
         "limiter": _value(parts.rate_limiter),
         "broadcaster": _value(parts.live_feed),
     }

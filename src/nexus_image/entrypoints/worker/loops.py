@@ -13,8 +13,10 @@ from typing import Protocol
 
 from nexus_image.application.dto import ProcessOutcome
 from nexus_image.application.errors import QueueUnavailable
+from nexus_image.application.maintenance import RecoverStalledJobs
 from nexus_image.application.ports import Delivery, JobQueue
-from nexus_image.application.service import ImageService
+from nexus_image.application.process_job import ProcessJobs
+from nexus_image.application.relay import RelayOutbox
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ class WorkerLoop:
     finished when a generation starts, so memory stays flat. Deliveries are acknowledged, in
     order, once their batch is finished (on this thread: the queue is only touched here)."""
 
-    service: ImageService
+    process: ProcessJobs
     queue: JobQueue
     max_batch: int = 1
     poll_seconds: float = 0.5
@@ -82,7 +84,7 @@ class WorkerLoop:
         futures: list[Future[ProcessOutcome]] = []
         if runnable:
             self._settle(wait_until=1)  # one batch may still be finishing while this one generates
-            futures = self.service.worker.execute_batch_pipelined([d.job_id for d in runnable], self._submit)
+            futures = self.process.execute_batch_pipelined([d.job_id for d in runnable], self._submit)
         self._finishing.append((deliveries, futures))
         self._pending = []
         if not self.pipelined:
@@ -181,7 +183,7 @@ class RelayLoop:
     PostgreSQL LISTEN). Without a ring it looks again after `idle_seconds` anyway, which covers
     a lost notification and writers that cannot ring (SQLite in another process)."""
 
-    service: ImageService
+    relay: RelayOutbox
     idle_seconds: float = 0.2
     stop_event: threading.Event = field(default_factory=threading.Event)
     bell: Bell | None = None
@@ -193,7 +195,7 @@ class RelayLoop:
         try:
             while not self.stop_event.is_set():
                 try:
-                    sent = self.service.relay.execute()
+                    sent = self.relay.execute()
                 except Exception:
                     log.exception("outbox relay iteration failed")
                     sent = 0
@@ -214,25 +216,25 @@ class RecoveryLoop:
     earliest lease ends, and at least every `every_seconds`, so a job is handed back moments
     after its lease, not up to a whole interval later."""
 
-    service: ImageService
+    recover: RecoverStalledJobs
     every_seconds: float = 30.0
     stop_event: threading.Event = field(default_factory=threading.Event)
     shortest_pause: float = 0.2
 
     def _pause(self) -> float:
         try:
-            expiry = self.service.recover.next_expiry()
+            expiry = self.recover.next_expiry()
         except Exception:
             return self.every_seconds  # the database is away: the next pass will say so
         if expiry is None:
             return self.every_seconds
-        left = (expiry - self.service.deps.clock.now()).total_seconds() + 0.05
+        left = (expiry - self.recover.clock.now()).total_seconds() + 0.05
         return min(self.every_seconds, max(self.shortest_pause, left))
 
     def run(self) -> None:
         while not self.stop_event.wait(self._pause()):
             try:
-                requeued, failed = self.service.recover.execute()
+                requeued, failed = self.recover.execute()
                 if requeued or failed:
                     log.warning("jobs whose lease expired: %d re-queued, %d failed", requeued, failed)
             except Exception:

@@ -9,8 +9,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from nexus_image.application.maintenance import RecoverStalledJobs
 from nexus_image.application.ports import Clock, JobQueue
-from nexus_image.application.service import ImageService
+from nexus_image.application.process_job import ProcessJobs
+from nexus_image.application.redeliver import RedeliverQueuedJobs
+from nexus_image.application.relay import RelayOutbox
 from nexus_image.entrypoints.worker.loops import Bell, Listener, RecoveryLoop, RelayLoop, WorkerLoop
 
 log = logging.getLogger(__name__)
@@ -30,7 +33,10 @@ class WorkerRuntime:
     With `recover_previous_run` (an in-process queue, whose content died with the previous
     process), QUEUED jobs are offered again and PROCESSING ones handed back on start."""
 
-    service: ImageService
+    process: ProcessJobs
+    relay_outbox: RelayOutbox
+    recover: RecoverStalledJobs
+    redeliver: RedeliverQueuedJobs
     queue: JobQueue
     clock: Clock
     max_batch: int = 1
@@ -51,26 +57,26 @@ class WorkerRuntime:
 
     def __post_init__(self) -> None:
         self.worker = WorkerLoop(
-            self.service,
+            self.process,
             self.queue,
             max_batch=self.max_batch,
             batch_wait_seconds=self.batch_wait_seconds,
             stop_event=self.stop_event,
         )
         self.relay_loop = RelayLoop(
-            self.service,
+            self.relay_outbox,
             idle_seconds=self.relay_idle_seconds,
             stop_event=self.stop_event,
             bell=self.outbox_bell,
             listener=self.outbox_listener,
         )
-        self.recovery = RecoveryLoop(self.service, self.recovery_every_seconds, self.stop_event)
+        self.recovery = RecoveryLoop(self.recover, self.recovery_every_seconds, self.stop_event)
 
     def _recover_previous_run(self) -> None:
         if not self.recover_previous_run:
             return
-        offered = self.service.redeliver.execute(self.clock.now())
-        requeued, _failed = self.service.recover.execute(all_running=True)
+        offered = self.redeliver.execute(self.clock.now())
+        requeued, _failed = self.recover.execute(all_running=True)
         if offered or requeued:
             log.info("picked up %d queued and %d interrupted jobs from the previous run", offered, requeued)
 

@@ -13,10 +13,12 @@ from msgspec import structs
 
 from nexus_image.application.access import MAX_UPLOAD_BYTES
 from nexus_image.application.audit import RecordAudit
+from nexus_image.application.cancel import CancelGeneration
 from nexus_image.application.dto import ImageView
 from nexus_image.application.errors import RateLimitExceeded
 from nexus_image.application.images import ImageQueries, ManageImages
-from nexus_image.application.service import ImageService
+from nexus_image.application.read_parameters import ReadParameters
+from nexus_image.application.request_generation import RequestGeneration
 from nexus_image.entrypoints.http.actions import AuditNote, audited
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.errors import RateLimited
@@ -105,7 +107,7 @@ class ImagesController(Controller):
         request: Request[Any, Any, Any],
         data: GenerateRequest,
         user: str,
-        service: ImageService,
+        request_generation: RequestGeneration,
         audit: RecordAudit,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[GeneratedResponse]:
@@ -117,7 +119,7 @@ class ImagesController(Controller):
         the jobs, the charges, their events, the key and the audit row are one transaction."""
         with audited(audit, user, "image.generate", success_recorded=True) as note:
             command = data.command(user, idempotency_key)
-            return created(request, lambda: service.request.submit(command, note.text, limited=True), note)
+            return created(request, lambda: request_generation.submit(command, note.text, limited=True), note)
 
     @post(
         "/{image_id:str}/remix",
@@ -132,8 +134,7 @@ class ImagesController(Controller):
         image_id: str,
         data: RemixRequest,
         user: str,
-        service: ImageService,
-        queries: ImageQueries,
+        request_generation: RequestGeneration,
         audit: RecordAudit,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[GeneratedResponse]:
@@ -144,7 +145,7 @@ class ImagesController(Controller):
             note.detail = f"remix of {image_id}"
             command = data.command(user, idempotency_key)
             return created(
-                request, lambda: service.request.remix(image_id, command, note.text, limited=True), note
+                request, lambda: request_generation.remix(image_id, command, note.text, limited=True), note
             )
 
     @post(
@@ -155,14 +156,14 @@ class ImagesController(Controller):
         responses=problems(400, 413, 422),
     )
     async def read_parameters(
-        self, request: Request[Any, Any, Any], service: ImageService
+        self, request: Request[Any, Any, Any], read_parameters: ReadParameters
     ) -> ParametersResponse:
         """A multipart upload (field `file`) of a PNG made here or by AUTOMATIC1111: the fields
         of a generate request found in its text (ready to send back), whose format it was, and
         the settings found that have no equivalent here. At most 10 MB; the pixels are never
         decoded, and nothing is stored."""
         data = await form_file(request, "send the PNG as the multipart field `file`")
-        found = await anyio.to_thread.run_sync(service.read_parameters.execute, data)
+        found = await anyio.to_thread.run_sync(read_parameters.execute, data)
         return ParametersResponse(
             source=found.source, parameters=found.parameters, unsupported=found.unsupported
         )
@@ -207,12 +208,12 @@ class ImagesController(Controller):
         request: Request[Any, Any, Any],
         image_id: str,
         user: str,
-        service: ImageService,
+        cancel_generation: CancelGeneration,
         audit: RecordAudit,
     ) -> ImageResponse:
         """Refunds the cost; a running job stops at its next step. A finished one is a 409."""
         with audited(audit, user, "image.cancel", image_id):
-            view = service.cancel(user, image_id)
+            view = cancel_generation.execute(user, image_id)
         return respond(request, view)
 
     @delete(

@@ -15,7 +15,7 @@ from litestar.handlers.base import BaseRouteHandler
 from msgspec import Struct
 
 from nexus_image.application.access import MAX_UPLOAD_BYTES
-from nexus_image.application.service import ImageService
+from nexus_image.application.ports import LoraCatalog
 from nexus_image.domain.names import canonical_name
 from nexus_image.domain.parameters import (
     DEFAULT_SCHEDULER,
@@ -128,7 +128,7 @@ class StudioController(Controller):
         return Response(PAGE.read_bytes(), media_type="text/html", headers=PAGE_HEADERS)
 
     @get("/studio/config", sync_to_thread=True)
-    def config(self, state: State, service: ImageService) -> dict[str, Any]:
+    def config(self, state: State, lora_catalog: LoraCatalog) -> dict[str, Any]:
         """What the page needs before anyone signs in. `prices` is what one image costs per
         mode (text to image, image to image, inpainting) and resolution; the field of LoRA
         adapters lists the operator's adapters (the page asks again once signed in, for a list
@@ -154,7 +154,11 @@ class StudioController(Controller):
                 "upload_max_bytes": MAX_UPLOAD_BYTES,
             },
             "prices": setup.pricing.table(),
-            **{d.name: _adapters(d, service) for d in parameter_fields() if d.param.kind is Kind.ADAPTERS},
+            **{
+                d.name: _adapters(d, lora_catalog)
+                for d in parameter_fields()
+                if d.param.kind is Kind.ADAPTERS
+            },
             "fields": [describe(d) for d in request_fields()],
         }
 
@@ -197,11 +201,15 @@ def describe(description: FieldDescription) -> dict[str, Any]:
     }
 
 
-def _adapters(description: FieldDescription, service: ImageService) -> dict[str, Any]:
+def _adapter_fields() -> list[FieldDescription]:
+    return [d for d in parameter_fields() if d.param.kind is Kind.ADAPTERS]
+
+
+def _adapters(description: FieldDescription, catalog: LoraCatalog) -> dict[str, Any]:
     """The adapters a field of LoRA adapters may name (as the API's list of adapters shows
     them) and its bounds."""
     param = description.param
-    offered = [{"name": a.name, "size": a.size} for a in service.lora_catalog.available()]
+    offered = [{"name": a.name, "size": a.size} for a in catalog.available()]
     return {
         description.name: offered,
         "max_per_image": param.max_length,

@@ -11,8 +11,7 @@ from msgspec import Struct
 
 from nexus_image.application.access import MAX_UPLOAD_BYTES
 from nexus_image.application.limits import generation_key
-from nexus_image.application.ports import RateLimiter
-from nexus_image.application.service import ImageService
+from nexus_image.application.ports import LoraCatalog, RateLimiter
 from nexus_image.application.uploads import ManageUploads, UploadView
 from nexus_image.domain.parameters import MAX_LORA_WEIGHT, MAX_LORAS, MIN_LORA_WEIGHT
 from nexus_image.entrypoints.http.controllers.images import private_file
@@ -123,7 +122,7 @@ class ModelsController(Controller):
     tags = ["models"]
 
     @get("/loras", sync_to_thread=True, summary="The LoRA adapters a request may use", responses=problems())
-    def loras(self, service: ImageService) -> LorasResponse:
+    def loras(self, lora_catalog: LoraCatalog) -> LorasResponse:
         """The `.safetensors` files the operator put in NEXUS_IMAGE_LORA_DIR, by name."""
-        found = service.lora_catalog.available()
+        found = lora_catalog.available()
         return LorasResponse(loras=[LoraResponse(name=lora.name, size=lora.size) for lora in found])
