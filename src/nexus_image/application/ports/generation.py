@@ -101,6 +101,7 @@ class LoraFile:
     size: int  # bytes
 
 
+@runtime_checkable
 class LoraCatalog(Protocol):
     """The LoRA adapters the operator allows (a request may name only these)."""
 
