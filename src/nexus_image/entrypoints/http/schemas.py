@@ -100,29 +100,28 @@ if TYPE_CHECKING:
     class RemixRequest(GenerateRequest): ...
 
 else:
-    GenerateRequest = msgspec.defstruct(
+
+    def _body(name: str, doc: str, partial: bool) -> type[Struct]:
+        return msgspec.defstruct(
+            name,
+            [_body_field(d, partial) for d in request_fields()],
+            kw_only=True,
+            forbid_unknown_fields=True,
+            module=__name__,
+            namespace={"__doc__": doc, "command": _generate_command},
+        )
+
+    GenerateRequest = _body(
         "GenerateRequest",
-        [_body_field(d, partial=False) for d in request_fields()],
-        kw_only=True,
-        forbid_unknown_fields=True,
-        module=__name__,
-        namespace={
-            "__doc__": "An image to generate. Only `prompt` is required; the seed is chosen and "
-            "recorded when absent, and the fields a style sets default to the style's.",
-            "command": _generate_command,
-        },
+        "An image to generate. Only `prompt` is required; the seed is chosen and recorded when "
+        "absent, and the fields a style sets default to the style's.",
+        partial=False,
     )
-    RemixRequest = msgspec.defstruct(
+    RemixRequest = _body(
         "RemixRequest",
-        [_body_field(d, partial=True) for d in request_fields()],
-        kw_only=True,
-        forbid_unknown_fields=True,
-        module=__name__,
-        namespace={
-            "__doc__": "What changes from the image remixed: every field is optional and keeps the "
-            "image's value when absent (the seed too: the same settings give the same image).",
-            "command": _generate_command,
-        },
+        "What changes from the image remixed: every field is optional and keeps the image's value "
+        "when absent (the seed too: the same settings give the same image).",
+        partial=True,
     )
 
 Prompt = Annotated[str, _meta(field_named("prompt"))]
