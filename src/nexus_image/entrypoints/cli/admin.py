@@ -107,14 +107,14 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_cleanup(args: argparse.Namespace) -> int:
     def work(app: Any) -> str:
         hours = _positive(args.hours, "--hours")
-        removed = app.service.cleanup.execute(retention=timedelta(hours=hours))
+        removed = app.cleanup_failed.execute(retention=timedelta(hours=hours))
         return f"removed {removed} FAILED images older than {hours} h (rows and stored files)"
 
     return _guarded(_with_app(work))
 
 
 def _audit(app: Any, action: str, target: str, detail: str) -> None:
-    app.service.audit.execute(f"cli:{getpass.getuser()}", action, target, "ok", detail)
+    app.record_audit.execute(f"cli:{getpass.getuser()}", action, target, "ok", detail)
 
 
 def cmd_tokens_grant(args: argparse.Namespace) -> int:
@@ -122,7 +122,7 @@ def cmd_tokens_grant(args: argparse.Namespace) -> int:
         amount = _positive(args.amount, "N")
         if not args.user.strip():
             raise ValueError("USER must not be empty")
-        balance = app.service.tokens.grant(args.user, amount, args.reason).balance
+        balance = app.manage_tokens.grant(args.user, amount, args.reason).balance
         _audit(app, "tokens.grant", f"account:{args.user}", f"{amount} tokens: {args.reason}")
         return f"granted {amount} tokens to {args.user}: balance {balance}"
 
@@ -131,6 +131,6 @@ def cmd_tokens_grant(args: argparse.Namespace) -> int:
 
 def cmd_tokens_balance(args: argparse.Namespace) -> int:
     def work(app: Any) -> str:
-        return f"{args.user}: {app.service.tokens.balance(args.user).balance} tokens"
+        return f"{args.user}: {app.manage_tokens.balance(args.user).balance} tokens"
 
     return _guarded(_with_app(work))

@@ -178,11 +178,11 @@ def prompt_cut_notes() -> Iterator[None]:
 
 
 def _generate(app: Any, args: argparse.Namespace) -> int:
-    settings, service = app.settings, app.service
+    settings, queries = app.settings, app.image_queries
     given = {d.name: getattr(args, d.name) for d in parameter_fields() if d.param.cli}
     command = GenerateImage(args.user, args.prompt, **given)
     try:
-        job = service.request_generation(command)
+        job = app.request_generation.execute(command)
     except InvalidValue as error:
         return _fail(error.message, EXIT_BAD_INPUT)
     except InsufficientTokens as error:
@@ -199,21 +199,21 @@ def _generate(app: Any, args: argparse.Namespace) -> int:
     # Jobs an earlier interrupted run left queued come out of the outbox too: run them all.
     app.run_queued()
     try:
-        view = service.get_image(args.user, job.id)
+        view = queries.get(args.user, job.id)
     except NotFound as error:  # pragma: no cover - the job was just created
         return _fail(str(error), EXIT_FAILED)
     if view.status != "COMPLETED":
         return _fail(
             f"generation {view.status.lower()}: {view.failure_reason or 'no reason given'}", EXIT_FAILED
         )
-    image, _ = service.images.content(args.user, job.id)
+    image, _ = queries.content(args.user, job.id)
     image_path = _local_path(view.storage_url)
     thumb_path = _local_path(view.thumbnail_url)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(image_path, args.out)
         image_path = args.out.resolve()
-    balance = service.tokens.balance(args.user).balance
+    balance = app.manage_tokens.balance(args.user).balance
     print(f"image: {image_path} ({len(image)} bytes, {view.width}x{view.height})")
     print(f"thumbnail: {thumb_path}")
     print(f"tokens left: {balance}", file=sys.stderr)

@@ -11,8 +11,13 @@ from typing import Any
 
 from dependency_injector import providers
 
+from nexus_image.application.audit import RecordAudit
+from nexus_image.application.images import ImageQueries
+from nexus_image.application.maintenance import CleanupFailedJobs
 from nexus_image.application.ports import ImageGenerator, JobQueue, LiveEventFeed, RateLimiter
+from nexus_image.application.request_generation import RequestGeneration
 from nexus_image.application.service import ImageService
+from nexus_image.application.tokens import ManageTokens
 from nexus_image.entrypoints.composition import builders
 from nexus_image.entrypoints.composition.container import Container
 from nexus_image.entrypoints.settings import Settings
@@ -39,6 +44,32 @@ class Application:
     def service(self) -> ImageService:
         service: ImageService = self.container.service()
         return service
+
+    # The use cases the CLI takes (the HTTP layer gets its own through `api_parts`).
+    @property
+    def request_generation(self) -> RequestGeneration:
+        use_case: RequestGeneration = self.container.request_generation()
+        return use_case
+
+    @property
+    def image_queries(self) -> ImageQueries:
+        use_case: ImageQueries = self.container.image_queries()
+        return use_case
+
+    @property
+    def manage_tokens(self) -> ManageTokens:
+        use_case: ManageTokens = self.container.manage_tokens()
+        return use_case
+
+    @property
+    def cleanup_failed(self) -> CleanupFailedJobs:
+        use_case: CleanupFailedJobs = self.container.cleanup_failed()
+        return use_case
+
+    @property
+    def record_audit(self) -> RecordAudit:
+        use_case: RecordAudit = self.container.record_audit()
+        return use_case
 
     @property
     def queue(self) -> JobQueue:
@@ -79,12 +110,12 @@ class Application:
 
     def run_queued(self) -> int:
         """Relay the outbox and run everything on the in-process queue now (the CLI, tests)."""
-        service, queue = self.service, self.queue
-        service.relay.drain()
+        queue, process = self.queue, self.container.process_jobs()
+        self.container.relay_outbox().drain()
         ran = 0
         while deliveries := queue.receive(max_items=8, timeout=0):
             for delivery in deliveries:
-                service.process(delivery.job_id)
+                process.execute(delivery.job_id)
                 queue.acknowledge(delivery)
                 ran += 1
         return ran
