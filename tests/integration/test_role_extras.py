@@ -153,7 +153,10 @@ def run_role(
         timeout=300,
     )
     assert result.returncode == 0, f"the {extra} role failed with only its extra:\n{result.stderr[-4000:]}"
-    found: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    # The script prints its findings as one JSON line; the server's thread may log a request
+    # line after it, so the last line that is a JSON object is the one.
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    found: dict[str, Any] = json.loads(lines[-1])
     return found
 
 
