@@ -20,14 +20,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from nexus_image.adapters.diffusers import DiffusersGenerator, GeneratorOptions
 from nexus_image.application.ports import RenderSpec
+from nexus_image.domain.parameters import GenerationParameters
 
 ORIGINAL = {"512x512": (8.0, 12.0), "1024x1024": (15.0, 25.0), "1024x1536": (25.0, 40.0)}
 
 
 def spec(width: int, height: int, steps: int, seed: int) -> RenderSpec:
-    return RenderSpec(
-        "a lighthouse on a cliff at dawn", "blurry", width, height, seed, steps, 7.5, "dpmpp_2m_karras"
-    )
+    prompt = "a lighthouse on a cliff at dawn"
+    parameters = GenerationParameters.create(prompt=prompt, seed=seed, steps=steps, guidance=7.5)
+    return RenderSpec(parameters, prompt, "blurry", width, height)
 
 
 def timed(gen: DiffusersGenerator, specs: list[RenderSpec], repeats: int) -> float:
