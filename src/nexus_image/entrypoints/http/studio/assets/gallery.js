@@ -1,9 +1,6 @@
 // The gallery: public images of every user, newest first.
-import { on } from './bus.js';
 import { $ } from './dom.js';
-import { Pager } from './pager.js';
-
-let shown = false;
+import { Pager, followView } from './pager.js';
 
 const grid = new Pager({
   list: $('gallery-grid'), more: $('gallery-more'), summary: $('gallery-summary'),
@@ -11,16 +8,4 @@ const grid = new Pager({
   empty: 'No public images yet.',
 });
 
-on('view', ({ view }) => {
-  shown = view === 'gallery';
-  if (shown) grid.reset();
-});
-
-on('images-changed', () => {
-  if (shown) grid.reload();
-});
-
-on('signed-out', () => {
-  shown = false;
-  grid.clear();
-});
+followView(grid, 'gallery');

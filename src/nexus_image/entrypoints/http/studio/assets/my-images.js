@@ -1,12 +1,10 @@
 // My images: the user's images (or favorites only), newest first; "Public only" filters those
 // loaded.
-import { on } from './bus.js';
 import { $ } from './dom.js';
-import { Pager } from './pager.js';
+import { Pager, followView } from './pager.js';
 
 const favoritesOnly = $('favorites-only');
 const publicOnly = $('public-only');
-let shown = false;
 
 const grid = new Pager({
   list: $('images-grid'), more: $('images-more'), summary: $('images-summary'),
@@ -18,18 +16,9 @@ const grid = new Pager({
 favoritesOnly.addEventListener('change', () => grid.reset());
 publicOnly.addEventListener('change', () => grid.refilter());
 
-on('view', ({ view }) => {
-  shown = view === 'images';
-  if (shown) grid.reset();
-});
-
-on('images-changed', () => {
-  if (shown) grid.reload();
-});
-
-on('signed-out', () => {
-  shown = false;
-  grid.clear();
-  favoritesOnly.checked = false;
-  publicOnly.checked = false;
+followView(grid, 'images', {
+  onSignOut: () => {
+    favoritesOnly.checked = false;
+    publicOnly.checked = false;
+  },
 });

@@ -2,7 +2,7 @@
 // counts: one made before a reset (or a sign-out) is dropped, and an image already shown (pages
 // shift when images are added or removed in between) is not shown twice.
 import { api, sessionMark, owns } from './api.js';
-import { emit } from './bus.js';
+import { emit, on } from './bus.js';
 import { el, report } from './dom.js';
 import { registerGrid, rememberGridCell, settleFocus } from './grid-focus.js';
 import { statusText, thumbnailUrl } from './image-facts.js';
@@ -93,6 +93,24 @@ export class Pager {
 }
 
 // A grid cell: the thumbnail (or the status, until there is one) opening the details, and badges.
+// Keeps `grid` in step with its screen: loaded afresh when `view` is shown, reloaded when images
+// change while it is, emptied (and `onSignOut` run) at sign-out.
+export function followView(grid, view, { onSignOut } = {}) {
+  let shown = false;
+  on('view', ({ view: now }) => {
+    shown = now === view;
+    if (shown) grid.reset();
+  });
+  on('images-changed', () => {
+    if (shown) grid.reload();
+  });
+  on('signed-out', () => {
+    shown = false;
+    grid.clear();
+    if (onSignOut) onSignOut();
+  });
+}
+
 export function cell(image, { extra = [] } = {}) {
   const owner = owns(image);
   const url = thumbnailUrl(image);
