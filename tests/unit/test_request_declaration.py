@@ -128,3 +128,32 @@ def test_spelling_a_default_out_is_the_same_request() -> None:
         GenerateImage("u", "a fox", style="realistic", num_images=1, is_public=False, loras=[])
     )
     assert _fingerprint(GenerateImage("u", "a fox")) != _fingerprint(GenerateImage("u", "a fox", steps=9))
+
+
+@pytest.mark.parametrize("field", [d.name for d in BOUNDED if d.param.kind is Kind.NUMBER])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_numbers_that_are_not_finite_are_refused(field: str, value: float) -> None:
+    base: dict[str, Any] = {"prompt": "a fox", "seed": 1, "init_image_id": "up-1"}
+    if field == "variation_strength":
+        base = {"prompt": "a fox", "seed": 1, "variation_seed": 2}
+    with pytest.raises(InvalidValue) as refused:
+        GenerationParameters.create(**{**base, field: value})
+    assert refused.value.field == field
+
+
+def test_an_empty_choice_is_its_default() -> None:
+    chosen = GenerationParameters.create(prompt="a fox", seed=1, scheduler="", style="")
+    defaults = {d.name: d.default for d in parameter_fields()}
+    assert (chosen.scheduler, chosen.style) == (defaults["scheduler"], defaults["style"])
+
+
+def test_a_command_copies_and_pickles_as_itself() -> None:
+    import copy
+    import pickle
+
+    command = GenerateImage("u", "a fox", steps=9, loras=[{"name": "grain", "weight": 0.5}], client_key="k")
+    assert copy.copy(command) == command == pickle.loads(pickle.dumps(command))
+    assert copy.deepcopy(command).given["loras"] == [{"name": "grain", "weight": 0.5}]
+    with pytest.raises(AttributeError):
+        del command.user_id
+    assert repr(GenerateImage("u")) == "GenerateImage(user_id='u', client_key=None)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nexus_image.application import IdempotencyConflict, PromptRejected
+from nexus_image.application import GenerateImage, IdempotencyConflict, PromptRejected
 from nexus_image.domain import GenerationRequested, InsufficientTokens, UnsupportedResolution
 
 from .conftest import World, make_world
@@ -81,3 +81,43 @@ def test_balance_runs_out_exactly(world: World) -> None:
         world.request()
     assert world.balance() == 0
     assert len(world.store.jobs) == 20
+
+
+def test_a_key_recorded_before_the_one_declaration_still_replays(world: World) -> None:
+    """Keys stored by the previous version hold its fingerprint: every field of the command,
+    absent ones as None except style, resolution, is_public and num_images."""
+    import hashlib
+    import json
+
+    submit = world.service.request.submit
+    views, _ = submit(GenerateImage("alice", "a fox", seed=5, client_key="k"))
+    previous: dict[str, object] = {
+        "user_id": "alice", "prompt": "a fox", "negative_prompt": None, "style": "realistic",
+        "resolution": "512x512", "seed": 5, "steps": None, "guidance": None, "scheduler": None,
+        "companion_id": None, "is_public": False, "variation_seed": None, "variation_strength": None,
+        "num_images": 1, "init_image_id": None, "mask_image_id": None, "strength": None, "loras": [],
+    }  # fmt: skip
+    job_id, _, at = world.store.idempotency[("alice", "k")]
+    old = hashlib.sha256(json.dumps(previous, sort_keys=True).encode()).hexdigest()
+    world.store.idempotency[("alice", "k")] = (job_id, old, at)
+    balance = world.balance()
+    for again in (
+        GenerateImage("alice", "a fox", seed=5, client_key="k"),
+        # as an HTTP body spells it now: every default named
+        GenerateImage(
+            "alice",
+            "a fox",
+            seed=5,
+            scheduler="dpmpp_2m_karras",
+            variation_strength=0.0,
+            style="realistic",
+            is_public=False,
+            num_images=1,
+            client_key="k",
+        ),
+    ):
+        replayed, created = submit(again)
+        assert (replayed[0].id, created) == (views[0].id, False)
+    assert world.balance() == balance
+    with pytest.raises(IdempotencyConflict):
+        submit(GenerateImage("alice", "a fox", seed=6, client_key="k"))

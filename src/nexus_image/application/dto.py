@@ -49,6 +49,13 @@ class GenerateImage:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("GenerateImage is immutable")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("GenerateImage is immutable")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Copies and pickles rebuild it from its parts."""
+        return (_rebuilt, (self.user_id, self.client_key, dict(self.given)))
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, GenerateImage):
             return NotImplemented
@@ -62,8 +69,8 @@ class GenerateImage:
         return hash((self.user_id, self.client_key, tuple(sorted(map(str, self.given)))))
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in self.given.items())
-        return f"GenerateImage(user_id={self.user_id!r}, {fields}, client_key={self.client_key!r})"
+        parts = [f"user_id={self.user_id!r}", *(f"{k}={v!r}" for k, v in self.given.items())]
+        return f"GenerateImage({', '.join(parts)}, client_key={self.client_key!r})"
 
     def image_fields(self) -> dict[str, object]:
         """What was given of one image's parameters (`GenerationParameters.create` checks it)."""
@@ -78,6 +85,10 @@ class GenerateImage:
     def replaced(self, **fields: object) -> GenerateImage:
         merged: dict[str, Any] = {**self.given, **fields}
         return GenerateImage(self.user_id, client_key=self.client_key, **merged)
+
+
+def _rebuilt(user_id: str, client_key: str | None, given: dict[str, Any]) -> GenerateImage:
+    return GenerateImage(user_id, client_key=client_key, **given)
 
 
 @dataclass(frozen=True, slots=True)

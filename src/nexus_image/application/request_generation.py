@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import MISSING, dataclass, field, replace
 from datetime import timedelta
+from itertools import combinations
 from typing import Any
 
 from nexus_image.application.access import owned_upload, visible_job
@@ -51,12 +52,64 @@ def _fingerprint(command: GenerateImage) -> str:
         if value is None and description.default is not MISSING:
             value = description.default
         if description.param.kind is Kind.ADAPTERS:
-            value = sorted(
-                (str(a["name"]), float(a["weight"])) if isinstance(a, dict) else (a.name, float(a.weight))
-                for a in value or ()  # type: ignore[attr-defined]
-            )
+            value = _adapter_pairs(value)
         body[description.name] = value
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# How keys recorded before the one declaration fingerprinted a request: every field the
+# command had then, absent ones as None except these defaults. A replay of such a key still
+# finds its job.
+LEGACY_FIELDS = (
+    "prompt", "negative_prompt", "style", "resolution", "seed", "steps", "guidance", "scheduler",
+    "companion_id", "is_public", "variation_seed", "variation_strength", "num_images",
+    "init_image_id", "mask_image_id", "strength", "loras",
+)  # fmt: skip
+LEGACY_DEFAULTS: dict[str, object] = {
+    "style": "realistic",
+    "resolution": "512x512",
+    "is_public": False,
+    "num_images": 1,
+}
+
+
+def _legacy_fingerprints(command: GenerateImage) -> set[str]:
+    """The fingerprints such a key may hold for `command`. An HTTP body now names every field
+    at its declared default, where the previous version had None unless the client sent it: each
+    such field is tried both ways (a handful: the defaults a body can leave out)."""
+    defaults = {d.name: d.default for d in request_fields() if d.default is not MISSING}
+    given = dict(command.given)
+    unsure = [
+        k for k, v in given.items() if k in defaults and k not in LEGACY_DEFAULTS and _same(v, defaults[k])
+    ]
+    found = set()
+    for size in range(len(unsure) + 1):
+        for left_out in combinations(unsure, size):
+            found.add(
+                _legacy_fingerprint(command.user_id, {k: v for k, v in given.items() if k not in left_out})
+            )
+    return found
+
+
+def _same(value: object, default: object) -> bool:
+    if isinstance(default, tuple):
+        return not value
+    return value == default or str(value) == str(default)
+
+
+def _legacy_fingerprint(user_id: str, given: dict[str, object]) -> str:
+    body: dict[str, object] = {"user_id": user_id}
+    for name in LEGACY_FIELDS:
+        body[name] = given.get(name, LEGACY_DEFAULTS.get(name))
+    body["loras"] = _adapter_pairs(given.get("loras"))
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _adapter_pairs(value: object) -> list[tuple[str, float]]:
+    return sorted(
+        (str(a["name"]), float(a["weight"])) if isinstance(a, dict) else (a.name, float(a.weight))
+        for a in value or ()  # type: ignore[attr-defined]
+    )
 
 
 def remixed(base: GenerationParameters, command: GenerateImage) -> GenerateImage:
@@ -136,10 +189,9 @@ class RequestGeneration:
         """One image's price: its resolution's, in its mode (the operator's prices)."""
         return self.pricing.cost(parameters.resolution, parameters.mode.value)
 
-    def images(self, command: GenerateImage, count: int) -> list[GenerationParameters]:
+    def expand(self, first: GenerationParameters, count: int) -> list[GenerationParameters]:
         """Each image's parameters: consecutive seeds from the first; with a variation, the seed
         stays and the variation seeds are consecutive instead (several variations of one image)."""
-        first = self.parameters(command)
         if first.variation_seed is not None:
             seeds = consecutive_seeds(first.variation_seed, count)
             return [replace(first, variation_seed=seed) for seed in seeds]
@@ -192,8 +244,9 @@ class RequestGeneration:
         (`image.remix`; by default this use case's `audit_action`); failures are the caller's
         to record: their transaction is gone."""
         action = audit_action or self.audit_action
+        first = self.parameters(command)  # the image's fields are checked before the options
         options = command.options()
-        images = self.images(command, options.num_images)
+        images = self.expand(first, options.num_images)
         self._moderated(command.user_id, images[0].prompt, limited)
         fingerprint = _fingerprint(command)
         created: list[bool] = []
@@ -208,7 +261,7 @@ class RequestGeneration:
             return jobs
 
         def replayed(uow: UnitOfWork, job_id: str, previous: str) -> list[ImageJob]:
-            if previous != fingerprint:
+            if previous != fingerprint and previous not in _legacy_fingerprints(command):
                 raise IdempotencyConflict("this Idempotency-Key was already used with a different request")
             job = uow.jobs.get(job_id)
             if job is not None:

@@ -10,12 +10,13 @@ migration only if a query filters or sorts on it."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from nexus_image.domain.errors import InvalidValue, UnknownScheduler
 from nexus_image.domain.resolution import Resolution
@@ -326,10 +327,10 @@ class GenerationParameters:
     def create(cls, **given: Any) -> GenerationParameters:
         """Check what was given (names or the domain's enums; None or absent: the default) and
         fill the rest. A `seed` is required here: the caller chooses one when absent."""
-        values = {d.name: _checked(d, given.get(d.name)) for d in parameter_fields()}
-        unknown = sorted(set(given) - set(values))
+        unknown = sorted(set(given) - {d.name for d in parameter_fields()})
         if unknown:
             raise InvalidValue(unknown[0], f"unknown field {unknown[0]!r}")
+        values = {d.name: _checked(d, given.get(d.name)) for d in parameter_fields()}
         if values["seed"] is None:
             raise InvalidValue("seed", "a seed is required")
         for description in parameter_fields():
@@ -531,6 +532,8 @@ def _checked(description: FieldDescription, value: Any) -> Any:
         return text
     if param.kind is Kind.CHOICE:
         assert param.choices is not None
+        if value == "" and description.default is not MISSING:
+            return None  # an empty choice is no choice: the default
         return param.choices.parse(value)  # type: ignore[attr-defined]
     if param.kind is Kind.FLAG:
         if not isinstance(value, bool):
@@ -544,9 +547,10 @@ def _checked(description: FieldDescription, value: Any) -> Any:
         return _adapters(name, param, value)
     if not _number(value) or (param.kind is Kind.INTEGER and not isinstance(value, int)):
         raise InvalidValue(name, _bounds(name, param))
-    low = param.low if param.low is not None else value
-    high = param.high if param.high is not None else value
-    if value < low or value > high or (param.above_low and value == low):
+    low = param.low if param.low is not None else -math.inf
+    high = param.high if param.high is not None else math.inf
+    # Written so that NaN, which compares false with everything, is refused too.
+    if not (low <= value <= high) or (param.above_low and value == low):
         raise InvalidValue(name, _bounds(name, param))
     return value if param.kind is Kind.INTEGER else float(value)
 
@@ -554,8 +558,10 @@ def _checked(description: FieldDescription, value: Any) -> Any:
 def _adapters(name: str, param: Param, value: Any) -> tuple[LoraWeight, ...]:
     """At most three adapters, each named once, each weighted 0 to 2 (which names exist is the
     operator's list: the application checks it)."""
-    chosen = tuple(
-        LoraWeight(str(item.get("name")), item.get("weight", 1.0)) if isinstance(item, Mapping) else item
+    chosen = tuple(  # names and weights as given: checked below
+        LoraWeight(cast(str, item.get("name")), item.get("weight", 1.0))
+        if isinstance(item, Mapping)
+        else item
         for item in value
     )
     if param.max_length is not None and len(chosen) > param.max_length:
@@ -572,7 +578,7 @@ def _adapters(name: str, param: Param, value: Any) -> tuple[LoraWeight, ...]:
             raise InvalidValue(name, f"LoRA {lora.name!r} is given twice")
         seen.add(lora.name)
         weight = lora.weight
-        if not _number(weight) or not MIN_LORA_WEIGHT <= weight <= MAX_LORA_WEIGHT:
+        if not _number(weight) or not (MIN_LORA_WEIGHT <= weight <= MAX_LORA_WEIGHT):
             raise InvalidValue(name, f"LoRA weights must be between {MIN_LORA_WEIGHT} and {MAX_LORA_WEIGHT}")
     return tuple(LoraWeight(lora.name, float(lora.weight)) for lora in chosen)
 

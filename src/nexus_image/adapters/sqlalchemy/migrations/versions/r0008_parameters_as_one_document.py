@@ -39,6 +39,7 @@ COLUMNS: list[tuple[str, Any, bool, str]] = [
     ("loras", sa.JSON().with_variant(JSONB(), "postgresql"), True, ""),
 ]
 SCALARS = [name for name, *_ in COLUMNS if name != "loras"] + ["resolution"]
+FLOATS = {"guidance", "variation_strength", "strength"}
 
 
 def _postgres() -> bool:
@@ -60,7 +61,13 @@ def upgrade() -> None:
         op.add_column(
             "jobs", sa.Column("parameters", sa.JSON(), nullable=False, server_default=sa.text("'{}'"))
         )
-        pairs = ", ".join(f"'{name}', {name}" for name in SCALARS)
+        # json_object writes REAL values with 15 digits; 17 give back the stored double exactly.
+        pairs = ", ".join(
+            f"'{name}', CASE WHEN {name} IS NULL THEN NULL ELSE json(printf('%!.17g', {name})) END"
+            if name in FLOATS
+            else f"'{name}', {name}"
+            for name in SCALARS
+        )
         op.execute(
             f"UPDATE jobs SET parameters = json_object({pairs}, 'loras', "
             "CASE WHEN loras IS NULL OR loras = 'null' THEN json('[]') ELSE json(loras) END)"
@@ -78,14 +85,13 @@ def downgrade() -> None:
             op.add_column("jobs", sa.Column(name, kind, nullable=False, server_default=sa.text(default)))
     if postgres:
         casts = {"seed": "bigint", "variation_seed": "bigint", "steps": "integer"}
-        floats = {"guidance", "variation_strength", "strength"}
         sets = []
         for name, *_ in COLUMNS:
             if name == "loras":
                 sets.append("loras = parameters -> 'loras'")
             elif name in casts:
                 sets.append(f"{name} = (parameters ->> '{name}')::{casts[name]}")
-            elif name in floats:
+            elif name in FLOATS:
                 sets.append(f"{name} = (parameters ->> '{name}')::double precision")
             else:
                 sets.append(f"{name} = parameters ->> '{name}'")
