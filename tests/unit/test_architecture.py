@@ -32,7 +32,7 @@ VIOLATIONS = {
 }
 
 BROKEN = (
-    "Only the composition root imports adapters and test fakes BROKEN",
+    "Only the composition root's builders import adapters and test fakes BROKEN",
     "Use cases are independent",
     "Adapter packages are independent of each other BROKEN",
     "Layers point inwards: entrypoints -> adapters -> application -> domain BROKEN",

@@ -10,6 +10,23 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+# The light adapters every role may build; the heavy ones (torch, Kafka, SQL, S3) are imported
+# in the builder that needs them. This module is the only one outside `adapters/` that names
+# adapters: the container wires them as `builders.X`.
+from nexus_image.adapters.filesystem.loras import LoraFolder as LoraFolder
+from nexus_image.adapters.imaging import PillowDecoder as PillowDecoder
+from nexus_image.adapters.imaging import PillowEncoder as PillowEncoder
+from nexus_image.adapters.imaging import PngTextReader as PngTextReader
+from nexus_image.adapters.memory import InMemoryQueue as InMemoryQueue
+from nexus_image.adapters.memory import LiveEventBroadcaster as LiveEventBroadcaster
+from nexus_image.adapters.memory import TeePublisher as TeePublisher
+from nexus_image.adapters.memory.pattern import PatternGenerator as PatternGenerator
+from nexus_image.adapters.memory.storage import InMemoryStorage as InMemoryStorage
+from nexus_image.adapters.system import Doorbell as Doorbell
+from nexus_image.adapters.system import RandomSeeds as RandomSeeds
+from nexus_image.adapters.system import SystemClock as SystemClock
+from nexus_image.adapters.system import UuidGenerator as UuidGenerator
+from nexus_image.adapters.system import ringing as ringing
 from nexus_image.application.errors import NotFound, QueueUnavailable
 from nexus_image.application.limits import RateLimit
 from nexus_image.application.ports import (

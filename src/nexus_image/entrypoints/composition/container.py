@@ -16,12 +16,6 @@ from operator import attrgetter
 
 from dependency_injector import containers, providers
 
-from nexus_image.adapters.filesystem.loras import LoraFolder
-from nexus_image.adapters.imaging import PillowDecoder, PillowEncoder, PngTextReader
-from nexus_image.adapters.memory import InMemoryQueue, LiveEventBroadcaster, TeePublisher
-from nexus_image.adapters.memory.pattern import PatternGenerator
-from nexus_image.adapters.memory.storage import InMemoryStorage
-from nexus_image.adapters.system import Doorbell, RandomSeeds, SystemClock, UuidGenerator, ringing
 from nexus_image.application.albums import ManageAlbums
 from nexus_image.application.audit import RecordAudit
 from nexus_image.application.cancel import CancelGeneration
@@ -156,20 +150,20 @@ class Container(containers.DeclarativeContainer):
 
     # --- the ports, one adapter each ------------------------------------------------------------
     # Commits that write outbox rows ring the bell: the relay publishes them at once.
-    outbox_bell = providers.Singleton(Doorbell)
+    outbox_bell = providers.Singleton(b.Doorbell)
     database = providers.Selector(
         providers.Callable(attrgetter("database"), plan),
         memory=providers.Singleton(b.memory_database),
         sql=providers.Singleton(b.sql_database, settings, closers),
     )
-    uow_factory = providers.Singleton(ringing, database, outbox_bell)
+    uow_factory = providers.Singleton(b.ringing, database, outbox_bell)
     storage = providers.Selector(
         providers.Callable(attrgetter("storage"), plan),
-        memory=providers.Singleton(InMemoryStorage),
+        memory=providers.Singleton(b.InMemoryStorage),
         files=providers.Singleton(b.file_storage, settings),
         s3=providers.Singleton(b.s3_storage, settings),
     )
-    in_process_queue = providers.Singleton(InMemoryQueue)
+    in_process_queue = providers.Singleton(b.InMemoryQueue)
     job_queue = providers.Selector(
         providers.Callable(attrgetter("messaging"), plan),
         memory=in_process_queue,
@@ -180,12 +174,12 @@ class Container(containers.DeclarativeContainer):
         memory=in_process_queue,
         kafka=providers.Singleton(b.kafka_publisher, settings, closers),
     )
-    live_feed = providers.Singleton(LiveEventBroadcaster)
+    live_feed = providers.Singleton(b.LiveEventBroadcaster)
     # The outbox relay feeds the broker and, once the broker took an event, live watchers too.
     publisher = providers.Selector(
         providers.Callable(attrgetter("publisher"), plan),
         direct=broker,
-        tee=providers.Singleton(TeePublisher, broker, live_feed),
+        tee=providers.Singleton(b.TeePublisher, broker, live_feed),
     )
     # Where a generating process sends progress (advisory, never through the outbox).
     live_events = providers.Selector(
@@ -202,9 +196,9 @@ class Container(containers.DeclarativeContainer):
     )
     moderator = providers.Singleton(b.moderator, settings)
     image_checker = providers.Singleton(b.image_checker, settings, role)
-    clock = providers.Singleton(SystemClock)
-    ids = providers.Singleton(UuidGenerator)
-    seeds = providers.Singleton(RandomSeeds)
+    clock = providers.Singleton(b.SystemClock)
+    ids = providers.Singleton(b.UuidGenerator)
+    seeds = providers.Singleton(b.RandomSeeds)
     metrics = providers.Selector(
         providers.Callable(attrgetter("metrics"), plan),
         null=providers.Singleton(NullMetrics),
@@ -226,12 +220,12 @@ class Container(containers.DeclarativeContainer):
     generator = providers.Selector(
         providers.Callable(attrgetter("generator"), plan),
         none=providers.Object(None),
-        pattern=providers.Singleton(PatternGenerator),
+        pattern=providers.Singleton(b.PatternGenerator),
         diffusers=providers.Singleton(b.diffusers_generator, settings),
     )
-    encoder = providers.Singleton(PillowEncoder)
-    decoder = providers.Singleton(PillowDecoder)
-    text_reader = providers.Singleton(PngTextReader)
+    encoder = providers.Singleton(b.PillowEncoder)
+    decoder = providers.Singleton(b.PillowDecoder)
+    text_reader = providers.Singleton(b.PngTextReader)
     # Hits in the database's `rate_limit_logs`, shared by every API replica; a generation request
     # takes its hit there inside its own transaction, under the same rule.
     rate_limit = providers.Singleton(b.rate_limit, settings)
@@ -249,7 +243,7 @@ class Container(containers.DeclarativeContainer):
     moderate_prompts = providers.Singleton(
         ModeratePrompts, moderator=moderator, uow_factory=uow_factory, clock=clock, metrics=metrics
     )
-    lora_catalog = providers.Singleton(LoraFolder, providers.Callable(attrgetter("lora_dir"), settings))
+    lora_catalog = providers.Singleton(b.LoraFolder, providers.Callable(attrgetter("lora_dir"), settings))
     request_generation = providers.Singleton(
         RequestGeneration,
         uow_factory=uow_factory,
