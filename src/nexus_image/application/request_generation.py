@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import MISSING, dataclass, field, replace
 from datetime import timedelta
-from itertools import combinations
+from itertools import product
 from typing import Any
 
 from nexus_image.application.access import owned_upload, visible_job
@@ -54,54 +54,32 @@ def _fingerprint(command: GenerateImage) -> str:
         if description.param.kind is Kind.ADAPTERS:
             value = _adapter_pairs(value)
         body[description.name] = value
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    return _digest(body)
 
 
-# How keys recorded before the one declaration fingerprinted a request: every field the
-# command had then, absent ones as None except these defaults. A replay of such a key still
-# finds its job.
-LEGACY_FIELDS = (
-    "prompt", "negative_prompt", "style", "resolution", "seed", "steps", "guidance", "scheduler",
-    "companion_id", "is_public", "variation_seed", "variation_strength", "num_images",
-    "init_image_id", "mask_image_id", "strength", "loras",
-)  # fmt: skip
-LEGACY_DEFAULTS: dict[str, object] = {
-    "style": "realistic",
-    "resolution": "512x512",
-    "is_public": False,
-    "num_images": 1,
-}
+def _earlier_fingerprints(command: GenerateImage) -> set[str]:
+    """What a key recorded before the one declaration may hold for `command`: the same fields,
+    absent ones as None, except the defaults that the command or the client spelled out then.
+    Each field with a default is tried both ways (as given and at its default; a few dozen
+    hashes, only when a replayed key's fingerprint differs), so such a key still finds its job."""
+    names: list[str] = ["user_id"]
+    choices: list[list[object]] = [[command.user_id]]
+    for description in request_fields():
+        value = command.given.get(description.name)
+        options: list[object] = [value]
+        if description.param.kind is Kind.ADAPTERS:
+            options = [_adapter_pairs(value)]
+        elif description.default not in (MISSING, None):
+            if value is None:
+                options.append(description.default)
+            elif str(value) == str(description.default):
+                options.append(None)
+        names.append(description.name)
+        choices.append(options)
+    return {_digest(dict(zip(names, chosen, strict=True))) for chosen in product(*choices)}
 
 
-def _legacy_fingerprints(command: GenerateImage) -> set[str]:
-    """The fingerprints such a key may hold for `command`. An HTTP body now names every field
-    at its declared default, where the previous version had None unless the client sent it: each
-    such field is tried both ways (a handful: the defaults a body can leave out)."""
-    defaults = {d.name: d.default for d in request_fields() if d.default is not MISSING}
-    given = dict(command.given)
-    unsure = [
-        k for k, v in given.items() if k in defaults and k not in LEGACY_DEFAULTS and _same(v, defaults[k])
-    ]
-    found = set()
-    for size in range(len(unsure) + 1):
-        for left_out in combinations(unsure, size):
-            found.add(
-                _legacy_fingerprint(command.user_id, {k: v for k, v in given.items() if k not in left_out})
-            )
-    return found
-
-
-def _same(value: object, default: object) -> bool:
-    if isinstance(default, tuple):
-        return not value
-    return value == default or str(value) == str(default)
-
-
-def _legacy_fingerprint(user_id: str, given: dict[str, object]) -> str:
-    body: dict[str, object] = {"user_id": user_id}
-    for name in LEGACY_FIELDS:
-        body[name] = given.get(name, LEGACY_DEFAULTS.get(name))
-    body["loras"] = _adapter_pairs(given.get("loras"))
+def _digest(body: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -261,7 +239,7 @@ class RequestGeneration:
             return jobs
 
         def replayed(uow: UnitOfWork, job_id: str, previous: str) -> list[ImageJob]:
-            if previous != fingerprint and previous not in _legacy_fingerprints(command):
+            if previous != fingerprint and previous not in _earlier_fingerprints(command):
                 raise IdempotencyConflict("this Idempotency-Key was already used with a different request")
             job = uow.jobs.get(job_id)
             if job is not None:
