@@ -14,6 +14,7 @@ from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.parameters import (
     GenerationParameters,
     RequestOptions,
+    names_of,
     option_fields,
     parameter_fields,
     request_fields,
@@ -35,7 +36,7 @@ class GenerateImage:
     def __init__(
         self, user_id: str, prompt: str | None = None, *, client_key: str | None = None, **fields: object
     ) -> None:
-        names = {d.name for d in request_fields()}
+        names = names_of(request_fields())
         unknown = sorted(set(fields) - names)
         if unknown:
             raise TypeError(f"GenerateImage got an unknown field {unknown[0]!r}")
@@ -74,12 +75,12 @@ class GenerateImage:
 
     def image_fields(self) -> dict[str, object]:
         """What was given of one image's parameters (`GenerationParameters.create` checks it)."""
-        names = {d.name for d in parameter_fields()}
+        names = names_of(parameter_fields())
         return {k: v for k, v in self.given.items() if k in names}
 
     def options(self) -> RequestOptions:
         """The request's options, checked."""
-        names = {d.name for d in option_fields()}
+        names = names_of(option_fields())
         return RequestOptions.create(**{k: v for k, v in self.given.items() if k in names})
 
     def replaced(self, **fields: object) -> GenerateImage:

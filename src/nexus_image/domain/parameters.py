@@ -471,6 +471,12 @@ def request_fields() -> tuple[FieldDescription, ...]:
     return parameter_fields() + option_fields()
 
 
+@cache
+def names_of(fields: tuple[FieldDescription, ...]) -> frozenset[str]:
+    """The names of `fields` (one of the lists above), for membership tests."""
+    return frozenset(d.name for d in fields)
+
+
 def field_named(name: str) -> FieldDescription:
     for description in request_fields():
         if description.name == name:
