@@ -1,7 +1,15 @@
-"""Does a deep queue slow down asking for an image, or grow the API's memory?
+"""Does a deep queue slow down choosing the next job, asking for an image, or the API's memory?
 
     PYTHONPATH=src:. .venv/bin/python benchmarks/queue_depth.py --depth 100000
+    PYTHONPATH=src:. .venv/bin/python benchmarks/queue_depth.py --part scheduler
 
+The scheduler part (`--part scheduler`): a fresh PostgreSQL database with `--shallow` (100) and
+then `--depth` QUEUED jobs of 200 users in two tiers (copies of a real job, by one INSERT ...
+SELECT, then ANALYZE); one scheduler round that chooses and dispatches one job is timed
+`--rounds` times rolled back (the queue stays as it is: the cost of choosing) and 50 times
+committed (the queue moves on). Printed: P50/P95 at each depth and the deep/shallow ratios.
+
+The API part (`--part api`):
 `nexus-image serve` (API only, no worker: accepted jobs stay QUEUED) on a fresh PostgreSQL
 database, as benchmarks/api_load.py starts it. At an empty queue, then again after `--depth`
 QUEUED jobs were added ahead (copies of a real job, by one INSERT ... SELECT, then ANALYZE),
@@ -68,27 +76,111 @@ def phase(served: Served, requests: int) -> dict[str, Any]:
     }
 
 
-def deepen(url: str, template: str, depth: int) -> float:
-    """`depth` QUEUED copies of the template job, created before it (so ahead of new ones)."""
-    columns = [
-        "id", "user_id", "prompt", "negative_prompt", "style", "resolution", "seed", "steps", "guidance",
-        "scheduler", "tokens_cost", "status", "is_public", "companion_id", "created_at", "attempts", "version",
-    ]  # fmt: skip
+def deepen(
+    url: str, template: str, depth: int, users: int = 5000, tiers: tuple[str, ...] = ("standard",)
+) -> float:
+    """`depth` QUEUED copies of the template job, created before it (so ahead of new ones), of
+    `users` users spread over `tiers`, each user in their tier's rotation."""
+    plain = url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        columns = [
+            row[0]
+            for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'jobs' ORDER BY ordinal_position"
+            )
+        ]
+    tier_of = "(ARRAY[" + ", ".join(f"'{t}'" for t in tiers) + f"])[1 + (g %% {users}) %% {len(tiers)}]"
     copied = {
         "id": "t.id || '-' || g",
-        "user_id": "'deep-' || (g %% 5000)",
+        "user_id": f"'deep-' || (g %% {users})",
         "created_at": "t.created_at - (g * interval '1 millisecond')",
+        "status": "'QUEUED'",
+        "dispatched_at": "NULL",
+        "dispatched_to": "NULL",
+        "tier": tier_of,
     }
     values = [copied.get(name, f"t.{name}") for name in columns]
     insert = (
         f"INSERT INTO jobs ({', '.join(columns)}) SELECT {', '.join(values)} "
         "FROM jobs t, generate_series(1, %(depth)s) g WHERE t.id = %(template)s"
     )
+    rotations = (
+        "INSERT INTO queue_users (user_id, tier, served_at, waiting, mark) "
+        "SELECT DISTINCT user_id, tier, TIMESTAMPTZ '1970-01-01 00:00:00+00', true, 1 FROM jobs "
+        "WHERE status = 'QUEUED' ON CONFLICT (user_id) DO UPDATE SET waiting = true"
+    )
     started = time.perf_counter()
-    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+    with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(insert, {"depth": depth, "template": template})
-        conn.execute("ANALYZE jobs")
+        conn.execute(rotations)
+        conn.execute("VACUUM ANALYZE jobs")
+        conn.execute("VACUUM ANALYZE queue_users")
     return time.perf_counter() - started
+
+
+SCHEDULER_TIERS = (
+    '{"free": {"weight": 1, "max_queued": 1000000}, "pro": {"weight": 3, "max_queued": 1000000}}'
+)
+
+
+def choosing(url: str, depth: int, rounds: int) -> dict[str, Any]:
+    """A database with `depth` QUEUED jobs of 200 users in two tiers; one scheduler round that
+    chooses and dispatches one job, timed rolled back (`rounds` times) and committed (50)."""
+    from nexus_image.application import GenerateImage
+    from nexus_image.entrypoints.composition import compose
+    from nexus_image.entrypoints.settings import Settings
+
+    with tempfile.TemporaryDirectory() as data:
+        settings = Settings(
+            database_url=url,
+            data_dir=Path(data),
+            welcome_tokens=10**9,
+            tiers=SCHEDULER_TIERS,
+            scheduler=False,
+        )
+        app = compose("cli", settings)
+        try:
+            template = app.request_generation.execute(GenerateImage("seed", **BODY)).id  # type: ignore[arg-type]
+            seconds = deepen(url, template, depth - 1, users=200, tiers=("free", "pro"))
+            dispatch, factory = app.container.dispatch_jobs(), app.container.uow_factory()
+            dispatch.execute(room=0)  # the first round's one-off work (tiers checked), untimed
+            chosen: list[float] = []
+            for _ in range(rounds + 20):
+                with factory() as uow:  # left without commit: rolled back
+                    began = time.perf_counter()
+                    sent = dispatch._round(uow, 1)
+                    chosen.append((time.perf_counter() - began) * 1000)
+                    assert sent == 1
+            committed: list[float] = []
+            for _ in range(50 + 5):
+                began = time.perf_counter()
+                assert dispatch.execute(room=1) == 1
+                committed.append((time.perf_counter() - began) * 1000)
+        finally:
+            app.close()
+    chosen, committed = chosen[20:], committed[5:]  # after the warm-up: plans and caches made
+    return {
+        "queued": depth,
+        "seed_seconds": round(seconds, 1),
+        "choose_p50_ms": round(statistics.median(chosen), 3),
+        "choose_p95_ms": round(percentile(chosen, 0.95), 3),
+        "round_p50_ms": round(statistics.median(committed), 3),
+        "round_p95_ms": round(percentile(committed, 0.95), 3),
+    }
+
+
+def scheduler_part(depth: int, shallow: int, rounds: int) -> dict[str, Any]:
+    results = {}
+    for size in (shallow, depth):
+        database = Database(None)
+        try:
+            database.upgrade()
+            results[size] = choosing(database.url, size, rounds)
+        finally:
+            database.drop()
+    small, deep = results[shallow], results[depth]
+    ratios = {key: round(deep[key] / small[key], 2) for key in small if key.endswith("_ms")}
+    return {"shallow": small, "deep": deep, "deep_over_shallow": ratios}
 
 
 def main() -> None:
@@ -97,7 +189,26 @@ def main() -> None:
     )
     parser.add_argument("--depth", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=300, help="POST + GET pairs per phase (default 300)")
+    parser.add_argument("--part", choices=("api", "scheduler", "both"), default="both")
+    parser.add_argument(
+        "--shallow", type=int, default=100, help="the scheduler's shallow queue (default 100)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=300, help="scheduler rounds timed, rolled back (default 300)"
+    )
     args = parser.parse_args()
+    report: dict[str, Any] = {
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
+        "depth": args.depth,
+    }
+    if args.part in ("scheduler", "both"):
+        report["scheduler"] = scheduler_part(args.depth, args.shallow, args.rounds)
+    if args.part in ("api", "both"):
+        report["api"] = api_part(args.depth, args.requests)
+    print(json.dumps(report, indent=2))
+
+
+def api_part(depth: int, requests: int) -> dict[str, Any]:
     database = Database(None)
     try:
         database.upgrade()
@@ -106,28 +217,16 @@ def main() -> None:
             try:
                 template = served.seed()
                 phase(served, 30)  # warm-up: connections, statement caches, accounts opened
-                shallow = phase(served, args.requests)
-                seconds = deepen(database.url, template, args.depth)
+                shallow = phase(served, requests)
+                seconds = deepen(database.url, template, depth)
                 phase(served, 30)
-                deep = phase(served, args.requests)
+                deep = phase(served, requests)
             finally:
                 served.close()
     finally:
         database.drop()
     ratios = {key: round(deep[key] / shallow[key], 2) for key in shallow if key.endswith(("_ms", "_mib"))}
-    print(
-        json.dumps(
-            {
-                "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
-                "depth": args.depth,
-                "seed_seconds": round(seconds, 1),
-                "shallow": shallow,
-                "deep": deep,
-                "deep_over_shallow": ratios,
-            },
-            indent=2,
-        )
-    )
+    return {"seed_seconds": round(seconds, 1), "shallow": shallow, "deep": deep, "deep_over_shallow": ratios}
 
 
 if __name__ == "__main__":

@@ -99,15 +99,19 @@ class Api:
         return created
 
     def run_jobs(self) -> list[str]:
-        """Relay the outbox to the in-process queue and process everything queued."""
-        self.worker.relay.drain()
+        """Dispatch what is queued, relay the outbox to the in-process queue and process
+        everything dispatched."""
         queue = self.container.job_queue()
         outcomes: list[str] = []
-        while deliveries := queue.receive(8, 0):
+        while True:
+            self.worker.scheduler.execute(room=8)
+            self.worker.relay.drain()
+            deliveries = queue.receive(8, 0)
+            if not deliveries:
+                return outcomes
             for delivery in deliveries:
                 outcomes.append(self.worker.process(delivery.job_id).status)
                 queue.acknowledge(delivery)
-        return outcomes
 
     def completed(self, user: str = "alice", **body: Any) -> dict[str, Any]:
         created = self.generate(user, **body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nexus_image.domain import GenerationProgress
+from tests.support.driver import hand_out
 
 from .conftest import Stack
 
@@ -55,7 +56,7 @@ def test_live_state_lists_unfinished_jobs_and_those_finished_since(stack: Stack)
 
 def test_active_workers_are_those_holding_an_unexpired_lease(stack: Stack) -> None:
     a, b = stack.request(seed=1).id, stack.request(seed=2).id
-    stack.service.relay.drain()
+    hand_out(stack.service)
     claim = stack.service.worker.claim
     for job, name in ((a, "w1"), (b, "w2")):
         claim.worker_id = name

@@ -171,7 +171,7 @@ def test_maintenance_queries(backend: Backend) -> None:
         assert [j.id for j in uow.jobs.queued_before(T0 + timedelta(hours=1), 10)] == ["q"]
         assert uow.jobs.list_by_ids(["q", "nope", "f-old"]) == [uow.jobs.get("q"), uow.jobs.get("f-old")]
         counts = uow.jobs.count_by_status()
-    assert counts == {"QUEUED": 1, "PROCESSING": 3, "COMPLETED": 0, "FAILED": 2, "CANCELLED": 0}
+    assert counts == {"QUEUED": 1, "PROCESSING": 3, "COMPLETED": 0, "FAILED": 2, "CANCELLED": 0, "EXPIRED": 0}
 
 
 def test_album_names_are_unique_per_owner(backend: Backend) -> None:

@@ -21,6 +21,7 @@ from nexus_image.entrypoints.composition import Application, compose, http_app
 from nexus_image.entrypoints.settings import Settings
 from nexus_image.testing import PatternGenerator
 from tests.api.conftest import SECRET, bearer, token, worker_beside
+from tests.support.driver import hand_out
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +42,7 @@ class Client:
     def completed(self, user: str = "alice", **body: Any) -> dict[str, Any]:
         created = self.call("POST", "/images/generate", user, json={"prompt": "a fox", "steps": 2, **body})
         assert created.status_code == 201, created.text
-        self.worker.relay.drain()
+        hand_out(self.worker)
         queue = self.app.container.job_queue()
         while deliveries := queue.receive(8, 0):
             for delivery in deliveries:

@@ -21,6 +21,7 @@ from nexus_image.entrypoints.composition import Application, compose, http_app
 from nexus_image.entrypoints.settings import Settings
 from nexus_image.testing import PatternGenerator
 from tests.api.conftest import SECRET, bearer, worker_beside
+from tests.support.driver import hand_out
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +36,7 @@ class PgApi:
         return self.client.request(method, f"/api/v1{path}", headers=bearer(user), **kwargs)
 
     def run_jobs(self) -> None:
-        self.worker.relay.drain()
+        hand_out(self.worker)
         queue = self.container.job_queue()
         while deliveries := queue.receive(8, 0):
             for delivery in deliveries:

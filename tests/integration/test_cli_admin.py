@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 
 from nexus_image.adapters.filesystem import FileStorage
 from nexus_image.adapters.sqlalchemy import create_engine_for, database_url, head_revision
+from nexus_image.application import GenerateImage
 from nexus_image.application.storage_keys import image_key, thumbnail_key
 from nexus_image.domain import ImageJob, JobStatus
 from nexus_image.entrypoints.cli import main
@@ -157,3 +159,40 @@ def test_maintenance_cleanup_removes_rows_and_files(
         close()
     assert main(["maintenance", "cleanup", "--hours", "1"]) == 0
     assert one_line(capsys)[0].startswith("removed 1 FAILED images older than 1 h")
+
+
+def test_queue_status_pause_resume_and_tier(
+    database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEXUS_IMAGE_TIERS", '{"free": {"weight": 1, "max_queued": 5}, "pro": {"weight": 3}}')
+    app = compose("cli", Settings(welcome_tokens=100))
+    try:
+        app.request_generation.execute(GenerateImage("alice", "a heron", tier="pro"))
+        app.request_generation.execute(GenerateImage("bob", "a heron"))
+    finally:
+        app.close()
+    assert main(["queue", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    waiting = {t["name"]: (t["waiting_images"], t["waiting_users"]) for t in status["tiers"]}
+    assert waiting == {"free": (1, 1), "pro": (1, 1)} and status["paused"] is False
+    assert main(["queue", "pause"]) == 0
+    assert "queue paused" in one_line(capsys)[0]
+    assert main(["queue", "status"]) == 0
+    assert capsys.readouterr().out.startswith("queue: PAUSED")
+    assert main(["queue", "resume"]) == 0
+    assert "queue resumed" in one_line(capsys)[0]
+    assert main(["queue", "tier", "bob", "pro"]) == 0
+    assert one_line(capsys)[0] == "bob: tier pro"
+    assert main(["queue", "tier", "bob", "gold"]) == 2
+    assert "unknown tier 'gold'; tiers: free, pro" in one_line(capsys)[1]
+    assert main(["queue", "tier", "bob"]) == 2
+    one_line(capsys)
+    assert main(["queue", "tier", "bob", "--clear"]) == 0
+    assert "tier cleared" in one_line(capsys)[0]
+    app = compose("cli", Settings())
+    try:
+        with app.service.deps.uow_factory() as uow:
+            account = uow.accounts.get("bob")
+        assert account is not None and account.tier is None
+    finally:
+        app.close()

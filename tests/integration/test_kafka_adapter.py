@@ -19,6 +19,7 @@ from nexus_image.application.errors import QueueUnavailable
 from nexus_image.application.ports import Delivery
 from nexus_image.domain.events import (
     GenerationCompleted,
+    GenerationDispatched,
     GenerationProgress,
     GenerationRequested,
     GenerationStarted,
@@ -30,11 +31,12 @@ pytestmark = pytest.mark.integration
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def requested(job_id: str, n: int = 0) -> GenerationRequested:
-    return GenerationRequested(event_id=f"ev-{job_id}-{n}", job_id=job_id, user_id="alice", occurred_at=NOW)
+def requested(job_id: str, n: int = 0) -> GenerationDispatched:
+    """A job for the workers, as the scheduler hands it out (unaimed: the key's partition)."""
+    return GenerationDispatched(event_id=f"ev-{job_id}-{n}", job_id=job_id, user_id="alice", occurred_at=NOW)
 
 
-def publish_eventually(publisher: KafkaEventPublisher, event: GenerationRequested) -> None:
+def publish_eventually(publisher: KafkaEventPublisher, event: GenerationDispatched) -> None:
     """As the outbox relay does: try again until the broker takes it."""
     deadline = time.monotonic() + 20
     while True:
@@ -99,12 +101,34 @@ def test_events_are_routed_keyed_by_job_and_ordered_per_job(kafka: TansuBroker, 
     assert done.body["image_key"] == "k"
     requests = read_topic(config, topics.requests, 2)
     assert {r.key for r in requests} == {"job-a", "job-b"}
-    assert all(r.headers["event_type"] == b"generation.requested" for r in requests)
+    assert all(r.headers["event_type"] == b"generation.dispatched" for r in requests)
     progress = read_topic(config, topics.progress, 10)
     for job in ("job-a", "job-b"):
         mine = [r for r in progress if r.key == job]
         assert len({r.partition for r in mine}) == 1  # one key, one partition
         assert [r.body["step"] for r in sorted(mine, key=lambda r: r.offset)] == [1, 2, 3, 4, 5]
+
+
+def test_a_dispatch_lands_on_the_partition_it_is_aimed_at(kafka: TansuBroker, kafka_prefix: str) -> None:
+    topics = Topics(kafka_prefix)
+    config = kafka.client_config()
+    ensure_topics(config, topics.all(), partitions=3)
+    publisher = KafkaEventPublisher(config, topics)
+    aimed = [
+        GenerationDispatched(
+            event_id=f"d-{i}", job_id=f"job-{i}", user_id="u", occurred_at=NOW, worker_id="w", partition=i % 3
+        )
+        for i in range(6)
+    ]
+    assert publisher.publish_batch(aimed[:3]) == 3
+    for event in aimed[3:]:
+        publisher.publish(event)
+    publisher.publish(GenerationRequested(event_id="q", job_id="job-q", user_id="u", occurred_at=NOW))
+    publisher.close()
+    records = read_topic(config, topics.requests, 6)
+    assert sorted((r.key, r.partition) for r in records) == [(f"job-{i}", i % 3) for i in range(6)]
+    [accepted] = read_topic(config, topics.progress, 1)  # a request's acceptance is news, not a job
+    assert accepted.body["event_type"] == "generation.requested"
 
 
 def test_started_and_progress_go_to_the_progress_topic(kafka: TansuBroker, kafka_prefix: str) -> None:

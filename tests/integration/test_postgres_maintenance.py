@@ -114,6 +114,7 @@ def test_monitoring_views_report_the_seeded_numbers(clean_postgres: Engine) -> N
         "COMPLETED": 7,
         "FAILED": 2,
         "CANCELLED": 0,
+        "EXPIRED": 0,
     }
     assert by_status["FAILED"]["tokens"] == 10 and by_status["CANCELLED"]["oldest_created_at"] is None
 

@@ -159,3 +159,42 @@ def test_a_new_server_finishes_what_a_killed_one_left(
             wait_for(completed, 180, f"job {job} to complete")
         assert client.get("/api/v1/tokens/balance").json()["balance"] == 90
     second.stop()
+
+
+def test_the_embedded_server_serves_a_lone_request_next_to_a_burst(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """The embedded server applies the fair queue too: alice asks for 24 images, then bob for
+    one; bob's starts within about one generation (at most two of alice's start after his ask)."""
+    env = {**env, "NEXUS_IMAGE_WELCOME_TOKENS": "1000", "NEXUS_IMAGE_RATE_LIMIT_PER_MINUTE": "100"}
+
+    def bearer(user: str) -> dict[str, str]:
+        minted = subprocess.run(
+            [*CLI, "token", "--user", user], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert minted.returncode == 0, minted.stderr
+        return {"Authorization": f"Bearer {minted.stdout.strip()}"}
+
+    server = Server(env, tmp_path / "fair.log")
+    try:
+        with (
+            httpx.Client(base_url=server.url, headers=bearer("alice"), timeout=30) as alice,
+            httpx.Client(base_url=server.url, headers=bearer("bob"), timeout=30) as bob,
+        ):
+            body = {"prompt": "a lighthouse", "steps": 2, "num_images": 4}
+            burst = [
+                i["id"]
+                for _ in range(6)
+                for i in alice.post("/api/v1/images/generate", json=body).json()["images"]
+            ]
+            lone = bob.post("/api/v1/images/generate", json={"prompt": "a heron", "steps": 2}).json()
+            asked = lone["created_at"]
+            wait_for(lambda: status_of(bob, lone["id"]) == "COMPLETED", 180, "bob's image")
+            started = bob.get(f"/api/v1/images/{lone['id']}").json()["started_at"]
+            wait_for(lambda: all(status_of(alice, j) == "COMPLETED" for j in burst), 300, "alice's burst")
+            starts = [alice.get(f"/api/v1/images/{j}").json()["started_at"] for j in burst]
+        between = [s for s in starts if asked < s < started]  # ISO-8601 UTC strings sort as times
+        assert len(between) <= 2, between
+        assert sum(s > started for s in starts) >= 20  # the rest of the burst went after bob
+    finally:
+        server.stop()

@@ -107,6 +107,16 @@ class Cluster:
         self.workers.append(handle)
         return handle
 
+    def start_scheduler(self, name: str, **overrides: Any) -> WorkerHandle:
+        """`nexus-image scheduler` in a subprocess: a standalone scheduler candidate."""
+        command = [str(Path(sys.executable).with_name("nexus-image")), "scheduler"]
+        log_path = self.tmp / f"scheduler-{name}.log"
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(command, cwd=ROOT, env=self.env(**overrides), stdout=log, stderr=log)
+        handle = WorkerHandle(name, process, log_path)
+        self.workers.append(handle)
+        return handle
+
     def worker_logs(self) -> str:
         return "\n".join(f"--- {w.worker_id} (rc={w.process.poll()})\n{w.log()}" for w in self.workers)
 

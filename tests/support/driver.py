@@ -54,17 +54,28 @@ class ServiceDriver:
         return self.service.request_generation(GenerateImage(user_id=user, **params))  # type: ignore[arg-type]
 
     def run_queue(self) -> list[str]:
-        """Relay the outbox and process everything queued; returns the outcomes' statuses."""
-        self.service.relay.drain()
+        """Dispatch what is queued (the scheduler's order), relay the outbox and process
+        everything dispatched; returns the outcomes' statuses."""
         statuses: list[str] = []
-        while deliveries := self.queue.receive(max_items=8, timeout=0):
+        while True:
+            self.service.scheduler.execute(room=8)
+            self.service.relay.drain()
+            deliveries = self.queue.receive(max_items=8, timeout=0)
+            if not deliveries:
+                return statuses
             for delivery in deliveries:
                 statuses.append(self.service.process(delivery.job_id).status)
                 self.queue.acknowledge(delivery)
-        return statuses
 
     def balance(self, user: str = "alice") -> int:
         return self.service.tokens.balance(user).balance
 
     def ledger_sum(self, user: str = "alice") -> int:
         return sum(e.amount for e in self.service.tokens.ledger(user))
+
+
+def hand_out(service: ImageService, room: int = 100) -> int:
+    """What a scheduler with `room` free slots and the outbox relay do: queued jobs dispatched
+    in the policy's order, then every pending event published; returns how many events."""
+    service.scheduler.execute(room=room)
+    return service.relay.drain()

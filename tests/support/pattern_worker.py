@@ -22,9 +22,10 @@ class ScriptedPatternGenerator(PatternGenerator):
     """Patterns, except for prompts carrying a marker: failures and hangs on demand, so tests of
     the operator's view (metrics, alerts) can force them in a real worker process."""
 
-    def __init__(self, release_file: Path | None) -> None:
+    def __init__(self, release_file: Path | None, delay: float = 0.0) -> None:
         super().__init__()
         self.release_file = release_file
+        self.delay = delay  # seconds per image: a generation that takes time, as a model's does
 
     def generate_batch(self, specs: list[RenderSpec], on_step: StepCallback) -> list[RawImage]:
         prompts = " ".join(spec.prompt for spec in specs)
@@ -33,6 +34,7 @@ class ScriptedPatternGenerator(PatternGenerator):
                 time.sleep(0.05)
         if FAIL_MARKER in prompts:
             raise GenerationError("CUDA out of memory (forced by the test)")
+        time.sleep(self.delay * len(specs))
         return super().generate_batch(specs, on_step)
 
 
@@ -42,13 +44,16 @@ def main() -> None:
     parser.add_argument("--metrics-port", type=int, default=0)
     parser.add_argument("--max-batch", type=int, default=None)
     parser.add_argument("--release-file", type=Path, default=None, help=f"where {HANG_MARKER} waits")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds each image takes")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     overrides = {"worker_metrics_port": args.metrics_port}
     if args.max_batch is not None:
         overrides["max_batch"] = args.max_batch
     WorkerProcess(
-        Settings(**overrides), args.worker_id, generator=ScriptedPatternGenerator(args.release_file)
+        Settings(**overrides),
+        args.worker_id,
+        generator=ScriptedPatternGenerator(args.release_file, args.delay),
     ).run()
 
 

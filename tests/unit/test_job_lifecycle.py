@@ -13,6 +13,7 @@ from nexus_image.domain import (
     EntryKind,
     GenerationCancelled,
     GenerationCompleted,
+    GenerationDispatched,
     GenerationFailed,
     GenerationParameters,
     GenerationRequested,
@@ -68,13 +69,18 @@ def test_each_transition_names_its_event_and_refund() -> None:
     assert completed.movement is None
 
 
-def test_requeue_and_offer_again_put_the_job_back_on_the_queue() -> None:
+def test_dispatch_undispatch_and_requeue_put_the_job_back_in_its_turn() -> None:
     job, _ = submitted()
-    again = job.offer_again(NOW, event_id="x")
-    assert isinstance(again.events[0], GenerationRequested) and job.status is JobStatus.QUEUED
+    sent = job.dispatch(NOW, "w", 3, event_id="x")
+    assert isinstance(sent.events[0], GenerationDispatched) and sent.events[0].partition == 3
+    assert job.dispatched and job.dispatched_to == "w" and sent.movement is None
+    job.undispatch()
+    assert not job.dispatched and job.status is JobStatus.QUEUED
+    job.dispatch(NOW, "w")
     job.start(NOW, "w")
+    assert job.dispatched_at is None and not job.dispatched  # started: no longer waiting
     with pytest.raises(IllegalTransition):
-        job.offer_again(NOW)
+        job.dispatch(NOW)
     requeued = job.requeue(NOW, event_id="y")
     assert isinstance(requeued.events[0], GenerationRequested) and job.worker_id is None
     assert requeued.events[0].event_id == "y"

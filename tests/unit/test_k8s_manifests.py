@@ -3,7 +3,8 @@
 Core kinds go through kubernetes-validate's schemas (strict: unknown fields fail), the KEDA
 ScaledObject through the openAPIV3Schema of KEDA's CRD (tests/unit/data/k8s). The other checks
 are what no schema sees: selectors that select, probes that reach a port, an autoscaler that
-follows the topic, consumer group and partitions the code uses, containers that run locked down.
+counts the jobs the code queues, can reach the database and stays within the partitions the code
+creates, containers that run locked down.
 Each check is a function returning its problems; `test_every_check_catches_a_broken_manifest`
 runs each on manifests broken on purpose, so none of them can pass vacuously."""
 
@@ -27,9 +28,9 @@ from jsonschema import Draft7Validator
 from prometheus_client import CollectorRegistry
 
 from nexus_image.adapters.kafka.config import client_config
-from nexus_image.adapters.kafka.queue import consumer_config
-from nexus_image.adapters.kafka.topics import Topics
 from nexus_image.adapters.prometheus import PrometheusMetrics
+from nexus_image.adapters.sqlalchemy.tables import jobs as jobs_table
+from nexus_image.domain.job import JobStatus
 from nexus_image.entrypoints.settings import Settings
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
@@ -38,10 +39,27 @@ KUBERNETES_VALIDATE = Path(sys.executable).parent / "kubernetes-validate"
 # The oldest Kubernetes the manifests support (the preStop `sleep` action) and a recent one.
 KUBERNETES_VERSIONS = ("1.30.0", "1.34.0")
 CORE_GROUPS = frozenset({"", "apps", "batch", "autoscaling", "policy", "networking.k8s.io"})
-CRD_SCHEMAS = {("keda.sh/v1alpha1", "ScaledObject"): DATA / "keda-scaledobject-v1alpha1.schema.json"}
-KAFKA_TRIGGER = DATA / "keda-kafka-trigger-v2.20.2.json"
+CRD_SCHEMAS = {
+    ("keda.sh/v1alpha1", "ScaledObject"): DATA / "keda-scaledobject-v1alpha1.schema.json",
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): DATA / "keda-triggerauthentication-v1alpha1.schema.json",
+}
+POSTGRESQL_TRIGGER = DATA / "keda-postgresql-trigger-v2.20.2.json"
 SECRET = "nexus-image-secrets"
-SECRET_KEYS = frozenset({"database-url", "s3-access-key", "s3-secret-key", "jwt-public-key"})
+# autoscaler-database-url: the database as a libpq URL, for KEDA (worker-autoscaler.yaml).
+SECRET_KEYS = frozenset(
+    {"database-url", "s3-access-key", "s3-secret-key", "jwt-public-key", "autoscaler-database-url"}
+)
+# The key that holds NEXUS_IMAGE_DATABASE_URL: documented in SQLAlchemy's form
+# (postgresql+psycopg://), which KEDA's postgresql scaler (pgx) refuses.
+SETTINGS_DATABASE_KEY = "database-url"
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # what ParseFloat takes
+WHOLE = re.compile(r"[0-9]+")
+# The one query shape the checks read: a count of one table's rows with one column at one value.
+COUNT_QUERY = re.compile(
+    r"\s*SELECT\s+count\(\s*\*\s*\)\s+FROM\s+(?P<table>\w+)\s+WHERE\s+(?P<column>\w+)\s*=\s*'(?P<value>[^']*)'\s*;?\s*",
+    re.IGNORECASE,
+)
 # Which image target of deploy/Dockerfile runs each command (the API image has no diffusers).
 IMAGE_FOR_COMMAND = {
     "serve": "nexus-image-api",
@@ -158,10 +176,50 @@ def scaled_object(docs: list[Doc]) -> Doc:
     return doc
 
 
-def kafka_trigger(docs: list[Doc]) -> Doc:
-    (trigger,) = [t for t in scaled_object(docs)["spec"]["triggers"] if t["type"] == "kafka"]
+def postgresql_triggers(docs: list[Doc]) -> list[Doc]:
+    return [
+        t for so in of_kind(docs, "ScaledObject") for t in so["spec"]["triggers"] if t["type"] == "postgresql"
+    ]
+
+
+def postgresql_trigger(docs: list[Doc]) -> Doc:
+    (trigger,) = [t for t in scaled_object(docs)["spec"]["triggers"] if t["type"] == "postgresql"]
     found: Doc = trigger
     return found
+
+
+def trigger_authentication(docs: list[Doc], trigger: Doc) -> Doc | None:
+    """The TriggerAuthentication a trigger's authenticationRef names, where the manifests hold it."""
+    ref = trigger.get("authenticationRef")
+    if ref is None or ref.get("kind", "TriggerAuthentication") != "TriggerAuthentication":
+        return None
+    found = [d for d in of_kind(docs, "TriggerAuthentication") if d["metadata"]["name"] == ref["name"]]
+    return found[0] if found else None
+
+
+def auth_parameters(auth: Doc) -> dict[str, Doc]:
+    """The parameters a TriggerAuthentication hands its scaler, each with where it comes from
+    (from a Secret, a ConfigMap or the scale target's environment)."""
+    spec = auth.get("spec", {})
+    return {
+        item["parameter"]: {source: item}
+        for source in ("secretTargetRef", "configMapTargetRef", "env")
+        for item in spec.get(source, [])
+    }
+
+
+def env_names(docs: list[Doc], container: Doc) -> set[str]:
+    """Every variable a container gets, whatever its source (KEDA resolves them all)."""
+    return set(container_env(docs, container)) | {item["name"] for item in container.get("env", [])}
+
+
+def env_secret_key(container: Doc, name: str) -> str | None:
+    """The Secret key a container's variable comes from, if it comes from one."""
+    for item in container.get("env", []):
+        ref = item.get("valueFrom", {}).get("secretKeyRef")
+        if item["name"] == name and ref:
+            return str(ref["key"])
+    return None
 
 
 def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -261,45 +319,56 @@ def check_crd_schemas(docs: list[Doc]) -> list[str]:
     return problems
 
 
-def check_kafka_trigger_metadata(docs: list[Doc]) -> list[str]:
-    """KEDA's kafka scaler ignores metadata it does not know: a misspelt lagThreshold would
-    silently become the default 10. Every key must be one it reads, with a value it parses."""
-    spec = json.loads(KAFKA_TRIGGER.read_text())
-    params: dict[str, Any] = spec["metadata"]
+def check_postgresql_trigger_metadata(docs: list[Doc]) -> list[str]:
+    """KEDA's postgresql scaler ignores metadata it does not know: a misspelt targetQueryValue
+    would leave the trigger without a target, refused. Every key must be one it reads from the
+    metadata (NAME, or NAMEFromEnv where it resolves NAME from the container's environment),
+    with a value it parses; every parameter of the TriggerAuthentication one it reads from there.
+    The target is a whole number of waiting jobs per worker, above 0."""
+    params: dict[str, Any] = json.loads(POSTGRESQL_TRIGGER.read_text())["parameters"]
     problems = []
-    triggers = [
-        t for so in of_kind(docs, "ScaledObject") for t in so["spec"]["triggers"] if t["type"] == "kafka"
-    ]
+    triggers = postgresql_triggers(docs)
     if not triggers:
-        return ["no kafka trigger"]
+        return ["no postgresql trigger"]
     for trigger in triggers:
         metadata: dict[str, Any] = trigger.get("metadata", {})
         given = set()
         for key, value in metadata.items():
-            name = key.removesuffix("FromEnv") if key.endswith("FromEnv") else key
-            param = params.get(name)
-            if key in spec["authParamsOnly"]:
-                problems.append(f"{key}: read from a TriggerAuthentication only, not from metadata")
-                continue
-            if param is None or (name != key and not param.get("fromEnv")):
-                problems.append(f"{key}: not a parameter of KEDA's kafka scaler")
+            from_env = key.endswith("FromEnv")
+            name = key.removesuffix("FromEnv")
+            order = params.get(name, {}).get("order", [])
+            if ("resolvedEnv" if from_env else "triggerMetadata") not in order:
+                if "authParams" in order and not from_env:
+                    problems.append(
+                        f"{key}: read from a TriggerAuthentication (or {key}FromEnv), not from metadata"
+                    )
+                else:
+                    problems.append(f"{key}: not a metadata parameter of KEDA's postgresql scaler")
                 continue
             given.add(name)
             text = str(value)
-            if name != key:
-                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
+            if from_env:
+                if not ENV_NAME.fullmatch(text):
                     problems.append(f"{key}: {text!r} is not an environment variable name")
-            elif param["type"] == "integer" and not re.fullmatch(r"-?[0-9]+", text):
-                problems.append(f"{key}: {text!r} is not a whole number")
-            elif param["type"] == "boolean" and text not in ("true", "false"):
-                problems.append(f"{key}: {text!r} is not true or false")
-            elif "enum" in param and text not in param["enum"]:
-                problems.append(f"{key}: {text!r} is not one of {param['enum']}")
+            elif params[name]["type"] == "number" and not NUMBER.fullmatch(text):
+                problems.append(f"{key}: {text!r} is not a number")
+        auth = trigger_authentication(docs, trigger)
+        for parameter in auth_parameters(auth) if auth is not None else {}:
+            if "authParams" not in params.get(parameter, {}).get("order", []):
+                problems.append(
+                    f"{ident(auth or {})}: {parameter!r} is no parameter KEDA's postgresql scaler reads from it"
+                )
+            given.add(parameter)
         missing = {n for n, p in params.items() if p.get("required")} - given
-        problems += [f"{n}: required by KEDA's kafka scaler" for n in sorted(missing)]
-        threshold = str(metadata.get("lagThreshold", params["lagThreshold"]["default"]))
-        if re.fullmatch(r"-?[0-9]+", threshold) and int(threshold) <= 0:
-            problems.append("lagThreshold: must be positive")
+        problems += [f"{n}: required by KEDA's postgresql scaler" for n in sorted(missing)]
+        target = str(metadata.get("targetQueryValue", ""))
+        if "targetQueryValue" in metadata and not (WHOLE.fullmatch(target) and int(target) > 0):
+            problems.append(f"targetQueryValue: {target!r} is not a whole number of jobs above 0")
+        activation = str(
+            metadata.get("activationTargetQueryValue", params["activationTargetQueryValue"]["default"])
+        )
+        if NUMBER.fullmatch(activation) and float(activation) < 0:
+            problems.append(f"activationTargetQueryValue: {activation!r} is below 0 jobs")
     return problems
 
 
@@ -457,8 +526,10 @@ def check_scaled_object_targets_worker(docs: list[Doc]) -> list[str]:
 
 
 def check_worker_replica_bounds(docs: list[Doc]) -> list[str]:
-    """At most one worker per partition (more sit idle on a GPU), and at least one: only workers
-    relay the outbox, so with none the lag never rises and nothing would wake a worker."""
+    """At most one worker per partition (more sit idle on a GPU). Zero workers may be the
+    minimum now that the backlog is counted in the database, which needs no worker, but only
+    with a trigger that one waiting job activates: a database count active from 1 job up (the
+    Kafka lag stays 0 with no worker, as nothing is dispatched then)."""
     spec = scaled_object(docs)["spec"]
     partitions = kafka_partitions(container_env(docs, worker_container(docs)))
     problems = []
@@ -466,43 +537,98 @@ def check_worker_replica_bounds(docs: list[Doc]) -> list[str]:
     if high > partitions:
         problems.append(f"maxReplicaCount {high} exceeds the {partitions} partitions of the requests topic")
     if low < 1:
-        problems.append(f"minReplicaCount {low}: with no worker no outbox relay runs, and no lag wakes one")
+        activations = [
+            str(t.get("metadata", {}).get("activationTargetQueryValue", "0"))
+            for t in postgresql_triggers(docs)
+        ]
+        if not any(NUMBER.fullmatch(a) and float(a) < 1 for a in activations):
+            problems.append(
+                f"minReplicaCount {low}: no postgresql trigger with activationTargetQueryValue below 1 "
+                "wakes a worker for the first waiting job"
+            )
     if low > high:
         problems.append(f"minReplicaCount {low} above maxReplicaCount {high}")
     return problems
 
 
-def check_kafka_trigger_matches_code(docs: list[Doc]) -> list[str]:
-    """The lag KEDA reads is the workers' own: their topic, their group (the code's default or
-    group.id from NEXUS_IMAGE_KAFKA_CLIENT_CONFIG), counted from the same reset policy, on the
-    brokers they use."""
-    env = container_env(docs, worker_container(docs))
-    metadata = kafka_trigger(docs)["metadata"]
-    servers_name = setting_env_name("kafka_bootstrap_servers")
-    consumer = consumer_config(
-        client_config(env.get(servers_name, ""), env.get(setting_env_name("kafka_client_config")))
-    )
-    topic = Topics(env.get(setting_env_name("kafka_topic_prefix"), "")).requests
+def check_postgresql_trigger_matches_code(docs: list[Doc]) -> list[str]:
+    """The query counts what the code queues: the rows of its jobs table whose status is QUEUED
+    (the count the API exports as image_generation_queue_size), and a partial index of exactly
+    those rows serves it, so the count KEDA runs every poll reads no finished job."""
+    query = str(postgresql_trigger(docs).get("metadata", {}).get("query", ""))
+    expected = f"SELECT count(*) FROM {jobs_table.name} WHERE {jobs_table.c.status.name} = '{JobStatus.QUEUED.value}'"
+    match = COUNT_QUERY.fullmatch(query)
+    if match is None:
+        return [f"query {query!r}: not a count of the QUEUED jobs ({expected})"]
     problems = []
-    if metadata.get("topic") != topic:
-        problems.append(f"topic {metadata.get('topic')!r}: the workers consume {topic!r}")
-    if metadata.get("consumerGroup") != consumer["group.id"]:
+    table, column, value = match["table"].lower(), match["column"].lower(), match["value"]
+    if table != jobs_table.name:
+        problems.append(f"query counts rows of {table!r}: the jobs are in {jobs_table.name!r}")
+    if column != jobs_table.c.status.name:
+        problems.append(f"query selects on {column!r}: the job's state is {jobs_table.c.status.name!r}")
+    if value != JobStatus.QUEUED.value:
+        problems.append(f"query counts status {value!r}: waiting jobs are {JobStatus.QUEUED.value!r}")
+    predicate = f"{column} = '{value}'"
+    partial = [
+        ix.name
+        for ix in jobs_table.indexes
+        if ix.dialect_options["postgresql"]["where"] is not None
+        and " ".join(str(ix.dialect_options["postgresql"]["where"]).split()) == predicate
+    ]
+    if table == jobs_table.name and not partial:
+        problems.append(f"no partial index of {jobs_table.name} WHERE {predicate} serves the query")
+    return problems
+
+
+def check_postgresql_connection(docs: list[Doc]) -> list[str]:
+    """KEDA can open the database: the trigger's connection comes from one place the manifests
+    hold, in libpq form. That is a TriggerAuthentication here whose Secret keys are documented
+    ones, or a variable of the worker container (connectionFromEnv), or host, port, userName,
+    dbName and sslmode given one by one; never the key or variable of NEXUS_IMAGE_DATABASE_URL,
+    documented in SQLAlchemy's form (postgresql+psycopg://), which the scaler refuses."""
+    trigger = postgresql_trigger(docs)
+    metadata: dict[str, Any] = trigger.get("metadata", {})
+    worker = worker_container(docs)
+    settings_url = setting_env_name("database_url")
+    problems, sources = [], []
+    parts: set[str] = {k.removesuffix("FromEnv") for k in metadata}
+    ref = trigger.get("authenticationRef")
+    auth = trigger_authentication(docs, trigger)
+    if ref is not None and auth is None:
+        problems.append(f"authenticationRef {ref}: no such TriggerAuthentication in the manifests")
+    if auth is not None:
+        params = auth_parameters(auth)
+        parts |= set(params)
+        for item in auth.get("spec", {}).get("secretTargetRef", []):
+            if item["name"] != SECRET or item["key"] not in SECRET_KEYS:
+                problems.append(
+                    f"{ident(auth)}: {item['parameter']} from {item['name']}/{item['key']}, not a documented key of {SECRET}"
+                )
+            elif item["parameter"] == "connection" and item["key"] == SETTINGS_DATABASE_KEY:
+                problems.append(
+                    f"{ident(auth)}: connection from {item['key']}, SQLAlchemy's form, not libpq's"
+                )
+        for item in auth.get("spec", {}).get("env", []):
+            if item["name"] not in env_names(docs, worker):
+                problems.append(
+                    f"{ident(auth)}: {item['parameter']} from {item['name']}, no variable of the worker"
+                )
+        if "connection" in params:
+            sources.append(ident(auth))
+    if "connectionFromEnv" in metadata:
+        name = str(metadata["connectionFromEnv"])
+        sources.append("connectionFromEnv")
+        if name not in env_names(docs, worker):
+            problems.append(f"connectionFromEnv {name!r}: no variable of the worker container")
+        elif name == settings_url or env_secret_key(worker, name) == SETTINGS_DATABASE_KEY:
+            problems.append(f"connectionFromEnv {name!r}: {settings_url} is SQLAlchemy's form, not libpq's")
+    if len(sources) > 1:
         problems.append(
-            f"consumerGroup {metadata.get('consumerGroup')!r}: the workers' group is {consumer['group.id']!r}"
+            f"connection given twice ({', '.join(sources)}): KEDA takes the TriggerAuthentication's"
         )
-    if metadata.get("offsetResetPolicy", "latest") != consumer["auto.offset.reset"]:
-        problems.append(
-            f"offsetResetPolicy {metadata.get('offsetResetPolicy')!r}: the workers start from {consumer['auto.offset.reset']!r}"
-        )
-    if "bootstrapServersFromEnv" in metadata:
-        if metadata["bootstrapServersFromEnv"] != servers_name or servers_name not in env:
-            problems.append(
-                f"bootstrapServersFromEnv {metadata['bootstrapServersFromEnv']!r}: the worker reads {servers_name}, set to {env.get(servers_name)!r}"
-            )
-    elif metadata.get("bootstrapServers") != env.get(servers_name):
-        problems.append(
-            f"bootstrapServers {metadata.get('bootstrapServers')!r}: the workers use {env.get(servers_name)!r}"
-        )
+    connection_parts = json.loads(POSTGRESQL_TRIGGER.read_text())["connectionParts"]
+    if not sources and not set(connection_parts) <= parts:
+        problems.append(f"no connection: neither a connection nor all of {', '.join(connection_parts)}")
     return problems
 
 
@@ -703,7 +829,7 @@ def check_jobs(docs: list[Doc]) -> list[str]:
 
 def check_scrape_annotations(docs: list[Doc]) -> list[str]:
     """Prometheus finds every Deployment's /metrics on a port its container serves, and the
-    series there include the queue gauge an operator would add as a second KEDA trigger."""
+    series there include the queue gauge that shows what the autoscaler's query counts."""
     problems = []
     registry = CollectorRegistry()
     PrometheusMetrics(registry)
@@ -737,6 +863,7 @@ def test_the_manifests_hold_every_kind_they_should() -> None:
         "Job",
         "CronJob",
         "ScaledObject",
+        "TriggerAuthentication",
     }
     assert all(isinstance(d, dict) and d.get("apiVersion") and d.get("kind") for d in DOCS)
 
@@ -755,21 +882,24 @@ def test_every_document_has_a_schema() -> None:
 
 
 def test_vendored_keda_schema_names_its_source() -> None:
-    for path in [*CRD_SCHEMAS.values(), KAFKA_TRIGGER]:
+    for path in [*CRD_SCHEMAS.values(), POSTGRESQL_TRIGGER]:
         data = json.loads(path.read_text())
         assert "github.com/kedacore/keda" in data["$comment"], path
         assert data["x-source"]["release"] == "v2.20.2", path
     schema = crd_schema("keda.sh/v1alpha1", "ScaledObject")
     assert schema["x-source"]["crd"] == "scaledobjects.keda.sh"
     assert {"scaleTargetRef", "triggers"} <= set(schema["properties"]["spec"]["required"])
+    auth = crd_schema("keda.sh/v1alpha1", "TriggerAuthentication")
+    assert auth["x-source"]["crd"] == "triggerauthentications.keda.sh"
+    assert "secretTargetRef" in auth["properties"]["spec"]["properties"]
 
 
 def test_scaled_object_matches_the_keda_crd_schema() -> None:
     assert check_crd_schemas(DOCS) == []
 
 
-def test_kafka_trigger_metadata_is_what_the_kafka_scaler_reads() -> None:
-    assert check_kafka_trigger_metadata(DOCS) == []
+def test_postgresql_trigger_metadata_is_what_the_postgresql_scaler_reads() -> None:
+    assert check_postgresql_trigger_metadata(DOCS) == []
 
 
 def test_deployment_selectors_match_their_template_labels() -> None:
@@ -800,8 +930,22 @@ def test_workers_never_outnumber_the_partitions() -> None:
     assert check_worker_replica_bounds(DOCS) == []
 
 
-def test_kafka_trigger_follows_the_code() -> None:
-    assert check_kafka_trigger_matches_code(DOCS) == []
+def test_workers_may_scale_to_zero() -> None:
+    """The backlog is counted without a worker, and one waiting job wakes one: minReplicaCount
+    0 passes every check that reads it."""
+    docs = copy.deepcopy(DOCS)
+    so_spec(docs).update(minReplicaCount=0)
+    assert check_worker_replica_bounds(docs) == []
+    assert check_crd_schemas(docs) == []
+    assert check_disruption_budgets(docs) == []
+
+
+def test_postgresql_trigger_counts_the_queued_jobs() -> None:
+    assert check_postgresql_trigger_matches_code(DOCS) == []
+
+
+def test_keda_can_open_the_database() -> None:
+    assert check_postgresql_connection(DOCS) == []
 
 
 def test_every_deployment_has_a_disruption_budget_that_allows_drains() -> None:
@@ -868,9 +1012,24 @@ def so_spec(docs: list[Doc]) -> Doc:
     return spec
 
 
-def lag(docs: list[Doc]) -> Doc:
-    metadata: Doc = kafka_trigger(docs)["metadata"]
+def queued(docs: list[Doc]) -> Doc:
+    metadata: Doc = postgresql_trigger(docs)["metadata"]
     return metadata
+
+
+def database_auth(docs: list[Doc]) -> Doc:
+    return named(docs, "TriggerAuthentication", "image-generation-database")
+
+
+def connection_ref(docs: list[Doc]) -> Doc:
+    (ref,) = [r for r in database_auth(docs)["spec"]["secretTargetRef"] if r["parameter"] == "connection"]
+    found: Doc = ref
+    return found
+
+
+def connect_from_env(docs: list[Doc], name: str) -> None:
+    postgresql_trigger(docs).pop("authenticationRef")
+    queued(docs).update(connectionFromEnv=name)
 
 
 def kubernetes_validate_130(docs: list[Doc]) -> list[str]:
@@ -893,7 +1052,12 @@ BROKEN: list[tuple[Check, str, Callable[[list[Doc]], Any]]] = [
         ),
     ),
     (check_crd_schemas, "unknown field", lambda d: so_spec(d).update(maxReplicas=6)),
-    (check_crd_schemas, "metadata not a string", lambda d: lag(d).update(lagThreshold=12)),
+    (check_crd_schemas, "metadata not a string", lambda d: queued(d).update(targetQueryValue=12)),
+    (
+        check_crd_schemas,
+        "unknown TriggerAuthentication field",
+        lambda d: database_auth(d)["spec"].update(secretTargetRefs=[]),
+    ),
     (
         check_crd_schemas,
         "min above max",
@@ -901,14 +1065,37 @@ BROKEN: list[tuple[Check, str, Callable[[list[Doc]], Any]]] = [
     ),
     (check_crd_schemas, "no triggers", lambda d: so_spec(d).pop("triggers")),
     (
-        check_kafka_trigger_metadata,
+        check_postgresql_trigger_metadata,
         "misspelt key",
-        lambda d: lag(d).update(lagTreshold=lag(d).pop("lagThreshold")),
+        lambda d: queued(d).update(targetValue=queued(d).pop("targetQueryValue")),
     ),
-    (check_kafka_trigger_metadata, "bad enum", lambda d: lag(d).update(offsetResetPolicy="oldest")),
-    (check_kafka_trigger_metadata, "not a number", lambda d: lag(d).update(lagThreshold="twelve")),
-    (check_kafka_trigger_metadata, "no brokers", lambda d: lag(d).pop("bootstrapServersFromEnv")),
-    (check_kafka_trigger_metadata, "secret in metadata", lambda d: lag(d).update(password="x")),
+    (
+        check_postgresql_trigger_metadata,
+        "not a number",
+        lambda d: queued(d).update(activationTargetQueryValue="none"),
+    ),
+    (
+        check_postgresql_trigger_metadata,
+        "fractional target",
+        lambda d: queued(d).update(targetQueryValue="12.5"),
+    ),
+    (check_postgresql_trigger_metadata, "zero target", lambda d: queued(d).update(targetQueryValue="0")),
+    (check_postgresql_trigger_metadata, "no query", lambda d: queued(d).pop("query")),
+    (
+        check_postgresql_trigger_metadata,
+        "secret in metadata",
+        lambda d: queued(d).update(connection="postgresql://nexus:secret@db:5432/nexus"),
+    ),
+    (
+        check_postgresql_trigger_metadata,
+        "bad env name",
+        lambda d: queued(d).update(passwordFromEnv="database password"),
+    ),
+    (
+        check_postgresql_trigger_metadata,
+        "unknown auth parameter",
+        lambda d: connection_ref(d).update(parameter="connectionString"),
+    ),
     (
         check_deployment_selectors,
         "labels differ",
@@ -978,32 +1165,63 @@ BROKEN: list[tuple[Check, str, Callable[[list[Doc]], Any]]] = [
         "fewer partitions",
         lambda d: config(d).update(NEXUS_IMAGE_KAFKA_PARTITIONS="4"),
     ),
-    (check_worker_replica_bounds, "scale to zero", lambda d: so_spec(d).update(minReplicaCount=0)),
     (
-        check_kafka_trigger_matches_code,
-        "wrong topic",
-        lambda d: lag(d).update(topic="image.generation.request"),
+        check_worker_replica_bounds,
+        "zero that nothing wakes",
+        lambda d: (so_spec(d).update(minReplicaCount=0), queued(d).update(activationTargetQueryValue="5")),
     ),
     (
-        check_kafka_trigger_matches_code,
-        "topic prefix",
-        lambda d: config(d).update(NEXUS_IMAGE_KAFKA_TOPIC_PREFIX="prod."),
+        check_worker_replica_bounds,
+        "zero on the lag",
+        lambda d: so_spec(d).update(
+            minReplicaCount=0,
+            triggers=[
+                {"type": "kafka", "metadata": {"topic": "image.generation.requests", "lagThreshold": "12"}}
+            ],
+        ),
     ),
     (
-        check_kafka_trigger_matches_code,
-        "wrong group",
-        lambda d: lag(d).update(consumerGroup="nexus-image-worker"),
+        check_postgresql_trigger_matches_code,
+        "wrong table",
+        lambda d: queued(d).update(query="SELECT count(*) FROM job WHERE status = 'QUEUED'"),
     ),
     (
-        check_kafka_trigger_matches_code,
-        "group.id override",
-        lambda d: config(d).update(NEXUS_IMAGE_KAFKA_CLIENT_CONFIG='{"group.id": "gpu"}'),
+        check_postgresql_trigger_matches_code,
+        "wrong status",
+        lambda d: queued(d).update(query="SELECT count(*) FROM jobs WHERE status = 'PENDING'"),
     ),
-    (check_kafka_trigger_matches_code, "reset policy", lambda d: lag(d).update(offsetResetPolicy="latest")),
     (
-        check_kafka_trigger_matches_code,
-        "wrong variable",
-        lambda d: lag(d).update(bootstrapServersFromEnv="KAFKA_BROKERS"),
+        check_postgresql_trigger_matches_code,
+        "wrong column",
+        lambda d: queued(d).update(query="SELECT count(*) FROM jobs WHERE state = 'QUEUED'"),
+    ),
+    (
+        check_postgresql_trigger_matches_code,
+        "every job",
+        lambda d: queued(d).update(query="SELECT count(*) FROM jobs"),
+    ),
+    (
+        check_postgresql_connection,
+        "no TriggerAuthentication",
+        lambda d: d.remove(database_auth(d)),
+    ),
+    (check_postgresql_connection, "no connection", lambda d: postgresql_trigger(d).pop("authenticationRef")),
+    (check_postgresql_connection, "undocumented key", lambda d: connection_ref(d).update(key="db-url")),
+    (check_postgresql_connection, "SQLAlchemy URL", lambda d: connection_ref(d).update(key="database-url")),
+    (
+        check_postgresql_connection,
+        "settings variable",
+        lambda d: connect_from_env(d, "NEXUS_IMAGE_DATABASE_URL"),
+    ),
+    (
+        check_postgresql_connection,
+        "no such variable",
+        lambda d: connect_from_env(d, "AUTOSCALER_DATABASE_URL"),
+    ),
+    (
+        check_postgresql_connection,
+        "given twice",
+        lambda d: queued(d).update(connectionFromEnv="NEXUS_IMAGE_S3_ENDPOINT"),
     ),
     (
         check_disruption_budgets,

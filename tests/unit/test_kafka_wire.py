@@ -13,6 +13,8 @@ from nexus_image.adapters.kafka.config import for_admin, for_consumer, for_produ
 from nexus_image.adapters.kafka.messages import PoisonMessage, encode, requested_job_id
 from nexus_image.domain.events import (
     GenerationCancelled,
+    GenerationDispatched,
+    GenerationExpired,
     GenerationFailed,
     GenerationProgress,
     GenerationRequested,
@@ -54,7 +56,9 @@ def test_anything_but_a_request_is_poison(value: bytes | None, reason: str) -> N
 def test_events_are_routed_by_what_readers_want() -> None:
     topics = Topics("prod.")
     common: dict[str, Any] = {"event_id": "e", "job_id": "j", "user_id": "u", "occurred_at": NOW}
-    assert topics.for_event(GenerationRequested(**common)) == "prod.image.generation.requests"
+    assert topics.for_event(GenerationDispatched(**common, partition=2)) == "prod.image.generation.requests"
+    assert topics.for_event(GenerationRequested(**common)) == "prod.image.generation.progress"
+    assert topics.for_event(GenerationExpired(**common)) == "prod.image.generation.completed"
     assert topics.for_event(GenerationFailed(**common)) == "prod.image.generation.completed"
     assert topics.for_event(GenerationCancelled(**common)) == "prod.image.generation.completed"
     assert topics.for_event(GenerationStarted(**common)) == "prod.image.generation.progress"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from nexus_image.domain import GenerationProgress
+from tests.support.driver import hand_out
 from tests.unit.conftest import World
 
 
@@ -30,7 +31,7 @@ def lease_of(world: World, job_id: str) -> object:
 
 def test_a_job_being_generated_keeps_its_lease_and_is_never_recovered(world: World) -> None:
     job = world.request(steps=12)
-    world.service.relay.drain()
+    hand_out(world.service)
     worker = world.service.worker
     leases: list[object] = []
     recovered: list[tuple[int, int]] = []
@@ -50,7 +51,7 @@ def test_a_job_being_generated_keeps_its_lease_and_is_never_recovered(world: Wor
 
 def test_an_expired_lease_hands_the_job_back_and_the_old_worker_settles_nothing(world: World) -> None:
     job = world.request(steps=6)
-    world.service.relay.drain()
+    hand_out(world.service)
     world.queue.receive(1, 0)
     worker = world.service.worker
     worker.claim.worker_id = "stuck-worker"
@@ -62,7 +63,7 @@ def test_an_expired_lease_hands_the_job_back_and_the_old_worker_settles_nothing(
             world.clock.advance(seconds=worker.claim.lease.total_seconds() * 2)
             assert world.service.recover.execute() == (1, 0)
             worker.claim.worker_id = "second-worker"
-            world.service.relay.drain()
+            hand_out(world.service)
             [delivery] = world.queue.receive(1, 0)
             taken_over.append(step)
             assert world.service.worker.claim.start(delivery.job_id)  # held by the second worker now
@@ -86,7 +87,7 @@ def test_the_last_attempt_fails_with_one_refund_and_recovery_wakes_at_the_earlie
     recover = world.service.recover
     recover.max_attempts = 2
     job = world.request()
-    world.service.relay.drain()
+    hand_out(world.service)
     world.service.worker.claim.worker_id = "dead-worker"
     world.service.worker.claim.start(job.id)
     assert recover.next_expiry() == world.clock.now() + world.service.worker.claim.lease
@@ -104,7 +105,7 @@ def test_the_last_attempt_fails_with_one_refund_and_recovery_wakes_at_the_earlie
 
 def test_every_running_job_is_handed_back_when_the_process_knows_it_ran_them_all(world: World) -> None:
     job = world.request()
-    world.service.relay.drain()
+    hand_out(world.service)
     world.service.worker.claim.start(job.id)  # the lease is fresh
     assert world.service.recover.execute() == (0, 0)
     assert world.service.recover.execute(all_running=True) == (1, 0)
@@ -114,7 +115,7 @@ def test_every_running_job_is_handed_back_when_the_process_knows_it_ran_them_all
 
 def test_a_lease_is_renewed_only_for_the_worker_that_holds_it(world: World) -> None:
     job = world.request()
-    world.service.relay.drain()
+    hand_out(world.service)
     world.service.worker.claim.worker_id = "w1"
     world.service.worker.claim.start(job.id)
     with world.store.unit_of_work() as uow:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nexus_image.domain import GenerationRequested, InvalidAmount
+from nexus_image.domain import GenerationDispatched, GenerationRequested, InvalidAmount
+from tests.support.driver import hand_out
 
 from .conftest import World, make_world
 
@@ -45,7 +46,7 @@ def test_cleanup_removes_failed_jobs_older_than_a_day_with_their_files(world: Wo
 
 def test_stalled_jobs_are_requeued_then_failed_with_one_refund(world: World) -> None:
     job = world.request()
-    world.service.relay.drain()
+    hand_out(world.service)
     world.queue.receive(1, 0)  # a worker took it ...
     for _ in range(3):
         world.service.worker.claim.worker_id = "dead-worker"
@@ -58,7 +59,7 @@ def test_stalled_jobs_are_requeued_then_failed_with_one_refund(world: World) -> 
 
 def test_recovered_job_is_finished_by_another_worker(world: World) -> None:
     job = world.request()
-    world.service.relay.drain()
+    hand_out(world.service)
     world.queue.receive(1, 0)
     world.service.worker.claim.worker_id = "dead-worker"
     world.service.worker.claim.start(job.id)
@@ -88,7 +89,9 @@ def test_relay_keeps_events_while_the_broker_is_down(world: World) -> None:
 
 def test_queue_drops_duplicate_events_by_id(world: World) -> None:
     world.request()
-    record = world.store.unit_of_work().outbox.pending(1)[0]
+    assert world.service.scheduler.execute(room=1) == 1
+    pending = world.store.unit_of_work().outbox.pending(10)
+    [record] = [r for r in pending if isinstance(r.event, GenerationDispatched)]
     world.queue.publish(record.event)
     world.queue.publish(record.event)
     assert world.queue.size() == 1

@@ -6,6 +6,7 @@ import pytest
 
 from nexus_image.application import Conflict, NotFound
 from nexus_image.domain import AccessDenied, ImageNotInAlbum, InvalidValue
+from tests.support.driver import hand_out
 
 from .conftest import World
 
@@ -13,6 +14,7 @@ from .conftest import World
 def test_cancel_queued_job_refunds_exactly_and_worker_skips_it(world: World) -> None:
     job = world.request(resolution="768x768")
     assert world.balance() == 90
+    hand_out(world.service)  # dispatched: its message reaches the queue
     cancelled = world.service.cancel("alice", job.id)
     assert cancelled.status == "CANCELLED"
     assert world.balance() == 100 and world.ledger_sum() == 100

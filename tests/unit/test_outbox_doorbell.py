@@ -8,12 +8,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from nexus_image.adapters.system import Doorbell, ringing
+from nexus_image.adapters.system import Doorbell, SoleLeadership, ringing
 from nexus_image.application import GenerateImage
 from nexus_image.domain.events import GenerationRequested
 from nexus_image.entrypoints.composition import compose
 from nexus_image.entrypoints.settings import Settings
-from nexus_image.entrypoints.worker.loops import RelayLoop
+from nexus_image.entrypoints.worker.loops import RelayLoop, SchedulerLoop
 from nexus_image.testing import MemoryStore
 
 
@@ -48,22 +48,29 @@ def test_only_a_commit_that_wrote_outbox_rows_rings() -> None:
     assert bell.rings == 1
 
 
-def test_the_relay_publishes_a_request_at_once_although_it_would_poll_only_every_minute(
+def test_a_request_is_dispatched_and_relayed_at_once_although_both_would_look_only_every_minute(
     tmp_path: Path,
 ) -> None:
     app = compose("embedded", Settings(data_dir=tmp_path, image_safety="none"))
     try:
-        loop = RelayLoop(app.service.relay, idle_seconds=60, bell=app.container.outbox_bell())
-        thread = threading.Thread(target=loop.run, daemon=True)
-        thread.start()
-        time.sleep(0.2)  # the relay is waiting on its bell now
+        app.service.queue.seat("w", 1, None)  # a worker with room
+        relay = RelayLoop(app.service.relay, idle_seconds=60, bell=app.container.outbox_bell())
+        scheduler = SchedulerLoop(
+            app.service.scheduler, SoleLeadership(), app.container.scheduler_bell(), idle_seconds=60
+        )
+        threads = [threading.Thread(target=loop.run, daemon=True) for loop in (relay, scheduler)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.2)  # both wait on their bells now
         view = app.service.request_generation(GenerateImage(user_id="alice", prompt="a heron", steps=2))
         deliveries = app.queue.receive(max_items=1, timeout=10)
         assert [d.job_id for d in deliveries] == [view.id]
-        loop.stop_event.set()
-        app.container.outbox_bell().ring()
-        thread.join(5)
-        assert not thread.is_alive()
+        relay.stop_event.set()
+        scheduler.stop_event.set()
+        app.container.bells().ring()
+        for thread in threads:
+            thread.join(5)
+            assert not thread.is_alive()
     finally:
         app.close()
 

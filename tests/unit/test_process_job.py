@@ -17,6 +17,7 @@ from nexus_image.domain import (
     GenerationProgress,
     GenerationStarted,
 )
+from tests.support.driver import hand_out
 
 from .conftest import World
 
@@ -36,7 +37,7 @@ def test_job_completes_with_image_thumbnail_and_events(world: World) -> None:
     assert thumb_type == "image/webp"
     with Image.open(io.BytesIO(thumb)) as small:
         assert max(small.size) == 256
-    world.service.relay.drain()
+    hand_out(world.service)
     events = [type(e).__name__ for e in world.queue.events]
     assert events[-2:] == ["GenerationStarted", "GenerationCompleted"]
     progress = [e for e in world.live if isinstance(e, GenerationProgress)]
@@ -53,7 +54,7 @@ def test_generator_failure_fails_the_job_and_refunds_once(world: World) -> None:
     assert world.balance() == 100 and world.ledger_sum() == 100
     assert world.service.process(job.id).status == "SKIPPED"  # a late duplicate changes nothing
     assert world.balance() == 100
-    world.service.relay.drain()
+    hand_out(world.service)
     failed = [e for e in world.queue.events if isinstance(e, GenerationFailed)]
     assert len(failed) == 1 and failed[0].refunded == 5
 
@@ -97,7 +98,7 @@ def test_unknown_job_is_skipped_not_raised(world: World) -> None:
 
 def test_cancel_during_generation_stops_at_next_step(world: World) -> None:
     job = world.request(steps=10)
-    world.service.relay.drain()
+    hand_out(world.service)
     world.service.worker.render.pacing.ownership_every = timedelta(0)  # look at every step
     world.service.worker.render.pacing.progress_every = timedelta(0)
     seen: list[int] = []
@@ -178,7 +179,7 @@ def counting_reads(factory: Callable[[], Any], reads: list[list[str]]) -> Callab
 
 def test_steps_read_ownership_once_a_second_and_publish_progress_four_times_a_second(world: World) -> None:
     job = world.request(steps=20)
-    world.service.relay.drain()
+    hand_out(world.service)
     worker = world.service.worker
     reads: list[list[str]] = []
     worker.claim.uow_factory = counting_reads(worker.claim.uow_factory, reads)  # the ownership reads
@@ -192,7 +193,7 @@ def test_steps_read_ownership_once_a_second_and_publish_progress_four_times_a_se
 
 def test_a_cancel_is_seen_within_a_second_of_generation(world: World) -> None:
     job = world.request(steps=40)
-    world.service.relay.drain()
+    hand_out(world.service)
     ran: list[int] = []
 
     def cancel_at_five(step: int) -> None:
@@ -222,7 +223,7 @@ def test_batch_runs_compatible_jobs_together(world: World) -> None:
 def test_events_mark_start_then_outcome(world: World) -> None:
     world.request()
     world.run_queue()
-    world.service.relay.drain()
+    hand_out(world.service)
     kinds = [type(e) for e in world.queue.events]
     assert kinds.index(GenerationStarted) < kinds.index(GenerationCompleted)
 

@@ -14,6 +14,7 @@ from nexus_image.entrypoints.settings import Settings
 from nexus_image.entrypoints.worker import RecoveryLoop, RelayLoop, WorkerLoop
 from nexus_image.entrypoints.worker.process import WorkerProcess
 from nexus_image.testing import PatternGenerator
+from tests.support.driver import hand_out
 
 from .conftest import World
 
@@ -43,7 +44,10 @@ class ScriptedQueue:
 
 
 def queued(world: World, count: int) -> list[Delivery]:
-    return [Delivery(world.request(seed=i).id, i) for i in range(count)]
+    """`count` jobs requested and dispatched: their deliveries, as the transport hands them out."""
+    ids = [world.request(seed=i).id for i in range(count)]
+    assert world.service.scheduler.execute(room=count) == count
+    return [Delivery(job_id, i) for i, job_id in enumerate(ids)]
 
 
 def loop(world: World, queue: ScriptedQueue, **options: object) -> WorkerLoop:
@@ -293,7 +297,7 @@ def test_filling_a_batch_stops_when_the_queue_fails(world: World) -> None:
 
 def test_relay_and_recovery_loops_survive_errors_and_requeue_stalled_jobs(world: World) -> None:
     job = world.request()
-    world.service.relay.drain()
+    hand_out(world.service)
     [delivery] = world.queue.receive(1, 0)
     world.service.worker.claim.start(job.id)  # a worker took it, then died
     world.clock.advance(minutes=11)
@@ -316,7 +320,9 @@ def test_relay_and_recovery_loops_survive_errors_and_requeue_stalled_jobs(world:
         thread.start()
     try:
         for _ in range(500):
-            if world.queue.size():
+            if world.service.get_image(
+                "alice", job.id
+            ).status == "QUEUED" and not world.store.unit_of_work().outbox.pending(1):
                 break
             threading.Event().wait(0.01)
     finally:
@@ -324,6 +330,8 @@ def test_relay_and_recovery_loops_survive_errors_and_requeue_stalled_jobs(world:
         recovery.stop_event.set()
         for thread in threads:
             thread.join(5)
-    assert world.queue.size() == 1  # re-queued and relayed again, despite the failures
+    assert not world.store.unit_of_work().outbox.pending(1)  # relayed, despite the failures
+    hand_out(world.service)  # re-queued: dispatched again in its turn
+    assert world.queue.size() == 1
     assert world.service.get_image("alice", job.id).status == "QUEUED"
     world.queue.acknowledge(delivery)

@@ -25,16 +25,24 @@ from nexus_image.domain.safety import OutputSafety
 class GenerateImage:
     """A generation request as the caller spells it: whose it is, the declared request fields
     by name (`GenerationParameters`' and `RequestOptions`': names or the domain's enums, None
-    or absent for the default), checked by the use case, and the caller's idempotency key."""
+    or absent for the default), checked by the use case, the caller's idempotency key, and the
+    tier the caller's credentials name (None: the account's, else the default one)."""
 
-    __slots__ = ("client_key", "given", "user_id")
+    __slots__ = ("client_key", "given", "tier", "user_id")
 
     user_id: str
     client_key: str | None
+    tier: str | None
     given: Mapping[str, object]
 
     def __init__(
-        self, user_id: str, prompt: str | None = None, *, client_key: str | None = None, **fields: object
+        self,
+        user_id: str,
+        prompt: str | None = None,
+        *,
+        client_key: str | None = None,
+        tier: str | None = None,
+        **fields: object,
     ) -> None:
         names = names_of(request_fields())
         unknown = sorted(set(fields) - names)
@@ -45,6 +53,7 @@ class GenerateImage:
             given["prompt"] = prompt
         object.__setattr__(self, "user_id", user_id)
         object.__setattr__(self, "client_key", client_key)
+        object.__setattr__(self, "tier", tier)
         object.__setattr__(self, "given", MappingProxyType(given))
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -55,14 +64,15 @@ class GenerateImage:
 
     def __reduce__(self) -> tuple[object, ...]:
         """Copies and pickles rebuild it from its parts."""
-        return (_rebuilt, (self.user_id, self.client_key, dict(self.given)))
+        return (_rebuilt, (self.user_id, self.client_key, dict(self.given), self.tier))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, GenerateImage):
             return NotImplemented
-        return (self.user_id, self.client_key, dict(self.given)) == (
+        return (self.user_id, self.client_key, self.tier, dict(self.given)) == (
             other.user_id,
             other.client_key,
+            other.tier,
             dict(other.given),
         )
 
@@ -85,11 +95,13 @@ class GenerateImage:
 
     def replaced(self, **fields: object) -> GenerateImage:
         merged: dict[str, Any] = {**self.given, **fields}
-        return GenerateImage(self.user_id, client_key=self.client_key, **merged)
+        return GenerateImage(self.user_id, client_key=self.client_key, tier=self.tier, **merged)
 
 
-def _rebuilt(user_id: str, client_key: str | None, given: dict[str, Any]) -> GenerateImage:
-    return GenerateImage(user_id, client_key=client_key, **given)
+def _rebuilt(
+    user_id: str, client_key: str | None, given: dict[str, Any], tier: str | None = None
+) -> GenerateImage:
+    return GenerateImage(user_id, client_key=client_key, tier=tier, **given)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +127,7 @@ class ImageView:
     eta_seconds: int | None = None  # estimated seconds until it is ready, while QUEUED
     safety: OutputSafety | None = None  # the output check's findings; None: not checked
     group_id: str | None = None  # the images of one request for several share it
+    deadline_at: datetime | None = None  # not started by then: EXPIRED (refunded)
 
     @classmethod
     def of(
@@ -141,6 +154,7 @@ class ImageView:
             is_favorite=is_favorite,
             safety=job.safety,
             group_id=job.group_id,
+            deadline_at=job.deadline_at,
         )
 
     @property

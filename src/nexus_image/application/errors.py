@@ -112,3 +112,20 @@ class RateLimitExceeded(ApplicationError):
     def __init__(self, wait: float) -> None:
         super().__init__(f"too many requests; retry in {wait:.1f} s")
         self.wait = wait
+
+
+class UserQueueFull(ApplicationError):
+    """The user already has as many images queued as their tier allows (`cap`): nothing of the
+    request was charged; `retry_after` seconds is when some of them should have started."""
+
+    code = "user_queue_full"
+
+    def __init__(self, tier: str, cap: int, queued: int, asked: int, retry_after: int) -> None:
+        super().__init__(
+            f"you have {queued} images queued and asked for {asked} more; the {tier} tier allows "
+            f"{cap} queued at once: retry once some have started (in about {retry_after} s)"
+        )
+        self.tier = tier
+        self.cap = cap
+        self.queued = queued
+        self.retry_after = retry_after

@@ -19,7 +19,15 @@ from nexus_image.application.ports import (
 from nexus_image.application.transactions import in_transaction, record
 from nexus_image.application.views import delete_objects, image_view
 from nexus_image.domain.job import ImageJob, JobStatus
-from nexus_image.domain.queue import DURATION_SAMPLE, estimate_wait, mean_generation_seconds
+from nexus_image.domain.queue import (
+    DURATION_SAMPLE,
+    TierClock,
+    TierPolicy,
+    WaitingUser,
+    dispatch_rank,
+    estimate_wait,
+    mean_generation_seconds,
+)
 
 RECENT = timedelta(hours=1)  # generation times older than this say little about the queue now
 BUSY = timedelta(minutes=2)  # a worker that completed a job this recently is still at work
@@ -34,7 +42,12 @@ class ImageQueries:
     storage: ObjectStorage
     clock: Clock
     estimates_ttl: timedelta = timedelta(seconds=5)
+    policy: TierPolicy = field(default_factory=TierPolicy)
+    queue_ttl: timedelta = timedelta(0)  # above 0: the shape is kept that long (a place may then lag)
     _estimates: tuple[datetime, float | None, int] | None = field(default=None, init=False, repr=False)
+    _queue: tuple[datetime, dict[str, list[WaitingUser]], TierClock, int] | None = field(
+        default=None, init=False, repr=False
+    )
 
     def get(self, user_id: str | None, job_id: str) -> ImageView:
         """With `queue_position` and `eta_seconds` while the job is QUEUED."""
@@ -70,9 +83,29 @@ class ImageQueries:
         return views
 
     def _with_place(self, uow: UnitOfWork, job: ImageJob, view: ImageView) -> ImageView:
-        position = uow.jobs.queue_position(job)
+        position = self._position(uow, job)
         mean, workers = self._generation_estimates(uow)
         return replace(view, queue_position=position, eta_seconds=estimate_wait(position, workers, mean))
+
+    def _position(self, uow: UnitOfWork, job: ImageJob) -> int:
+        """Its place in the policy's order (see domain.queue.dispatch_rank): 1 once dispatched
+        (a worker takes it next); else the jobs dispatched and not started, plus the dispatches
+        before its own. The queue's shape is read at most every `queue_ttl`."""
+        if job.dispatched_at is not None:
+            return 1
+        now = self.clock.now()
+        cached = self._queue
+        if cached is None or now - cached[0] >= self.queue_ttl:
+            cached = (now, uow.queue.waiting(), uow.queue.tier_clock(), len(uow.queue.dispatched(10_000)))
+            self._queue = cached
+        _, rotations, clock, dispatched = cached
+        tier = next(
+            (t for t, users in rotations.items() if any(u.user_id == job.user_id for u in users)), None
+        )
+        if tier is None:  # it joined after the shape was read: behind everyone waiting now
+            return dispatched + sum(u.waiting for users in rotations.values() for u in users) + 1
+        nth = uow.queue.nth_waiting(job)
+        return dispatched + dispatch_rank(tier, job.user_id, nth, rotations, clock, self.policy.weights())
 
     def _generation_estimates(self, uow: UnitOfWork) -> tuple[float | None, int]:
         """(mean generation seconds, workers at work), over the last minutes; kept a few

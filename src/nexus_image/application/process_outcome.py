@@ -15,6 +15,7 @@ class Outcome(StrEnum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"  # its deadline had passed when the worker got it: never started
     SKIPPED = "SKIPPED"  # nothing to do: the job is unknown, or was already past QUEUED
     # A job that stopped being ours reports the status it has now: held by another worker after
     # our lease ran out, or put back in the queue by the recovery of stalled jobs.

@@ -1,4 +1,4 @@
-"""Offer jobs that are still QUEUED to the queue again, after the queue itself was lost."""
+"""Jobs that are still QUEUED wait for their turn again, after the queue itself was lost."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ QUEUE_CAPACITY = 10_000
 @dataclass(slots=True)
 class RedeliverQueuedJobs:
     """An in-process queue dies with its process, but the jobs it held stay QUEUED (and paid
-    for) in the database. On start, each of them gets its request event again through the
-    outbox, so the relay hands it to the new queue. A job delivered twice is harmless: workers
-    skip jobs that are already past QUEUED."""
+    for) in the database. On start, each of them dispatched to that queue is called back, so
+    the scheduler dispatches it again in its turn, and every waiting user is in their tier's
+    rotation. A job delivered twice is harmless: workers skip jobs that are already past QUEUED."""
 
     uow_factory: UnitOfWorkFactory
     clock: Clock
@@ -24,13 +24,16 @@ class RedeliverQueuedJobs:
     limit: int = QUEUE_CAPACITY
 
     def execute(self, created_before: datetime) -> int:
-        """Re-emit the request of every job QUEUED before `created_before`; returns how many."""
+        """Every job QUEUED before `created_before` waits for its turn; returns how many."""
 
         def work(uow: UnitOfWork) -> int:
+            now = self.clock.now()
             waiting = uow.jobs.queued_before(created_before, self.limit)
             for job in waiting:
-                for event in job.offer_again(self.clock.now(), event_id=self.ids.new_id()).events:
-                    uow.outbox.add(event)
+                if job.dispatched_at is not None:
+                    job.undispatch()
+                    uow.jobs.save(job)
+                uow.queue.enqueue(job.user_id, job.tier, now)
             return len(waiting)
 
         return in_transaction(self.uow_factory, work)

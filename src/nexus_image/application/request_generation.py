@@ -16,6 +16,7 @@ from nexus_image.application.errors import (
     IdempotencyKeySpent,
     PromptRejected,
     RateLimitExceeded,
+    UserQueueFull,
 )
 from nexus_image.application.limits import RateLimit, generation_key
 from nexus_image.application.moderation import ModeratePrompts
@@ -40,12 +41,20 @@ from nexus_image.domain.parameters import (
     parameter_fields,
     request_fields,
 )
+from nexus_image.domain.queue import DURATION_SAMPLE, Tier, TierPolicy, mean_generation_seconds
 from nexus_image.domain.resolution import Pricing
+
+UNKNOWN_WAIT_SECONDS = 10  # Retry-After of a full queue before any generation time is known
+
+
+ABSENT = object()  # a field a fingerprint leaves out
 
 
 def _fingerprint(command: GenerateImage) -> str:
     """What makes two requests the same: every declared field, absent ones at their default
-    (so spelling a default out is the same request), adapters in any order."""
+    (so spelling a default out is the same request), adapters in any order. A field without a
+    value and without a default is left out: a field added later leaves the fingerprints of
+    requests that do not use it as they were."""
     body: dict[str, object] = {"user_id": command.user_id}
     for description in request_fields():
         value = command.given.get(description.name)
@@ -53,15 +62,17 @@ def _fingerprint(command: GenerateImage) -> str:
             value = description.default
         if description.param.kind is Kind.ADAPTERS:
             value = _adapter_pairs(value)
-        body[description.name] = value
+        if value is not None:
+            body[description.name] = value
     return _digest(body)
 
 
 def _earlier_fingerprints(command: GenerateImage) -> set[str]:
-    """What a key recorded before the one declaration may hold for `command`: the same fields,
-    absent ones as None, except the defaults that the command or the client spelled out then.
-    Each field with a default is tried both ways (as given and at its default; a few dozen
-    hashes, only when a replayed key's fingerprint differs), so such a key still finds its job."""
+    """What a key recorded by an earlier version may hold for `command`: the same fields, absent
+    ones as None (named, or not: fields added since were not), except the defaults that the
+    command or the client spelled out then. Each field with a default is tried both ways (as
+    given and at its default), each empty one named or not (a few thousand hashes, only when a
+    replayed key's fingerprint differs), so such a key still finds its job."""
     names: list[str] = ["user_id"]
     choices: list[list[object]] = [[command.user_id]]
     for description in request_fields():
@@ -74,9 +85,14 @@ def _earlier_fingerprints(command: GenerateImage) -> set[str]:
                 options.append(description.default)
             elif str(value) == str(description.default):
                 options.append(None)
+        if value is None and description.default in (MISSING, None):
+            options.append(ABSENT)
         names.append(description.name)
         choices.append(options)
-    return {_digest(dict(zip(names, chosen, strict=True))) for chosen in product(*choices)}
+    return {
+        _digest({n: v for n, v in zip(names, chosen, strict=True) if v is not ABSENT})
+        for chosen in product(*choices)
+    }
 
 
 def _digest(body: dict[str, object]) -> str:
@@ -99,7 +115,7 @@ def remixed(base: GenerationParameters, command: GenerateImage) -> GenerateImage
     if "init_image_id" in command.given and "mask_image_id" not in command.given:
         stored.pop("mask_image_id", None)
     merged: dict[str, Any] = {**stored, **command.given}
-    return GenerateImage(command.user_id, client_key=command.client_key, **merged)
+    return GenerateImage(command.user_id, client_key=command.client_key, tier=command.tier, **merged)
 
 
 @dataclass(slots=True)
@@ -111,7 +127,11 @@ class RequestGeneration:
     deleted. A `limited` request (one that came over the API) takes its hit of `rate_limit` in
     that same transaction, so a request refused for its balance, or rolled back, has not used
     its slot, and a replay of a client key uses none. A refused prompt counts too (the filter
-    cannot be probed at speed); past the limit it is answered as over the limit."""
+    cannot be probed at speed); past the limit it is answered as over the limit.
+
+    Each job is queued in its owner's tier (the command's, from the caller's credentials, else
+    the policy's default): a user with `max_queued` images queued already is refused
+    (UserQueueFull, nothing charged); a request with a deadline records when it expires."""
 
     uow_factory: UnitOfWorkFactory
     moderation: ModeratePrompts
@@ -124,6 +144,7 @@ class RequestGeneration:
     audit_action: str = "image.generate"
     pricing: Pricing = field(default_factory=Pricing)
     adapters: LoraCatalog | None = None  # the operator's LoRA adapters; None: none offered
+    policy: TierPolicy = field(default_factory=TierPolicy)
 
     def parameters(self, command: GenerateImage) -> GenerationParameters:
         """The first image's parameters (the only one's, unless several are asked for)."""
@@ -187,6 +208,18 @@ class RequestGeneration:
             if wait is not None:
                 raise RateLimitExceeded(wait)
 
+    def _room(self, uow: UnitOfWork, user_id: str, tier: Tier, asked: int) -> None:
+        """Refuse a request that would take the user past their tier's queued cap."""
+        queued = uow.queue.queued_count(user_id)
+        if queued + asked <= tier.max_queued:
+            return
+        excess = queued + asked - tier.max_queued
+        recent = uow.jobs.recent_completions(self.clock.now() - timedelta(hours=1), DURATION_SAMPLE)
+        mean = mean_generation_seconds((j.started_at, j.completed_at) for j in recent)
+        per_round = max(1, tier.max_running)
+        wait = UNKNOWN_WAIT_SECONDS if mean is None else max(1, round(mean * -(-excess // per_round)))
+        raise UserQueueFull(tier.name, tier.max_queued, queued, asked, wait)
+
     def _moderated(self, user_id: str, prompt: str, limited: bool) -> None:
         try:
             self.moderation.require_allowed(user_id, prompt)
@@ -227,6 +260,7 @@ class RequestGeneration:
         images = self.expand(first, options.num_images)
         self._moderated(command.user_id, images[0].prompt, limited)
         fingerprint = _fingerprint(command)
+        tiers = [self.policy.tier(command.tier)]  # the request's tier, once its account is read
         created: list[bool] = []
 
         def audited(uow: UnitOfWork, jobs: list[ImageJob]) -> list[ImageJob]:
@@ -262,12 +296,16 @@ class RequestGeneration:
                     return replayed(uow, *existing)
             self._limited(uow, command.user_id, limited)
             self._sources(uow, command.user_id, images[0])
+            # The account row is locked from here: one user's requests are counted one at a time.
+            account = account_for(uow, command.user_id, self.welcome_grant, self.clock)
+            tier = tiers[0] = self.policy.tier(account.tier or command.tier)  # an operator's choice wins
+            self._room(uow, command.user_id, tier, len(images))
             if len(images) > 1:  # refused for the whole price, not for whichever image ran out
-                account = account_for(uow, command.user_id, self.welcome_grant, self.clock)
                 total = sum(self.cost(p) for p in images)
                 if total > account.balance:
                     raise InsufficientTokens(total, account.balance)
             now = self.clock.now()
+            deadline = now + timedelta(seconds=options.deadline_seconds) if options.deadline_seconds else None
             job_ids = [self.ids.new_id() for _ in images]
             group = job_ids[0] if len(images) > 1 else None  # named after its first image
             jobs: list[ImageJob] = []
@@ -282,6 +320,8 @@ class RequestGeneration:
                     event_id=self.ids.new_id(),
                     group_id=group,
                     tokens_cost=self.cost(params),
+                    tier=tier.name,
+                    deadline_at=deadline,
                 )
                 record(uow, job, submitted, self.clock, new=True, welcome_grant=self.welcome_grant)
                 jobs.append(job)
@@ -290,7 +330,11 @@ class RequestGeneration:
             created.append(True)
             return audited(uow, jobs)
 
-        jobs = in_transaction(self.uow_factory, work)
+        try:
+            jobs = in_transaction(self.uow_factory, work)
+        except UserQueueFull as full:
+            self.metrics.queue_refused(full.tier)
+            raise
         if created:
             for job in jobs:
                 p = job.parameters

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from nexus_image.application.albums import ManageAlbums
 from nexus_image.application.audit import RecordAudit
 from nexus_image.application.cancel import CancelGeneration
+from nexus_image.application.dispatch import DispatchJobs, ManageQueue
 from nexus_image.application.dto import GenerateImage, ImageView, ProcessOutcome
 from nexus_image.application.images import ImageQueries, ManageImages
 from nexus_image.application.maintenance import CleanupFailedJobs, RecoverStalledJobs
@@ -64,6 +65,8 @@ class ImageService:
         read_parameters: ReadParameters,
         uploads: ManageUploads,
         lora_catalog: LoraCatalog,
+        scheduler: DispatchJobs,
+        queue: ManageQueue,
         process: ProcessJobs | None = None,
     ) -> None:
         self.deps = deps
@@ -83,6 +86,8 @@ class ImageService:
         self.uploads = uploads
         self.lora_catalog = lora_catalog
         self._process = process
+        self.scheduler = scheduler  # dispatches queued jobs in the fair-share order
+        self.queue = queue  # the queue's status, pause and resume
 
     def request_generation(self, command: GenerateImage) -> ImageView:
         """The first (or only) image of the request, moderated, charged and queued."""

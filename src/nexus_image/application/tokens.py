@@ -38,6 +38,17 @@ class ManageTokens:
 
         return in_transaction(self.uow_factory, work)
 
+    def set_tier(self, user_id: str, tier: str | None) -> None:
+        """The user's tier, set by an operator (it wins over the one their token names); None
+        gives the choice back to the token."""
+
+        def work(uow: UnitOfWork) -> None:
+            account = account_for(uow, user_id, self.welcome_grant, self.clock)
+            account.tier = tier
+            uow.accounts.save(account)
+
+        in_transaction(self.uow_factory, work)
+
     def ledger(self, user_id: str) -> list[LedgerEntry]:
         with self.uow_factory() as uow:
             return uow.accounts.entries(user_id)

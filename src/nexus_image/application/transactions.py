@@ -9,7 +9,7 @@ from typing import TypeVar
 from nexus_image.application.errors import ConcurrentUpdate
 from nexus_image.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from nexus_image.domain.account import TokenAccount
-from nexus_image.domain.job import ImageJob
+from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.transition import Transition
 
 R = TypeVar("R")
@@ -48,12 +48,15 @@ def record(
     welcome_grant: int = 0,
 ) -> None:
     """Persist a job after one of its transitions, with what the transition implies: the
-    owner's tokens moved (charge or refund) and its events in the outbox, all in `uow`. An
-    account seen for the first time opens with `welcome_grant`."""
+    owner's tokens moved (charge or refund), its events in the outbox, and, for a job that now
+    waits for its turn (new, or handed back), its owner in their tier's rotation; all in `uow`.
+    An account seen for the first time opens with `welcome_grant`."""
     if new:
         uow.jobs.add(job)
     else:
         uow.jobs.save(job)
+    if job.status is JobStatus.QUEUED and job.dispatched_at is None:
+        uow.queue.enqueue(job.user_id, job.tier, clock.now())
     movement = transition.movement
     if movement is not None:
         account = account_for(uow, job.user_id, welcome_grant, clock)

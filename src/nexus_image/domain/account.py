@@ -30,6 +30,7 @@ class TokenAccount:
     user_id: str
     balance: int = 0
     version: int = 0
+    tier: str | None = None  # set by an operator: the user's tier whatever their token says
     new_entries: list[LedgerEntry] = field(default_factory=list)
 
     @classmethod

@@ -67,6 +67,24 @@ class GenerationCancelled(DomainEvent):
     refunded: int = 0
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenerationDispatched(DomainEvent):
+    """The scheduler handed the job to the workers: the message a worker takes it from. Aimed
+    at `worker_id`'s `partition` of the transport where the scheduler knows them."""
+
+    event_type: ClassVar[str] = "generation.dispatched"
+    worker_id: str | None = None
+    partition: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenerationExpired(DomainEvent):
+    """Its deadline passed before it started: never started, refunded in full."""
+
+    event_type: ClassVar[str] = "generation.expired"
+    refunded: int = 0
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.event_type: cls
     for cls in (
@@ -76,6 +94,8 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         GenerationCompleted,
         GenerationFailed,
         GenerationCancelled,
+        GenerationDispatched,
+        GenerationExpired,
     )
 }
 

@@ -13,12 +13,15 @@ from nexus_image.domain.events import (
     DomainEvent,
     GenerationCancelled,
     GenerationCompleted,
+    GenerationDispatched,
+    GenerationExpired,
     GenerationFailed,
     GenerationProgress,
     GenerationRequested,
     GenerationStarted,
 )
 from nexus_image.domain.parameters import GenerationParameters
+from nexus_image.domain.queue import DEFAULT_TIER
 from nexus_image.domain.resolution import price
 from nexus_image.domain.safety import OutputSafety
 from nexus_image.domain.transition import LedgerMovement, Transition, new_event_id
@@ -32,16 +35,20 @@ class JobStatus(StrEnum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"  # its deadline passed before it started
 
     @property
     def is_terminal(self) -> bool:
         return self in TERMINAL
 
 
-TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED})
+REFUNDED = frozenset({JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED})
 
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
-    JobStatus.QUEUED: frozenset({JobStatus.PROCESSING, JobStatus.CANCELLED, JobStatus.FAILED}),
+    JobStatus.QUEUED: frozenset(
+        {JobStatus.PROCESSING, JobStatus.CANCELLED, JobStatus.FAILED, JobStatus.EXPIRED}
+    ),
     # PROCESSING -> QUEUED: a job whose worker died is handed back to the queue.
     JobStatus.PROCESSING: frozenset(
         {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.QUEUED}
@@ -49,6 +56,7 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.COMPLETED: frozenset(),
     JobStatus.FAILED: frozenset(),
     JobStatus.CANCELLED: frozenset(),
+    JobStatus.EXPIRED: frozenset(),
 }
 
 
@@ -82,6 +90,10 @@ class ImageJob:
     lease_expires_at: datetime | None = None
     safety: OutputSafety | None = None  # the output check's findings, once COMPLETED
     group_id: str | None = None  # shared by the images of one request for several
+    tier: str = DEFAULT_TIER  # the owner's tier when it was requested (see domain.queue)
+    deadline_at: datetime | None = None  # not started by then: EXPIRED, never started
+    dispatched_at: datetime | None = None  # handed to the workers (while QUEUED), by the scheduler
+    dispatched_to: str | None = None  # the worker it was aimed at, if the scheduler knew one
     version: int = field(default=0)
 
     @classmethod
@@ -97,9 +109,11 @@ class ImageJob:
         event_id: str | None = None,
         group_id: str | None = None,
         tokens_cost: int | None = None,
+        tier: str = DEFAULT_TIER,
+        deadline_at: datetime | None = None,
     ) -> tuple[ImageJob, Transition]:
         """A new QUEUED job at `tokens_cost` (by default its resolution's price): charged once,
-        and put on the queue."""
+        and put on the queue (the scheduler dispatches it to the workers in its turn)."""
         job = cls(
             id=job_id,
             user_id=user_id,
@@ -109,6 +123,8 @@ class ImageJob:
             is_public=is_public,
             companion_id=companion_id,
             group_id=group_id,
+            tier=tier,
+            deadline_at=deadline_at,
         )
         charge = LedgerMovement(EntryKind.DEBIT, job.tokens_cost, "image generation", job.id)
         return job, Transition((job._requested(at, event_id),), charge)
@@ -118,6 +134,7 @@ class ImageJob:
             raise IllegalTransition(self.id, self.status.value, target.value)
         self.status = target
         self.lease_expires_at = None  # only a PROCESSING job is held; start sets a new lease
+        self.dispatched_at = self.dispatched_to = None  # only a QUEUED job waits to be started
 
     def _event(self, kind: type[E], at: datetime, event_id: str | None, **fields: Any) -> E:
         """An event of this job: the envelope (id, job, owner, time) is the same for all."""
@@ -140,6 +157,45 @@ class ImageJob:
 
     def _refund(self, why: str) -> LedgerMovement:
         return LedgerMovement(EntryKind.REFUND, self.tokens_cost, f"refund: generation {why}", self.id)
+
+    @property
+    def dispatched(self) -> bool:
+        """QUEUED and handed to the workers: a worker may start it."""
+        return self.status is JobStatus.QUEUED and self.dispatched_at is not None
+
+    def dispatch(
+        self,
+        at: datetime,
+        worker_id: str | None = None,
+        partition: int | None = None,
+        *,
+        event_id: str | None = None,
+    ) -> Transition:
+        """Handed to the workers (aimed at `worker_id`'s `partition` where known): the message a
+        worker takes it from. A job dispatched again (its message lost) gets a new message."""
+        if self.status is not JobStatus.QUEUED:
+            raise IllegalTransition(self.id, self.status.value, "DISPATCHED")
+        self.dispatched_at = at
+        self.dispatched_to = worker_id
+        dispatched = self._event(GenerationDispatched, at, event_id, worker_id=worker_id, partition=partition)
+        return Transition((dispatched,))
+
+    def undispatch(self) -> None:
+        """Back to waiting for its turn (a paused queue, or a queue that died with its process):
+        a message already sent for it is skipped by the worker that reads it."""
+        if self.status is JobStatus.QUEUED:
+            self.dispatched_at = self.dispatched_to = None
+
+    def overdue(self, now: datetime) -> bool:
+        """Still QUEUED at or after its deadline."""
+        return self.status is JobStatus.QUEUED and self.deadline_at is not None and self.deadline_at <= now
+
+    def expire(self, at: datetime, *, event_id: str | None = None) -> Transition:
+        """EXPIRED: its deadline passed before it started; refunded in full, never started."""
+        self._move(JobStatus.EXPIRED)
+        self.completed_at = at
+        expired = self._event(GenerationExpired, at, event_id, refunded=self.tokens_cost)
+        return Transition((expired,), self._refund("expired"))
 
     def start(
         self,
@@ -239,20 +295,14 @@ class ImageJob:
         self.worker_id = None
         return Transition((self._requested(at, event_id),))
 
-    def offer_again(self, at: datetime, *, event_id: str | None = None) -> Transition:
-        """A QUEUED job whose queue was lost is put on the queue again (no change of state)."""
-        if self.status is not JobStatus.QUEUED:
-            raise IllegalTransition(self.id, self.status.value, JobStatus.QUEUED.value)
-        return Transition((self._requested(at, event_id),))
-
     def is_held_by(self, worker_id: str | None) -> bool:
         """Still running under this worker: nobody cancelled, recovered or re-took it."""
         return self.status is JobStatus.PROCESSING and self.worker_id == worker_id
 
     @property
     def refund_due(self) -> bool:
-        """Failed and cancelled jobs give their tokens back."""
-        return self.status in (JobStatus.FAILED, JobStatus.CANCELLED)
+        """Failed, cancelled and expired jobs give their tokens back."""
+        return self.status in REFUNDED
 
     def ensure_owner(self, user_id: str) -> None:
         if self.user_id != user_id:

@@ -32,6 +32,7 @@ DEFAULT_STRENGTH = 0.75  # AUTOMATIC1111's default denoising strength
 MAX_LORAS = 3
 MIN_LORA_WEIGHT, MAX_LORA_WEIGHT = 0.0, 2.0
 MAX_COMPANION_ID = 255
+MAX_DEADLINE_SECONDS = 24 * 3600  # a job not started within a day of its request is of no use
 UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LORA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -424,6 +425,18 @@ class RequestOptions:
             Kind.TEXT,
             min_length=1,
             max_length=MAX_COMPANION_ID,
+            cli=False,
+        ),
+        None,
+    )
+    deadline_seconds: int | None = _declared(
+        Param(
+            "Deadline",
+            f"Seconds (1 to {MAX_DEADLINE_SECONDS}) within which the image must have started: one "
+            "still waiting then ends EXPIRED, fully refunded, and is never started. None: no deadline.",
+            Kind.INTEGER,
+            low=1,
+            high=MAX_DEADLINE_SECONDS,
             cli=False,
         ),
         None,

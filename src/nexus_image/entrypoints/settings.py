@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nexus_image.domain.errors import InvalidValue
+from nexus_image.domain.queue import TierPolicy
 from nexus_image.domain.resolution import Pricing
 
 EMBEDDED_WELCOME_TOKENS = 100
@@ -85,6 +86,14 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(default=30, ge=2, le=3600)  # a worker renews it while it generates
     max_attempts: int = Field(default=3, ge=1, le=100)  # starts before a job that loses workers fails
     rate_limit_per_minute: int = Field(default=10, ge=1)
+    # The fair queue: tiers (JSON: name -> weight, max_queued, max_running), the tier of a user
+    # nothing names (default: the first), the JWT claim naming a user's tier, the aging bound
+    # (a job waiting longer is served next), and whether this process may be the scheduler.
+    tiers: str = ""
+    default_tier: str | None = None
+    tier_claim: str = "tier"
+    max_queue_wait_seconds: float = Field(default=600.0, ge=0, le=7 * 24 * 3600)
+    scheduler: bool = True
     cors_origins: str = ""
     log_json: bool | None = None
 
@@ -105,6 +114,27 @@ class Settings(BaseSettings):
         except InvalidValue as error:
             raise ValueError(error.message) from None
         return value
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, value: str) -> str:
+        try:
+            TierPolicy.parse(value)
+        except InvalidValue as error:
+            raise ValueError(error.message) from None
+        return value
+
+    @model_validator(mode="after")
+    def _default_tier_is_a_tier(self) -> Settings:
+        self.tier_policy  # noqa: B018 - raises for a default tier that is not configured
+        return self
+
+    @property
+    def tier_policy(self) -> TierPolicy:
+        try:
+            return TierPolicy.parse(self.tiers, self.default_tier, self.max_queue_wait_seconds)
+        except InvalidValue as error:  # a default tier that is not one of the tiers
+            raise ValueError(f"NEXUS_IMAGE_DEFAULT_TIER: {error.message}") from None
 
     @property
     def pricing(self) -> Pricing:

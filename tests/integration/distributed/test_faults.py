@@ -23,6 +23,7 @@ from tests.support.cluster import (
     request,
     wait_for,
 )
+from tests.support.driver import hand_out
 from tests.support.kafka_read import committed_total, read_topic, read_until_quiet
 from tests.support.moto import MotoServer
 from tests.support.servers import free_port
@@ -98,7 +99,7 @@ def test_a_worker_killed_mid_generation_is_replaced(make_cluster: MakeCluster, k
 def test_the_same_message_delivered_three_times_runs_once(cluster: Cluster, kafka: TansuBroker) -> None:
     api = cluster.api()
     job = request(api)
-    assert api.service.relay.drain() == 1
+    assert hand_out(api.service, room=1) == 2  # its acceptance, and its dispatch to the workers
     topics = Topics(cluster.fields["kafka_topic_prefix"])
     [original] = read_topic(kafka.client_config(), topics.requests, 1)
     duplicate = Producer({"bootstrap.servers": kafka.bootstrap})
@@ -127,13 +128,13 @@ def in_process_worker(cluster: Cluster, generator: DiffusersGenerator, **overrid
 
 
 def drive(worker: Application, until: Callable[[], bool], timeout: float = 120) -> None:
-    """Relay and work in this thread until `until()`."""
+    """Dispatch, relay and work in this thread until `until()`."""
     assert worker.queue is not None
     loop = WorkerLoop(worker.service.worker, worker.queue, poll_seconds=0.2)
     deadline = time.monotonic() + timeout
     while not until():
         assert time.monotonic() < deadline, "timed out driving the worker"
-        worker.service.relay.drain()
+        hand_out(worker.service, room=1)
         loop.run_once()
 
 

@@ -42,6 +42,10 @@ ZERO_AFTER_TRAFFIC = {
     "API server errors (share of responses)": "no server error is forced",
     "UnsafeOutputsRising": "pattern images pass the output check",
     "Output check: flagged images (share)": "pattern images pass the output check",
+    "Fair queue: images waiting by tier": "the queue is drained",
+    "Fair queue: expired jobs by tier (per min)": "no deadline passes",
+    "Fair queue: requests refused, user queue full, by tier (per min)": "no user fills their queue",
+    "ImageQueueWaitHigh": "no job waits five minutes",
 }
 # Whole expressions that are empty on a healthy deployment (absent() and `unless` alerts).
 EMPTY_WHEN_HEALTHY = {"JobsStuckProcessing", "NoWorkerRunning", "ApiDown"}

@@ -26,6 +26,7 @@ JOBS = 1000
 
 
 def test_a_thousand_jobs_drain_through_two_workers_exactly_once(cluster: Cluster, kafka: TansuBroker) -> None:
+    cluster.fields["tiers"] = f'{{"standard": {{"max_queued": {JOBS}}}}}'  # one user queues them all
     api = cluster.api()
     began = time.monotonic()
     job_ids = [request(api, seed=i, steps=1).id for i in range(JOBS)]

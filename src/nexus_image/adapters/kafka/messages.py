@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from nexus_image.domain.events import SCHEMA_VERSION, DomainEvent, GenerationRequested
+from nexus_image.domain.events import SCHEMA_VERSION, DomainEvent, GenerationDispatched, GenerationRequested
 
 HEADER_EVENT_ID = "event_id"
 HEADER_EVENT_TYPE = "event_type"
@@ -21,6 +21,7 @@ class EncodedEvent:
     key: bytes
     value: bytes
     headers: list[tuple[str, str | bytes | None]]
+    partition: int | None = None  # where the scheduler aimed a dispatch; None: by key
 
 
 def encode(event: DomainEvent) -> EncodedEvent:
@@ -33,6 +34,7 @@ def encode(event: DomainEvent) -> EncodedEvent:
             (HEADER_EVENT_TYPE, event.event_type.encode()),
             (HEADER_SCHEMA, str(SCHEMA_VERSION).encode()),
         ],
+        partition=event.partition if isinstance(event, GenerationDispatched) else None,
     )
 
 
@@ -40,8 +42,13 @@ class PoisonMessage(ValueError):
     """A message on the requests topic that names no job we could run."""
 
 
+JOB_MESSAGES = frozenset({GenerationDispatched.event_type, GenerationRequested.event_type})
+
+
 def requested_job_id(value: bytes | None) -> str:
-    """The job id of a generation request; PoisonMessage for anything else."""
+    """The job id of a dispatch (or of a request, as the requests topic carried them before the
+    scheduler: the worker skips those jobs unless dispatched since); PoisonMessage for anything
+    else."""
     if value is None:
         raise PoisonMessage("empty message")
     try:
@@ -50,7 +57,7 @@ def requested_job_id(value: bytes | None) -> str:
         raise PoisonMessage(f"not JSON: {error}") from None
     if not isinstance(body, dict):
         raise PoisonMessage("not a JSON object")
-    if body.get("event_type") != GenerationRequested.event_type:
+    if body.get("event_type") not in JOB_MESSAGES:
         raise PoisonMessage(f"unexpected event type {body.get('event_type')!r}")
     version = body.get("schema_version")
     if not isinstance(version, int) or version > SCHEMA_VERSION:

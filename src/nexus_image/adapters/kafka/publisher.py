@@ -10,7 +10,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from nexus_image.adapters.kafka.config import for_producer
-from nexus_image.adapters.kafka.messages import encode
+from nexus_image.adapters.kafka.messages import EncodedEvent, encode
 from nexus_image.adapters.kafka.topics import Topics
 from nexus_image.application.errors import QueueUnavailable
 from nexus_image.domain.events import DomainEvent
@@ -30,6 +30,14 @@ def durable_producer_config(config: Mapping[str, Any], timeout: float) -> dict[s
         "enable.idempotence": True,
         "message.timeout.ms": max(1000, int(timeout * 1000)),
     }
+
+
+UNASSIGNED = -1  # librdkafka's "no partition given": the key's, by the partitioner
+
+
+def _aimed(message: EncodedEvent) -> int:
+    """The partition a dispatch is aimed at (a worker with room reads it); else the key's."""
+    return UNASSIGNED if message.partition is None else message.partition
 
 
 class KafkaEventPublisher:
@@ -84,6 +92,7 @@ class KafkaEventPublisher:
                     value=message.value,
                     headers=message.headers,
                     on_delivery=on_delivery,
+                    partition=_aimed(message),
                 )
                 left = producer.flush(self.timeout + 1.0)
             except Exception as error:  # KafkaException, BufferError, fatal errors raised via callbacks
@@ -119,6 +128,7 @@ class KafkaEventPublisher:
                         value=message.value,
                         headers=message.headers,
                         on_delivery=on_delivery(index),
+                        partition=_aimed(message),
                     )
                 producer.flush(self.timeout + 1.0)
             except Exception as error:  # a full local queue, a fatal error: keep what was taken

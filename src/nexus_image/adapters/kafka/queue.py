@@ -97,6 +97,17 @@ class KafkaJobQueue:
         except PoisonMessage as poison:
             return Delivery("", position, problem=f"{poison} at {topic}[{partition}]@{offset}")
 
+    def partitions(self) -> tuple[int, ...]:
+        """The partitions of the requests topic this member reads now (none before it joined)."""
+        with self._lock:
+            if self._consumer is None:
+                return ()
+            try:
+                assigned = self._consumer.assignment()
+            except KafkaException:
+                return ()
+        return tuple(sorted(tp.partition for tp in assigned if tp.topic == self.topic))
+
     def acknowledge(self, delivery: Delivery) -> None:
         """Commits the offset after this delivery, synchronously: when this returns, a restart
         resumes after it."""

@@ -2,7 +2,10 @@
 
 A job's events are keyed by job id, so all of them land on one partition of their topic and keep
 their order; requests, outcomes and progress live on separate topics because different readers
-want them (workers, notifiers, live views) at very different volumes."""
+want them (workers, notifiers, live views) at very different volumes. The requests topic carries
+the scheduler's dispatches (the jobs for the workers, each aimed at the partition of a worker with
+room where the scheduler knows one); a request's acceptance (`queued`) is news for watchers, on
+the progress topic."""
 
 from __future__ import annotations
 
@@ -21,8 +24,9 @@ from nexus_image.domain.events import (
     DomainEvent,
     GenerationCancelled,
     GenerationCompleted,
+    GenerationDispatched,
+    GenerationExpired,
     GenerationFailed,
-    GenerationRequested,
 )
 
 log = logging.getLogger(__name__)
@@ -54,11 +58,13 @@ class Topics:
         return [self.requests, self.completed, self.progress]
 
     def for_event(self, event: DomainEvent) -> str:
-        if isinstance(event, GenerationRequested):
+        if isinstance(event, GenerationDispatched):
             return self.requests
-        if isinstance(event, GenerationCompleted | GenerationFailed | GenerationCancelled):
+        if isinstance(
+            event, GenerationCompleted | GenerationFailed | GenerationCancelled | GenerationExpired
+        ):
             return self.completed
-        return self.progress  # started, progress: advisory, high volume
+        return self.progress  # requested (queued), started, progress: news for watchers
 
 
 def ensure_topics(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 
+from nexus_image.adapters.memory.queue_state import MemoryQueue, QueueState
 from nexus_image.adapters.memory.repositories import (
     MemoryAccounts,
     MemoryAlbums,
@@ -43,6 +44,7 @@ class MemoryStore:
     rate_limits: dict[str, list[float]] = field(default_factory=dict)
     rate_limit_locks: RateLimitHolds = field(default_factory=RateLimitHolds)  # per key, pruned
     uploads: dict[str, Upload] = field(default_factory=dict)
+    queue: QueueState = field(default_factory=QueueState)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -64,6 +66,7 @@ class MemoryUnitOfWork:
         self.audit = MemoryAudit(self.store)
         self.rate_limits = MemoryRateLimits(self.store)
         self.uploads = MemoryUploads(self.store)
+        self.queue = MemoryQueue(self.store, self.jobs)
 
     def __enter__(self) -> MemoryUnitOfWork:
         return self
@@ -87,6 +90,7 @@ class MemoryUnitOfWork:
             self.audit,
             self.rate_limits,
             self.uploads,
+            self.queue,
         )
         with self.store.lock:
             for part in parts:

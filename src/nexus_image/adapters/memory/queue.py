@@ -6,11 +6,11 @@ import queue
 import threading
 
 from nexus_image.application.ports import Delivery
-from nexus_image.domain.events import DomainEvent, GenerationRequested
+from nexus_image.domain.events import DomainEvent, GenerationDispatched
 
 
 class InMemoryQueue:
-    """An EventPublisher (requests become deliveries; other events are kept for listeners) and
+    """An EventPublisher (dispatches become deliveries; other events are kept for listeners) and
     a JobQueue. Unacknowledged deliveries are redelivered by `redeliver_unacknowledged`, as a
     broker would after a consumer dies."""
 
@@ -28,7 +28,7 @@ class InMemoryQueue:
                 return  # the relay is at-least-once; drop duplicates by event id
             self._seen.add(event.event_id)
             self.events.append(event)
-        if isinstance(event, GenerationRequested):
+        if isinstance(event, GenerationDispatched):
             self._jobs.put(event.job_id)
 
     def receive(self, max_items: int, timeout: float) -> list[Delivery]:
@@ -61,6 +61,10 @@ class InMemoryQueue:
         for job_id in pending:
             self._jobs.put(job_id)
         return len(pending)
+
+    def partitions(self) -> None:
+        """One queue, no partitions: whatever is dispatched reaches whoever receives."""
+        return None
 
     def size(self) -> int:
         return self._jobs.qsize()

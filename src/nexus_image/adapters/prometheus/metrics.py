@@ -1,4 +1,5 @@
-"""The six business series of the original design, plus what operators need around them.
+"""The six business series of the original design, plus what operators need around them
+(among them the fair queue's, per tier).
 
 Every series with labels starts at 0 for each known label value, so `increase()` and `rate()`
 see the first event too; the process and Python runtime series come with them."""
@@ -23,6 +24,8 @@ from nexus_image.domain.styles import Style
 GENERATION_BUCKETS = (0.5, 1, 2, 5, 8, 12, 20, 30, 45, 60, 120, 300)
 SAFETY_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 UPLOAD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+WAIT_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
+WAITING_PREFIX = "waiting:"  # in the counts a QueueGauges refresher passes: images waiting per tier
 
 STYLES = tuple(s.value for s in Style)
 RESOLUTIONS = tuple(r.value for r in Resolution)
@@ -46,6 +49,7 @@ class PrometheusMetrics:
         refusal_categories: Iterable[str] = (),
         refusal_layers: Iterable[str] = (),
         checkers: Iterable[str] = (),
+        tiers: Iterable[str] = (),
     ) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
@@ -95,6 +99,36 @@ class PrometheusMetrics:
             ["category", "layer"],
             registry=r,
         )
+        self.waiting = Gauge(
+            "image_queue_waiting",
+            "Images waiting for their turn (QUEUED, not dispatched), by tier",
+            ["tier"],
+            registry=r,
+        )
+        self.queue_wait = Histogram(
+            "image_queue_wait_seconds",
+            "Time from request to start of generation, by tier",
+            ["tier"],
+            buckets=WAIT_BUCKETS,
+            registry=r,
+        )
+        self.expired = Counter(
+            "image_generation_expired",
+            "Jobs whose deadline passed before they started, by tier",
+            ["tier"],
+            registry=r,
+        )
+        self.queue_refusals = Counter(
+            "image_queue_refusals",
+            "Requests refused because the user had too many images queued, by tier",
+            ["tier"],
+            registry=r,
+        )
+        for tier in tiers:
+            self.waiting.labels(tier=tier)
+            self.queue_wait.labels(tier=tier)
+            self.expired.labels(tier=tier)
+            self.queue_refusals.labels(tier=tier)
         self._start_from_zero(
             tuple(styles),
             tuple(resolutions),
@@ -149,7 +183,25 @@ class PrometheusMetrics:
     def prompt_refused(self, category: str, layer: str) -> None:
         self.refusals.labels(category=category, layer=layer).inc()
 
+    def queue_refused(self, tier: str) -> None:
+        self.queue_refusals.labels(tier=tier).inc()
+
+    def queue_waited(self, tier: str, seconds: float) -> None:
+        self.queue_wait.labels(tier=tier).observe(max(0.0, seconds))
+
+    def job_expired(self, tier: str) -> None:
+        self.expired.labels(tier=tier).inc()
+
     def queue_counts(self, counts: Mapping[str, int]) -> None:
-        """Set the queue gauges from job counts by status (fed by a QueueGauges refresher)."""
+        """Set the queue gauges from job counts by status, and `waiting:<tier>` images waiting
+        per tier (fed by a QueueGauges refresher); a tier no longer waiting shows 0."""
         self.queue_size.set(counts.get("QUEUED", 0))
         self.processing.set(counts.get("PROCESSING", 0))
+        known = {labels[0] for labels in self._waiting_tiers()}
+        for tier in known | {k[len(WAITING_PREFIX) :] for k in counts if k.startswith(WAITING_PREFIX)}:
+            self.waiting.labels(tier=tier).set(counts.get(WAITING_PREFIX + tier, 0))
+
+    def _waiting_tiers(self) -> list[tuple[str, ...]]:
+        return [
+            tuple(sample.labels.values()) for metric in self.waiting.collect() for sample in metric.samples
+        ]

@@ -29,16 +29,23 @@ class SqlAccounts(SqlRepository):
         row = self.execute(statement).mappings().first()
         if row is None:
             return None
-        return TokenAccount(user_id=row["user_id"], balance=int(row["balance"]), version=row["version"])
+        return TokenAccount(
+            user_id=row["user_id"], balance=int(row["balance"]), version=row["version"], tier=row["tier"]
+        )
 
     def add(self, account: TokenAccount) -> None:
         """An account that exists already is ConcurrentUpdate: somebody opened it meanwhile."""
-        values = {"user_id": account.user_id, "balance": account.balance, "version": account.version}
+        values = {
+            "user_id": account.user_id,
+            "balance": account.balance,
+            "version": account.version,
+            "tier": account.tier,
+        }
         self.execute(sa.insert(token_accounts).values(**values))
         self._append_entries(account)
 
     def save(self, account: TokenAccount) -> None:
-        values = {"balance": account.balance}
+        values = {"balance": account.balance, "tier": account.tier}
         self.guarded_update(
             token_accounts, token_accounts.c.user_id, account.user_id, account.version, values
         )

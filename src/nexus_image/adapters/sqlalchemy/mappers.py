@@ -41,6 +41,10 @@ def job_values(job: ImageJob) -> dict[str, Any]:
         "worker_id": job.worker_id,
         "lease_expires_at": job.lease_expires_at,
         "group_id": job.group_id,
+        "tier": job.tier,
+        "deadline_at": job.deadline_at,
+        "dispatched_at": job.dispatched_at,
+        "dispatched_to": job.dispatched_to,
         **_safety_values(job.safety),
     }
 
@@ -90,6 +94,10 @@ def job_from_row(row: RowMapping) -> ImageJob:
         lease_expires_at=row["lease_expires_at"],
         safety=_safety_from_row(row),
         group_id=row["group_id"],
+        tier=row["tier"],
+        deadline_at=row["deadline_at"],
+        dispatched_at=row["dispatched_at"],
+        dispatched_to=row["dispatched_to"],
         version=row["version"],
     )
 

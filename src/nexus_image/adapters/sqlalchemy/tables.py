@@ -49,8 +49,13 @@ jobs = sa.Table(
     sa.Column("safety_labels", sa.String(512), nullable=True),
     sa.Column("safety_checker", sa.String(32), nullable=True),
     sa.Column("version", sa.Integer(), nullable=False),
+    # the fair queue: the owner's tier, the deadline, and the dispatch to the workers
+    sa.Column("tier", sa.String(32), nullable=False, server_default="standard"),
+    sa.Column("deadline_at", UtcDateTime(), nullable=True),
+    sa.Column("dispatched_at", UtcDateTime(), nullable=True),
+    sa.Column("dispatched_to", sa.String(USER), nullable=True),
     sa.CheckConstraint(
-        "status IN ('QUEUED', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED')", name="status"
+        "status IN ('QUEUED', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED', 'EXPIRED')", name="status"
     ),
     sa.CheckConstraint("tokens_cost >= 0", name="tokens_cost"),
 )
@@ -78,6 +83,22 @@ for _name, _status, _columns in (
 ):
     _where = sa.text(f"status = '{_status}'")
     sa.Index(_name, *_columns, postgresql_where=_where, sqlite_where=_where)
+
+# The scheduler: one user's queued jobs, oldest first (their next job, how many they have
+# queued); those dispatched and not started (per worker; stale ones); deadlines to expire.
+_QUEUED = sa.text("status = 'QUEUED'")
+sa.Index(
+    "ix_jobs_queued_user",
+    jobs.c.user_id,
+    jobs.c.created_at,
+    jobs.c.id,
+    postgresql_where=_QUEUED,
+    sqlite_where=_QUEUED,
+)
+_DISPATCHED = sa.text("status = 'QUEUED' AND dispatched_at IS NOT NULL")
+sa.Index("ix_jobs_dispatched", jobs.c.dispatched_at, postgresql_where=_DISPATCHED, sqlite_where=_DISPATCHED)
+_DEADLINE = sa.text("status = 'QUEUED' AND deadline_at IS NOT NULL")
+sa.Index("ix_jobs_deadline", jobs.c.deadline_at, postgresql_where=_DEADLINE, sqlite_where=_DEADLINE)
 
 sa.Index(
     "ix_jobs_group",
@@ -125,6 +146,7 @@ token_accounts = sa.Table(
     sa.Column("user_id", sa.String(USER), primary_key=True),
     sa.Column("balance", sa.BigInteger(), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("tier", sa.String(32), nullable=True),  # an operator's choice; NULL: the token's
     sa.CheckConstraint("balance >= 0", name="balance_not_negative"),
 )
 
@@ -210,4 +232,47 @@ rate_limit_logs = sa.Table(
     sa.Column("key", sa.String(KEY), primary_key=True),
     sa.Column("hits", sa.Text(), nullable=False),
     sa.Column("expires_at", UtcDateTime(), nullable=False),
+)
+
+# The fair queue's rotations: one row per user who ever queued; `waiting` while they have jobs
+# to dispatch (set with each new one, cleared by the scheduler when it finds none, unless `mark`
+# moved meanwhile); `served_at` orders a tier's rotation (least recently served first).
+queue_users = sa.Table(
+    "queue_users",
+    metadata,
+    sa.Column("user_id", sa.String(USER), primary_key=True),
+    sa.Column("tier", sa.String(32), nullable=False),
+    sa.Column("served_at", UtcDateTime(), nullable=False),
+    sa.Column("waiting", sa.Boolean(), nullable=False),
+    sa.Column("mark", sa.BigInteger(), nullable=False),
+)
+_WAITING = sa.text("waiting")
+sa.Index(
+    "ix_queue_users_rotation",
+    queue_users.c.tier,
+    queue_users.c.served_at,
+    queue_users.c.user_id,
+    postgresql_where=_WAITING,
+    sqlite_where=sa.text("waiting = 1"),
+)
+
+# Small named values of the queue: `paused` (1 or 0), `clock` (the tiers' virtual time) and
+# `pass:<tier>` (each tier's).
+queue_state = sa.Table(
+    "queue_state",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Float(), nullable=False),
+    sa.Column("changed_at", UtcDateTime(), nullable=False),
+)
+
+# The workers taking jobs: how many may be dispatched to each and not started, the transport
+# partitions each reads (JSON list; NULL: any), and when it last said so.
+queue_workers = sa.Table(
+    "queue_workers",
+    metadata,
+    sa.Column("worker_id", sa.String(USER), primary_key=True),
+    sa.Column("capacity", sa.Integer(), nullable=False),
+    sa.Column("partitions", sa.Text(), nullable=True),
+    sa.Column("seen_at", UtcDateTime(), nullable=False),
 )

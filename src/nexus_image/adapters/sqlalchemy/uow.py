@@ -15,6 +15,7 @@ from nexus_image.adapters.sqlalchemy.base import SqlRepository
 from nexus_image.adapters.sqlalchemy.engine import translated
 from nexus_image.adapters.sqlalchemy.jobs import SqlJobs
 from nexus_image.adapters.sqlalchemy.outbox import SqlAudit, SqlOutbox
+from nexus_image.adapters.sqlalchemy.queue import SqlQueue
 from nexus_image.adapters.sqlalchemy.rate_limit import SqlRateLimitLog
 from nexus_image.adapters.sqlalchemy.uploads import SqlUploads
 from nexus_image.application.errors import ApplicationError
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
         self.audit = SqlAudit(self)
         self.rate_limits = SqlRateLimitLog(self)
         self.uploads = SqlUploads(self)
+        self.queue = SqlQueue(self)
         self._parts: tuple[SqlRepository, ...] = (
             self.jobs,
             self.albums,
@@ -50,6 +52,7 @@ class SqlUnitOfWork:
             self.audit,
             self.rate_limits,
             self.uploads,
+            self.queue,
         )
 
     def connection(self) -> Connection:

@@ -1,4 +1,5 @@
-"""Real clock, ids and seeds; the doorbell that wakes the outbox relay."""
+"""Real clock, ids and seeds; the doorbells that wake the outbox relay and the scheduler; the
+scheduler's lock without a database server."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import secrets
 import uuid
 from datetime import UTC, datetime
 
-from nexus_image.adapters.system.doorbell import Doorbell, RingingUnitOfWork, ringing
+from nexus_image.adapters.system.doorbell import Chime, Doorbell, RingingUnitOfWork, ringing
+from nexus_image.adapters.system.leadership import FileLeadership, SoleLeadership
 from nexus_image.domain.parameters import MAX_SEED
 
 
@@ -25,4 +27,14 @@ class RandomSeeds:
         return secrets.randbelow(MAX_SEED + 1)
 
 
-__all__ = ["Doorbell", "RandomSeeds", "RingingUnitOfWork", "SystemClock", "UuidGenerator", "ringing"]
+__all__ = [
+    "Chime",
+    "Doorbell",
+    "FileLeadership",
+    "RandomSeeds",
+    "RingingUnitOfWork",
+    "SoleLeadership",
+    "SystemClock",
+    "UuidGenerator",
+    "ringing",
+]

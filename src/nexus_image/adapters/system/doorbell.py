@@ -42,7 +42,7 @@ class RingingUnitOfWork:
     """A unit of work that rings `bell` after a commit that wrote outbox rows (the rows are
     visible to the relay by then). Everything else is the wrapped unit's."""
 
-    def __init__(self, inner: Any, bell: Doorbell) -> None:
+    def __init__(self, inner: Any, bell: Doorbell | Chime) -> None:
         self._inner = inner
         self._bell = bell
         self._wrote = False
@@ -73,10 +73,21 @@ class RingingUnitOfWork:
         self._inner.rollback()
 
 
-def ringing(factory: Callable[[], Any], bell: Doorbell) -> Callable[[], Any]:
+def ringing(factory: Callable[[], Any], bell: Doorbell | Chime) -> Callable[[], Any]:
     """`factory`'s units of work, ringing `bell` when a commit carried outbox rows."""
 
     def unit_of_work() -> RingingUnitOfWork:
         return RingingUnitOfWork(factory(), bell)
 
     return unit_of_work
+
+
+class Chime:
+    """Rings several bells at once: each loop waiting on one of them wakes."""
+
+    def __init__(self, *bells: Doorbell) -> None:
+        self.bells = bells
+
+    def ring(self) -> None:
+        for bell in self.bells:
+            bell.ring()

@@ -28,6 +28,7 @@ from nexus_image.application.ports.messaging import BatchEventPublisher, Deliver
 from nexus_image.application.ports.metrics import Metrics, NullMetrics
 from nexus_image.application.ports.moderation import ModerationVerdict, PromptModerator
 from nexus_image.application.ports.outbox import Outbox, OutboxRecord
+from nexus_image.application.ports.queue import InRotation, Leadership, QueueRepository, WorkerSeat
 from nexus_image.application.ports.repositories import (
     AccountRepository,
     AlbumRepository,
@@ -64,9 +65,11 @@ __all__ = [
     "ImageSafetyChecker",
     "ImageSafetyVerdict",
     "ImageTextReader",
+    "InRotation",
     "InspectedImage",
     "JobQueue",
     "JobRepository",
+    "Leadership",
     "LiveEventFeed",
     "LiveSubscription",
     "LoraCatalog",
@@ -81,6 +84,7 @@ __all__ = [
     "Page",
     "PreviewingStepCallback",
     "PromptModerator",
+    "QueueRepository",
     "RateLimitLog",
     "RateLimiter",
     "RawImage",
@@ -91,4 +95,5 @@ __all__ = [
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UploadRepository",
+    "WorkerSeat",
 ]

@@ -13,6 +13,13 @@ class Metrics(Protocol):
     def storage_upload(self, seconds: float) -> None: ...
     def image_checked(self, checker: str, flagged: bool, score: float) -> None: ...
     def prompt_refused(self, category: str, layer: str) -> None: ...
+    def queue_refused(self, tier: str) -> None:
+        """A request refused because its user had too many images queued."""
+
+    def queue_waited(self, tier: str, seconds: float) -> None:
+        """A job of `tier` started after waiting `seconds` since its request."""
+
+    def job_expired(self, tier: str) -> None: ...
 
 
 class NullMetrics:
@@ -31,4 +38,13 @@ class NullMetrics:
         return None
 
     def prompt_refused(self, category: str, layer: str) -> None:
+        return None
+
+    def queue_refused(self, tier: str) -> None:
+        return None
+
+    def queue_waited(self, tier: str, seconds: float) -> None:
+        return None
+
+    def job_expired(self, tier: str) -> None:
         return None

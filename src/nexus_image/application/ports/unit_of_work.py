@@ -9,6 +9,7 @@ from typing import Protocol
 from nexus_image.application.ports.audit import AuditLog
 from nexus_image.application.ports.limits import RateLimitLog
 from nexus_image.application.ports.outbox import Outbox
+from nexus_image.application.ports.queue import QueueRepository
 from nexus_image.application.ports.repositories import (
     AccountRepository,
     AlbumRepository,
@@ -40,6 +41,8 @@ class UnitOfWork(Protocol):
     def rate_limits(self) -> RateLimitLog: ...
     @property
     def uploads(self) -> UploadRepository: ...
+    @property
+    def queue(self) -> QueueRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -84,7 +84,7 @@ class ProcessJobs:
     ) -> ProcessJobs:
         """The three stages over one set of ports, sharing one claim (the "still ours" rule)
         and one storage retry policy."""
-        claim = ClaimJobs(uow_factory, clock, ids, worker_id=worker_id, lease=lease)
+        claim = ClaimJobs(uow_factory, clock, ids, worker_id=worker_id, lease=lease, metrics=metrics)
         retry = StorageRetry(delays=storage_retry_delays)
         render = RenderBatch(
             claim,
@@ -121,13 +121,17 @@ class ProcessJobs:
         """Run several jobs; those sharing a batch key go through the generator together."""
         return [future.result() for future in self.execute_batch_pipelined(job_ids, _now)]
 
-    def execute_batch_pipelined(self, job_ids: Sequence[str], submit: Submit) -> list[Future[ProcessOutcome]]:
+    def execute_batch_pipelined(
+        self, job_ids: Sequence[str], submit: Submit, dispatched_only: bool = False
+    ) -> list[Future[ProcessOutcome]]:
         """Generate now; hand each finished image's check, encoding, upload and settlement to
         `submit` (a finishing thread's), so the generator can start the next batch meanwhile.
-        The futures are in the order of `job_ids`."""
+        The futures are in the order of `job_ids`. `dispatched_only`: jobs from the transport,
+        started only if the scheduler dispatched them."""
         outcomes: dict[str, Future[ProcessOutcome]] = {}
         started: list[ImageJob] = []
-        for job_id, claimed in zip(job_ids, self.claim.start_all(job_ids), strict=True):
+        claims = self.claim.start_all(job_ids, dispatched_only)
+        for job_id, claimed in zip(job_ids, claims, strict=True):
             if isinstance(claimed, ProcessOutcome):
                 outcomes[job_id] = _done(claimed)
             else:

@@ -48,6 +48,11 @@ def register(commands: Any) -> None:
         "--ttl", type=int, default=DEFAULT_TOKEN_TTL, help="lifetime in seconds (default 1 day)"
     )
     token.add_argument(
+        "--tier",
+        default=None,
+        help="the fair queue's tier the token names (its NEXUS_IMAGE_TIER_CLAIM claim)",
+    )
+    token.add_argument(
         "--allow-production",
         action="store_true",
         help="mint even though NEXUS_IMAGE_DATABASE_URL is set (the secret must then be configured)",
@@ -238,7 +243,7 @@ def cmd_token(args: argparse.Namespace) -> int:
         return 2
     notes = secret_notes(settings)  # before minting: minting makes the secret when it is missing
     try:
-        token = mint_token(settings, user, args.ttl)
+        token = mint_token(settings, user, args.ttl, tier=args.tier)
     except SecurityConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # The light adapters every role may build; the heavy ones (torch, Kafka, SQL, S3) are imported
@@ -22,6 +23,7 @@ from nexus_image.adapters.memory import LiveEventBroadcaster as LiveEventBroadca
 from nexus_image.adapters.memory import TeePublisher as TeePublisher
 from nexus_image.adapters.memory.pattern import PatternGenerator as PatternGenerator
 from nexus_image.adapters.memory.storage import InMemoryStorage as InMemoryStorage
+from nexus_image.adapters.system import Chime as Chime
 from nexus_image.adapters.system import Doorbell as Doorbell
 from nexus_image.adapters.system import RandomSeeds as RandomSeeds
 from nexus_image.adapters.system import SystemClock as SystemClock
@@ -112,6 +114,72 @@ def outbox_listener(settings: Settings, bell: Any, closers: Closers) -> OutboxLi
     engine = create_engine_for(url, pool_size=1, max_overflow=0)
     closers.append(engine.dispose)
     return OutboxListener(engine, bell.ring)
+
+
+def leadership(settings: Settings, plan: Any, closers: Closers) -> Any:
+    """Who may be the scheduler: a PostgreSQL advisory lock; with SQLite a lock file beside the
+    database (every process of an embedded deployment shares its data directory); in memory,
+    this process alone."""
+    from nexus_image.adapters.system import FileLeadership, SoleLeadership
+
+    if plan.database == "memory":
+        return SoleLeadership()
+    if settings.database_url:
+        from nexus_image.adapters.sqlalchemy.engine import normalize_url
+
+        url = normalize_url(settings.database_url)
+        if url.get_backend_name() == "postgresql":
+            from nexus_image.adapters.sqlalchemy.leadership import PostgresLeadership
+
+            lock = PostgresLeadership(url)
+            closers.append(lock.release)
+            return lock
+        return FileLeadership(Path(f"{url.database}.scheduler.lock"))
+    return FileLeadership(settings.data_dir / "scheduler.lock")
+
+
+SCHEDULING_ROLES = ("embedded", "worker", "scheduler")
+
+
+def scheduler_loop(role: str, settings: Settings, dispatch: Any, lock: Any, bell: Any, listener: Any) -> Any:
+    """A scheduler candidate in the roles that run loops (unless NEXUS_IMAGE_SCHEDULER=false
+    leaves it to `nexus-image scheduler` processes); the standalone scheduler always is one.
+    Commits of other processes ring it through the PostgreSQL listener; without one it looks
+    more often."""
+    if role not in SCHEDULING_ROLES or (role != "scheduler" and not settings.scheduler):
+        return None
+    from nexus_image.entrypoints.worker.loops import SchedulerLoop
+
+    heard = role == "embedded" or listener is not None
+    return SchedulerLoop(dispatch, lock, bell, idle_seconds=1.0 if heard else 0.25)
+
+
+TOPICS_RETRY_SECONDS = 10.0
+
+
+def seat_loop(role: str, settings: Settings, seats: Any, worker_id: str, capacity: int, queue: Any) -> Any:
+    """A generating role's seat: it takes `capacity` jobs ahead, from the partitions it reads.
+    A worker that reads no partition yet (its broker was away when it started, so the topics
+    may not exist) creates the missing topics now and then: nothing is dispatched to it before."""
+    if role not in ("embedded", "worker"):
+        return None
+    import time
+
+    from nexus_image.entrypoints.worker.loops import SeatLoop
+
+    assigned = getattr(queue, "partitions", None)
+    if assigned is None:
+        return SeatLoop(seats, worker_id, capacity, lambda: None)
+    tried = [float("-inf")]
+
+    def partitions() -> tuple[int, ...] | None:
+        found: tuple[int, ...] | None = assigned()
+        if found == () and time.monotonic() - tried[0] >= TOPICS_RETRY_SECONDS:
+            tried[0] = time.monotonic()
+            prepare_topics(settings)
+        return found
+
+    return SeatLoop(seats, worker_id, capacity, partitions)
 
 
 def relay_idle_seconds(role: str, listener: Any) -> float:
@@ -312,7 +380,9 @@ def rate_limit(settings: Settings) -> RateLimit:
     return RateLimit(settings.rate_limit_per_minute, RATE_WINDOW_SECONDS)
 
 
-def prometheus_metrics(checkers: tuple[str, ...], generates: bool) -> PrometheusMetrics:
+def prometheus_metrics(
+    checkers: tuple[str, ...], generates: bool, tiers: tuple[str, ...] = ()
+) -> PrometheusMetrics:
     """Business series with their own registry, every known label value at 0 from the start
     (the moderators' refusal categories and the image checkers' names too), the process and
     Python runtime series, and, in a process that generates, the GPUs' figures from NVML."""
@@ -320,7 +390,10 @@ def prometheus_metrics(checkers: tuple[str, ...], generates: bool) -> Prometheus
     from nexus_image.adapters.prometheus import PrometheusMetrics, nvml_collector
 
     metrics = PrometheusMetrics(
-        checkers=checkers, refusal_categories=REFUSAL_CATEGORIES, refusal_layers=REFUSAL_LAYERS
+        checkers=checkers,
+        refusal_categories=REFUSAL_CATEGORIES,
+        refusal_layers=REFUSAL_LAYERS,
+        tiers=tiers,
     )
     gpus = nvml_collector() if generates else None
     if gpus is not None:
@@ -336,13 +409,17 @@ def queue_gauges(metrics: Any, uow_factory: UnitOfWorkFactory) -> QueueGauges | 
     """The loop feeding the queue gauges: one count query every QUEUE_REFRESH_SECONDS, however
     often /metrics is scraped (None where the metrics are not Prometheus')."""
     from nexus_image.adapters.prometheus import PrometheusMetrics, QueueGauges
+    from nexus_image.adapters.prometheus.metrics import WAITING_PREFIX
 
     if not isinstance(metrics, PrometheusMetrics):
         return None
 
     def counts() -> dict[str, int]:
         with uow_factory() as uow:
-            return uow.jobs.count_by_status()
+            counts = uow.jobs.count_by_status()
+            for tier, users in uow.queue.waiting().items():
+                counts[WAITING_PREFIX + tier] = sum(user.waiting for user in users)
+            return counts
 
     return QueueGauges(metrics, counts, QUEUE_REFRESH_SECONDS)
 

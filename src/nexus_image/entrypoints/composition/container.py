@@ -19,6 +19,7 @@ from dependency_injector import containers, providers
 from nexus_image.application.albums import ManageAlbums
 from nexus_image.application.audit import RecordAudit
 from nexus_image.application.cancel import CancelGeneration
+from nexus_image.application.dispatch import DispatchJobs, ManageQueue
 from nexus_image.application.images import ImageQueries, ManageImages
 from nexus_image.application.limits import StoredRateLimiter
 from nexus_image.application.maintenance import CleanupFailedJobs, RecoverStalledJobs
@@ -44,6 +45,7 @@ class Role(StrEnum):
     WORKER = "worker"  # a standalone generation worker
     CLI = "cli"  # one-off commands
     MEMORY = "memory"  # the library's in-memory service
+    SCHEDULER = "scheduler"  # a standalone scheduler (and outbox relay)
 
 
 ROLES = tuple(role.value for role in Role)
@@ -137,7 +139,7 @@ def plan_for(role: str, settings: Settings) -> Plan:
         live=live,
         metrics=MetricsKind.NULL if role == Role.CLI else MetricsKind.PROMETHEUS,
         feed=Feed.KAFKA if serving and kafka else Feed.NONE,
-        generator=Generation.NONE if role == Role.API else Generation.DIFFUSERS,
+        generator=Generation.NONE if role in (Role.API, Role.SCHEDULER) else Generation.DIFFUSERS,
         recover_previous_run=role == Role.EMBEDDED and not kafka,
     )
 
@@ -149,14 +151,17 @@ class Container(containers.DeclarativeContainer):
     plan = providers.Singleton(plan_for, role, settings)
 
     # --- the ports, one adapter each ------------------------------------------------------------
-    # Commits that write outbox rows ring the bell: the relay publishes them at once.
+    # Commits that write outbox rows ring the bells: the relay publishes them at once, and the
+    # scheduler looks whether a worker has room (a job started or ended) or work came in.
     outbox_bell = providers.Singleton(b.Doorbell)
+    scheduler_bell = providers.Singleton(b.Doorbell)
+    bells = providers.Singleton(b.Chime, outbox_bell, scheduler_bell)
     database = providers.Selector(
         providers.Callable(attrgetter("database"), plan),
         memory=providers.Singleton(b.memory_database),
         sql=providers.Singleton(b.sql_database, settings, closers),
     )
-    uow_factory = providers.Singleton(b.ringing, database, outbox_bell)
+    uow_factory = providers.Singleton(b.ringing, database, bells)
     storage = providers.Selector(
         providers.Callable(attrgetter("storage"), plan),
         memory=providers.Singleton(b.InMemoryStorage),
@@ -210,6 +215,7 @@ class Container(containers.DeclarativeContainer):
                 yes=providers.Callable(b.checker_names, image_checker),
             ),
             providers.Callable(lambda plan: plan.generator != "none", plan),
+            providers.Callable(lambda s: s.tier_policy.names, settings),
         ),
     )
     queue_gauges = providers.Selector(
@@ -235,6 +241,7 @@ class Container(containers.DeclarativeContainer):
 
     # --- values from the settings, applied at construction --------------------------------------
     welcome_grant = providers.Callable(attrgetter("effective_welcome_tokens"), settings)
+    tier_policy = providers.Singleton(attrgetter("tier_policy"), settings)
     worker_id = providers.Singleton(b.default_worker_id, role)
     lease = providers.Callable(lambda s: timedelta(seconds=s.lease_seconds), settings)
     storage_retry_delays = providers.Object((0.2, 0.5, 1.0))
@@ -256,9 +263,24 @@ class Container(containers.DeclarativeContainer):
         rate_limit=rate_limit,
         pricing=providers.Callable(attrgetter("pricing"), settings),
         adapters=lora_catalog,
+        policy=tier_policy,
     )
     cancel_generation = providers.Singleton(CancelGeneration, uow_factory=uow_factory, clock=clock, ids=ids)
-    image_queries = providers.Singleton(ImageQueries, uow_factory=uow_factory, storage=storage, clock=clock)
+    image_queries = providers.Singleton(
+        ImageQueries, uow_factory=uow_factory, storage=storage, clock=clock, policy=tier_policy
+    )
+    dispatch_jobs = providers.Singleton(
+        DispatchJobs,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+        policy=tier_policy,
+        metrics=metrics,
+        redispatch_after=providers.Callable(
+            lambda s: timedelta(seconds=max(60, 2 * s.lease_seconds)), settings
+        ),
+    )
+    manage_queue = providers.Singleton(ManageQueue, uow_factory=uow_factory, clock=clock, policy=tier_policy)
     manage_images = providers.Singleton(
         ManageImages, uow_factory=uow_factory, storage=storage, clock=clock, ids=ids
     )
@@ -343,12 +365,27 @@ class Container(containers.DeclarativeContainer):
         uploads=manage_uploads,
         lora_catalog=lora_catalog,
         process=process_jobs,
+        scheduler=dispatch_jobs,
+        queue=manage_queue,
     )
 
     # --- the loops of a generating role -----------------------------------------------------------
-    outbox_listener = providers.Singleton(b.outbox_listener, settings, outbox_bell, closers)
+    outbox_listener = providers.Singleton(b.outbox_listener, settings, bells, closers)
     stop_event = providers.Singleton(threading.Event)
     ready = providers.Singleton(threading.Event)
+    leadership = providers.Singleton(b.leadership, settings, plan, closers)
+    scheduler_loop = providers.Singleton(
+        b.scheduler_loop, role, settings, dispatch_jobs, leadership, scheduler_bell, outbox_listener
+    )
+    seat_loop = providers.Singleton(
+        b.seat_loop,
+        role,
+        settings,
+        manage_queue,
+        worker_id,
+        providers.Callable(attrgetter("max_batch"), settings),
+        job_queue,
+    )
     runtime = providers.Singleton(
         WorkerRuntime,
         process=process_jobs,
@@ -367,6 +404,8 @@ class Container(containers.DeclarativeContainer):
         warm_up=providers.Callable(b.loading_capability, generator),
         exit_on_model_error=providers.Callable(lambda r: r == "worker", role),
         recover_previous_run=providers.Callable(attrgetter("recover_previous_run"), plan),
+        scheduler=scheduler_loop,
+        seat=seat_loop,
         stop_event=stop_event,
         ready=ready,
     )

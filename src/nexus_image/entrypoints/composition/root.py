@@ -6,12 +6,14 @@ Roles: `embedded` (the API with the worker loops in-process), `api` (the API alo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from dependency_injector import providers
 
 from nexus_image.application.audit import RecordAudit
+from nexus_image.application.dispatch import ManageQueue
 from nexus_image.application.images import ImageQueries
 from nexus_image.application.maintenance import CleanupFailedJobs
 from nexus_image.application.ports import ImageGenerator, JobQueue, LiveEventFeed, RateLimiter
@@ -21,7 +23,31 @@ from nexus_image.application.tokens import ManageTokens
 from nexus_image.entrypoints.composition import builders
 from nexus_image.entrypoints.composition.container import Container
 from nexus_image.entrypoints.settings import Settings
+from nexus_image.entrypoints.worker.loops import RelayLoop, SchedulerLoop
 from nexus_image.entrypoints.worker.runtime import WorkerRuntime
+
+
+class SchedulerLoops:
+    """The scheduler in this thread and the relay beside it, until `stop()`."""
+
+    def __init__(self, scheduler: SchedulerLoop, relay: RelayLoop) -> None:
+        self.scheduler = scheduler
+        self.relay = relay
+        relay.stop_event = scheduler.stop_event
+
+    def run(self) -> None:
+        relay = threading.Thread(target=self.relay.run, name="outbox-relay", daemon=True)
+        relay.start()
+        try:
+            self.scheduler.run()
+        finally:
+            self.stop()
+            relay.join(10)
+
+    def stop(self) -> None:
+        self.scheduler.stop_event.set()
+        if self.relay.bell is not None:
+            self.relay.bell.ring()
 
 
 class Application:
@@ -72,6 +98,16 @@ class Application:
         return use_case
 
     @property
+    def manage_queue(self) -> ManageQueue:
+        use_case: ManageQueue = self.container.manage_queue()
+        return use_case
+
+    def scheduler_loops(self) -> SchedulerLoops:
+        """The standalone scheduler's loops: the scheduler candidate and an outbox relay (the
+        dispatch messages go out from here even where workers do not relay)."""
+        return SchedulerLoops(self.container.scheduler_loop(), self.container.runtime().relay_loop)
+
+    @property
     def queue(self) -> JobQueue:
         queue: JobQueue = self.container.job_queue()
         return queue
@@ -109,16 +145,21 @@ class Application:
         builders.prepare_topics(self.settings)
 
     def run_queued(self) -> int:
-        """Relay the outbox and run everything on the in-process queue now (the CLI, tests)."""
+        """Dispatch what is queued (in the policy's order), relay the outbox and run everything
+        on the in-process queue now (the CLI, tests)."""
         queue, process = self.queue, self.container.process_jobs()
-        self.container.relay_outbox().drain()
+        dispatch, relay = self.container.dispatch_jobs(), self.container.relay_outbox()
         ran = 0
-        while deliveries := queue.receive(max_items=8, timeout=0):
+        while True:
+            dispatch.execute(room=8)
+            relay.drain()
+            deliveries = queue.receive(max_items=8, timeout=0)
+            if not deliveries:
+                return ran
             for delivery in deliveries:
                 process.execute(delivery.job_id)
                 queue.acknowledge(delivery)
                 ran += 1
-        return ran
 
     def close(self) -> None:
         """Close what the adapters opened (engines, producers, servers), last opened first."""

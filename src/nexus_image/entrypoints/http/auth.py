@@ -44,11 +44,20 @@ async def require_token(connection: ASGIConnection[Any, Any, Any, Any], handler:
         raise _refuse("the Authorization header must be 'Bearer <token>'", "invalid_request")
     verifier: TokenVerifier = connection.app.state.verifier
     try:
-        user_id = verifier.verify(token.strip())
+        user_id, tier = verifier.identify(token.strip())
     except InvalidToken as error:
         raise _refuse(str(error), "invalid_token") from None
     connection.scope["user"] = user_id
+    connection.scope["auth"] = {"tier": tier}  # what else the token says of the caller
     structlog.contextvars.bind_contextvars(user_id=user_id)
+
+
+def caller_tier(request: Request[Any, Any, Any]) -> str | None:
+    """The tier the caller's token names (its tier claim), if any: the queue's policy decides
+    what it is worth (a tier it does not know is its default one)."""
+    auth = request.scope.get("auth")
+    tier = auth.get("tier") if isinstance(auth, dict) else None
+    return tier if isinstance(tier, str) else None
 
 
 def current_user(request: Request[Any, Any, Any]) -> str:

@@ -23,6 +23,7 @@ from nexus_image.application.errors import (
     PromptRejected,
     QueueUnavailable,
     StorageUnavailable,
+    UserQueueFull,
 )
 from nexus_image.domain.errors import (
     AccessDenied,
@@ -83,6 +84,7 @@ DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (DatabaseUnavailable, 503),
     (DomainError, 422),
     (RateLimited, 429),
+    (UserQueueFull, 429),
 )
 
 _BACKTICKED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
@@ -156,6 +158,14 @@ def _business(request: Request[Any, Any, Any], error: Exception) -> Response[Pro
         extra.update(required=error.required, balance=error.balance)
     elif isinstance(error, RateLimited):
         extra.update(retry_after=error.retry_after)
+    elif isinstance(error, UserQueueFull):
+        extra.update(
+            retry_after=error.retry_after,
+            tier=error.tier,
+            max_queued=error.cap,
+            queued=error.queued,
+            field="num_images",
+        )
     elif isinstance(error, MissingUpload | PayloadTooLarge | UploadQuotaExceeded):
         extra.update(field=error.field)
     elif status == 503:

@@ -86,8 +86,10 @@ def _values(body: Struct) -> dict[str, Any]:
     return {f: msgspec.to_builtins(getattr(body, f)) for f in body.__struct_fields__}
 
 
-def _generate_command(self: Struct, user_id: str, client_key: str | None) -> GenerateImage:
-    return GenerateImage(user_id, client_key=client_key, **_values(self))
+def _generate_command(
+    self: Struct, user_id: str, client_key: str | None, tier: str | None = None
+) -> GenerateImage:
+    return GenerateImage(user_id, client_key=client_key, tier=tier, **_values(self))
 
 
 # The bodies are derived from the one declaration of a request's fields (the domain's
@@ -95,7 +97,7 @@ def _generate_command(self: Struct, user_id: str, client_key: str | None) -> Gen
 if TYPE_CHECKING:
 
     class GenerateRequest(Struct):
-        def command(self, user_id: str, client_key: str | None) -> GenerateImage: ...
+        def command(self, user_id: str, client_key: str | None, tier: str | None = None) -> GenerateImage: ...
 
     class RemixRequest(GenerateRequest): ...
 
@@ -229,6 +231,7 @@ def _response_fields() -> list[tuple[str, Any, Any]]:
         ("group_id", str | None, None),
         ("queue_position", int | None, None),
         ("eta_seconds", int | None, None),
+        ("deadline_at", datetime | None, None),
         ("safety", SafetyResponse | None, None),
     ]
 
@@ -254,6 +257,7 @@ def _image_response(cls: Any, view: ImageView, storage_url: str | None, thumbnai
         group_id=view.group_id,
         queue_position=view.queue_position,
         eta_seconds=view.eta_seconds,
+        deadline_at=utc(view.deadline_at),
         safety=None
         if view.safety is None
         else SafetyResponse(
@@ -345,4 +349,7 @@ class Problem(Struct, kw_only=True, omit_defaults=True):
     required: int | None = None
     balance: int | None = None
     retry_after: int | None = None
+    tier: str | None = None  # user_queue_full: the caller's tier, its cap and their images queued
+    max_queued: int | None = None
+    queued: int | None = None
     request_id: str | None = None

@@ -128,6 +128,7 @@ class TokenVerifier:
     issuer: str | None = None
     leeway: float = LEEWAY_SECONDS
     max_lifetime: int = DEFAULT_MAX_LIFETIME
+    tier_claim: str = "tier"  # the claim naming the caller's tier in the fair queue
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
@@ -157,6 +158,7 @@ class TokenVerifier:
             settings.jwt_audience,
             settings.jwt_issuer,
             max_lifetime=settings.jwt_max_lifetime_seconds,
+            tier_claim=settings.tier_claim,
         )
 
     def _key(self, kid: Any) -> Any:
@@ -168,6 +170,11 @@ class TokenVerifier:
 
     def verify(self, token: str) -> str:
         """The user id (`sub`) of a valid token; InvalidToken otherwise."""
+        return self.identify(token)[0]
+
+    def identify(self, token: str) -> tuple[str, str | None]:
+        """The user id (`sub`) of a valid token, and the tier its tier claim names (None when
+        it names none, or not as a short string); InvalidToken otherwise."""
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != self.algorithm:
@@ -197,10 +204,14 @@ class TokenVerifier:
         user = canonical_name(subject)
         if not 0 < len(user) <= MAX_SUBJECT or not user.isprintable():
             raise InvalidToken("invalid token: unusable subject")
-        return user
+        tier = claims.get(self.tier_claim)
+        return user, tier if isinstance(tier, str) and 0 < len(tier) <= MAX_TIER else None
 
 
-def mint_token(settings: Settings, user_id: str, ttl_seconds: int) -> str:
+MAX_TIER = 32
+
+
+def mint_token(settings: Settings, user_id: str, ttl_seconds: int, tier: str | None = None) -> str:
     """A development token for `user_id`, signed with the HMAC secret the server verifies with."""
     secret = signing_secret(settings)
     if secret is None:
@@ -211,6 +222,8 @@ def mint_token(settings: Settings, user_id: str, ttl_seconds: int) -> str:
     algorithm = canonical_algorithm(settings.jwt_algorithm) or "HS256"
     now = int(time.time())
     claims: dict[str, Any] = {"sub": user_id, "iat": now, "nbf": now, "exp": now + ttl_seconds}
+    if tier is not None:
+        claims[settings.tier_claim] = tier
     if settings.jwt_audience:
         claims["aud"] = settings.jwt_audience
     if settings.jwt_issuer:

@@ -11,6 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from nexus_image.application.dispatch import DispatchJobs, ManageQueue
 from nexus_image.application.dto import ProcessOutcome
 from nexus_image.application.errors import QueueUnavailable
 from nexus_image.application.maintenance import RecoverStalledJobs
@@ -84,7 +85,8 @@ class WorkerLoop:
         futures: list[Future[ProcessOutcome]] = []
         if runnable:
             self._settle(wait_until=1)  # one batch may still be finishing while this one generates
-            futures = self.process.execute_batch_pipelined([d.job_id for d in runnable], self._submit)
+            job_ids = [d.job_id for d in runnable]
+            futures = self.process.execute_batch_pipelined(job_ids, self._submit, dispatched_only=True)
         self._finishing.append((deliveries, futures))
         self._pending = []
         if not self.pipelined:
@@ -239,3 +241,81 @@ class RecoveryLoop:
                     log.warning("jobs whose lease expired: %d re-queued, %d failed", requeued, failed)
             except Exception:
                 log.exception("stalled-job recovery failed")
+
+
+class Leadership(Protocol):
+    def hold(self) -> bool: ...
+    def release(self) -> None: ...
+
+
+@dataclass
+class SchedulerLoop:
+    """The scheduler of this process, when it is the one (`leadership`): a round of
+    `dispatch` whenever a commit rings `bell` (a job started, finished, or was requested: a
+    worker may have room) and at least every `idle_seconds`. A process that is not the scheduler
+    looks every `standby_seconds` whether it may become it (the one before it died)."""
+
+    dispatch: DispatchJobs
+    leadership: Leadership
+    bell: Bell | None = None
+    idle_seconds: float = 0.5
+    standby_seconds: float = 1.0
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    leading: bool = False
+
+    def run_once(self) -> int:
+        leading = self.leadership.hold()
+        if leading != self.leading:
+            log.info("scheduler: %s", "this process dispatches now" if leading else "standing by")
+            self.leading = leading
+        return self.dispatch.execute() if leading else 0
+
+    def run(self) -> None:
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    sent = self.run_once()
+                except Exception:
+                    log.exception("scheduler round failed")
+                    sent = 0
+                if sent:
+                    continue
+                pause = self.idle_seconds if self.leading else self.standby_seconds
+                if self.bell is not None and self.leading:
+                    self.bell.wait(pause)
+                else:
+                    self.stop_event.wait(pause)
+        finally:
+            self.leadership.release()
+
+
+@dataclass
+class SeatLoop:
+    """Tells the scheduler, every `every_seconds`, that this worker takes jobs: how many may be
+    dispatched to it ahead (`capacity`) and which partitions of the transport it reads now; on
+    stop it gives its seat up, so nothing more is aimed at it."""
+
+    seats: ManageQueue
+    worker_id: str
+    capacity: int
+    partitions: Callable[[], tuple[int, ...] | None]
+    every_seconds: float = 2.0
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    def beat(self) -> None:
+        self.seats.seat(self.worker_id, self.capacity, self.partitions())
+
+    def run(self) -> None:
+        try:
+            while True:
+                try:
+                    self.beat()
+                except Exception:
+                    log.exception("worker seat not recorded")
+                if self.stop_event.wait(self.every_seconds):
+                    break
+        finally:
+            try:
+                self.seats.unseat(self.worker_id)
+            except Exception:
+                log.warning("worker seat not given up: the scheduler drops it when it goes stale")

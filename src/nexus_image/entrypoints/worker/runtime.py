@@ -14,7 +14,15 @@ from nexus_image.application.ports import Clock, JobQueue
 from nexus_image.application.process_job import ProcessJobs
 from nexus_image.application.redeliver import RedeliverQueuedJobs
 from nexus_image.application.relay import RelayOutbox
-from nexus_image.entrypoints.worker.loops import Bell, Listener, RecoveryLoop, RelayLoop, WorkerLoop
+from nexus_image.entrypoints.worker.loops import (
+    Bell,
+    Listener,
+    RecoveryLoop,
+    RelayLoop,
+    SchedulerLoop,
+    SeatLoop,
+    WorkerLoop,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,8 @@ class WorkerRuntime:
     warm_up: Callable[[], None] | None = None
     exit_on_model_error: bool = False
     recover_previous_run: bool = False
+    scheduler: SchedulerLoop | None = None
+    seat: SeatLoop | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     ready: threading.Event = field(default_factory=threading.Event)
     model_state: str = "not started"
@@ -71,6 +81,9 @@ class WorkerRuntime:
             listener=self.outbox_listener,
         )
         self.recovery = RecoveryLoop(self.recover, self.recovery_every_seconds, self.stop_event)
+        for loop in (self.scheduler, self.seat):
+            if loop is not None:
+                loop.stop_event = self.stop_event
 
     def _recover_previous_run(self) -> None:
         if not self.recover_previous_run:
@@ -84,6 +97,8 @@ class WorkerRuntime:
         loops: list[tuple[str, Callable[[], None]]] = [("stalled-job-recovery", self.recovery.run)]
         if self.relay:
             loops.append(("outbox-relay", self.relay_loop.run))
+        if self.scheduler is not None:
+            loops.append(("scheduler", self.scheduler.run))
         threads = [threading.Thread(target=run, name=name, daemon=True) for name, run in loops]
         for thread in threads:
             thread.start()
@@ -119,6 +134,10 @@ class WorkerRuntime:
             return  # stopped before it began: no model load, no job taken
         self._load_model()
         log.info("worker ready (max batch %d)", self.max_batch)
+        if self.seat is not None:  # jobs are dispatched to it from now on
+            seat = threading.Thread(target=self.seat.run, name="worker-seat", daemon=True)
+            seat.start()
+            self.threads.append(seat)
         self.ready.set()
         self.worker.run()
 

@@ -23,6 +23,7 @@ from nexus_image.domain.events import (
     DomainEvent,
     GenerationCancelled,
     GenerationCompleted,
+    GenerationExpired,
     GenerationFailed,
     GenerationProgress,
     GenerationRequested,
@@ -71,6 +72,8 @@ def client_view(event: DomainEvent) -> Message | None:
             body.update(reason=event.reason, refunded=event.refunded)
         case GenerationCancelled():
             name, body["status"], body["refunded"] = "cancelled", "CANCELLED", event.refunded
+        case GenerationExpired():
+            name, body["status"], body["refunded"] = "expired", "EXPIRED", event.refunded
         case _:
             return None
     return name, body, event.event_id
@@ -106,7 +109,7 @@ class InOrder:
     through the outbox relay), so a `queued` or `processing` can arrive after a later step of
     the same job; such stale events are dropped, and a job is forgotten once it finished."""
 
-    RANK = {"queued": 0, "processing": 1, "completed": 2, "failed": 2, "cancelled": 2}
+    RANK = {"queued": 0, "processing": 1, "completed": 2, "failed": 2, "cancelled": 2, "expired": 2}
 
     def __init__(self) -> None:
         self.reached: dict[str, int] = {}

@@ -20,6 +20,7 @@ from nexus_image.application.images import ImageQueries, ManageImages
 from nexus_image.application.read_parameters import ReadParameters
 from nexus_image.application.request_generation import RequestGeneration
 from nexus_image.entrypoints.http.actions import AuditNote, audited
+from nexus_image.entrypoints.http.auth import caller_tier
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.errors import RateLimited
 from nexus_image.entrypoints.http.inputs import MULTIPART_SLACK, form_file
@@ -118,7 +119,7 @@ class ImagesController(Controller):
         balance (402) or replays an Idempotency-Key (the same jobs again). The rate-limit check,
         the jobs, the charges, their events, the key and the audit row are one transaction."""
         with audited(audit, user, "image.generate", success_recorded=True) as note:
-            command = data.command(user, idempotency_key)
+            command = data.command(user, idempotency_key, caller_tier(request))
             return created(request, lambda: request_generation.submit(command, note.text, limited=True), note)
 
     @post(
@@ -143,7 +144,7 @@ class ImagesController(Controller):
         moderated, charged, rate limited and answered exactly like `POST /images/generate`."""
         with audited(audit, user, "image.remix", image_id, success_recorded=True) as note:
             note.detail = f"remix of {image_id}"
-            command = data.command(user, idempotency_key)
+            command = data.command(user, idempotency_key, caller_tier(request))
             return created(
                 request, lambda: request_generation.remix(image_id, command, note.text, limited=True), note
             )

@@ -2,6 +2,7 @@
 
 export const STATUS_TEXT = {
   QUEUED: 'Queued', PROCESSING: 'Processing', COMPLETED: 'Completed', FAILED: 'Failed', CANCELLED: 'Cancelled',
+  EXPIRED: 'Expired',
 };
 
 export const statusText = (image) => STATUS_TEXT[image.status] || image.status;

@@ -110,7 +110,7 @@ function groupPlaces(newestFirst) {
 
 function onEvent(name, data) {
   const id = data.job_id;
-  if (['queued', 'completed', 'failed', 'cancelled'].includes(name)) emit('balance');
+  if (['queued', 'completed', 'failed', 'cancelled', 'expired'].includes(name)) emit('balance');
   const job = jobs.get(id);
   if (!job) {
     if (name !== 'queued' && name !== 'processing') emit('images-changed');
@@ -144,6 +144,9 @@ function onEvent(name, data) {
   } else if (name === 'cancelled') {
     job.refunded = data.refunded;
     refresh(job, { status: 'CANCELLED' });
+  } else if (name === 'expired') {
+    job.refunded = data.refunded;
+    refresh(job, { status: 'EXPIRED' });
   }
 }
 

@@ -89,6 +89,7 @@ export function render(job) {
   if (image.status === 'COMPLETED' && job.duration) status += ` in ${Number(job.duration).toFixed(1)} s`;
   if (image.status === 'FAILED') status = `Failed: ${image.failure_reason || 'the generation did not finish'} — ${refundText(job)}`;
   if (image.status === 'CANCELLED') status = `Cancelled — ${refundText(job)}`;
+  if (image.status === 'EXPIRED') status = `Expired — not started in time, ${refundText(job)}`;
   setText(parts.status, status); // a live region: only real changes are announced
 
   const queued = image.status === 'QUEUED';

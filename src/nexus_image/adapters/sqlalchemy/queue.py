@@ -1,0 +1,236 @@
+"""The fair queue's state in SQL: the rotations (`queue_users`), the tiers' virtual times and
+the pause switch (`queue_state`), the workers' seats (`queue_workers`), and the scheduler's
+reads of `jobs`, each one an index range (see tables.py), whatever the queue's depth."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from nexus_image.adapters.sqlalchemy.base import SqlRepository
+from nexus_image.adapters.sqlalchemy.mappers import job_from_row
+from nexus_image.adapters.sqlalchemy.tables import jobs, queue_state, queue_users, queue_workers
+from nexus_image.adapters.sqlalchemy.types import UtcDateTime
+from nexus_image.application.ports import InRotation, WorkerSeat
+from nexus_image.domain.job import ImageJob, JobStatus
+from nexus_image.domain.queue import TierClock, WaitingUser
+
+NEVER_SERVED = datetime(1970, 1, 1, tzinfo=UTC)
+PAUSED = "paused"
+CLOCK = "clock"
+PASS = "pass:"
+
+_queued = jobs.c.status == JobStatus.QUEUED.value
+_waiting = sa.and_(_queued, jobs.c.dispatched_at.is_(None))
+_dispatched = sa.and_(_queued, jobs.c.dispatched_at.is_not(None))
+
+
+class SqlQueue(SqlRepository):
+    def _insert(self, table: sa.Table) -> Any:
+        return (postgresql.insert if self.postgres else sqlite.insert)(table)
+
+    # --- the rotation -------------------------------------------------------------------------
+    def enqueue(self, user_id: str, tier: str, at: datetime) -> None:
+        statement = self._insert(queue_users).values(
+            user_id=user_id, tier=tier, served_at=NEVER_SERVED, waiting=True, mark=1
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[queue_users.c.user_id],
+            set_={"tier": tier, "waiting": True, "mark": queue_users.c.mark + 1},
+        )
+        self.execute(statement)
+
+    def rotation(self, tier: str, limit: int, offset: int = 0) -> list[InRotation]:
+        """Served by ix_queue_users_rotation."""
+        statement = (
+            sa.select(queue_users)
+            .where(queue_users.c.tier == tier, queue_users.c.waiting == sa.true())
+            .order_by(queue_users.c.served_at, queue_users.c.user_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [
+            InRotation(r["user_id"], r["tier"], r["served_at"], r["mark"])
+            for r in self.execute(statement).mappings()
+        ]
+
+    def leave_rotation(self, user_id: str, mark: int) -> None:
+        self.execute(
+            sa.update(queue_users)
+            .where(queue_users.c.user_id == user_id, queue_users.c.mark == mark)
+            .values(waiting=False)
+        )
+
+    def served(self, user_id: str, at: datetime) -> None:
+        self.execute(sa.update(queue_users).where(queue_users.c.user_id == user_id).values(served_at=at))
+
+    def retier(self, tiers: Sequence[str], default: str) -> int:
+        statement = sa.update(queue_users).where(queue_users.c.tier.not_in(list(tiers))).values(tier=default)
+        return int(self.execute(statement).rowcount or 0)
+
+    # --- jobs, as the queue sees them ---------------------------------------------------------
+    def _jobs(self, statement: sa.Select[Any]) -> list[ImageJob]:
+        return [job_from_row(r) for r in self.execute(statement).mappings()]
+
+    def head(self, user_id: str) -> ImageJob | None:
+        """Served by ix_jobs_queued_user."""
+        statement = (
+            sa.select(jobs)
+            .where(jobs.c.user_id == user_id, _waiting)
+            .order_by(jobs.c.created_at, jobs.c.id)
+            .limit(1)
+        )
+        found = self._jobs(statement)
+        return found[0] if found else None
+
+    def running_by_user(self) -> dict[str, int]:
+        """Served by ix_jobs_dispatched and ix_jobs_processing_lease: as many rows as the fleet
+        has jobs in hand."""
+        counts: dict[str, int] = {}
+        for where in (_dispatched, jobs.c.status == JobStatus.PROCESSING.value):
+            statement = sa.select(jobs.c.user_id, sa.func.count()).where(where).group_by(jobs.c.user_id)
+            for user_id, found in self.execute(statement):
+                counts[user_id] = counts.get(user_id, 0) + found
+        return counts
+
+    def running_by_worker(self) -> dict[str, int]:
+        """Served by ix_jobs_processing_lease: the running jobs only."""
+        statement = (
+            sa.select(jobs.c.worker_id, sa.func.count())
+            .where(jobs.c.status == JobStatus.PROCESSING.value, jobs.c.worker_id.is_not(None))
+            .group_by(jobs.c.worker_id)
+        )
+        return {row[0]: int(row[1]) for row in self.execute(statement)}
+
+    def outstanding_by_worker(self, since: datetime) -> dict[str | None, int]:
+        statement = (
+            sa.select(jobs.c.dispatched_to, sa.func.count())
+            .where(_dispatched, jobs.c.dispatched_at >= sa.literal(since, UtcDateTime()))
+            .group_by(jobs.c.dispatched_to)
+        )
+        return {row[0]: int(row[1]) for row in self.execute(statement)}
+
+    def stale_dispatches(self, before: datetime, limit: int) -> list[ImageJob]:
+        statement = (
+            sa.select(jobs)
+            .where(_dispatched, jobs.c.dispatched_at < sa.literal(before, UtcDateTime()))
+            .order_by(jobs.c.dispatched_at, jobs.c.id)
+            .limit(limit)
+        )
+        return self._jobs(statement)
+
+    def dispatched(self, limit: int) -> list[ImageJob]:
+        statement = sa.select(jobs).where(_dispatched).order_by(jobs.c.dispatched_at, jobs.c.id).limit(limit)
+        return self._jobs(statement)
+
+    def overdue(self, now: datetime, limit: int) -> list[ImageJob]:
+        """Served by ix_jobs_deadline."""
+        statement = (
+            sa.select(jobs)
+            .where(
+                _queued, jobs.c.deadline_at.is_not(None), jobs.c.deadline_at <= sa.literal(now, UtcDateTime())
+            )
+            .order_by(jobs.c.deadline_at, jobs.c.id)
+            .limit(limit)
+        )
+        return self._jobs(statement)
+
+    def oldest_waiting(self, limit: int) -> list[ImageJob]:
+        """Served by ix_jobs_queued_created (dispatched jobs, a few per worker, are skipped)."""
+        statement = sa.select(jobs).where(_waiting).order_by(jobs.c.created_at, jobs.c.id).limit(limit)
+        return self._jobs(statement)
+
+    def queued_count(self, user_id: str) -> int:
+        statement = sa.select(sa.func.count()).select_from(jobs).where(jobs.c.user_id == user_id, _queued)
+        found: int = self.execute(statement).scalar_one()
+        return found
+
+    def nth_waiting(self, job: ImageJob) -> int:
+        ahead = sa.tuple_(jobs.c.created_at, jobs.c.id) < sa.tuple_(
+            sa.literal(job.created_at, UtcDateTime()), sa.literal(job.id)
+        )
+        statement = (
+            sa.select(sa.func.count()).select_from(jobs).where(jobs.c.user_id == job.user_id, _waiting, ahead)
+        )
+        found: int = self.execute(statement).scalar_one()
+        return 1 + found
+
+    def waiting(self) -> dict[str, list[WaitingUser]]:
+        counted = (
+            sa.select(jobs.c.user_id, sa.func.count().label("waiting"))
+            .where(_waiting)
+            .group_by(jobs.c.user_id)
+            .subquery()
+        )
+        statement = (
+            sa.select(queue_users.c.tier, queue_users.c.user_id, counted.c.waiting)
+            .join(counted, counted.c.user_id == queue_users.c.user_id)
+            .order_by(queue_users.c.tier, queue_users.c.served_at, queue_users.c.user_id)
+        )
+        rotations: dict[str, list[WaitingUser]] = {}
+        for tier, user_id, found in self.execute(statement):
+            rotations.setdefault(tier, []).append(WaitingUser(user_id, int(found)))
+        return rotations
+
+    # --- the tiers' clock, the pause switch ---------------------------------------------------
+    def _values(self, *names: str, prefix: str | None = None) -> dict[str, float]:
+        where: sa.ColumnElement[bool] = queue_state.c.name.in_(names)
+        if prefix is not None:
+            where = sa.or_(where, queue_state.c.name.startswith(prefix, autoescape=True))
+        statement = sa.select(queue_state.c.name, queue_state.c.value).where(where)
+        return {name: float(value) for name, value in self.execute(statement)}
+
+    def _set(self, values: dict[str, float], at: datetime) -> None:
+        for name, value in values.items():
+            statement = self._insert(queue_state).values(name=name, value=value, changed_at=at)
+            statement = statement.on_conflict_do_update(
+                index_elements=[queue_state.c.name], set_={"value": value, "changed_at": at}
+            )
+            self.execute(statement)
+
+    def tier_clock(self) -> TierClock:
+        values = self._values(CLOCK, prefix=PASS)
+        passes = {name[len(PASS) :]: value for name, value in values.items() if name.startswith(PASS)}
+        return TierClock(passes, values.get(CLOCK, 0.0))
+
+    def save_tier_clock(self, clock: TierClock) -> None:
+        values = {CLOCK: clock.now, **{PASS + tier: value for tier, value in clock.passes.items()}}
+        self._set(values, datetime.now(UTC))
+
+    def paused(self) -> bool:
+        return self._values(PAUSED).get(PAUSED, 0.0) > 0
+
+    def set_paused(self, paused: bool, at: datetime) -> None:
+        self._set({PAUSED: 1.0 if paused else 0.0}, at)
+
+    # --- the workers' seats -------------------------------------------------------------------
+    def seat(self, seat: WorkerSeat) -> None:
+        partitions = json.dumps(list(seat.partitions)) if seat.partitions is not None else None
+        values = {"capacity": seat.capacity, "partitions": partitions, "seen_at": seat.seen_at}
+        statement = self._insert(queue_workers).values(worker_id=seat.worker_id, **values)
+        statement = statement.on_conflict_do_update(index_elements=[queue_workers.c.worker_id], set_=values)
+        self.execute(statement)
+
+    def unseat(self, worker_id: str) -> None:
+        self.execute(sa.delete(queue_workers).where(queue_workers.c.worker_id == worker_id))
+
+    def seats(self, since: datetime) -> list[WorkerSeat]:
+        statement = (
+            sa.select(queue_workers)
+            .where(queue_workers.c.seen_at >= sa.literal(since, UtcDateTime()))
+            .order_by(queue_workers.c.worker_id)
+        )
+        return [
+            WorkerSeat(
+                r["worker_id"],
+                r["capacity"],
+                tuple(json.loads(r["partitions"])) if r["partitions"] is not None else None,
+                r["seen_at"],
+            )
+            for r in self.execute(statement).mappings()
+        ]

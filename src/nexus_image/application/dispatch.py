@@ -1,0 +1,289 @@
+"""The scheduler: jobs wait in the database and are handed to the workers (dispatched) one by
+one in the order of the fair-share policy, only as workers have room; and what operators do with
+the queue (look at it, pause it, resume it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import count
+
+from nexus_image.application.ports import (
+    Clock,
+    IdGenerator,
+    InRotation,
+    Metrics,
+    NullMetrics,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    WorkerSeat,
+)
+from nexus_image.application.transactions import in_transaction, record
+from nexus_image.domain.job import ImageJob, JobStatus
+from nexus_image.domain.queue import Tier, TierClock, TierPolicy
+
+Slot = tuple[str | None, int | None]  # the worker a dispatch is aimed at, and its partition
+
+AGED_SCAN = 20  # the oldest waiting jobs looked at for one past the aging bound
+ROTATION_PAGE = 50  # users of a tier's rotation read at a time (capped ones are skipped)
+OVERDUE_BATCH = 200
+
+
+@dataclass(slots=True)
+class _Pick:
+    tier: Tier
+    user: InRotation
+    job: ImageJob
+
+
+@dataclass(slots=True)
+class DispatchJobs:
+    """One round of the scheduler. Jobs whose deadline passed are EXPIRED (refunded) first,
+    paused or not. Then, unless the queue is paused, each free slot of a worker (its seat's
+    capacity, less what was dispatched to it and not started yet) gets the next job of the
+    policy (see domain.queue): the oldest job waiting past the aging bound if there is one,
+    else the next user of the tier with the smallest virtual time, skipping users at their
+    running cap (their jobs stay queued and hold nobody else up). A dispatch not started after
+    `redispatch_after` (its message lost with a broker or a process) is sent again.
+
+    Everything a round decides is written in one transaction with the dispatch messages (the
+    outbox relays them), so a scheduler that dies mid-round leaves nothing half done."""
+
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    ids: IdGenerator
+    policy: TierPolicy = field(default_factory=TierPolicy)
+    metrics: Metrics = field(default_factory=NullMetrics)
+    seat_ttl: timedelta = timedelta(seconds=10)
+    redispatch_after: timedelta = timedelta(seconds=60)
+    _retiered: bool = field(default=False, init=False, repr=False)
+
+    def execute(self, room: int | None = None) -> int:
+        """One round; how many jobs were dispatched. With `room`, up to that many go to no
+        worker in particular (a process that runs what it dispatches itself) instead of to the
+        seats' free slots."""
+        self.expire_overdue()
+        if not self._retiered:  # users of a tier that is no longer configured: the default's
+            in_transaction(
+                self.uow_factory, lambda uow: uow.queue.retier(self.policy.names, self.policy.default)
+            )
+            self._retiered = True
+        return in_transaction(self.uow_factory, lambda uow: self._round(uow, room))
+
+    def expire_overdue(self) -> int:
+        """Every QUEUED job past its deadline ends EXPIRED, refunded; how many."""
+
+        def work(uow: UnitOfWork) -> list[str]:
+            now = self.clock.now()
+            expired = uow.queue.overdue(now, OVERDUE_BATCH)
+            for job in expired:
+                record(uow, job, job.expire(now, event_id=self.ids.new_id()), self.clock)
+            return [job.tier for job in expired]
+
+        tiers = in_transaction(self.uow_factory, work)
+        for tier in tiers:
+            self.metrics.job_expired(tier)
+        return len(tiers)
+
+    def _round(self, uow: UnitOfWork, room: int | None) -> int:
+        if uow.queue.paused():
+            return 0
+        now = self.clock.now()
+        slots = [(None, None)] * room if room is not None else self._slots(uow, now)
+        if not slots:
+            return 0
+        free = iter(slots)
+        sent = self._send_again(uow, now, free)
+        running = uow.queue.running_by_user()
+        tiers = uow.queue.tier_clock()
+        picks: dict[str, _Pick | None] = {}
+        for worker_id, partition in free:
+            job = self._next(uow, now, running, tiers, picks)
+            if job is None:
+                break
+            record(uow, job, job.dispatch(now, worker_id, partition, event_id=self.ids.new_id()), self.clock)
+            uow.queue.served(job.user_id, now)
+            running[job.user_id] = running.get(job.user_id, 0) + 1
+            sent += 1
+        uow.queue.save_tier_clock(tiers)
+        return sent
+
+    def _slots(self, uow: UnitOfWork, now: datetime) -> list[Slot]:
+        """One slot per job a worker may still be sent, each aimed at one of its partitions,
+        the least loaded workers' first (load: jobs running and sent ahead), so the next job
+        goes to an idle worker rather than wait behind a busy one's long generation."""
+        outstanding = uow.queue.outstanding_by_worker(now - self.redispatch_after)
+        running = uow.queue.running_by_worker()
+        loaded: list[tuple[int, str, Slot]] = []
+        for seat in uow.queue.seats(now - self.seat_ttl):
+            ahead = outstanding.get(seat.worker_id, 0)
+            load = running.get(seat.worker_id, 0) + ahead
+            for extra, slot in enumerate(_seat_slots(seat, ahead)):
+                loaded.append((load + extra, seat.worker_id, slot))
+        loaded.sort(key=lambda item: (item[0], item[1]))
+        unaimed = outstanding.get(None, 0)  # sent to no worker in particular: they take room too
+        return [slot for *_, slot in loaded][unaimed:]
+
+    def _send_again(self, uow: UnitOfWork, now: datetime, free: Iterator[Slot]) -> int:
+        """Dispatches not started after `redispatch_after` get a new message, first."""
+        sent = 0
+        for job in uow.queue.stale_dispatches(now - self.redispatch_after, 100):
+            slot = next(free, None)
+            if slot is None:
+                break
+            record(uow, job, job.dispatch(now, *slot, event_id=self.ids.new_id()), self.clock)
+            sent += 1
+        return sent
+
+    def _next(
+        self,
+        uow: UnitOfWork,
+        now: datetime,
+        running: dict[str, int],
+        tiers: TierClock,
+        picks: dict[str, _Pick | None],
+    ) -> ImageJob | None:
+        aged = self._aged(uow, now, running)
+        weights = self.policy.weights()
+        if aged is not None:
+            tier = self.policy.tier(aged.tier)
+            tiers.served(tier.name, weights[tier.name])
+            picks.clear()  # a user's head moved: look again
+            return aged
+        for tier in self.policy.tiers:
+            if tier.name not in picks:
+                picks[tier.name] = self._pick(uow, tier, running)
+        candidates = {name: pick for name, pick in picks.items() if pick is not None}
+        chosen = tiers.choose(candidates, weights)
+        if chosen is None:
+            return None
+        tiers.served(chosen, weights[chosen])
+        del picks[chosen]  # its rotation moved on
+        return candidates[chosen].job
+
+    def _aged(self, uow: UnitOfWork, now: datetime, running: dict[str, int]) -> ImageJob | None:
+        """The oldest waiting job past the aging bound whose user may run one more."""
+        if self.policy.max_wait_seconds <= 0:
+            return None
+        bound = now - timedelta(seconds=self.policy.max_wait_seconds)
+        for job in uow.queue.oldest_waiting(AGED_SCAN):
+            if job.created_at > bound:
+                return None
+            if not self.policy.tier(job.tier).at_running_cap(running.get(job.user_id, 0)):
+                return job
+        return None
+
+    def _pick(self, uow: UnitOfWork, tier: Tier, running: dict[str, int]) -> _Pick | None:
+        """The tier's next user (served least recently, not at the running cap) and their
+        oldest waiting job; users found with nothing waiting leave the rotation."""
+        for offset in count(0, ROTATION_PAGE):
+            users = uow.queue.rotation(tier.name, ROTATION_PAGE, offset)
+            for user in users:
+                if tier.at_running_cap(running.get(user.user_id, 0)):
+                    continue
+                job = uow.queue.head(user.user_id)
+                if job is None:
+                    uow.queue.leave_rotation(user.user_id, user.mark)
+                    continue
+                return _Pick(tier, user, job)
+            if len(users) < ROTATION_PAGE:
+                return None
+        return None  # pragma: no cover
+
+
+def _seat_slots(seat: WorkerSeat, outstanding: int) -> Iterator[Slot]:
+    free = seat.capacity - outstanding
+    if seat.partitions is None:
+        for _ in range(free):
+            yield seat.worker_id, None
+        return
+    if not seat.partitions:
+        return  # it reads no partition yet: nothing aimed at it would reach it
+    for index in range(outstanding, outstanding + max(0, free)):
+        yield seat.worker_id, seat.partitions[index % len(seat.partitions)]
+
+
+@dataclass(frozen=True, slots=True)
+class TierStatus:
+    name: str
+    weight: float
+    max_queued: int
+    max_running: int
+    waiting_images: int
+    waiting_users: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStatus:
+    paused: bool
+    tiers: list[TierStatus]
+    dispatched: int  # handed to workers, not started yet
+    running: int
+    workers: list[WorkerSeat]
+    oldest_waiting_seconds: float | None
+
+
+@dataclass(slots=True)
+class ManageQueue:
+    """What operators do with the queue. Paused, requests are still accepted and charged, and
+    nothing is started: jobs already dispatched are called back (their messages are skipped)
+    and dispatching stops until `resume`. Workers keep their seats: `seat` is how a worker says
+    it takes jobs (its room and partitions), `unseat` how it says it stopped."""
+
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    policy: TierPolicy = field(default_factory=TierPolicy)
+    seat_ttl: timedelta = timedelta(seconds=10)
+
+    def status(self) -> QueueStatus:
+        with self.uow_factory() as uow:
+            now = self.clock.now()
+            waiting = uow.queue.waiting()
+            counts = uow.jobs.count_by_status()
+            oldest = uow.queue.oldest_waiting(1)
+            tiers = [
+                TierStatus(
+                    t.name,
+                    t.weight,
+                    t.max_queued,
+                    t.max_running,
+                    sum(u.waiting for u in waiting.get(t.name, [])),
+                    len(waiting.get(t.name, [])),
+                )
+                for t in self.policy.tiers
+            ]
+            return QueueStatus(
+                paused=uow.queue.paused(),
+                tiers=tiers,
+                dispatched=len(uow.queue.dispatched(10_000)),
+                running=counts.get(JobStatus.PROCESSING.value, 0),
+                workers=uow.queue.seats(now - self.seat_ttl),
+                oldest_waiting_seconds=(now - oldest[0].created_at).total_seconds() if oldest else None,
+            )
+
+    def pause(self) -> int:
+        """Stop dispatching; jobs dispatched and not started wait for their turn again. Returns
+        how many were called back."""
+
+        def work(uow: UnitOfWork) -> int:
+            now = self.clock.now()
+            uow.queue.set_paused(True, now)
+            called_back = uow.queue.dispatched(100_000)
+            for job in called_back:
+                job.undispatch()
+                uow.jobs.save(job)
+                uow.queue.enqueue(job.user_id, job.tier, now)
+            return len(called_back)
+
+        return in_transaction(self.uow_factory, work)
+
+    def resume(self) -> None:
+        in_transaction(self.uow_factory, lambda uow: uow.queue.set_paused(False, self.clock.now()))
+
+    def seat(self, worker_id: str, capacity: int, partitions: tuple[int, ...] | None) -> None:
+        seat = WorkerSeat(worker_id, capacity, partitions, self.clock.now())
+        in_transaction(self.uow_factory, lambda uow: uow.queue.seat(seat))
+
+    def unseat(self, worker_id: str) -> None:
+        in_transaction(self.uow_factory, lambda uow: uow.queue.unseat(worker_id))

@@ -1,0 +1,132 @@
+"""The fair queue's persistence port, called directly: every adapter keeps the rotations, the
+dispatches, the deadlines, the tiers' clock, the pause switch and the workers' seats alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from nexus_image.application.ports import WorkerSeat
+from nexus_image.domain import JobStatus
+from nexus_image.domain.queue import TierClock, WaitingUser
+from tests.support.builders import T0, make_job
+
+from .conftest import Backend
+
+
+def add_jobs(backend: Backend, *jobs: object) -> None:
+    with backend.uow_factory() as uow:
+        for job in jobs:
+            uow.jobs.add(job)  # type: ignore[arg-type]
+            uow.queue.enqueue(job.user_id, job.tier, T0)  # type: ignore[attr-defined]
+        uow.commit()
+
+
+def test_rotations_order_users_by_when_they_were_last_served(backend: Backend) -> None:
+    add_jobs(
+        backend,
+        make_job("a1", "alice"),
+        make_job("a2", "alice", timedelta(seconds=1)),
+        make_job("b1", "bob"),
+        make_job("c1", "carol", tier="pro"),
+    )
+    with backend.uow_factory() as uow:
+        assert [u.user_id for u in uow.queue.rotation("standard", 10)] == [
+            "alice",
+            "bob",
+        ]  # never served: by id
+        assert [u.user_id for u in uow.queue.rotation("pro", 10)] == ["carol"]
+        assert [u.user_id for u in uow.queue.rotation("standard", 1, 1)] == ["bob"]
+        uow.queue.served("alice", T0 + timedelta(seconds=5))
+        uow.commit()
+    with backend.uow_factory() as uow:
+        assert [u.user_id for u in uow.queue.rotation("standard", 10)] == ["bob", "alice"]
+        head = uow.queue.head("alice")
+        assert head is not None and head.id == "a1"  # first come, first served
+        assert (
+            uow.queue.queued_count("alice") == 2
+            and uow.queue.nth_waiting(make_job("a2", "alice", timedelta(seconds=1))) == 2
+        )
+        assert uow.queue.waiting() == {
+            "pro": [WaitingUser("carol", 1)],
+            "standard": [WaitingUser("bob", 1), WaitingUser("alice", 2)],
+        }
+        assert [j.id for j in uow.queue.oldest_waiting(2)] == ["a1", "b1"]
+
+
+def test_a_user_leaves_the_rotation_only_if_nothing_new_came_meanwhile(backend: Backend) -> None:
+    add_jobs(backend, make_job("a1", "alice"))
+    with backend.uow_factory() as uow:
+        [seen] = uow.queue.rotation("standard", 10)
+    with backend.uow_factory() as uow:  # a new request in between marks the user again
+        uow.queue.enqueue("alice", "standard", T0)
+        uow.commit()
+    with backend.uow_factory() as uow:
+        uow.queue.leave_rotation("alice", seen.mark)
+        uow.commit()
+    with backend.uow_factory() as uow:
+        [again] = uow.queue.rotation("standard", 10)
+        uow.queue.leave_rotation("alice", again.mark)
+        uow.commit()
+    with backend.uow_factory() as uow:
+        assert uow.queue.rotation("standard", 10) == []
+        uow.queue.enqueue("alice", "pro", T0)  # back, in the tier of their latest request
+        uow.commit()
+    with backend.uow_factory() as uow:
+        assert [u.tier for u in uow.queue.rotation("pro", 10)] == ["pro"]
+        assert uow.queue.retier(["standard"], "standard") == 1
+        uow.commit()
+    with backend.uow_factory() as uow:
+        assert [u.user_id for u in uow.queue.rotation("standard", 10)] == ["alice"]
+
+
+def test_dispatched_running_and_overdue_jobs_are_found_as_the_scheduler_needs(backend: Backend) -> None:
+    sent = make_job("sent", "alice", dispatched_at=T0 + timedelta(seconds=10), dispatched_to="w1")
+    old = make_job("old", "alice", timedelta(seconds=1), dispatched_at=T0, dispatched_to=None)
+    running = make_job("run", "bob", status=JobStatus.PROCESSING, started_at=T0)
+    due = make_job("due", "carol", deadline_at=T0 + timedelta(seconds=30))
+    later = make_job("later", "carol", timedelta(seconds=2), deadline_at=T0 + timedelta(hours=1))
+    gone = make_job("gone", "dave", status=JobStatus.EXPIRED, deadline_at=T0)
+    add_jobs(backend, sent, old, running, due, later, gone)
+    with backend.uow_factory() as uow:
+        assert uow.queue.running_by_user() == {"alice": 2, "bob": 1}
+        assert uow.queue.running_by_worker() == {}  # bob's runs under no worker id
+        assert uow.queue.outstanding_by_worker(T0 + timedelta(seconds=5)) == {"w1": 1}
+        assert uow.queue.outstanding_by_worker(T0) == {"w1": 1, None: 1}
+        assert [j.id for j in uow.queue.stale_dispatches(T0 + timedelta(seconds=5), 10)] == ["old"]
+        assert [j.id for j in uow.queue.dispatched(10)] == ["old", "sent"]
+        assert [j.id for j in uow.queue.overdue(T0 + timedelta(seconds=30), 10)] == ["due"]
+        assert uow.queue.overdue(T0 + timedelta(seconds=29), 10) == []
+        head = uow.queue.head("alice")
+        assert head is None  # both of alice's are dispatched
+        loaded = uow.jobs.get("sent")
+        assert loaded is not None and (loaded.dispatched_to, loaded.dispatched_at) == (
+            "w1",
+            sent.dispatched_at,
+        )
+        expired = uow.jobs.get("gone")
+        assert expired is not None and expired.status is JobStatus.EXPIRED and expired.refund_due
+
+
+def test_the_tiers_clock_the_pause_and_the_seats_are_kept(backend: Backend) -> None:
+    with backend.uow_factory() as uow:
+        assert uow.queue.tier_clock() == TierClock() and not uow.queue.paused()
+        uow.queue.save_tier_clock(TierClock({"pro": 1 / 3, "free": 2.0}, 1.0))
+        uow.queue.set_paused(True, T0)
+        uow.queue.seat(WorkerSeat("w1", 2, (0, 3), T0))
+        uow.queue.seat(WorkerSeat("w2", 1, None, T0 + timedelta(seconds=20)))
+        uow.commit()
+    with backend.uow_factory() as uow:
+        assert uow.queue.tier_clock() == TierClock({"pro": 1 / 3, "free": 2.0}, 1.0)
+        assert uow.queue.paused()
+        assert uow.queue.seats(T0) == [
+            WorkerSeat("w1", 2, (0, 3), T0),
+            WorkerSeat("w2", 1, None, T0 + timedelta(seconds=20)),
+        ]
+        assert [s.worker_id for s in uow.queue.seats(T0 + timedelta(seconds=10))] == ["w2"]
+        uow.queue.set_paused(False, T0)
+        uow.queue.seat(WorkerSeat("w1", 4, (), T0 + timedelta(seconds=30)))
+        uow.queue.unseat("w2")
+        uow.commit()
+    with backend.uow_factory() as uow:
+        assert not uow.queue.paused()
+        assert uow.queue.seats(T0) == [WorkerSeat("w1", 4, (), T0 + timedelta(seconds=30))]
