@@ -90,7 +90,7 @@ def check(engine: Engine) -> None:
         uow.commit()
     assert downgrade(engine, "0008") == "0008"
     with engine.connect() as connection:
-        statuses = dict(connection.execute(sa.text("SELECT id, status FROM jobs")).all())
+        statuses: dict[str, str] = dict(connection.execute(sa.text("SELECT id, status FROM jobs")).all())
         assert statuses["q3"] == JobStatus.CANCELLED.value  # refunded either way
         with pytest.raises(sa.exc.IntegrityError):
             connection.execute(sa.text("UPDATE jobs SET status = 'EXPIRED' WHERE id = 'q1'"))

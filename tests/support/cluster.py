@@ -24,6 +24,7 @@ from nexus_image.entrypoints.settings import Settings
 from tests.support.tansu import TANSU_CLIENT_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
+NEXUS_IMAGE = str(Path(sys.executable).with_name("nexus-image"))  # the installed console script
 USER = "alice"
 WELCOME = 10_000
 
@@ -82,40 +83,28 @@ class Cluster:
         self.apps.append(app)
         return app
 
-    def start_worker(self, worker_id: str, *args: str, module: str = "", **overrides: Any) -> WorkerHandle:
-        """`nexus-image worker` in a subprocess; `module` runs a test stand-in instead."""
-        if module:
-            command = [sys.executable, "-m", module]
-        else:  # the installed console script, as operators run it
-            command = [str(Path(sys.executable).with_name("nexus-image")), "worker"]
-        command += ["--worker-id", worker_id, "--metrics-port", "0", *args]
-        log_path = self.tmp / f"worker-{worker_id}.log"
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(command, cwd=ROOT, env=self.env(**overrides), stdout=log, stderr=log)
-        handle = WorkerHandle(worker_id, process, log_path)
-        self.workers.append(handle)
-        return handle
-
-    def start_api(self, name: str, port: int, **overrides: Any) -> WorkerHandle:
-        """`nexus-image serve` in a subprocess, without the in-process worker, as in production."""
-        command = [str(Path(sys.executable).with_name("nexus-image")), "serve", "--port", str(port)]
-        env = self.env(embedded_worker=False, **overrides)
-        log_path = self.tmp / f"api-{name}.log"
+    def _spawn(self, name: str, log_name: str, command: list[str], env: dict[str, str]) -> WorkerHandle:
+        log_path = self.tmp / f"{log_name}.log"
         with log_path.open("ab") as log:
             process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
         handle = WorkerHandle(name, process, log_path)
         self.workers.append(handle)
         return handle
 
+    def start_worker(self, worker_id: str, *args: str, module: str = "", **overrides: Any) -> WorkerHandle:
+        """`nexus-image worker` in a subprocess; `module` runs a test stand-in instead."""
+        command = [sys.executable, "-m", module] if module else [NEXUS_IMAGE, "worker"]
+        command += ["--worker-id", worker_id, "--metrics-port", "0", *args]
+        return self._spawn(worker_id, f"worker-{worker_id}", command, self.env(**overrides))
+
+    def start_api(self, name: str, port: int, **overrides: Any) -> WorkerHandle:
+        """`nexus-image serve` in a subprocess, without the in-process worker, as in production."""
+        command = [NEXUS_IMAGE, "serve", "--port", str(port)]
+        return self._spawn(name, f"api-{name}", command, self.env(embedded_worker=False, **overrides))
+
     def start_scheduler(self, name: str, **overrides: Any) -> WorkerHandle:
         """`nexus-image scheduler` in a subprocess: a standalone scheduler candidate."""
-        command = [str(Path(sys.executable).with_name("nexus-image")), "scheduler"]
-        log_path = self.tmp / f"scheduler-{name}.log"
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(command, cwd=ROOT, env=self.env(**overrides), stdout=log, stderr=log)
-        handle = WorkerHandle(name, process, log_path)
-        self.workers.append(handle)
-        return handle
+        return self._spawn(name, f"scheduler-{name}", [NEXUS_IMAGE, "scheduler"], self.env(**overrides))
 
     def worker_logs(self) -> str:
         return "\n".join(f"--- {w.worker_id} (rc={w.process.poll()})\n{w.log()}" for w in self.workers)

@@ -6,7 +6,6 @@ and S3. Clients talk HTTP to the replicas; the test reads the database to check 
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from datetime import datetime
 from functools import partial
@@ -20,6 +19,7 @@ import pytest
 
 from nexus_image.domain.job import ImageJob
 from tests.support.cluster import (
+    NEXUS_IMAGE,
     Cluster,
     WorkerHandle,
     all_in,
@@ -186,7 +186,7 @@ def test_the_fleet_serves_users_and_tiers_fairly_through_faults(
 
     # 4. Deadlines: passed while queued (paused), passed while dispatched to a busy worker, met.
     env = cluster.env()
-    nexus = str(Path(sys.executable).with_name("nexus-image"))
+    nexus = NEXUS_IMAGE
     subprocess.run([nexus, "queue", "pause"], env=env, check=True, capture_output=True, timeout=60)
     [queued] = alice.generate(deadline_seconds=2)
     wait_for(all_in(probe, [queued], "EXPIRED"), 30, "the queued job to expire", cluster.worker_logs)
