@@ -60,7 +60,9 @@ def test_the_tier_named_by_the_token_sets_the_caps(fair: Api) -> None:
     assert generate(fair, "pro", num_images=4).status_code == 201
     assert generate(fair, "pro", num_images=4).status_code == 201  # pro queues up to 8
     assert generate(fair, "pro", num_images=1).json()["max_queued"] == 8
-    assert generate(fair, "gold", user="carol", num_images=4).json()["tier"] == "free"  # unknown: default
+    too_many = generate(fair, "gold", user="carol", num_images=4)  # unknown tier: the default, free
+    assert too_many.status_code == 422 and too_many.json()["field"] == "num_images"
+    assert "free tier queues at most 3" in too_many.json()["detail"]  # never possible: not a 429
     with fair.app.service.deps.uow_factory() as uow:
         tiers = {job.tier for job in uow.jobs.list_by_user("alice", 0, 20).items}
     assert tiers == {"pro"}

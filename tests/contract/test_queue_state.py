@@ -35,7 +35,9 @@ def test_rotations_order_users_by_when_they_were_last_served(backend: Backend) -
             "bob",
         ]  # never served: by id
         assert [u.user_id for u in uow.queue.rotation("pro", 10)] == ["carol"]
-        assert [u.user_id for u in uow.queue.rotation("standard", 1, 1)] == ["bob"]
+        first = uow.queue.rotation("standard", 1)[0]
+        after = (first.served_at, first.user_id)
+        assert [u.user_id for u in uow.queue.rotation("standard", 1, after)] == ["bob"]
         uow.queue.served("alice", T0 + timedelta(seconds=5))
         uow.commit()
     with backend.uow_factory() as uow:
@@ -130,3 +132,17 @@ def test_the_tiers_clock_the_pause_and_the_seats_are_kept(backend: Backend) -> N
     with backend.uow_factory() as uow:
         assert not uow.queue.paused()
         assert uow.queue.seats(T0) == [WorkerSeat("w1", 4, (), T0 + timedelta(seconds=30))]
+
+
+def test_users_with_waiting_jobs_but_no_rotation_rejoin_one(backend: Backend) -> None:
+    with backend.uow_factory() as uow:  # as an older version wrote them: no rotation row
+        uow.jobs.add(make_job("old", "zoe", tier="pro"))
+        uow.jobs.add(make_job("sent", "yann", dispatched_at=T0))
+        uow.commit()
+    with backend.uow_factory() as uow:
+        assert uow.queue.rotation("pro", 10) == []
+        assert uow.queue.rejoin(T0) == 1  # yann's only job is dispatched already
+        uow.commit()
+    with backend.uow_factory() as uow:
+        assert [u.user_id for u in uow.queue.rotation("pro", 10)] == ["zoe"]
+        assert uow.queue.rejoin(T0) == 0

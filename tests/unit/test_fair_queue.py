@@ -273,3 +273,43 @@ def test_an_operator_set_tier_wins_over_the_tokens() -> None:
     with world.store.unit_of_work() as uow:
         again = uow.jobs.get(later)
         assert again is not None and again.tier == "free"
+
+
+def test_users_served_in_one_round_keep_their_turns() -> None:
+    world = fair_world(TierPolicy((Tier("standard", max_queued=100),)))
+    for user in ("a", "b", "c"):
+        ask(world, user, images=4)
+        ask(world, user, images=4)
+    served: list[str] = []
+    for _ in range(8):  # rounds of two free slots each
+        assert world.service.scheduler.execute(room=2) == 2
+        with world.store.unit_of_work() as uow:
+            sent = sorted(uow.queue.dispatched(10), key=lambda j: j.dispatched_at or j.created_at)
+        served += [job.user_id for job in sent]
+        for job in sent:
+            world.service.process(job.id)
+        world.clock.advance(seconds=1)
+    assert {user: served.count(user) for user in "abc"} == {"a": 6, "b": 5, "c": 5}  # turns, not ids
+    rounds = [set(served[i : i + 2]) for i in range(0, 6, 2)]
+    assert rounds == [{"a", "b"}, {"a", "c"}, {"b", "c"}]  # a, b | c, a | b, c: each in turn
+
+
+def test_a_pause_waits_for_the_round_in_progress() -> None:
+    import threading
+
+    world = fair_world(TierPolicy())
+    ask(world, "alice")
+    paused = threading.Event()
+
+    def pause() -> None:
+        world.service.queue.pause()
+        paused.set()
+
+    with world.store.unit_of_work() as uow:
+        uow.queue.lock()  # a round holds the queue
+        pausing = threading.Thread(target=pause)
+        pausing.start()
+        assert not paused.wait(0.3)  # the pause waits for it
+    assert paused.wait(5)
+    pausing.join(5)
+    assert world.service.scheduler.execute(room=1) == 0  # and the next round sees it

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from nexus_image.application import GenerateImage, IdempotencyConflict, PromptRejected
@@ -121,3 +123,31 @@ def test_a_key_recorded_before_the_one_declaration_still_replays(world: World) -
     assert world.balance() == balance
     with pytest.raises(IdempotencyConflict):
         submit(GenerateImage("alice", "a fox", seed=6, client_key="k"))
+
+
+def test_a_key_recorded_by_the_first_request_shape_still_replays_and_a_later_field_is_another_request(
+    world: World,
+) -> None:
+    """Keys stored before `deadline_seconds` existed hold every field of the first shape, at
+    its default (None where it has none); the same request replays, one with a deadline is new."""
+    import hashlib
+    import json
+
+    from nexus_image.domain.parameters import request_fields
+
+    submit = world.service.request.submit
+    views, _ = submit(GenerateImage("alice", "a fox", seed=5, client_key="k"))
+    shape: dict[str, object] = {"user_id": "alice"}
+    for description in request_fields():
+        if description.param.since == 1:
+            default = None if description.default is dataclasses.MISSING else description.default
+            shape[description.name] = {"prompt": "a fox", "seed": 5, "loras": []}.get(
+                description.name, default
+            )
+    job_id, _, at = world.store.idempotency[("alice", "k")]
+    old = hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()
+    world.store.idempotency[("alice", "k")] = (job_id, old, at)
+    replayed, created = submit(GenerateImage("alice", "a fox", seed=5, client_key="k"))
+    assert (replayed[0].id, created) == (views[0].id, False)
+    with pytest.raises(IdempotencyConflict):
+        submit(GenerateImage("alice", "a fox", seed=5, deadline_seconds=30, client_key="k"))

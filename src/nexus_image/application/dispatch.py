@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from itertools import count
+from datetime import UTC, datetime, timedelta
 
 from nexus_image.application.ports import (
     Clock,
@@ -25,9 +24,10 @@ from nexus_image.domain.queue import Tier, TierClock, TierPolicy
 
 Slot = tuple[str | None, int | None]  # the worker a dispatch is aimed at, and its partition
 
-AGED_SCAN = 20  # the oldest waiting jobs looked at for one past the aging bound
+AGED_SCAN = 100  # the oldest waiting jobs looked at for one past the aging bound
 ROTATION_PAGE = 50  # users of a tier's rotation read at a time (capped ones are skipped)
 OVERDUE_BATCH = 200
+EVER = datetime(1970, 1, 1, tzinfo=UTC)  # `outstanding_by_worker(EVER)`: every dispatch not started
 
 
 @dataclass(slots=True)
@@ -57,19 +57,27 @@ class DispatchJobs:
     metrics: Metrics = field(default_factory=NullMetrics)
     seat_ttl: timedelta = timedelta(seconds=10)
     redispatch_after: timedelta = timedelta(seconds=60)
-    _retiered: bool = field(default=False, init=False, repr=False)
+    tidy_every: timedelta = timedelta(seconds=60)
+    _tidied_at: datetime | None = field(default=None, init=False, repr=False)
 
     def execute(self, room: int | None = None) -> int:
         """One round; how many jobs were dispatched. With `room`, up to that many go to no
         worker in particular (a process that runs what it dispatches itself) instead of to the
         seats' free slots."""
         self.expire_overdue()
-        if not self._retiered:  # users of a tier that is no longer configured: the default's
-            in_transaction(
-                self.uow_factory, lambda uow: uow.queue.retier(self.policy.names, self.policy.default)
-            )
-            self._retiered = True
+        now = self.clock.now()
+        if self._tidied_at is None or now - self._tidied_at >= self.tidy_every:
+            in_transaction(self.uow_factory, lambda uow: self._tidy(uow, now))
+            self._tidied_at = now
         return in_transaction(self.uow_factory, lambda uow: self._round(uow, room))
+
+    def _tidy(self, uow: UnitOfWork, now: datetime) -> None:
+        """Now and then: users with jobs waiting but in no rotation (jobs written by an older
+        version) join one; users in the rotation of a tier no longer configured move to the
+        default one. Nobody is left where no round looks."""
+        uow.queue.lock()
+        uow.queue.rejoin(now)
+        uow.queue.retier(self.policy.names, self.policy.default)
 
     def expire_overdue(self) -> int:
         """Every QUEUED job past its deadline ends EXPIRED, refunded; how many."""
@@ -87,6 +95,7 @@ class DispatchJobs:
         return len(tiers)
 
     def _round(self, uow: UnitOfWork, room: int | None) -> int:
+        uow.queue.lock()  # one round at a time, never beside a pause
         if uow.queue.paused():
             return 0
         now = self.clock.now()
@@ -103,7 +112,8 @@ class DispatchJobs:
             if job is None:
                 break
             record(uow, job, job.dispatch(now, worker_id, partition, event_id=self.ids.new_id()), self.clock)
-            uow.queue.served(job.user_id, now)
+            # one after the other: users served in one round keep the order they were served in
+            uow.queue.served(job.user_id, now + timedelta(microseconds=sent))
             running[job.user_id] = running.get(job.user_id, 0) + 1
             sent += 1
         uow.queue.save_tier_clock(tiers)
@@ -177,9 +187,11 @@ class DispatchJobs:
     def _pick(self, uow: UnitOfWork, tier: Tier, running: dict[str, int]) -> _Pick | None:
         """The tier's next user (served least recently, not at the running cap) and their
         oldest waiting job; users found with nothing waiting leave the rotation."""
-        for offset in count(0, ROTATION_PAGE):
-            users = uow.queue.rotation(tier.name, ROTATION_PAGE, offset)
+        after: tuple[datetime, str] | None = None
+        while True:
+            users = uow.queue.rotation(tier.name, ROTATION_PAGE, after)
             for user in users:
+                after = (user.served_at, user.user_id)
                 if tier.at_running_cap(running.get(user.user_id, 0)):
                     continue
                 job = uow.queue.head(user.user_id)
@@ -189,7 +201,6 @@ class DispatchJobs:
                 return _Pick(tier, user, job)
             if len(users) < ROTATION_PAGE:
                 return None
-        return None  # pragma: no cover
 
 
 def _seat_slots(seat: WorkerSeat, outstanding: int) -> Iterator[Slot]:
@@ -256,7 +267,7 @@ class ManageQueue:
             return QueueStatus(
                 paused=uow.queue.paused(),
                 tiers=tiers,
-                dispatched=len(uow.queue.dispatched(10_000)),
+                dispatched=sum(uow.queue.outstanding_by_worker(EVER).values()),
                 running=counts.get(JobStatus.PROCESSING.value, 0),
                 workers=uow.queue.seats(now - self.seat_ttl),
                 oldest_waiting_seconds=(now - oldest[0].created_at).total_seconds() if oldest else None,
@@ -268,6 +279,7 @@ class ManageQueue:
 
         def work(uow: UnitOfWork) -> int:
             now = self.clock.now()
+            uow.queue.lock()  # after any round in progress, before the next
             uow.queue.set_paused(True, now)
             called_back = uow.queue.dispatched(100_000)
             for job in called_back:
@@ -279,7 +291,11 @@ class ManageQueue:
         return in_transaction(self.uow_factory, work)
 
     def resume(self) -> None:
-        in_transaction(self.uow_factory, lambda uow: uow.queue.set_paused(False, self.clock.now()))
+        def work(uow: UnitOfWork) -> None:
+            uow.queue.lock()
+            uow.queue.set_paused(False, self.clock.now())
+
+        in_transaction(self.uow_factory, work)
 
     def seat(self, worker_id: str, capacity: int, partitions: tuple[int, ...] | None) -> None:
         seat = WorkerSeat(worker_id, capacity, partitions, self.clock.now())

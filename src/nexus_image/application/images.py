@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from nexus_image.application.access import check_page, owned_job, visible_job
+from nexus_image.application.dispatch import EVER
 from nexus_image.application.dto import ImageView
 from nexus_image.application.errors import NotFound
 from nexus_image.application.ports import (
@@ -96,7 +97,8 @@ class ImageQueries:
         now = self.clock.now()
         cached = self._queue
         if cached is None or now - cached[0] >= self.queue_ttl:
-            cached = (now, uow.queue.waiting(), uow.queue.tier_clock(), len(uow.queue.dispatched(10_000)))
+            dispatched = sum(uow.queue.outstanding_by_worker(EVER).values())
+            cached = (now, uow.queue.waiting(), uow.queue.tier_clock(), dispatched)
             self._queue = cached
         _, rotations, clock, dispatched = cached
         tier = next(

@@ -47,9 +47,6 @@ from nexus_image.domain.resolution import Pricing
 UNKNOWN_WAIT_SECONDS = 10  # Retry-After of a full queue before any generation time is known
 
 
-ABSENT = object()  # a field a fingerprint leaves out
-
-
 def _fingerprint(command: GenerateImage) -> str:
     """What makes two requests the same: every declared field, absent ones at their default
     (so spelling a default out is the same request), adapters in any order. A field without a
@@ -68,15 +65,20 @@ def _fingerprint(command: GenerateImage) -> str:
 
 
 def _earlier_fingerprints(command: GenerateImage) -> set[str]:
-    """What a key recorded by an earlier version may hold for `command`: the same fields, absent
-    ones as None (named, or not: fields added since were not), except the defaults that the
-    command or the client spelled out then. Each field with a default is tried both ways (as
-    given and at its default), each empty one named or not (a few thousand hashes, only when a
-    replayed key's fingerprint differs), so such a key still finds its job."""
+    """What a key recorded by an earlier version may hold for `command`: the fields of the first
+    request shape only (those with `since` 1; a command that gives a later one is no earlier
+    request), absent ones as None, except the defaults that the command or the client spelled
+    out then. Each field with a default is tried both ways (as given and at its default; a few
+    dozen hashes, only when a replayed key's fingerprint differs), so such a key still finds
+    its job."""
     names: list[str] = ["user_id"]
     choices: list[list[object]] = [[command.user_id]]
     for description in request_fields():
         value = command.given.get(description.name)
+        if description.param.since > 1:
+            if value is not None:
+                return set()
+            continue
         options: list[object] = [value]
         if description.param.kind is Kind.ADAPTERS:
             options = [_adapter_pairs(value)]
@@ -85,14 +87,9 @@ def _earlier_fingerprints(command: GenerateImage) -> set[str]:
                 options.append(description.default)
             elif str(value) == str(description.default):
                 options.append(None)
-        if value is None and description.default in (MISSING, None):
-            options.append(ABSENT)
         names.append(description.name)
         choices.append(options)
-    return {
-        _digest({n: v for n, v in zip(names, chosen, strict=True) if v is not ABSENT})
-        for chosen in product(*choices)
-    }
+    return {_digest(dict(zip(names, chosen, strict=True))) for chosen in product(*choices)}
 
 
 def _digest(body: dict[str, object]) -> str:
@@ -209,7 +206,13 @@ class RequestGeneration:
                 raise RateLimitExceeded(wait)
 
     def _room(self, uow: UnitOfWork, user_id: str, tier: Tier, asked: int) -> None:
-        """Refuse a request that would take the user past their tier's queued cap."""
+        """Refuse a request that would take the user past their tier's queued cap: for now
+        (429, retry later), or for good when it asks for more than the cap at once (422)."""
+        if asked > tier.max_queued:
+            raise InvalidValue(
+                "num_images",
+                f"the {tier.name} tier queues at most {tier.max_queued} images at once; ask for fewer",
+            )
         queued = uow.queue.queued_count(user_id)
         if queued + asked <= tier.max_queued:
             return

@@ -122,7 +122,8 @@ class Param:
     for the outer shapes: `a1111` is its label in AUTOMATIC1111's settings line; `per_image`
     says the images of one batch may differ in it (every other field is part of the batch key);
     `group` gathers fields the studio shows together (a variation's seed and strength); `cli`
-    offers it as an option of `nexus-image generate`."""
+    offers it as an option of `nexus-image generate`; `since` is the version of the request
+    shape that added it (an Idempotency-Key recorded before did not name it)."""
 
     label: str
     help: str
@@ -140,6 +141,7 @@ class Param:
     per_image: bool = False
     group: str | None = None
     cli: bool = True
+    since: int = 1
 
 
 PARAM = "param"
@@ -438,6 +440,7 @@ class RequestOptions:
             low=1,
             high=MAX_DEADLINE_SECONDS,
             cli=False,
+            since=2,
         ),
         None,
     )

@@ -192,8 +192,9 @@ def dispatch_rank(
             continue
         waiting = sum(u.waiting for u in others)
         lead = (mine - clock.start(other, weights[other])) * weights[other]
-        if lead < 0:
+        if lead < -1e-9:  # sums of strides are not exact: as `choose`, equal to nine decimals
             continue
+        lead = max(lead, 0.0)
         whole = math.floor(lead + 1e-9)
         served = whole + (1 if abs(lead - whole) > 1e-9 or other < tier else 0)
         rank += min(waiting, served)

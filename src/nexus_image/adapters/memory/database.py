@@ -45,6 +45,7 @@ class MemoryStore:
     rate_limit_locks: RateLimitHolds = field(default_factory=RateLimitHolds)  # per key, pruned
     uploads: dict[str, Upload] = field(default_factory=dict)
     queue: QueueState = field(default_factory=QueueState)
+    queue_lock: threading.Lock = field(default_factory=threading.Lock)  # the queue's own lock
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -104,4 +105,5 @@ class MemoryUnitOfWork:
 
     def _end(self) -> None:
         self.rate_limits.release()  # the keys this unit held, as a transaction's end frees rows
+        self.queue.release()
         self._open()

@@ -38,6 +38,18 @@ class MemoryQueue:
         self.store = store
         self.jobs = jobs
         self.ops: list[Operation] = []
+        self._locked = False
+
+    def lock(self) -> None:
+        if not self._locked:
+            self.store.queue_lock.acquire()
+            self._locked = True
+
+    def release(self) -> None:
+        """The unit of work ended: its hold on the queue's lock ends too."""
+        if self._locked:
+            self._locked = False
+            self.store.queue_lock.release()
 
     # --- staging ------------------------------------------------------------------------------
     def _state(self) -> QueueState:
@@ -62,14 +74,15 @@ class MemoryQueue:
 
         self.ops.append(op)
 
-    def rotation(self, tier: str, limit: int, offset: int = 0) -> list[InRotation]:
+    def rotation(self, tier: str, limit: int, after: tuple[datetime, str] | None = None) -> list[InRotation]:
         rows = [
             InRotation(user, str(row[0]), row[1], int(row[3]))  # type: ignore[arg-type,call-overload]
             for user, row in self._state().users.items()
             if row[0] == tier and row[2]
         ]
+        rows = [r for r in rows if after is None or (r.served_at, r.user_id) > after]
         rows.sort(key=lambda r: (r.served_at, r.user_id))
-        return rows[offset : offset + limit]
+        return rows[:limit]
 
     def leave_rotation(self, user_id: str, mark: int) -> None:
         def op(state: QueueState) -> None:
@@ -97,6 +110,16 @@ class MemoryQueue:
 
         self.ops.append(op)
         return len(moved)
+
+    def rejoin(self, at: datetime) -> int:
+        users = self._state().users
+        latest: dict[str, str] = {}
+        for job in self._queued():
+            if job.dispatched_at is None and not (job.user_id in users and users[job.user_id][2]):
+                latest[job.user_id] = job.tier
+        for user, tier in latest.items():
+            self.enqueue(user, tier, at)
+        return len(latest)
 
     # --- jobs, as the queue sees them ---------------------------------------------------------
     def _queued(self) -> list[ImageJob]:

@@ -24,6 +24,8 @@ NEVER_SERVED = datetime(1970, 1, 1, tzinfo=UTC)
 PAUSED = "paused"
 CLOCK = "clock"
 PASS = "pass:"
+LOCK = "lock"  # SQLite: the row a round writes first, taking the database's write lock
+QUEUE_LOCK_KEY = 0x6E78_5F71_7565  # "nx_que": PostgreSQL's transaction lock of the queue
 
 _queued = jobs.c.status == JobStatus.QUEUED.value
 _waiting = sa.and_(_queued, jobs.c.dispatched_at.is_(None))
@@ -33,6 +35,19 @@ _dispatched = sa.and_(_queued, jobs.c.dispatched_at.is_not(None))
 class SqlQueue(SqlRepository):
     def _insert(self, table: sa.Table) -> Any:
         return (postgresql.insert if self.postgres else sqlite.insert)(table)
+
+    def lock(self) -> None:
+        """PostgreSQL: `pg_advisory_xact_lock`, released at commit or rollback. SQLite has one
+        writer: a write first (to a row of its own) makes this transaction it until it ends."""
+        if self.postgres:
+            self.execute(sa.select(sa.func.pg_advisory_xact_lock(QUEUE_LOCK_KEY)))
+            return
+        statement = self._insert(queue_state).values(name=LOCK, value=0.0, changed_at=NEVER_SERVED)
+        self.execute(
+            statement.on_conflict_do_update(
+                index_elements=[queue_state.c.name], set_={"value": queue_state.c.value}
+            )
+        )
 
     # --- the rotation -------------------------------------------------------------------------
     def enqueue(self, user_id: str, tier: str, at: datetime) -> None:
@@ -45,15 +60,19 @@ class SqlQueue(SqlRepository):
         )
         self.execute(statement)
 
-    def rotation(self, tier: str, limit: int, offset: int = 0) -> list[InRotation]:
-        """Served by ix_queue_users_rotation."""
+    def rotation(self, tier: str, limit: int, after: tuple[datetime, str] | None = None) -> list[InRotation]:
+        """Served by ix_queue_users_rotation (a range of it, from `after`)."""
         statement = (
             sa.select(queue_users)
             .where(queue_users.c.tier == tier, queue_users.c.waiting == sa.true())
             .order_by(queue_users.c.served_at, queue_users.c.user_id)
             .limit(limit)
-            .offset(offset)
         )
+        if after is not None:
+            position = sa.tuple_(queue_users.c.served_at, queue_users.c.user_id)
+            statement = statement.where(
+                position > sa.tuple_(sa.literal(after[0], UtcDateTime()), sa.literal(after[1]))
+            )
         return [
             InRotation(r["user_id"], r["tier"], r["served_at"], r["mark"])
             for r in self.execute(statement).mappings()
@@ -73,6 +92,21 @@ class SqlQueue(SqlRepository):
         statement = sa.update(queue_users).where(queue_users.c.tier.not_in(list(tiers))).values(tier=default)
         return int(self.execute(statement).rowcount or 0)
 
+    def rejoin(self, at: datetime) -> int:
+        """Served by ix_jobs_queued_user: the waiting jobs, once a minute or so."""
+        marked = sa.exists().where(
+            queue_users.c.user_id == jobs.c.user_id, queue_users.c.waiting == sa.true()
+        )
+        missing = (
+            sa.select(jobs.c.user_id, sa.func.max(jobs.c.tier))
+            .where(_waiting, ~marked)
+            .group_by(jobs.c.user_id)
+        )
+        found = self.execute(missing).all()
+        for user_id, tier in found:
+            self.enqueue(user_id, tier, at)
+        return len(found)
+
     # --- jobs, as the queue sees them ---------------------------------------------------------
     def _jobs(self, statement: sa.Select[Any]) -> list[ImageJob]:
         return [job_from_row(r) for r in self.execute(statement).mappings()]
@@ -88,32 +122,33 @@ class SqlQueue(SqlRepository):
         found = self._jobs(statement)
         return found[0] if found else None
 
+    def _count(self, column: sa.Column[Any], where: sa.ColumnElement[bool]) -> dict[Any, int]:
+        """Rows counted here, not by GROUP BY: the rows are the few jobs in the fleet's hands,
+        read through their partial index (a GROUP BY makes SQLite, without statistics, walk the
+        whole table in the order of another index)."""
+        counts: dict[Any, int] = {}
+        for (value,) in self.execute(sa.select(column).where(where)):
+            counts[value] = counts.get(value, 0) + 1
+        return counts
+
     def running_by_user(self) -> dict[str, int]:
-        """Served by ix_jobs_dispatched and ix_jobs_processing_lease: as many rows as the fleet
-        has jobs in hand."""
-        counts: dict[str, int] = {}
-        for where in (_dispatched, jobs.c.status == JobStatus.PROCESSING.value):
-            statement = sa.select(jobs.c.user_id, sa.func.count()).where(where).group_by(jobs.c.user_id)
-            for user_id, found in self.execute(statement):
-                counts[user_id] = counts.get(user_id, 0) + found
+        """Served by ix_jobs_dispatched and ix_jobs_processing_lease."""
+        counts = self._count(jobs.c.user_id, _dispatched)
+        for user_id, found in self._count(
+            jobs.c.user_id, jobs.c.status == JobStatus.PROCESSING.value
+        ).items():
+            counts[user_id] = counts.get(user_id, 0) + found
         return counts
 
     def running_by_worker(self) -> dict[str, int]:
         """Served by ix_jobs_processing_lease: the running jobs only."""
-        statement = (
-            sa.select(jobs.c.worker_id, sa.func.count())
-            .where(jobs.c.status == JobStatus.PROCESSING.value, jobs.c.worker_id.is_not(None))
-            .group_by(jobs.c.worker_id)
-        )
-        return {row[0]: int(row[1]) for row in self.execute(statement)}
+        running = sa.and_(jobs.c.status == JobStatus.PROCESSING.value, jobs.c.worker_id.is_not(None))
+        return self._count(jobs.c.worker_id, running)
 
     def outstanding_by_worker(self, since: datetime) -> dict[str | None, int]:
-        statement = (
-            sa.select(jobs.c.dispatched_to, sa.func.count())
-            .where(_dispatched, jobs.c.dispatched_at >= sa.literal(since, UtcDateTime()))
-            .group_by(jobs.c.dispatched_to)
-        )
-        return {row[0]: int(row[1]) for row in self.execute(statement)}
+        """Served by ix_jobs_dispatched."""
+        recent = sa.and_(_dispatched, jobs.c.dispatched_at >= sa.literal(since, UtcDateTime()))
+        return self._count(jobs.c.dispatched_to, recent)
 
     def stale_dispatches(self, before: datetime, limit: int) -> list[ImageJob]:
         statement = (

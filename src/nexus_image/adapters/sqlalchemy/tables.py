@@ -240,7 +240,8 @@ rate_limit_logs = sa.Table(
 queue_users = sa.Table(
     "queue_users",
     metadata,
-    sa.Column("user_id", sa.String(USER), primary_key=True),
+    # byte-wise ("C") on PostgreSQL, as Python compares: ties in a rotation break alike everywhere
+    sa.Column("user_id", identifier(USER), primary_key=True),
     sa.Column("tier", sa.String(32), nullable=False),
     sa.Column("served_at", UtcDateTime(), nullable=False),
     sa.Column("waiting", sa.Boolean(), nullable=False),

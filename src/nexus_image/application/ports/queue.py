@@ -43,12 +43,18 @@ class Leadership(Protocol):
 
 
 class QueueRepository(Protocol):
+    def lock(self) -> None:
+        """Wait for, then hold until this transaction ends, the queue's own lock: rounds of the
+        scheduler, pause and resume take it first, so none of them decides on what another is
+        changing (two schedulers for a moment, a pause during a round)."""
+
     def enqueue(self, user_id: str, tier: str, at: datetime) -> None:
         """The user has an image waiting, in `tier` (their latest request's): they are in that
         tier's rotation, keeping their place (when they were last served)."""
 
-    def rotation(self, tier: str, limit: int, offset: int = 0) -> list[InRotation]:
-        """Users of `tier` marked waiting, served least recently first (ties by id)."""
+    def rotation(self, tier: str, limit: int, after: tuple[datetime, str] | None = None) -> list[InRotation]:
+        """Users of `tier` marked waiting, served least recently first (ties by id), from just
+        after `after` (served_at, user id) when given."""
 
     def head(self, user_id: str) -> ImageJob | None:
         """The user's oldest QUEUED job not dispatched yet."""
@@ -59,6 +65,10 @@ class QueueRepository(Protocol):
     def served(self, user_id: str, at: datetime) -> None: ...
     def retier(self, tiers: Sequence[str], default: str) -> int:
         """Users in a rotation of a tier no longer configured move to `default`; how many."""
+
+    def rejoin(self, at: datetime) -> int:
+        """Users with jobs waiting who are not marked waiting (jobs written by an older version,
+        say) are marked, in their latest waiting job's tier; how many."""
 
     def running_by_user(self) -> dict[str, int]:
         """Per user: their jobs dispatched or running (what the running cap counts)."""

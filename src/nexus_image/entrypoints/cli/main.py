@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from nexus_image.application.dto import GenerateImage
-from nexus_image.application.errors import Conflict, NotFound, PromptRejected
+from nexus_image.application.errors import Conflict, NotFound, PromptRejected, UserQueueFull
 from nexus_image.domain.errors import DomainError, InsufficientTokens, InvalidValue
 from nexus_image.domain.parameters import (
     MAX_PROMPT_LENGTH,
@@ -187,7 +187,7 @@ def _generate(app: Any, args: argparse.Namespace) -> int:
         return _fail(error.message, EXIT_BAD_INPUT)
     except InsufficientTokens as error:
         return _fail(f"{error}; add tokens with: {top_up_command(args.user)}", EXIT_BAD_INPUT)
-    except (DomainError, PromptRejected, Conflict) as error:
+    except (DomainError, PromptRejected, Conflict, UserQueueFull) as error:
         return _fail(str(error), EXIT_BAD_INPUT)
     if settings.model is None:
         print(RANDOM_MODEL_NOTICE, file=sys.stderr)

@@ -93,7 +93,11 @@ def upgrade() -> None:
         op.create_index(name, "jobs", columns, postgresql_where=sa.text(where), sqlite_where=sa.text(where))
     op.create_table(
         "queue_users",
-        sa.Column("user_id", sa.String(255), nullable=False),
+        sa.Column(
+            "user_id",
+            sa.String(255).with_variant(sa.String(255, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("tier", sa.String(32), nullable=False),
         sa.Column("served_at", _moment(), nullable=False),
         sa.Column("waiting", sa.Boolean(), nullable=False),
