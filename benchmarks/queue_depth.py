@@ -1,11 +1,11 @@
 """Does a deep queue slow down choosing the next job, asking for an image, or the API's memory?
 
     PYTHONPATH=src:. .venv/bin/python benchmarks/queue_depth.py --depth 100000
-    PYTHONPATH=src:. .venv/bin/python benchmarks/queue_depth.py --part scheduler
+    PYTHONPATH=src:. .venv/bin/python benchmarks/queue_depth.py --part dispatcher
 
-The scheduler part (`--part scheduler`): a fresh PostgreSQL database with `--shallow` (100) and
+The dispatcher part (`--part dispatcher`): a fresh PostgreSQL database with `--shallow` (100) and
 then `--depth` QUEUED jobs of 200 users in two tiers (copies of a real job, by one INSERT ...
-SELECT, then ANALYZE); one scheduler round that chooses and dispatches one job is timed
+SELECT, then ANALYZE); one dispatcher round that chooses and dispatches one job is timed
 `--rounds` times rolled back (the queue stays as it is: the cost of choosing) and 50 times
 committed (the queue moves on). Printed: P50/P95 at each depth and the deep/shallow ratios.
 
@@ -118,13 +118,13 @@ def deepen(
     return time.perf_counter() - started
 
 
-SCHEDULER_TIERS = (
+DISPATCHER_TIERS = (
     '{"free": {"weight": 1, "max_queued": 1000000}, "pro": {"weight": 3, "max_queued": 1000000}}'
 )
 
 
 def choosing(url: str, depth: int, rounds: int) -> dict[str, Any]:
-    """A database with `depth` QUEUED jobs of 200 users in two tiers; one scheduler round that
+    """A database with `depth` QUEUED jobs of 200 users in two tiers; one dispatcher round that
     chooses and dispatches one job, timed rolled back (`rounds` times) and committed (50)."""
     from nexus_image.application import GenerateImage
     from nexus_image.entrypoints.composition import compose
@@ -135,8 +135,8 @@ def choosing(url: str, depth: int, rounds: int) -> dict[str, Any]:
             database_url=url,
             data_dir=Path(data),
             welcome_tokens=10**9,
-            tiers=SCHEDULER_TIERS,
-            scheduler=False,
+            tiers=DISPATCHER_TIERS,
+            dispatcher=False,
         )
         app = compose("cli", settings)
         try:
@@ -189,20 +189,20 @@ def main() -> None:
     )
     parser.add_argument("--depth", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=300, help="POST + GET pairs per phase (default 300)")
-    parser.add_argument("--part", choices=("api", "scheduler", "both"), default="both")
+    parser.add_argument("--part", choices=("api", "dispatcher", "both"), default="both")
     parser.add_argument(
-        "--shallow", type=int, default=100, help="the scheduler's shallow queue (default 100)"
+        "--shallow", type=int, default=100, help="the dispatcher's shallow queue (default 100)"
     )
     parser.add_argument(
-        "--rounds", type=int, default=300, help="scheduler rounds timed, rolled back (default 300)"
+        "--rounds", type=int, default=300, help="dispatcher rounds timed, rolled back (default 300)"
     )
     args = parser.parse_args()
     report: dict[str, Any] = {
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
         "depth": args.depth,
     }
-    if args.part in ("scheduler", "both"):
-        report["scheduler"] = scheduler_part(args.depth, args.shallow, args.rounds)
+    if args.part in ("dispatcher", "both"):
+        report["dispatcher"] = scheduler_part(args.depth, args.shallow, args.rounds)
     if args.part in ("api", "both"):
         report["api"] = api_part(args.depth, args.requests)
     print(json.dumps(report, indent=2))

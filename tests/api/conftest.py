@@ -104,7 +104,7 @@ class Api:
         queue = self.container.job_queue()
         outcomes: list[str] = []
         while True:
-            self.worker.scheduler.execute(room=8)
+            self.worker.dispatcher.execute(room=8)
             self.worker.relay.drain()
             deliveries = queue.receive(8, 0)
             if not deliveries:

@@ -60,7 +60,7 @@ def test_failures_and_cancellations_are_refunded_exactly_once(stack: Stack) -> N
     assert stack.run_queue() == ["FAILED"]
     stack.generator.fail_with = None
     cancelled = stack.request(seed=2)
-    stack.service.scheduler.execute(room=1)  # dispatched: a worker will read its message
+    stack.service.dispatcher.execute(room=1)  # dispatched: a worker will read its message
     stack.service.cancel("alice", cancelled.id)
     with pytest.raises(Conflict):
         stack.service.cancel("alice", cancelled.id)

@@ -1,5 +1,5 @@
 """Migration 0009 on a database filled by the previous head (0008), on SQLite and PostgreSQL:
-queued jobs wait for the scheduler (their users in the default tier's rotation) and are
+queued jobs wait for the dispatcher (their users in the default tier's rotation) and are
 dispatched in turn; EXPIRED is a status the table accepts; the downgrade turns EXPIRED jobs
 into CANCELLED ones (both refunded) and the upgrade works again."""
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 DOCUMENT = (
     '{"prompt": "a fox", "negative_prompt": "", "style": "realistic", "resolution": "512x512", "seed": 1,'
-    ' "steps": 2, "guidance": 7.0, "scheduler": "euler", "variation_seed": null, "variation_strength": 0.0,'
+    ' "steps": 2, "guidance": 7.0, "dispatcher": "euler", "variation_seed": null, "variation_strength": 0.0,'
     ' "init_image_id": null, "mask_image_id": null, "strength": null, "loras": []}'
 )
 
@@ -78,8 +78,8 @@ def check(engine: Engine) -> None:
         account = uow.accounts.get("alice")
         assert account is not None and (account.balance, account.tier) == (90, None)
     clock = ManualClock(NOW + timedelta(minutes=1))
-    scheduler = DispatchJobs(factory, clock, SequentialIds("m"))
-    assert scheduler.execute(room=3) == 3
+    dispatcher = DispatchJobs(factory, clock, SequentialIds("m"))
+    assert dispatcher.execute(room=3) == 3
     with factory() as uow:
         order = [j.id for j in uow.queue.dispatched(10)]
         assert sorted(order) == ["q1", "q2", "q3"]

@@ -16,7 +16,7 @@ from nexus_image.application import GenerateImage
 from nexus_image.domain.events import GenerationRequested
 from nexus_image.entrypoints.composition import compose
 from nexus_image.entrypoints.settings import Settings
-from nexus_image.entrypoints.worker.loops import RelayLoop, SchedulerLoop
+from nexus_image.entrypoints.worker.loops import DispatcherLoop, RelayLoop
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +63,7 @@ def test_a_workers_relay_publishes_an_api_replicas_request_without_polling(
     postgres_url: str, tmp_path: Path
 ) -> None:
     """Two applications on one database, as in two processes: the API side writes the request;
-    the worker side's scheduler and relay, told to look only every minute, dispatch and publish
+    the worker side's dispatcher and relay, told to look only every minute, dispatch and publish
     it when notified."""
     api = compose("api", Settings(data_dir=tmp_path / "api", database_url=postgres_url, welcome_tokens=100))
     worker = compose(
@@ -78,12 +78,12 @@ def test_a_workers_relay_publishes_an_api_replicas_request_without_polling(
             worker.service.relay, idle_seconds=60, bell=worker.container.outbox_bell(), listener=listener
         )
         worker.service.queue.seat("inproc", 1000, None)  # room for whatever earlier tests left
-        scheduler = SchedulerLoop(
-            worker.service.scheduler, SoleLeadership(), worker.container.scheduler_bell(), idle_seconds=60
+        dispatcher = DispatcherLoop(
+            worker.service.dispatcher, SoleLeadership(), worker.container.dispatcher_bell(), idle_seconds=60
         )
         thread = threading.Thread(target=loop.run, daemon=True)
         thread.start()
-        scheduling = threading.Thread(target=scheduler.run, daemon=True)
+        scheduling = threading.Thread(target=dispatcher.run, daemon=True)
         scheduling.start()
         assert listener.listening.wait(10)
         view = api.service.request_generation(GenerateImage(user_id="alice", prompt="a heron", steps=2))
@@ -93,7 +93,7 @@ def test_a_workers_relay_publishes_an_api_replicas_request_without_polling(
             published += [d.job_id for d in worker.queue.receive(max_items=8, timeout=0.2)]
         assert view.id in published
         loop.stop_event.set()
-        scheduler.stop_event.set()
+        dispatcher.stop_event.set()
         worker.container.bells().ring()
         thread.join(10)
         scheduling.join(10)

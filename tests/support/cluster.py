@@ -102,9 +102,9 @@ class Cluster:
         command = [NEXUS_IMAGE, "serve", "--port", str(port)]
         return self._spawn(name, f"api-{name}", command, self.env(embedded_worker=False, **overrides))
 
-    def start_scheduler(self, name: str, **overrides: Any) -> WorkerHandle:
-        """`nexus-image scheduler` in a subprocess: a standalone scheduler candidate."""
-        return self._spawn(name, f"scheduler-{name}", [NEXUS_IMAGE, "scheduler"], self.env(**overrides))
+    def start_dispatcher(self, name: str, **overrides: Any) -> WorkerHandle:
+        """`nexus-image dispatcher` in a subprocess: a standalone dispatcher candidate."""
+        return self._spawn(name, f"dispatcher-{name}", [NEXUS_IMAGE, "dispatcher"], self.env(**overrides))
 
     def worker_logs(self) -> str:
         return "\n".join(f"--- {w.worker_id} (rc={w.process.poll()})\n{w.log()}" for w in self.workers)

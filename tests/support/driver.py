@@ -54,11 +54,11 @@ class ServiceDriver:
         return self.service.request_generation(GenerateImage(user_id=user, **params))  # type: ignore[arg-type]
 
     def run_queue(self) -> list[str]:
-        """Dispatch what is queued (the scheduler's order), relay the outbox and process
+        """Dispatch what is queued (the dispatcher's order), relay the outbox and process
         everything dispatched; returns the outcomes' statuses."""
         statuses: list[str] = []
         while True:
-            self.service.scheduler.execute(room=8)
+            self.service.dispatcher.execute(room=8)
             self.service.relay.drain()
             deliveries = self.queue.receive(max_items=8, timeout=0)
             if not deliveries:
@@ -75,7 +75,7 @@ class ServiceDriver:
 
 
 def hand_out(service: ImageService, room: int = 100) -> int:
-    """What a scheduler with `room` free slots and the outbox relay do: queued jobs dispatched
+    """What a dispatcher with `room` free slots and the outbox relay do: queued jobs dispatched
     in the policy's order, then every pending event published; returns how many events."""
-    service.scheduler.execute(room=room)
+    service.dispatcher.execute(room=room)
     return service.relay.drain()

@@ -116,9 +116,9 @@ def test_each_role_gets_its_adapters_from_the_settings(tmp_path: Path) -> None:
     assert plan_for("cli", local).metrics == "null"
     with pytest.raises(ValueError, match="unknown role"):
         compose("gpu", local)
-    assert set(ROLES) == {"embedded", "api", "worker", "cli", "memory", "scheduler"}
-    scheduler = plan_for("scheduler", distributed)
-    assert (scheduler.database, scheduler.messaging, scheduler.generator) == ("sql", "kafka", "none")
+    assert set(ROLES) == {"embedded", "api", "worker", "cli", "memory", "dispatcher"}
+    dispatcher = plan_for("dispatcher", distributed)
+    assert (dispatcher.database, dispatcher.messaging, dispatcher.generator) == ("sql", "kafka", "none")
 
 
 def test_settings_are_applied_at_construction_and_both_worker_roles_run_the_same_loops(

@@ -40,10 +40,10 @@ def ask(world: World, user: str, images: int = 1, tier: str | None = None, **fie
 
 
 def serve(world: World, count: int) -> list[Served]:
-    """`count` turns of one free worker: the scheduler dispatches one job, the worker runs it."""
+    """`count` turns of one free worker: the dispatcher dispatches one job, the worker runs it."""
     served: list[Served] = []
     for _ in range(count):
-        if world.service.scheduler.execute(room=1) == 0:
+        if world.service.dispatcher.execute(room=1) == 0:
             break
         world.service.relay.drain()
         [delivery] = world.queue.receive(1, 0)
@@ -121,7 +121,7 @@ def test_the_running_cap_holds_jobs_back_without_holding_other_users() -> None:
     world = fair_world(TierPolicy((Tier("standard", max_queued=100, max_running=2),)))
     alice = ask(world, "alice", images=4)
     bob = ask(world, "bob", images=1)
-    assert world.service.scheduler.execute(room=10) == 3  # two of alice's, bob's one
+    assert world.service.dispatcher.execute(room=10) == 3  # two of alice's, bob's one
     with world.store.unit_of_work() as uow:
         assert {j.id for j in uow.queue.dispatched(10)} == {*alice[:2], *bob}
         assert uow.queue.head("alice") is not None and uow.queue.head("alice").id == alice[2]  # type: ignore[union-attr]
@@ -148,7 +148,7 @@ def test_a_deadline_that_passes_while_queued_expires_the_job_with_a_refund() -> 
     [job] = ask(world, "alice", deadline_seconds=30)
     charged = world.balance()
     world.clock.advance(seconds=31)
-    assert world.service.scheduler.execute(room=1) == 0  # expired, nothing to dispatch
+    assert world.service.dispatcher.execute(room=1) == 0  # expired, nothing to dispatch
     view = world.service.get_image("alice", job)
     assert view.status == "EXPIRED" and view.started_at is None
     assert world.balance() == charged + view.tokens_cost == world.ledger_sum()
@@ -185,7 +185,7 @@ def test_pause_accepts_and_charges_but_starts_nothing_until_resumed() -> None:
     assert world.service.queue.pause() == 1
     [late] = ask(world, "alice")
     assert world.balance() < 100_000  # charged
-    assert world.service.scheduler.execute(room=5) == 0
+    assert world.service.dispatcher.execute(room=5) == 0
     [delivery] = world.queue.receive(1, 0)
     skipped = world.service.worker.claim.start(delivery.job_id, dispatched_only=True)
     assert not isinstance(skipped, ImageJob) and skipped.status is Outcome.SKIPPED
@@ -226,15 +226,15 @@ def test_dispatches_go_to_workers_with_room_on_the_partitions_they_read() -> Non
     world.service.queue.seat("w1", 2, (0, 1))
     world.service.queue.seat("w2", 1, ())  # reads nothing yet: nothing aimed at it
     ask(world, "alice", images=4)
-    assert world.service.scheduler.execute() == 2
+    assert world.service.dispatcher.execute() == 2
     with world.store.unit_of_work() as uow:
         sent = [r.event for r in uow.outbox.pending(20) if isinstance(r.event, GenerationDispatched)]
     assert [(e.worker_id, e.partition) for e in sent] == [("w1", 0), ("w1", 1)]
-    assert world.service.scheduler.execute() == 0  # w1 is full until it starts one
+    assert world.service.dispatcher.execute() == 0  # w1 is full until it starts one
     world.clock.advance(seconds=61)
-    assert world.service.scheduler.execute() == 0  # w1 said nothing for a minute: gone
+    assert world.service.dispatcher.execute() == 0  # w1 said nothing for a minute: gone
     world.service.queue.seat("w1", 2, (0, 1))
-    assert world.service.scheduler.execute() == 2  # not started in a minute: sent again
+    assert world.service.dispatcher.execute() == 2  # not started in a minute: sent again
 
 
 def _owner(world: World, job_id: str) -> str:
@@ -249,10 +249,10 @@ def test_the_next_job_goes_to_an_idle_worker_before_a_busy_one() -> None:
     world.service.queue.seat("w1", 1, (0,))
     world.service.queue.seat("w2", 1, (1,))
     [first, second] = ask(world, "alice", images=2)
-    assert world.service.scheduler.execute(room=1) == 1
+    assert world.service.dispatcher.execute(room=1) == 1
     world.service.worker.claim.worker_id = "w1"
     world.service.worker.claim.start(first, dispatched_only=True)  # w1 is busy with it now
-    assert world.service.scheduler.execute() == 1
+    assert world.service.dispatcher.execute() == 1
     with world.store.unit_of_work() as uow:
         job = uow.jobs.get(second)
         assert uow.queue.running_by_worker() == {"w1": 1}
@@ -282,7 +282,7 @@ def test_users_served_in_one_round_keep_their_turns() -> None:
         ask(world, user, images=4)
     served: list[str] = []
     for _ in range(8):  # rounds of two free slots each
-        assert world.service.scheduler.execute(room=2) == 2
+        assert world.service.dispatcher.execute(room=2) == 2
         with world.store.unit_of_work() as uow:
             sent = sorted(uow.queue.dispatched(10), key=lambda j: j.dispatched_at or j.created_at)
         served += [job.user_id for job in sent]
@@ -312,4 +312,4 @@ def test_a_pause_waits_for_the_round_in_progress() -> None:
         assert not paused.wait(0.3)  # the pause waits for it
     assert paused.wait(5)
     pausing.join(5)
-    assert world.service.scheduler.execute(room=1) == 0  # and the next round sees it
+    assert world.service.dispatcher.execute(room=1) == 0  # and the next round sees it

@@ -7,7 +7,7 @@ from prometheus_client import generate_latest
 from nexus_image.adapters.prometheus import PrometheusMetrics, QueueGauges
 from nexus_image.adapters.system import SoleLeadership
 from nexus_image.entrypoints.worker import RecoveryLoop, RelayLoop, WorkerLoop
-from nexus_image.entrypoints.worker.loops import SchedulerLoop
+from nexus_image.entrypoints.worker.loops import DispatcherLoop
 
 from .conftest import World
 
@@ -15,10 +15,10 @@ from .conftest import World
 def test_scheduler_relay_and_worker_loops_drain_the_queue(world: World) -> None:
     jobs = [world.request(seed=i) for i in range(3)]
     world.service.queue.seat("w", 2, None)
-    scheduler = SchedulerLoop(world.service.scheduler, SoleLeadership(), idle_seconds=0.01)
+    dispatcher = DispatcherLoop(world.service.dispatcher, SoleLeadership(), idle_seconds=0.01)
     relay = RelayLoop(world.service.relay, idle_seconds=0.01)
     worker = WorkerLoop(world.service.worker, world.queue, max_batch=2, poll_seconds=0.01)
-    threads = [threading.Thread(target=loop.run) for loop in (scheduler, relay, worker)]
+    threads = [threading.Thread(target=loop.run) for loop in (dispatcher, relay, worker)]
     for thread in threads:
         thread.start()
     deadline = threading.Event()
@@ -28,7 +28,7 @@ def test_scheduler_relay_and_worker_loops_drain_the_queue(world: World) -> None:
         deadline.wait(0.02)
     relay.stop_event.set()
     worker.stop_event.set()
-    scheduler.stop_event.set()
+    dispatcher.stop_event.set()
     for thread in threads:
         thread.join(5)
     assert worker.processed == 3

@@ -89,7 +89,7 @@ def test_relay_keeps_events_while_the_broker_is_down(world: World) -> None:
 
 def test_queue_drops_duplicate_events_by_id(world: World) -> None:
     world.request()
-    assert world.service.scheduler.execute(room=1) == 1
+    assert world.service.dispatcher.execute(room=1) == 1
     pending = world.store.unit_of_work().outbox.pending(10)
     [record] = [r for r in pending if isinstance(r.event, GenerationDispatched)]
     world.queue.publish(record.event)

@@ -13,7 +13,7 @@ from nexus_image.application import GenerateImage
 from nexus_image.domain.events import GenerationRequested
 from nexus_image.entrypoints.composition import compose
 from nexus_image.entrypoints.settings import Settings
-from nexus_image.entrypoints.worker.loops import RelayLoop, SchedulerLoop
+from nexus_image.entrypoints.worker.loops import DispatcherLoop, RelayLoop
 from nexus_image.testing import MemoryStore
 
 
@@ -55,10 +55,10 @@ def test_a_request_is_dispatched_and_relayed_at_once_although_both_would_look_on
     try:
         app.service.queue.seat("w", 1, None)  # a worker with room
         relay = RelayLoop(app.service.relay, idle_seconds=60, bell=app.container.outbox_bell())
-        scheduler = SchedulerLoop(
-            app.service.scheduler, SoleLeadership(), app.container.scheduler_bell(), idle_seconds=60
+        dispatcher = DispatcherLoop(
+            app.service.dispatcher, SoleLeadership(), app.container.dispatcher_bell(), idle_seconds=60
         )
-        threads = [threading.Thread(target=loop.run, daemon=True) for loop in (relay, scheduler)]
+        threads = [threading.Thread(target=loop.run, daemon=True) for loop in (relay, dispatcher)]
         for thread in threads:
             thread.start()
         time.sleep(0.2)  # both wait on their bells now
@@ -66,7 +66,7 @@ def test_a_request_is_dispatched_and_relayed_at_once_although_both_would_look_on
         deliveries = app.queue.receive(max_items=1, timeout=10)
         assert [d.job_id for d in deliveries] == [view.id]
         relay.stop_event.set()
-        scheduler.stop_event.set()
+        dispatcher.stop_event.set()
         app.container.bells().ring()
         for thread in threads:
             thread.join(5)

@@ -46,7 +46,7 @@ class ScriptedQueue:
 def queued(world: World, count: int) -> list[Delivery]:
     """`count` jobs requested and dispatched: their deliveries, as the transport hands them out."""
     ids = [world.request(seed=i).id for i in range(count)]
-    assert world.service.scheduler.execute(room=count) == count
+    assert world.service.dispatcher.execute(room=count) == count
     return [Delivery(job_id, i) for i, job_id in enumerate(ids)]
 
 

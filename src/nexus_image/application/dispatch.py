@@ -1,4 +1,4 @@
-"""The scheduler: jobs wait in the database and are handed to the workers (dispatched) one by
+"""The dispatcher: jobs wait in the database and are handed to the workers (dispatched) one by
 one in the order of the fair-share policy, only as workers have room; and what operators do with
 the queue (look at it, pause it, resume it)."""
 
@@ -39,7 +39,7 @@ class _Pick:
 
 @dataclass(slots=True)
 class DispatchJobs:
-    """One round of the scheduler. Jobs whose deadline passed are EXPIRED (refunded) first,
+    """One round of the dispatcher. Jobs whose deadline passed are EXPIRED (refunded) first,
     paused or not. Then, unless the queue is paused, each free slot of a worker (its seat's
     capacity, less what was dispatched to it and not started yet) gets the next job of the
     policy (see domain.queue): the oldest job waiting past the aging bound if there is one,
@@ -48,7 +48,7 @@ class DispatchJobs:
     `redispatch_after` (its message lost with a broker or a process) is sent again.
 
     Everything a round decides is written in one transaction with the dispatch messages (the
-    outbox relays them), so a scheduler that dies mid-round leaves nothing half done."""
+    outbox relays them), so a dispatcher that dies mid-round leaves nothing half done."""
 
     uow_factory: UnitOfWorkFactory
     clock: Clock

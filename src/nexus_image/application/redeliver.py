@@ -15,7 +15,7 @@ QUEUE_CAPACITY = 10_000
 class RedeliverQueuedJobs:
     """An in-process queue dies with its process, but the jobs it held stay QUEUED (and paid
     for) in the database. On start, each of them dispatched to that queue is called back, so
-    the scheduler dispatches it again in its turn, and every waiting user is in their tier's
+    the dispatcher dispatches it again in its turn, and every waiting user is in their tier's
     rotation. A job delivered twice is harmless: workers skip jobs that are already past QUEUED."""
 
     uow_factory: UnitOfWorkFactory

@@ -65,7 +65,7 @@ class ImageService:
         read_parameters: ReadParameters,
         uploads: ManageUploads,
         lora_catalog: LoraCatalog,
-        scheduler: DispatchJobs,
+        dispatcher: DispatchJobs,
         queue: ManageQueue,
         process: ProcessJobs | None = None,
     ) -> None:
@@ -86,7 +86,7 @@ class ImageService:
         self.uploads = uploads
         self.lora_catalog = lora_catalog
         self._process = process
-        self.scheduler = scheduler  # dispatches queued jobs in the fair-share order
+        self.dispatcher = dispatcher  # dispatches queued jobs in the fair-share order
         self.queue = queue  # the queue's status, pause and resume
 
     def request_generation(self, command: GenerateImage) -> ImageView:

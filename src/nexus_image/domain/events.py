@@ -69,8 +69,8 @@ class GenerationCancelled(DomainEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GenerationDispatched(DomainEvent):
-    """The scheduler handed the job to the workers: the message a worker takes it from. Aimed
-    at `worker_id`'s `partition` of the transport where the scheduler knows them."""
+    """The dispatcher handed the job to the workers: the message a worker takes it from. Aimed
+    at `worker_id`'s `partition` of the transport where the dispatcher knows them."""
 
     event_type: ClassVar[str] = "generation.dispatched"
     worker_id: str | None = None

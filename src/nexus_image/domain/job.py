@@ -92,8 +92,8 @@ class ImageJob:
     group_id: str | None = None  # shared by the images of one request for several
     tier: str = DEFAULT_TIER  # the owner's tier when it was requested (see domain.queue)
     deadline_at: datetime | None = None  # not started by then: EXPIRED, never started
-    dispatched_at: datetime | None = None  # handed to the workers (while QUEUED), by the scheduler
-    dispatched_to: str | None = None  # the worker it was aimed at, if the scheduler knew one
+    dispatched_at: datetime | None = None  # handed to the workers (while QUEUED), by the dispatcher
+    dispatched_to: str | None = None  # the worker it was aimed at, if the dispatcher knew one
     version: int = field(default=0)
 
     @classmethod
@@ -113,7 +113,7 @@ class ImageJob:
         deadline_at: datetime | None = None,
     ) -> tuple[ImageJob, Transition]:
         """A new QUEUED job at `tokens_cost` (by default its resolution's price): charged once,
-        and put on the queue (the scheduler dispatches it to the workers in its turn)."""
+        and put on the queue (the dispatcher dispatches it to the workers in its turn)."""
         job = cls(
             id=job_id,
             user_id=user_id,

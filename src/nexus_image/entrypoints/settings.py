@@ -88,12 +88,12 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=10, ge=1)
     # The fair queue: tiers (JSON: name -> weight, max_queued, max_running), the tier of a user
     # nothing names (default: the first), the JWT claim naming a user's tier, the aging bound
-    # (a job waiting longer is served next), and whether this process may be the scheduler.
+    # (a job waiting longer is served next), and whether this process may be the dispatcher.
     tiers: str = ""
     default_tier: str | None = None
     tier_claim: str = "tier"
     max_queue_wait_seconds: float = Field(default=600.0, ge=0, le=7 * 24 * 3600)
-    scheduler: bool = True
+    dispatcher: bool = True
     cors_origins: str = ""
     log_json: bool | None = None
 

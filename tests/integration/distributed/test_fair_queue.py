@@ -1,6 +1,6 @@
 """The fair queue in the distributed deployment, every part a real process: two API replicas
-(`nexus-image serve`), two workers (a generation takes 0.4 s each), two standalone schedulers
-(`nexus-image scheduler`, one holding the PostgreSQL lock), PostgreSQL, a Kafka-protocol broker
+(`nexus-image serve`), two workers (a generation takes 0.4 s each), two standalone dispatchers
+(`nexus-image dispatcher`, one holding the PostgreSQL lock), PostgreSQL, a Kafka-protocol broker
 and S3. Clients talk HTTP to the replicas; the test reads the database to check the order."""
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class Client:
 @pytest.fixture
 def deployment(make_cluster: MakeCluster, kafka: TansuBroker, tmp_path: Path) -> tuple[Cluster, list[int]]:
     cluster = make_cluster(
-        kafka, jwt_secret=SECRET, max_batch=1, tiers=TIERS, rate_limit_per_minute=1000, scheduler=False
+        kafka, jwt_secret=SECRET, max_batch=1, tiers=TIERS, rate_limit_per_minute=1000, dispatcher=False
     )
     ports = [free_port(), free_port()]
     for index, port in enumerate(ports):
@@ -83,7 +83,7 @@ def deployment(make_cluster: MakeCluster, kafka: TansuBroker, tmp_path: Path) ->
             module="tests.support.pattern_worker",
         )
     for name in ("s1", "s2"):
-        cluster.start_scheduler(name)
+        cluster.start_dispatcher(name)
     for port in ports:
         wait_for(partial(port_open, port), 60, "the API replicas to listen", cluster.worker_logs)
     probe = cluster.api()
@@ -93,7 +93,7 @@ def deployment(make_cluster: MakeCluster, kafka: TansuBroker, tmp_path: Path) ->
         return len(workers) == 2 and all(seat.partitions for seat in workers)
 
     wait_for(seated, 120, "both workers to take jobs from their partitions", cluster.worker_logs)
-    wait_for(lambda: leader(cluster) is not None, 30, "a scheduler to lead", cluster.worker_logs)
+    wait_for(lambda: leader(cluster) is not None, 30, "a dispatcher to lead", cluster.worker_logs)
     return cluster, ports
 
 
@@ -137,7 +137,7 @@ def test_the_fleet_serves_users_and_tiers_fairly_through_faults(
     late = started_after_per_worker(cluster, burst, lone.json()["id"], asked)
     assert all(count <= 2 for count in late.values()), late
 
-    # 2. The leading scheduler SIGKILLed mid-burst: the standby takes over, nothing lost or doubled.
+    # 2. The leading dispatcher SIGKILLed mid-burst: the standby takes over, nothing lost or doubled.
     wait_for(all_in(probe, burst, "COMPLETED"), 120, "the first burst", cluster.worker_logs)
     second = [job for _ in range(5) for job in alice.generate(num_images=4)]
     wait_for(
@@ -168,17 +168,31 @@ def test_the_fleet_serves_users_and_tiers_fairly_through_faults(
     for _ in range(12):
         flood["pro"] += pro.generate(num_images=4)
         flood["free"] += free.generate(num_images=4)
+    wait_for(lambda: sum(j.started_at is not None for j in rows(cluster, flood["pro"])) >= 6, 60, "the flood")
+    light = Client(port_b, "f2", "free").post()  # a lone job of the light tier, under the flood
+    light_asked = datetime.fromisoformat(light.json()["created_at"])
     held = capped.generate(num_images=4) + capped.generate(num_images=2)
     before = capped.balance()
     refused = capped.post(num_images=2)
     assert refused.status_code == 429 and refused.json()["code"] == "user_queue_full"
     assert capped.balance() == before
     everything = flood["pro"] + flood["free"] + held
-    wait_for(all_in(probe, everything, "COMPLETED"), 240, "the flood", cluster.worker_logs)
+    wait_for(
+        all_in(probe, [*everything, light.json()["id"]], "COMPLETED"), 240, "the flood", cluster.worker_logs
+    )
     order = sorted(rows(cluster, flood["pro"] + flood["free"]), key=lambda j: j.started_at or j.created_at)
     first = [job.tier for job in order[:40]]
     ratio = first.count("pro") / first.count("free")
     assert 3 * 0.8 <= ratio <= 3 * 1.2, (first.count("pro"), first.count("free"))
+    [light_job] = rows(cluster, [light.json()["id"]])
+    light_started = light_job.started_at
+    assert light_started is not None
+    ahead = [
+        j for j in rows(cluster, everything) if j.started_at and light_asked < j.started_at < light_started
+    ]
+    # its bound: ceil((3 + 1) / 1) jobs of the other tiers (pro and capped; f2, never served, is
+    # at the front of its own), plus the jobs already dispatched to the two workers when it came
+    assert len(ahead) <= 4 + 2, len(ahead)
     runs = sorted(rows(cluster, held), key=lambda j: j.started_at or j.created_at)
     for earlier, later in pairwise(runs):
         assert earlier.completed_at is not None and later.started_at is not None

@@ -21,7 +21,7 @@ class EncodedEvent:
     key: bytes
     value: bytes
     headers: list[tuple[str, str | bytes | None]]
-    partition: int | None = None  # where the scheduler aimed a dispatch; None: by key
+    partition: int | None = None  # where the dispatcher aimed a dispatch; None: by key
 
 
 def encode(event: DomainEvent) -> EncodedEvent:
@@ -47,7 +47,7 @@ JOB_MESSAGES = frozenset({GenerationDispatched.event_type, GenerationRequested.e
 
 def requested_job_id(value: bytes | None) -> str:
     """The job id of a dispatch (or of a request, as the requests topic carried them before the
-    scheduler: the worker skips those jobs unless dispatched since); PoisonMessage for anything
+    dispatcher: the worker skips those jobs unless dispatched since); PoisonMessage for anything
     else."""
     if value is None:
         raise PoisonMessage("empty message")

@@ -3,8 +3,8 @@
 A job's events are keyed by job id, so all of them land on one partition of their topic and keep
 their order; requests, outcomes and progress live on separate topics because different readers
 want them (workers, notifiers, live views) at very different volumes. The requests topic carries
-the scheduler's dispatches (the jobs for the workers, each aimed at the partition of a worker with
-room where the scheduler knows one); a request's acceptance (`queued`) is news for watchers, on
+the dispatcher's dispatches (the jobs for the workers, each aimed at the partition of a worker with
+room where the dispatcher knows one); a request's acceptance (`queued`) is news for watchers, on
 the progress topic."""
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""One scheduler at a time on PostgreSQL: a session advisory lock on a connection of its own.
+"""One dispatcher at a time on PostgreSQL: a session advisory lock on a connection of its own.
 
-The lock lives as long as that session: a scheduler that dies (even SIGKILLed) closes its
+The lock lives as long as that session: a dispatcher that dies (even SIGKILLed) closes its
 socket, the server ends the session and the lock is free at once for a standby, which tries
-again every second or so. TCP keepalives bound how long a scheduler cut off by the network
+again every second or so. TCP keepalives bound how long a dispatcher cut off by the network
 holds it (about 10 s). The holder checks its session before each round: once the session is
-gone it is not the scheduler any more, and tries to become it again like everyone else."""
+gone it is not the dispatcher any more, and tries to become it again like everyone else."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from nexus_image.adapters.sqlalchemy.engine import normalize_url
 
 log = logging.getLogger(__name__)
 
-LOCK_KEY = 0x6E78_5F73_6368  # "nx_sch": the scheduler's advisory lock, in each database
+LOCK_KEY = 0x6E78_5F73_6368  # "nx_sch": the dispatcher's advisory lock, in each database
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 2}
 
 
@@ -42,9 +42,9 @@ class PostgresLeadership:
                         sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}
                     ).scalar_one()
                 )
-        except Exception as error:  # the server or the network: not the scheduler until it answers
+        except Exception as error:  # the server or the network: not the dispatcher until it answers
             if self._held:
-                log.warning("scheduler lock lost: %s", error)
+                log.warning("dispatcher lock lost: %s", error)
             self._drop()
         return self._held
 
@@ -56,7 +56,7 @@ class PostgresLeadership:
                 connection.invalidate()
                 connection.close()
             except Exception as error:  # already broken: nothing more to release
-                log.debug("closing the scheduler lock's connection: %s", error)
+                log.debug("closing the dispatcher lock's connection: %s", error)
 
     def release(self) -> None:
         self._drop()  # ending the session frees the lock

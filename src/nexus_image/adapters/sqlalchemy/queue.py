@@ -1,5 +1,5 @@
 """The fair queue's state in SQL: the rotations (`queue_users`), the tiers' virtual times and
-the pause switch (`queue_state`), the workers' seats (`queue_workers`), and the scheduler's
+the pause switch (`queue_state`), the workers' seats (`queue_workers`), and the dispatcher's
 reads of `jobs`, each one an index range (see tables.py), whatever the queue's depth."""
 
 from __future__ import annotations

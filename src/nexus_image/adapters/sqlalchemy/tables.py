@@ -84,7 +84,7 @@ for _name, _status, _columns in (
     _where = sa.text(f"status = '{_status}'")
     sa.Index(_name, *_columns, postgresql_where=_where, sqlite_where=_where)
 
-# The scheduler: one user's queued jobs, oldest first (their next job, how many they have
+# The dispatcher: one user's queued jobs, oldest first (their next job, how many they have
 # queued); those dispatched and not started (per worker; stale ones); deadlines to expire.
 _QUEUED = sa.text("status = 'QUEUED'")
 sa.Index(
@@ -235,7 +235,7 @@ rate_limit_logs = sa.Table(
 )
 
 # The fair queue's rotations: one row per user who ever queued; `waiting` while they have jobs
-# to dispatch (set with each new one, cleared by the scheduler when it finds none, unless `mark`
+# to dispatch (set with each new one, cleared by the dispatcher when it finds none, unless `mark`
 # moved meanwhile); `served_at` orders a tier's rotation (least recently served first).
 queue_users = sa.Table(
     "queue_users",

@@ -1,5 +1,5 @@
-"""Real clock, ids and seeds; the doorbells that wake the outbox relay and the scheduler; the
-scheduler's lock without a database server."""
+"""Real clock, ids and seeds; the doorbells that wake the outbox relay and the dispatcher; the
+dispatcher's lock without a database server."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One scheduler at a time without a database server: a lock file (the embedded SQLite
+"""One dispatcher at a time without a database server: a lock file (the embedded SQLite
 deployment, where every process shares one data directory), or nobody else at all (memory)."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class FileLeadership:
 
 
 class SoleLeadership:
-    """The only scheduler there is (an in-memory deployment: one process)."""
+    """The only dispatcher there is (an in-memory deployment: one process)."""
 
     def hold(self) -> bool:
         return True

@@ -35,7 +35,7 @@ class InRotation:
 
 
 class Leadership(Protocol):
-    """One scheduler at a time: `hold()` is True while this process is (or just became) the
+    """One dispatcher at a time: `hold()` is True while this process is (or just became) the
     one; a process that dies lets another take over. `release()` gives it up."""
 
     def hold(self) -> bool: ...
@@ -45,8 +45,8 @@ class Leadership(Protocol):
 class QueueRepository(Protocol):
     def lock(self) -> None:
         """Wait for, then hold until this transaction ends, the queue's own lock: rounds of the
-        scheduler, pause and resume take it first, so none of them decides on what another is
-        changing (two schedulers for a moment, a pause during a round)."""
+        dispatcher, pause and resume take it first, so none of them decides on what another is
+        changing (two dispatchers for a moment, a pause during a round)."""
 
     def enqueue(self, user_id: str, tier: str, at: datetime) -> None:
         """The user has an image waiting, in `tier` (their latest request's): they are in that

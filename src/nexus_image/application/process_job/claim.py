@@ -30,7 +30,7 @@ class ClaimJobs:
     decides whether we keep rendering it, renew its lease, or settle it.
 
     A job past its deadline is never started: it ends EXPIRED (refunded) instead. Jobs that
-    came from the transport (`dispatched_only`) start only if the scheduler dispatched them: a
+    came from the transport (`dispatched_only`) start only if the dispatcher dispatched them: a
     stale message, for a job handed back or paused since, is skipped (the job waits for its
     turn again). A direct call (`ProcessJobs.execute`) runs the job it names."""
 

@@ -127,7 +127,7 @@ class ProcessJobs:
         """Generate now; hand each finished image's check, encoding, upload and settlement to
         `submit` (a finishing thread's), so the generator can start the next batch meanwhile.
         The futures are in the order of `job_ids`. `dispatched_only`: jobs from the transport,
-        started only if the scheduler dispatched them."""
+        started only if the dispatcher dispatched them."""
         outcomes: dict[str, Future[ProcessOutcome]] = {}
         started: list[ImageJob] = []
         claims = self.claim.start_all(job_ids, dispatched_only)

@@ -1,6 +1,6 @@
-"""`nexus-image queue status|pause|resume|tier` (operators) and `nexus-image scheduler` (a
-standalone scheduler process: it dispatches queued jobs to the workers, in the fair-share
-order, while it holds the scheduler lock; standbys take over when it dies)."""
+"""`nexus-image queue status|pause|resume|tier` (operators) and `nexus-image dispatcher` (a
+standalone dispatcher process: it dispatches queued jobs to the workers, in the fair-share
+order, while it holds the dispatcher lock; standbys take over when it dies)."""
 
 from __future__ import annotations
 
@@ -37,15 +37,15 @@ def register(commands: Any) -> None:
     tier.add_argument("--clear", action="store_true", help="let the token's claim decide again")
     tier.set_defaults(handler=cmd_queue_tier)
 
-    scheduler = commands.add_parser(
-        "scheduler",
-        help="run a standalone scheduler (and outbox relay): queued jobs to the workers, fairly",
+    dispatcher = commands.add_parser(
+        "dispatcher",
+        help="run a standalone dispatcher (and outbox relay): queued jobs to the workers, fairly",
         description="Dispatches queued jobs to the workers with room, in the fair-share order of "
-        "NEXUS_IMAGE_TIERS, while it holds the scheduler lock (a PostgreSQL advisory lock); run "
+        "NEXUS_IMAGE_TIERS, while it holds the dispatcher lock (a PostgreSQL advisory lock); run "
         "two for fail-over. Workers and embedded servers run a candidate too unless "
         "NEXUS_IMAGE_SCHEDULER=false.",
     )
-    scheduler.set_defaults(handler=cmd_scheduler)
+    dispatcher.set_defaults(handler=cmd_dispatcher)
 
 
 def _status_text(status: Any) -> str:
@@ -141,7 +141,7 @@ def cmd_queue_tier(args: argparse.Namespace) -> int:
     return _guarded(_with_app(work))
 
 
-def cmd_scheduler(args: argparse.Namespace) -> int:
+def cmd_dispatcher(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from nexus_image.entrypoints.composition import compose
@@ -154,11 +154,11 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_json)
-    app = compose("scheduler", settings)
-    loops = app.scheduler_loops()
+    app = compose("dispatcher", settings)
+    loops = app.dispatcher_loops()
 
     def stop(signum: int, _frame: Any) -> None:
-        log.info("signal %d: the scheduler stops", signum)
+        log.info("signal %d: the dispatcher stops", signum)
         loops.stop()
 
     signal.signal(signal.SIGTERM, stop)

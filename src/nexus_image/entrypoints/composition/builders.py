@@ -117,7 +117,7 @@ def outbox_listener(settings: Settings, bell: Any, closers: Closers) -> OutboxLi
 
 
 def leadership(settings: Settings, plan: Any, closers: Closers) -> Any:
-    """Who may be the scheduler: a PostgreSQL advisory lock; with SQLite a lock file beside the
+    """Who may be the dispatcher: a PostgreSQL advisory lock; with SQLite a lock file beside the
     database (every process of an embedded deployment shares its data directory); in memory,
     this process alone."""
     from nexus_image.adapters.system import FileLeadership, SoleLeadership
@@ -134,24 +134,24 @@ def leadership(settings: Settings, plan: Any, closers: Closers) -> Any:
             lock = PostgresLeadership(url)
             closers.append(lock.release)
             return lock
-        return FileLeadership(Path(f"{url.database}.scheduler.lock"))
-    return FileLeadership(settings.data_dir / "scheduler.lock")
+        return FileLeadership(Path(f"{url.database}.dispatcher.lock"))
+    return FileLeadership(settings.data_dir / "dispatcher.lock")
 
 
-SCHEDULING_ROLES = ("embedded", "worker", "scheduler")
+DISPATCHING_ROLES = ("embedded", "worker", "dispatcher")
 
 
-def scheduler_loop(role: str, settings: Settings, dispatch: Any, lock: Any, bell: Any, listener: Any) -> Any:
-    """A scheduler candidate in the roles that run loops (unless NEXUS_IMAGE_SCHEDULER=false
-    leaves it to `nexus-image scheduler` processes); the standalone scheduler always is one.
+def dispatcher_loop(role: str, settings: Settings, dispatch: Any, lock: Any, bell: Any, listener: Any) -> Any:
+    """A dispatcher candidate in the roles that run loops (unless NEXUS_IMAGE_SCHEDULER=false
+    leaves it to `nexus-image dispatcher` processes); the standalone dispatcher always is one.
     Commits of other processes ring it through the PostgreSQL listener; without one it looks
     more often."""
-    if role not in SCHEDULING_ROLES or (role != "scheduler" and not settings.scheduler):
+    if role not in DISPATCHING_ROLES or (role != "dispatcher" and not settings.dispatcher):
         return None
-    from nexus_image.entrypoints.worker.loops import SchedulerLoop
+    from nexus_image.entrypoints.worker.loops import DispatcherLoop
 
     heard = role == "embedded" or listener is not None
-    return SchedulerLoop(dispatch, lock, bell, idle_seconds=1.0 if heard else 0.25)
+    return DispatcherLoop(dispatch, lock, bell, idle_seconds=1.0 if heard else 0.25)
 
 
 TOPICS_RETRY_SECONDS = 10.0

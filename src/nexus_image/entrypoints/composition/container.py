@@ -45,7 +45,7 @@ class Role(StrEnum):
     WORKER = "worker"  # a standalone generation worker
     CLI = "cli"  # one-off commands
     MEMORY = "memory"  # the library's in-memory service
-    SCHEDULER = "scheduler"  # a standalone scheduler (and outbox relay)
+    DISPATCHER = "dispatcher"  # a standalone dispatcher (and outbox relay)
 
 
 ROLES = tuple(role.value for role in Role)
@@ -139,7 +139,7 @@ def plan_for(role: str, settings: Settings) -> Plan:
         live=live,
         metrics=MetricsKind.NULL if role == Role.CLI else MetricsKind.PROMETHEUS,
         feed=Feed.KAFKA if serving and kafka else Feed.NONE,
-        generator=Generation.NONE if role in (Role.API, Role.SCHEDULER) else Generation.DIFFUSERS,
+        generator=Generation.NONE if role in (Role.API, Role.DISPATCHER) else Generation.DIFFUSERS,
         recover_previous_run=role == Role.EMBEDDED and not kafka,
     )
 
@@ -152,10 +152,10 @@ class Container(containers.DeclarativeContainer):
 
     # --- the ports, one adapter each ------------------------------------------------------------
     # Commits that write outbox rows ring the bells: the relay publishes them at once, and the
-    # scheduler looks whether a worker has room (a job started or ended) or work came in.
+    # dispatcher looks whether a worker has room (a job started or ended) or work came in.
     outbox_bell = providers.Singleton(b.Doorbell)
-    scheduler_bell = providers.Singleton(b.Doorbell)
-    bells = providers.Singleton(b.Chime, outbox_bell, scheduler_bell)
+    dispatcher_bell = providers.Singleton(b.Doorbell)
+    bells = providers.Singleton(b.Chime, outbox_bell, dispatcher_bell)
     database = providers.Selector(
         providers.Callable(attrgetter("database"), plan),
         memory=providers.Singleton(b.memory_database),
@@ -365,7 +365,7 @@ class Container(containers.DeclarativeContainer):
         uploads=manage_uploads,
         lora_catalog=lora_catalog,
         process=process_jobs,
-        scheduler=dispatch_jobs,
+        dispatcher=dispatch_jobs,
         queue=manage_queue,
     )
 
@@ -374,8 +374,8 @@ class Container(containers.DeclarativeContainer):
     stop_event = providers.Singleton(threading.Event)
     ready = providers.Singleton(threading.Event)
     leadership = providers.Singleton(b.leadership, settings, plan, closers)
-    scheduler_loop = providers.Singleton(
-        b.scheduler_loop, role, settings, dispatch_jobs, leadership, scheduler_bell, outbox_listener
+    dispatcher_loop = providers.Singleton(
+        b.dispatcher_loop, role, settings, dispatch_jobs, leadership, dispatcher_bell, outbox_listener
     )
     seat_loop = providers.Singleton(
         b.seat_loop,
@@ -404,7 +404,7 @@ class Container(containers.DeclarativeContainer):
         warm_up=providers.Callable(b.loading_capability, generator),
         exit_on_model_error=providers.Callable(lambda r: r == "worker", role),
         recover_previous_run=providers.Callable(attrgetter("recover_previous_run"), plan),
-        scheduler=scheduler_loop,
+        dispatcher=dispatcher_loop,
         seat=seat_loop,
         stop_event=stop_event,
         ready=ready,

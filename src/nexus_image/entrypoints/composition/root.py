@@ -23,29 +23,29 @@ from nexus_image.application.tokens import ManageTokens
 from nexus_image.entrypoints.composition import builders
 from nexus_image.entrypoints.composition.container import Container
 from nexus_image.entrypoints.settings import Settings
-from nexus_image.entrypoints.worker.loops import RelayLoop, SchedulerLoop
+from nexus_image.entrypoints.worker.loops import DispatcherLoop, RelayLoop
 from nexus_image.entrypoints.worker.runtime import WorkerRuntime
 
 
-class SchedulerLoops:
-    """The scheduler in this thread and the relay beside it, until `stop()`."""
+class DispatcherLoops:
+    """The dispatcher in this thread and the relay beside it, until `stop()`."""
 
-    def __init__(self, scheduler: SchedulerLoop, relay: RelayLoop) -> None:
-        self.scheduler = scheduler
+    def __init__(self, dispatcher: DispatcherLoop, relay: RelayLoop) -> None:
+        self.dispatcher = dispatcher
         self.relay = relay
-        relay.stop_event = scheduler.stop_event
+        relay.stop_event = dispatcher.stop_event
 
     def run(self) -> None:
         relay = threading.Thread(target=self.relay.run, name="outbox-relay", daemon=True)
         relay.start()
         try:
-            self.scheduler.run()
+            self.dispatcher.run()
         finally:
             self.stop()
             relay.join(10)
 
     def stop(self) -> None:
-        self.scheduler.stop_event.set()
+        self.dispatcher.stop_event.set()
         if self.relay.bell is not None:
             self.relay.bell.ring()
 
@@ -102,10 +102,10 @@ class Application:
         use_case: ManageQueue = self.container.manage_queue()
         return use_case
 
-    def scheduler_loops(self) -> SchedulerLoops:
-        """The standalone scheduler's loops: the scheduler candidate and an outbox relay (the
+    def dispatcher_loops(self) -> DispatcherLoops:
+        """The standalone dispatcher's loops: the dispatcher candidate and an outbox relay (the
         dispatch messages go out from here even where workers do not relay)."""
-        return SchedulerLoops(self.container.scheduler_loop(), self.container.runtime().relay_loop)
+        return DispatcherLoops(self.container.dispatcher_loop(), self.container.runtime().relay_loop)
 
     @property
     def queue(self) -> JobQueue:

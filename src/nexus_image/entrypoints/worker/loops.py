@@ -249,10 +249,10 @@ class Leadership(Protocol):
 
 
 @dataclass
-class SchedulerLoop:
-    """The scheduler of this process, when it is the one (`leadership`): a round of
+class DispatcherLoop:
+    """The dispatcher of this process, when it is the one (`leadership`): a round of
     `dispatch` whenever a commit rings `bell` (a job started, finished, or was requested: a
-    worker may have room) and at least every `idle_seconds`. A process that is not the scheduler
+    worker may have room) and at least every `idle_seconds`. A process that is not the dispatcher
     looks every `standby_seconds` whether it may become it (the one before it died)."""
 
     dispatch: DispatchJobs
@@ -266,7 +266,7 @@ class SchedulerLoop:
     def run_once(self) -> int:
         leading = self.leadership.hold()
         if leading != self.leading:
-            log.info("scheduler: %s", "this process dispatches now" if leading else "standing by")
+            log.info("dispatcher: %s", "this process dispatches now" if leading else "standing by")
             self.leading = leading
         return self.dispatch.execute() if leading else 0
 
@@ -276,7 +276,7 @@ class SchedulerLoop:
                 try:
                     sent = self.run_once()
                 except Exception:
-                    log.exception("scheduler round failed")
+                    log.exception("dispatcher round failed")
                     sent = 0
                 if sent:
                     continue
@@ -291,7 +291,7 @@ class SchedulerLoop:
 
 @dataclass
 class SeatLoop:
-    """Tells the scheduler, every `every_seconds`, that this worker takes jobs: how many may be
+    """Tells the dispatcher, every `every_seconds`, that this worker takes jobs: how many may be
     dispatched to it ahead (`capacity`) and which partitions of the transport it reads now; on
     stop it gives its seat up, so nothing more is aimed at it."""
 
@@ -318,4 +318,4 @@ class SeatLoop:
             try:
                 self.seats.unseat(self.worker_id)
             except Exception:
-                log.warning("worker seat not given up: the scheduler drops it when it goes stale")
+                log.warning("worker seat not given up: the dispatcher drops it when it goes stale")

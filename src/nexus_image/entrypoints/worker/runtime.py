@@ -16,10 +16,10 @@ from nexus_image.application.redeliver import RedeliverQueuedJobs
 from nexus_image.application.relay import RelayOutbox
 from nexus_image.entrypoints.worker.loops import (
     Bell,
+    DispatcherLoop,
     Listener,
     RecoveryLoop,
     RelayLoop,
-    SchedulerLoop,
     SeatLoop,
     WorkerLoop,
 )
@@ -57,7 +57,7 @@ class WorkerRuntime:
     warm_up: Callable[[], None] | None = None
     exit_on_model_error: bool = False
     recover_previous_run: bool = False
-    scheduler: SchedulerLoop | None = None
+    dispatcher: DispatcherLoop | None = None
     seat: SeatLoop | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     ready: threading.Event = field(default_factory=threading.Event)
@@ -81,7 +81,7 @@ class WorkerRuntime:
             listener=self.outbox_listener,
         )
         self.recovery = RecoveryLoop(self.recover, self.recovery_every_seconds, self.stop_event)
-        for loop in (self.scheduler, self.seat):
+        for loop in (self.dispatcher, self.seat):
             if loop is not None:
                 loop.stop_event = self.stop_event
 
@@ -97,8 +97,8 @@ class WorkerRuntime:
         loops: list[tuple[str, Callable[[], None]]] = [("stalled-job-recovery", self.recovery.run)]
         if self.relay:
             loops.append(("outbox-relay", self.relay_loop.run))
-        if self.scheduler is not None:
-            loops.append(("scheduler", self.scheduler.run))
+        if self.dispatcher is not None:
+            loops.append(("dispatcher", self.dispatcher.run))
         threads = [threading.Thread(target=run, name=name, daemon=True) for name, run in loops]
         for thread in threads:
             thread.start()

@@ -3,7 +3,7 @@ each account the tier an operator set (NULL: the one the token names);
 a new terminal status, EXPIRED; the rotations of users (`queue_users`), the queue's named values
 (`queue_state`) and the workers' seats (`queue_workers`).
 
-Jobs QUEUED at the upgrade wait for the scheduler (their users join the `standard` tier's
+Jobs QUEUED at the upgrade wait for the dispatcher (their users join the `standard` tier's
 rotation); a message already sent for one of them is skipped by the worker that reads it.
 
 Revision ID: 0009
