@@ -146,3 +146,21 @@ def test_users_with_waiting_jobs_but_no_rotation_rejoin_one(backend: Backend) ->
     with backend.uow_factory() as uow:
         assert [u.user_id for u in uow.queue.rotation("pro", 10)] == ["zoe"]
         assert uow.queue.rejoin(T0) == 0
+
+
+def test_the_shape_of_the_queue_is_read_at_one_instant(backend: Backend) -> None:
+    sent = make_job("sent", "alice", dispatched_at=T0)
+    first, second = (
+        make_job("a1", "alice", timedelta(seconds=1)),
+        make_job("a2", "alice", timedelta(seconds=2)),
+    )
+    add_jobs(backend, sent, first, second, make_job("b1", "bob", tier="pro"))
+    with backend.uow_factory() as uow:
+        uow.queue.save_tier_clock(TierClock({"pro": 0.5}, 0.25))
+        uow.commit()
+    with backend.uow_factory() as uow:
+        shape = uow.queue.shape(second)
+        assert shape.rotations == {"standard": [WaitingUser("alice", 2)], "pro": [WaitingUser("bob", 1)]}
+        assert (shape.dispatched, shape.nth) == (1, 2)
+        assert shape.clock == TierClock({"pro": 0.5}, 0.25)
+        assert uow.queue.shape(sent).nth == 0  # dispatched: not waiting any more

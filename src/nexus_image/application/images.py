@@ -6,7 +6,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from nexus_image.application.access import check_page, owned_job, visible_job
-from nexus_image.application.dispatch import EVER
 from nexus_image.application.dto import ImageView
 from nexus_image.application.errors import NotFound
 from nexus_image.application.ports import (
@@ -22,9 +21,7 @@ from nexus_image.application.views import delete_objects, image_view
 from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.queue import (
     DURATION_SAMPLE,
-    TierClock,
     TierPolicy,
-    WaitingUser,
     dispatch_rank,
     estimate_wait,
     mean_generation_seconds,
@@ -44,11 +41,7 @@ class ImageQueries:
     clock: Clock
     estimates_ttl: timedelta = timedelta(seconds=5)
     policy: TierPolicy = field(default_factory=TierPolicy)
-    queue_ttl: timedelta = timedelta(0)  # above 0: the shape is kept that long (a place may then lag)
     _estimates: tuple[datetime, float | None, int] | None = field(default=None, init=False, repr=False)
-    _queue: tuple[datetime, dict[str, list[WaitingUser]], TierClock, int] | None = field(
-        default=None, init=False, repr=False
-    )
 
     def get(self, user_id: str | None, job_id: str) -> ImageView:
         """With `queue_position` and `eta_seconds` while the job is QUEUED."""
@@ -91,23 +84,20 @@ class ImageQueries:
     def _position(self, uow: UnitOfWork, job: ImageJob) -> int:
         """Its place in the policy's order (see domain.queue.dispatch_rank): 1 once dispatched
         (a worker takes it next); else the jobs dispatched and not started, plus the dispatches
-        before its own. The queue's shape is read at most every `queue_ttl`."""
+        before its own, all read at one instant (so the place never jumps back because a job
+        moved between two reads)."""
         if job.dispatched_at is not None:
             return 1
-        now = self.clock.now()
-        cached = self._queue
-        if cached is None or now - cached[0] >= self.queue_ttl:
-            dispatched = sum(uow.queue.outstanding_by_worker(EVER).values())
-            cached = (now, uow.queue.waiting(), uow.queue.tier_clock(), dispatched)
-            self._queue = cached
-        _, rotations, clock, dispatched = cached
+        shape = uow.queue.shape(job)
         tier = next(
-            (t for t, users in rotations.items() if any(u.user_id == job.user_id for u in users)), None
+            (t for t, users in shape.rotations.items() if any(u.user_id == job.user_id for u in users)), None
         )
-        if tier is None:  # it joined after the shape was read: behind everyone waiting now
-            return dispatched + sum(u.waiting for users in rotations.values() for u in users) + 1
-        nth = uow.queue.nth_waiting(job)
-        return dispatched + dispatch_rank(tier, job.user_id, nth, rotations, clock, self.policy.weights())
+        if shape.nth == 0 or tier is None:  # dispatched (or started) since it was read: next
+            return 1
+        rank = dispatch_rank(
+            tier, job.user_id, shape.nth, shape.rotations, shape.clock, self.policy.weights()
+        )
+        return shape.dispatched + rank
 
     def _generation_estimates(self, uow: UnitOfWork) -> tuple[float | None, int]:
         """(mean generation seconds, workers at work), over the last minutes; kept a few

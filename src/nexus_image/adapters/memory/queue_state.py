@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from nexus_image.application.ports import InRotation, WorkerSeat
+from nexus_image.application.ports import InRotation, QueueShape, WorkerSeat
 from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.queue import TierClock, WaitingUser
 
@@ -190,6 +190,17 @@ class MemoryQueue:
         for user in ordered:
             rotations.setdefault(str(users[user][0]), []).append(WaitingUser(user, counts[user]))
         return rotations
+
+    def shape(self, job: ImageJob) -> QueueShape:
+        with self.store.lock:  # one instant: no commit lands between the reads
+            queued = self._queued()
+            mine = next((j for j in queued if j.id == job.id and j.dispatched_at is None), None)
+            return QueueShape(
+                self.waiting(),
+                self.tier_clock(),
+                sum(1 for j in queued if j.dispatched_at is not None),
+                self.nth_waiting(mine) if mine is not None else 0,
+            )
 
     # --- the tiers' clock, the pause switch, the seats ----------------------------------------
     def tier_clock(self) -> TierClock:

@@ -16,7 +16,7 @@ from nexus_image.adapters.sqlalchemy.base import SqlRepository
 from nexus_image.adapters.sqlalchemy.mappers import job_from_row
 from nexus_image.adapters.sqlalchemy.tables import jobs, queue_state, queue_users, queue_workers
 from nexus_image.adapters.sqlalchemy.types import UtcDateTime
-from nexus_image.application.ports import InRotation, WorkerSeat
+from nexus_image.application.ports import InRotation, QueueShape, WorkerSeat
 from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.queue import TierClock, WaitingUser
 
@@ -211,6 +211,62 @@ class SqlQueue(SqlRepository):
         for tier, user_id, found in self.execute(statement):
             rotations.setdefault(tier, []).append(WaitingUser(user_id, int(found)))
         return rotations
+
+    def shape(self, job: ImageJob) -> QueueShape:
+        """One statement (one snapshot): rows of kind `u` (a waiting user: tier, id, images,
+        served_at), `s` (a value of the tiers' clock), `d` (jobs dispatched), `n` (the owner's
+        waiting jobs up to this one), `m` (1 while this one waits)."""
+        no_text, no_time = sa.null().cast(sa.String()), sa.null().cast(UtcDateTime())
+
+        def row(kind: str, a: Any, b: Any, value: Any, at: Any) -> sa.Select[Any]:
+            return sa.select(
+                sa.literal(kind).label("kind"),
+                a.label("a"),
+                b.label("b"),
+                sa.cast(value, sa.Float()).label("v"),
+                at.label("at"),
+            )
+
+        counted = (
+            sa.select(jobs.c.user_id, sa.func.count().label("n"))
+            .where(_waiting)
+            .group_by(jobs.c.user_id)
+            .subquery()
+        )
+        users = row(
+            "u", queue_users.c.tier, queue_users.c.user_id, counted.c.n, queue_users.c.served_at
+        ).join_from(queue_users, counted, counted.c.user_id == queue_users.c.user_id)
+        clock = row("s", queue_state.c.name, no_text, queue_state.c.value, no_time).where(
+            sa.or_(queue_state.c.name == CLOCK, queue_state.c.name.startswith(PASS, autoescape=True))
+        )
+        ahead = sa.tuple_(jobs.c.created_at, jobs.c.id) <= sa.tuple_(
+            sa.literal(job.created_at, UtcDateTime()), sa.literal(job.id)
+        )
+        sent = row("d", no_text, no_text, sa.func.count(), no_time).select_from(jobs).where(_dispatched)
+        nth = (
+            row("n", no_text, no_text, sa.func.count(), no_time)
+            .select_from(jobs)
+            .where(jobs.c.user_id == job.user_id, _waiting, ahead)
+        )
+        mine = (
+            row("m", no_text, no_text, sa.func.count(), no_time)
+            .select_from(jobs)
+            .where(jobs.c.id == job.id, _waiting)
+        )
+        found = self.execute(sa.union_all(users, clock, sent, nth, mine)).mappings().all()
+        waiting_users = sorted(
+            (r for r in found if r["kind"] == "u"), key=lambda r: (r["a"], r["at"], r["b"])
+        )
+        rotations: dict[str, list[WaitingUser]] = {}
+        for r in waiting_users:
+            rotations.setdefault(r["a"], []).append(WaitingUser(r["b"], int(r["v"])))
+        values = {r["a"]: float(r["v"]) for r in found if r["kind"] == "s"}
+        tiers = TierClock(
+            {name[len(PASS) :]: v for name, v in values.items() if name.startswith(PASS)},
+            values.get(CLOCK, 0.0),
+        )
+        single = {r["kind"]: int(r["v"]) for r in found if r["kind"] in ("d", "n", "m")}
+        return QueueShape(rotations, tiers, single.get("d", 0), single.get("n", 0) if single.get("m") else 0)
 
     # --- the tiers' clock, the pause switch ---------------------------------------------------
     def _values(self, *names: str, prefix: str | None = None) -> dict[str, float]:

@@ -28,7 +28,13 @@ from nexus_image.application.ports.messaging import BatchEventPublisher, Deliver
 from nexus_image.application.ports.metrics import Metrics, NullMetrics
 from nexus_image.application.ports.moderation import ModerationVerdict, PromptModerator
 from nexus_image.application.ports.outbox import Outbox, OutboxRecord
-from nexus_image.application.ports.queue import InRotation, Leadership, QueueRepository, WorkerSeat
+from nexus_image.application.ports.queue import (
+    InRotation,
+    Leadership,
+    QueueRepository,
+    QueueShape,
+    WorkerSeat,
+)
 from nexus_image.application.ports.repositories import (
     AccountRepository,
     AlbumRepository,
@@ -85,6 +91,7 @@ __all__ = [
     "PreviewingStepCallback",
     "PromptModerator",
     "QueueRepository",
+    "QueueShape",
     "RateLimitLog",
     "RateLimiter",
     "RawImage",

@@ -34,6 +34,18 @@ class InRotation:
     mark: int
 
 
+@dataclass(frozen=True, slots=True)
+class QueueShape:
+    """What a waiting job's place is computed from, read at one instant (one snapshot): each
+    tier's rotation with its users' waiting images, the tiers' virtual times, the jobs dispatched
+    and not started, and the job's rank among its owner's waiting jobs (0: not waiting any more)."""
+
+    rotations: dict[str, list[WaitingUser]]
+    clock: TierClock
+    dispatched: int
+    nth: int
+
+
 class Leadership(Protocol):
     """One dispatcher at a time: `hold()` is True while this process is (or just became) the
     one; a process that dies lets another take over. `release()` gives it up."""
@@ -99,6 +111,10 @@ class QueueRepository(Protocol):
 
     def waiting(self) -> dict[str, list[WaitingUser]]:
         """Per tier, its users with images waiting, in rotation order, with how many."""
+
+    def shape(self, job: ImageJob) -> QueueShape:
+        """The queue as `job`'s place needs it, consistent in itself (one statement in SQL: a
+        job dispatched meanwhile is counted once, never both waiting and dispatched)."""
 
     def tier_clock(self) -> TierClock: ...
     def save_tier_clock(self, clock: TierClock) -> None: ...
