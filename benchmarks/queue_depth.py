@@ -148,7 +148,7 @@ def choosing(url: str, depth: int, rounds: int) -> dict[str, Any]:
             for _ in range(rounds + 20):
                 with factory() as uow:  # left without commit: rolled back
                     began = time.perf_counter()
-                    sent = dispatch._round(uow, 1)
+                    sent, _ = dispatch._round(uow, 1, False)
                     chosen.append((time.perf_counter() - began) * 1000)
                     assert sent == 1
             committed: list[float] = []

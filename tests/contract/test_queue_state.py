@@ -46,7 +46,7 @@ def test_rotations_order_users_by_when_they_were_last_served(backend: Backend) -
         assert head is not None and head.id == "a1"  # first come, first served
         assert (
             uow.queue.queued_count("alice") == 2
-            and uow.queue.nth_waiting(make_job("a2", "alice", timedelta(seconds=1))) == 2
+            and uow.queue.shape(make_job("a2", "alice", timedelta(seconds=1))).nth == 2
         )
         assert uow.queue.waiting() == {
             "pro": [WaitingUser("carol", 1)],

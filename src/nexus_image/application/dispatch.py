@@ -18,7 +18,7 @@ from nexus_image.application.ports import (
     UnitOfWorkFactory,
     WorkerSeat,
 )
-from nexus_image.application.transactions import in_transaction, record
+from nexus_image.application.transactions import call_back, in_transaction, record
 from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.queue import Tier, TierClock, TierPolicy
 
@@ -61,47 +61,43 @@ class DispatchJobs:
     _tidied_at: datetime | None = field(default=None, init=False, repr=False)
 
     def execute(self, room: int | None = None) -> int:
-        """One round; how many jobs were dispatched. With `room`, up to that many go to no
-        worker in particular (a process that runs what it dispatches itself) instead of to the
-        seats' free slots."""
-        self.expire_overdue()
+        """One round, in one transaction; how many jobs were dispatched. With `room`, up to that
+        many go to no worker in particular (a process that runs what it dispatches itself)
+        instead of to the seats' free slots."""
         now = self.clock.now()
-        if self._tidied_at is None or now - self._tidied_at >= self.tidy_every:
-            in_transaction(self.uow_factory, lambda uow: self._tidy(uow, now))
+        tidy = self._tidied_at is None or now - self._tidied_at >= self.tidy_every
+        sent, expired = in_transaction(self.uow_factory, lambda uow: self._round(uow, room, tidy))
+        if tidy:
             self._tidied_at = now
-        return in_transaction(self.uow_factory, lambda uow: self._round(uow, room))
+        for tier in expired:
+            self.metrics.job_expired(tier)
+        return sent
 
     def _tidy(self, uow: UnitOfWork, now: datetime) -> None:
         """Now and then: users with jobs waiting but in no rotation (jobs written by an older
         version) join one; users in the rotation of a tier no longer configured move to the
         default one. Nobody is left where no round looks."""
-        uow.queue.lock()
         uow.queue.rejoin(now)
         uow.queue.retier(self.policy.names, self.policy.default)
 
-    def expire_overdue(self) -> int:
-        """Every QUEUED job past its deadline ends EXPIRED, refunded; how many."""
+    def _expire(self, uow: UnitOfWork, now: datetime) -> list[str]:
+        """Every QUEUED job past its deadline ends EXPIRED, refunded (paused or not); their tiers."""
+        expired = uow.queue.overdue(now, OVERDUE_BATCH)
+        for job in expired:
+            record(uow, job, job.expire(now, event_id=self.ids.new_id()), self.clock)
+        return [job.tier for job in expired]
 
-        def work(uow: UnitOfWork) -> list[str]:
-            now = self.clock.now()
-            expired = uow.queue.overdue(now, OVERDUE_BATCH)
-            for job in expired:
-                record(uow, job, job.expire(now, event_id=self.ids.new_id()), self.clock)
-            return [job.tier for job in expired]
-
-        tiers = in_transaction(self.uow_factory, work)
-        for tier in tiers:
-            self.metrics.job_expired(tier)
-        return len(tiers)
-
-    def _round(self, uow: UnitOfWork, room: int | None) -> int:
+    def _round(self, uow: UnitOfWork, room: int | None, tidy: bool) -> tuple[int, list[str]]:
         uow.queue.lock()  # one round at a time, never beside a pause
-        if uow.queue.paused():
-            return 0
         now = self.clock.now()
+        if tidy:
+            self._tidy(uow, now)
+        expired = self._expire(uow, now)
+        if uow.queue.paused():
+            return 0, expired
         slots = [(None, None)] * room if room is not None else self._slots(uow, now)
         if not slots:
-            return 0
+            return 0, expired
         free = iter(slots)
         sent = self._send_again(uow, now, free)
         running = uow.queue.running_by_user()
@@ -117,7 +113,7 @@ class DispatchJobs:
             running[job.user_id] = running.get(job.user_id, 0) + 1
             sent += 1
         uow.queue.save_tier_clock(tiers)
-        return sent
+        return sent, expired
 
     def _slots(self, uow: UnitOfWork, now: datetime) -> list[Slot]:
         """One slot per job a worker may still be sent, each aimed at one of its partitions,
@@ -204,15 +200,13 @@ class DispatchJobs:
 
 
 def _seat_slots(seat: WorkerSeat, outstanding: int) -> Iterator[Slot]:
-    free = seat.capacity - outstanding
-    if seat.partitions is None:
-        for _ in range(free):
-            yield seat.worker_id, None
+    """The seat's free slots, each aimed at one of its partitions in turn (none where it reads
+    no partition yet: nothing aimed at it would reach it; any where it reads the one queue)."""
+    if seat.partitions == ():
         return
-    if not seat.partitions:
-        return  # it reads no partition yet: nothing aimed at it would reach it
-    for index in range(outstanding, outstanding + max(0, free)):
-        yield seat.worker_id, seat.partitions[index % len(seat.partitions)]
+    for index in range(outstanding, seat.capacity):
+        partition = None if seat.partitions is None else seat.partitions[index % len(seat.partitions)]
+        yield seat.worker_id, partition
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,9 +277,7 @@ class ManageQueue:
             uow.queue.set_paused(True, now)
             called_back = uow.queue.dispatched(100_000)
             for job in called_back:
-                job.undispatch()
-                uow.jobs.save(job)
-                uow.queue.enqueue(job.user_id, job.tier, now)
+                call_back(uow, job, self.clock)
             return len(called_back)
 
         return in_transaction(self.uow_factory, work)

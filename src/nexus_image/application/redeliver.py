@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from nexus_image.application.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
-from nexus_image.application.transactions import in_transaction
+from nexus_image.application.transactions import call_back, in_transaction
 
 QUEUE_CAPACITY = 10_000
 
@@ -31,9 +31,9 @@ class RedeliverQueuedJobs:
             waiting = uow.jobs.queued_before(created_before, self.limit)
             for job in waiting:
                 if job.dispatched_at is not None:
-                    job.undispatch()
-                    uow.jobs.save(job)
-                uow.queue.enqueue(job.user_id, job.tier, now)
+                    call_back(uow, job, self.clock)
+                else:
+                    uow.queue.enqueue(job.user_id, job.tier, now)
             return len(waiting)
 
         return in_transaction(self.uow_factory, work)

@@ -64,3 +64,10 @@ def record(
         uow.accounts.save(account)
     for event in transition.events:
         uow.outbox.add(event)
+
+
+def call_back(uow: UnitOfWork, job: ImageJob, clock: Clock) -> None:
+    """A job dispatched and not started waits for its turn again (a pause, a queue that died
+    with its process): saved undispatched, its owner back in their tier's rotation."""
+    job.undispatch()
+    record(uow, job, Transition(), clock)

@@ -168,14 +168,6 @@ class MemoryQueue:
     def queued_count(self, user_id: str) -> int:
         return sum(1 for j in self._queued() if j.user_id == user_id)
 
-    def nth_waiting(self, job: ImageJob) -> int:
-        mine = (job.created_at, job.id)
-        return 1 + sum(
-            1
-            for j in self._queued()
-            if j.user_id == job.user_id and j.dispatched_at is None and (j.created_at, j.id) < mine
-        )
-
     def waiting(self) -> dict[str, list[WaitingUser]]:
         counts: dict[str, int] = {}
         for job in self._queued():
@@ -199,7 +191,7 @@ class MemoryQueue:
                 self.waiting(),
                 self.tier_clock(),
                 sum(1 for j in queued if j.dispatched_at is not None),
-                self.nth_waiting(mine) if mine is not None else 0,
+                _rank_among_own(queued, mine) if mine is not None else 0,
             )
 
     # --- the tiers' clock, the pause switch, the seats ----------------------------------------
@@ -239,3 +231,9 @@ class MemoryQueue:
         return sorted(
             (s for s in self._state().seats.values() if s.seen_at >= since), key=lambda s: s.worker_id
         )
+
+
+def _rank_among_own(queued: list[ImageJob], job: ImageJob) -> int:
+    """1 + the owner's waiting jobs before `job` (`queued` in queue order)."""
+    mine = [j for j in queued if j.user_id == job.user_id and j.dispatched_at is None]
+    return 1 + [j.id for j in mine].index(job.id)

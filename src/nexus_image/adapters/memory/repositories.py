@@ -134,14 +134,6 @@ class MemoryJobs(_Entities[ImageJob]):
     def _oldest(self, keep: Callable[[ImageJob], bool], limit: int) -> list[ImageJob]:
         return sorted((j for j in self.merged() if keep(j)), key=lambda j: (j.created_at, j.id))[:limit]
 
-    def queue_position(self, job: ImageJob) -> int:
-        ahead = [
-            j
-            for j in self.merged()
-            if j.status is JobStatus.QUEUED and (j.created_at, j.id) < (job.created_at, job.id)
-        ]
-        return 1 + len(ahead)
-
     def recent_completions(self, since: datetime, limit: int) -> list[ImageJob]:
         done = [
             j

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from nexus_image.adapters.sqlalchemy.base import SqlRepository
 from nexus_image.adapters.sqlalchemy.mappers import job_from_row, job_values
 from nexus_image.adapters.sqlalchemy.tables import jobs
-from nexus_image.adapters.sqlalchemy.types import UtcDateTime
 from nexus_image.application.ports import Page
 from nexus_image.domain.job import ImageJob, JobStatus
 
@@ -88,15 +87,6 @@ class SqlJobs(SqlRepository):
     def _oldest(self, where: sa.ColumnElement[bool], limit: int) -> list[ImageJob]:
         statement = sa.select(jobs).where(where).order_by(jobs.c.created_at, jobs.c.id).limit(limit)
         return [job_from_row(r) for r in self.execute(statement).mappings()]
-
-    def queue_position(self, job: ImageJob) -> int:
-        """Served by ix_jobs_queued_created: the row comparison is one range of that index."""
-        ahead = sa.tuple_(jobs.c.created_at, jobs.c.id) < sa.tuple_(
-            sa.literal(job.created_at, UtcDateTime()), sa.literal(job.id)
-        )
-        where = sa.and_(jobs.c.status == JobStatus.QUEUED.value, ahead)
-        count: int = self.execute(sa.select(sa.func.count()).select_from(jobs).where(where)).scalar_one()
-        return 1 + count
 
     def recent_completions(self, since: datetime, limit: int) -> list[ImageJob]:
         """Served by ix_jobs_completed."""

@@ -185,16 +185,6 @@ class SqlQueue(SqlRepository):
         found: int = self.execute(statement).scalar_one()
         return found
 
-    def nth_waiting(self, job: ImageJob) -> int:
-        ahead = sa.tuple_(jobs.c.created_at, jobs.c.id) < sa.tuple_(
-            sa.literal(job.created_at, UtcDateTime()), sa.literal(job.id)
-        )
-        statement = (
-            sa.select(sa.func.count()).select_from(jobs).where(jobs.c.user_id == job.user_id, _waiting, ahead)
-        )
-        found: int = self.execute(statement).scalar_one()
-        return 1 + found
-
     def waiting(self) -> dict[str, list[WaitingUser]]:
         counted = (
             sa.select(jobs.c.user_id, sa.func.count().label("waiting"))

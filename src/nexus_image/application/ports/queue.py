@@ -106,9 +106,6 @@ class QueueRepository(Protocol):
     def queued_count(self, user_id: str) -> int:
         """The user's QUEUED jobs, dispatched or not."""
 
-    def nth_waiting(self, job: ImageJob) -> int:
-        """1 + the owner's jobs waiting (not dispatched) created before `job`."""
-
     def waiting(self) -> dict[str, list[WaitingUser]]:
         """Per tier, its users with images waiting, in rotation order, with how many."""
 

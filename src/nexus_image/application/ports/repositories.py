@@ -50,9 +50,6 @@ class JobRepository(Protocol):
         """QUEUED jobs created before `created_before`, oldest first."""
 
     def count_by_status(self) -> dict[str, int]: ...
-    def queue_position(self, job: ImageJob) -> int:
-        """1 + the QUEUED jobs created before `job` (ties by id): its place in the queue."""
-
     def recent_completions(self, since: datetime, limit: int) -> list[ImageJob]:
         """COMPLETED jobs completed at or after `since`, most recent first."""
 

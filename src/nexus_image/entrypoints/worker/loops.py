@@ -15,7 +15,7 @@ from nexus_image.application.dispatch import DispatchJobs, ManageQueue
 from nexus_image.application.dto import ProcessOutcome
 from nexus_image.application.errors import QueueUnavailable
 from nexus_image.application.maintenance import RecoverStalledJobs
-from nexus_image.application.ports import Delivery, JobQueue
+from nexus_image.application.ports import Delivery, JobQueue, Leadership
 from nexus_image.application.process_job import ProcessJobs
 from nexus_image.application.relay import RelayOutbox
 
@@ -241,11 +241,6 @@ class RecoveryLoop:
                     log.warning("jobs whose lease expired: %d re-queued, %d failed", requeued, failed)
             except Exception:
                 log.exception("stalled-job recovery failed")
-
-
-class Leadership(Protocol):
-    def hold(self) -> bool: ...
-    def release(self) -> None: ...
 
 
 @dataclass
