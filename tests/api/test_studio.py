@@ -83,7 +83,7 @@ def test_the_configuration_describes_each_request_field_in_the_forms_order(
     assert [f["name"] for f in fields] == [
         "prompt", "negative_prompt", "style", "resolution", "seed", "steps", "guidance", "scheduler",
         "variation_seed", "variation_strength", "init_image_id", "mask_image_id", "strength", "loras",
-        "num_images", "is_public", "companion_id", "deadline_seconds",
+        "num_images", "is_public", "companion_id", "deadline_seconds", "webhook_url", "webhook_events",
     ]  # fmt: skip
     assert all(set(f) == FIELD_KEYS and f["label"] and f["help"] for f in fields)
     by_name = {f["name"]: f for f in fields}
@@ -95,7 +95,14 @@ def test_the_configuration_describes_each_request_field_in_the_forms_order(
     grouped = {f["name"] for f in fields if f["group"] == "variation"}
     assert grouped == {"variation_seed", "variation_strength"}
     per_request = {f["name"] for f in fields if f["scope"] == "request"}
-    assert per_request == {"num_images", "is_public", "companion_id", "deadline_seconds"}
+    assert per_request == {
+        "num_images",
+        "is_public",
+        "companion_id",
+        "deadline_seconds",
+        "webhook_url",
+        "webhook_events",
+    }
 
 
 def test_a_configured_model_is_named(tmp_path: Path) -> None:

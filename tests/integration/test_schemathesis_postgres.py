@@ -37,6 +37,7 @@ def pg_app(
         embedded_worker=False,
         rate_limit_per_minute=100_000,
         welcome_tokens=10**9,
+        openai_wait_seconds=1,  # no worker runs: an OpenAI-style request waits this long, then 504
     )
     application = compose("api", config)
     try:

@@ -44,13 +44,8 @@ class ModeratePrompts:
     def _audit(self, user_id: str, verdict: ModerationVerdict, purpose: str) -> None:
         matched = (verdict.matched or "")[:MATCH_LENGTH]
         detail = f"category={verdict.category} layer={verdict.layer} matched={matched}"
-        entry = AuditRecord(
-            actor=user_id,
-            action=REFUSED_ACTION,
-            target=purpose,
-            outcome=f"refused:{verdict.category}"[:32],
-            at=self.clock.now(),
-            detail=detail,
+        entry = AuditRecord.cut(
+            user_id, REFUSED_ACTION, purpose, f"refused:{verdict.category}", self.clock.now(), detail
         )
         try:
             with self.uow_factory() as uow:

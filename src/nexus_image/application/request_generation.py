@@ -30,7 +30,8 @@ from nexus_image.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from nexus_image.application.transactions import account_for, in_transaction, record
+from nexus_image.application.ports.webhooks import Subscription
+from nexus_image.application.transactions import account_for, account_secrets, in_transaction, record
 from nexus_image.domain.errors import InsufficientTokens, InvalidValue, UnknownLora
 from nexus_image.domain.job import ImageJob
 from nexus_image.domain.parameters import (
@@ -43,6 +44,7 @@ from nexus_image.domain.parameters import (
 )
 from nexus_image.domain.queue import DURATION_SAMPLE, Tier, TierPolicy, mean_generation_seconds
 from nexus_image.domain.resolution import Pricing
+from nexus_image.domain.webhooks import DestinationPolicy, checked_destination, events_of
 
 UNKNOWN_WAIT_SECONDS = 10  # Retry-After of a full queue before any generation time is known
 
@@ -59,6 +61,8 @@ def _fingerprint(command: GenerateImage) -> str:
             value = description.default
         if description.param.kind is Kind.ADAPTERS:
             value = _adapter_pairs(value)
+        elif description.param.kind is Kind.CHOICES and value is not None:
+            value = sorted({str(v) for v in value})  # type: ignore[attr-defined]
         if value is not None:
             body[description.name] = value
     return _digest(body)
@@ -142,6 +146,7 @@ class RequestGeneration:
     pricing: Pricing = field(default_factory=Pricing)
     adapters: LoraCatalog | None = None  # the operator's LoRA adapters; None: none offered
     policy: TierPolicy = field(default_factory=TierPolicy)
+    destinations: DestinationPolicy = field(default_factory=DestinationPolicy)  # where webhooks may go
 
     def parameters(self, command: GenerateImage) -> GenerationParameters:
         """The first image's parameters (the only one's, unless several are asked for)."""
@@ -260,6 +265,8 @@ class RequestGeneration:
         action = audit_action or self.audit_action
         first = self.parameters(command)  # the image's fields are checked before the options
         options = command.options()
+        if options.webhook_url is not None:
+            checked_destination(options.webhook_url, self.destinations)
         images = self.expand(first, options.num_images)
         self._moderated(command.user_id, images[0].prompt, limited)
         fingerprint = _fingerprint(command)
@@ -327,7 +334,13 @@ class RequestGeneration:
                     deadline_at=deadline,
                 )
                 record(uow, job, submitted, self.clock, new=True, welcome_grant=self.welcome_grant)
+                if options.webhook_url is not None:
+                    uow.webhooks.subscribe(
+                        job.id, Subscription(options.webhook_url, events_of(options.webhook_events))
+                    )
                 jobs.append(job)
+            if options.webhook_url is not None:
+                account_secrets(uow, command.user_id)  # the receiver can fetch it before the first call
             if command.client_key:
                 uow.idempotency.add(command.user_id, command.client_key, jobs[0].id, fingerprint, now)
             created.append(True)

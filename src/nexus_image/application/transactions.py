@@ -11,6 +11,7 @@ from nexus_image.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from nexus_image.domain.account import TokenAccount
 from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.transition import Transition
+from nexus_image.domain.webhooks import SigningSecrets, new_secret
 
 R = TypeVar("R")
 
@@ -36,6 +37,16 @@ def account_for(uow: UnitOfWork, user_id: str, welcome_grant: int, clock: Clock)
         account = TokenAccount.open(user_id, welcome_grant, clock.now())
         uow.accounts.add(account)
     return account
+
+
+def account_secrets(uow: UnitOfWork, user_id: str) -> SigningSecrets:
+    """The secrets that sign the deliveries to a user's requests' own webhook URLs, made on
+    first need (like the account)."""
+    found = uow.webhooks.account_secrets(user_id)
+    if found is None:
+        found = SigningSecrets(new_secret())
+        uow.webhooks.save_account_secrets(user_id, found)
+    return found
 
 
 def record(

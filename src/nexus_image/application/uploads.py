@@ -71,15 +71,17 @@ class ManageUploads:
             self.storage.url(key, public=False),
         )
 
-    def upload(self, user_id: str, data: bytes) -> UploadView:
+    def upload(self, user_id: str, data: bytes, mask_from_alpha: bool = False) -> UploadView:
         """Check, store, then record: the row is written (with the allowance checked under the
         owner's account row, so two uploads at once cannot both take the last room) only once
-        the object is stored, and the object is removed again when the row cannot be."""
+        the object is stored, and the object is removed again when the row cannot be. With
+        `mask_from_alpha`, a mask drawn in transparency is stored as a mask of ours (see
+        `ImageDecoder.inspect`)."""
         if len(data) > self.max_bytes:
             raise PayloadTooLarge(
                 "file", f"uploads may be at most {self.max_bytes} bytes; this one is {len(data)}"
             )
-        picture = self.decoder.inspect(data, self.max_side)
+        picture = self.decoder.inspect(data, self.max_side, mask_from_alpha)
         upload = Upload(
             self.ids.new_id(),
             user_id,

@@ -21,6 +21,7 @@ from typing import Any, cast
 from nexus_image.domain.errors import InvalidValue, UnknownScheduler
 from nexus_image.domain.resolution import Resolution
 from nexus_image.domain.styles import Style, preset_for
+from nexus_image.domain.webhooks import MAX_URL_LENGTH, WebhookEvent, check_url
 
 MAX_PROMPT_LENGTH = 1000
 MIN_STEPS, MAX_STEPS = 1, 100
@@ -50,6 +51,8 @@ class Kind(StrEnum):
     UPLOAD = "upload"  # an upload's id (the caller's own)
     ADAPTERS = "adapters"  # LoRA adapters by name, with weights
     FLAG = "flag"
+    URL = "url"  # an absolute http(s) URL
+    CHOICES = "choices"  # several values of an enum, each at most once
 
 
 class Fallback(StrEnum):
@@ -444,6 +447,30 @@ class RequestOptions:
         ),
         None,
     )
+    webhook_url: str | None = _declared(
+        Param(
+            "Webhook URL",
+            "An http(s) URL that receives this request's job events as signed Standard Webhooks "
+            "(retried until answered 2xx). None: no webhook of its own.",
+            Kind.URL,
+            max_length=MAX_URL_LENGTH,
+            cli=False,
+            since=3,
+        ),
+        None,
+    )
+    webhook_events: tuple[WebhookEvent, ...] | None = _declared(
+        Param(
+            "Webhook events",
+            "Which events go to webhook_url. None: all of them.",
+            Kind.CHOICES,
+            choices=WebhookEvent,
+            max_length=len(WebhookEvent),
+            cli=False,
+            since=3,
+        ),
+        None,
+    )
 
     @classmethod
     def create(cls, **given: Any) -> RequestOptions:
@@ -567,6 +594,12 @@ def _checked(description: FieldDescription, value: Any) -> Any:
         return value
     if param.kind is Kind.ADAPTERS:
         return _adapters(name, param, value)
+    if param.kind is Kind.URL:
+        if not isinstance(value, str):
+            raise InvalidValue(name, f"{name} must be an http(s) URL")
+        return check_url(value.strip(), name)
+    if param.kind is Kind.CHOICES:
+        return _several(name, param, value)
     if not _number(value) or (param.kind is Kind.INTEGER and not isinstance(value, int)):
         raise InvalidValue(name, _bounds(name, param))
     low = param.low if param.low is not None else -math.inf
@@ -575,6 +608,16 @@ def _checked(description: FieldDescription, value: Any) -> Any:
     if not (low <= value <= high) or (param.above_low and value == low):
         raise InvalidValue(name, _bounds(name, param))
     return value if param.kind is Kind.INTEGER else float(value)
+
+
+def _several(name: str, param: Param, value: Any) -> tuple[Any, ...] | None:
+    """Values of the field's enum, each once, in the enum's order; an empty list is none."""
+    assert param.choices is not None
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        allowed = ", ".join(c.value for c in param.choices)
+        raise InvalidValue(name, f"{name} must be a list of: {allowed}")
+    chosen = {param.choices.parse(item) for item in value}  # type: ignore[attr-defined]
+    return tuple(c for c in param.choices if c in chosen) or None
 
 
 def _adapters(name: str, param: Param, value: Any) -> tuple[LoraWeight, ...]:

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from nexus_image.domain.errors import InvalidValue
 from nexus_image.domain.queue import TierPolicy
 from nexus_image.domain.resolution import Pricing
+from nexus_image.domain.webhooks import DEFAULT_SCHEDULE, DestinationPolicy, RetrySchedule
 
 EMBEDDED_WELCOME_TOKENS = 100
 RELAXABLE_CATEGORIES = frozenset({"sexual"})  # an adult deployment may allow it; never `minors`
@@ -63,6 +64,9 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_max_lifetime_seconds: int = Field(default=30 * 24 * 3600, ge=60)  # tokens living longer are refused
     public_url: str | None = None  # e.g. https://images.example.com: absolute links; else relative
+    # The OpenAI-compatible API answers once the images are done, or cancels them (refunded)
+    # after this many seconds (a request's `Prefer: wait=N` sets it for that request).
+    openai_wait_seconds: int = Field(default=60, ge=1, le=60)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     embedded_worker: bool = True
@@ -94,6 +98,15 @@ class Settings(BaseSettings):
     tier_claim: str = "tier"
     max_queue_wait_seconds: float = Field(default=600.0, ge=0, le=7 * 24 * 3600)
     dispatcher: bool = True
+    # Webhooks: the ranges (CIDR, comma separated) a webhook may reach although they are not
+    # public (loopback, private, link-local…: refused by default), the retry delays in seconds
+    # after each failed attempt, how long a rotated-out secret still signs, and the timeouts.
+    webhook_allowed_networks: str = ""
+    webhook_retry_schedule: str = ",".join(str(d) for d in DEFAULT_SCHEDULE)
+    webhook_secret_grace_seconds: float = Field(default=24 * 3600.0, ge=0, le=30 * 24 * 3600)
+    webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_read_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhooks: bool = True  # whether the processes that relay the outbox also send webhooks
     cors_origins: str = ""
     log_json: bool | None = None
 
@@ -114,6 +127,22 @@ class Settings(BaseSettings):
         except InvalidValue as error:
             raise ValueError(error.message) from None
         return value
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        DestinationPolicy.parse(value)  # a ValueError names the bad range
+        return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        RetrySchedule.parse(value)
+        return value
+
+    @property
+    def webhook_destinations(self) -> DestinationPolicy:
+        return DestinationPolicy.parse(self.webhook_allowed_networks)
 
     @field_validator("tiers")
     @classmethod

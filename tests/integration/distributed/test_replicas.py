@@ -19,6 +19,7 @@ import pytest
 from websockets.sync.client import connect
 
 from nexus_image.adapters.kafka import Topics
+from nexus_image.application.service_keys import CreateServiceKey
 from nexus_image.domain.job import ImageJob
 from tests.support.cluster import (
     USER,
@@ -119,6 +120,25 @@ def ready(worker: WorkerHandle) -> bool:
     return "ready" in worker.log()
 
 
+def revoked_on_a_is_refused_on_b_at_once(probe: Any, a: Replica, b: Replica, job_id: str) -> None:
+    """A service key made through A acts for the user on B; revoked through A, it is refused by
+    B on the very next request (keys are checked in the shared database, never cached)."""
+    operator = probe.manage_service_keys.create(CreateServiceKey("ops", ["admin"]))  # as `keys create`
+    admin = {"Authorization": f"Bearer {operator.token}"}
+    body = {"name": "broker", "scopes": ["images:read", "on_behalf_of"]}
+    made = httpx.post(f"{a.base}/api/v1/admin/keys", json=body, headers=admin, timeout=20)
+    assert made.status_code == 201, made.text
+    key = made.json()
+    keyed = {"Authorization": f"Bearer {key['token']}", "X-On-Behalf-Of": USER}
+    seen = httpx.get(f"{b.base}/api/v1/images/{job_id}", headers=keyed, timeout=20)
+    assert seen.status_code == 200 and seen.json()["id"] == job_id
+    assert (
+        httpx.delete(f"{a.base}/api/v1/admin/keys/{key['id']}", headers=admin, timeout=20).status_code == 204
+    )
+    refused = httpx.get(f"{b.base}/api/v1/images/{job_id}", headers=keyed, timeout=20)
+    assert refused.status_code == 401 and refused.json()["detail"] == "invalid api key"
+
+
 def finished(reader: SseReader, job_id: str) -> bool:
     return any(name == "completed" for name, _ in reader.of(job_id))
 
@@ -161,6 +181,8 @@ def test_replicas_share_live_events_queue_position_and_survive_a_killed_worker(
     # 1. A job posted to A, followed live on B (SSE and WebSocket).
     job = a.generate(steps=6, seed=1)["id"]
     wait_for(all_in(probe, [job], "COMPLETED"), 120, "the first job", cluster.worker_logs)
+    # A service key made through A acts for the user on B; revoked through A, B refuses it at once.
+    revoked_on_a_is_refused_on_b_at_once(probe, a, b, job)
     for reader in (sse, ws):
         wait_for(partial(finished, reader, job), 30, "the completion on B")
         names = [n for n, _ in reader.of(job)]

@@ -92,7 +92,7 @@ class PillowDecoder:
     decoded (so a small file claiming a huge canvas costs nothing), then a full decode of the
     first frame to prove it is whole; stored again as a plain RGB PNG."""
 
-    def inspect(self, data: bytes, max_side: int) -> InspectedImage:
+    def inspect(self, data: bytes, max_side: int, mask_from_alpha: bool = False) -> InspectedImage:
         kind = _format_of(data)
         if kind is None:
             raise InvalidImage("file", "the file is not a PNG, JPEG or WebP image", ACCEPTED)
@@ -106,7 +106,7 @@ class PillowDecoder:
                 image.load()
                 upright = ImageOps.exif_transpose(image) or image
                 self._check_size(upright.size, max_side)
-                rgb = self._rgb(upright)
+                rgb = self._mask_from_alpha(upright) if mask_from_alpha else self._rgb(upright)
         except InvalidImage:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -143,6 +143,16 @@ class PillowDecoder:
             background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
             return Image.alpha_composite(background, rgba).convert("RGB")
         return image.convert("RGB")
+
+    @staticmethod
+    def _mask_from_alpha(image: Image.Image) -> Image.Image:
+        """White where the picture is transparent, black where opaque, grey in between."""
+        if image.mode not in {"RGBA", "LA", "PA"} and "transparency" not in image.info:
+            raise InvalidImage(
+                "mask", "the mask has no transparency: its transparent pixels say where to paint"
+            )
+        alpha = image.convert("RGBA").getchannel("A")
+        return ImageOps.invert(alpha).convert("RGB")
 
     def decode(self, data: bytes, width: int, height: int) -> RawImage:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as image:

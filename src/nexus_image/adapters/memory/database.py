@@ -20,12 +20,15 @@ from nexus_image.adapters.memory.repositories import (
     MemoryRateLimits,
     RateLimitHolds,
 )
+from nexus_image.adapters.memory.service_keys import MemoryServiceKeys
 from nexus_image.adapters.memory.uploads import MemoryUploads
+from nexus_image.adapters.memory.webhooks import MemoryWebhooks, WebhookState
 from nexus_image.application.ports import AuditRecord
 from nexus_image.domain.account import LedgerEntry, TokenAccount
 from nexus_image.domain.album import Album
 from nexus_image.domain.events import DomainEvent
 from nexus_image.domain.job import ImageJob
+from nexus_image.domain.service_key import ServiceKey
 from nexus_image.domain.upload import Upload
 
 
@@ -45,6 +48,8 @@ class MemoryStore:
     rate_limit_locks: RateLimitHolds = field(default_factory=RateLimitHolds)  # per key, pruned
     uploads: dict[str, Upload] = field(default_factory=dict)
     queue: QueueState = field(default_factory=QueueState)
+    webhooks: WebhookState = field(default_factory=WebhookState)
+    service_keys: dict[str, ServiceKey] = field(default_factory=dict)
     queue_lock: threading.Lock = field(default_factory=threading.Lock)  # the queue's own lock
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -68,6 +73,8 @@ class MemoryUnitOfWork:
         self.rate_limits = MemoryRateLimits(self.store)
         self.uploads = MemoryUploads(self.store)
         self.queue = MemoryQueue(self.store, self.jobs)
+        self.webhooks = MemoryWebhooks(self.store)
+        self.service_keys = MemoryServiceKeys(self.store)
 
     def __enter__(self) -> MemoryUnitOfWork:
         return self
@@ -92,6 +99,8 @@ class MemoryUnitOfWork:
             self.rate_limits,
             self.uploads,
             self.queue,
+            self.service_keys,
+            self.webhooks,
         )
         with self.store.lock:
             for part in parts:

@@ -346,6 +346,7 @@ class MemoryOutbox:
         self.store = store
         self.new: list[DomainEvent] = []
         self.sent: dict[int, datetime] = {}
+        self.routed: set[int] = set()
 
     def add(self, event: DomainEvent) -> None:
         self.new.append(event)
@@ -363,6 +364,17 @@ class MemoryOutbox:
         for position in positions:
             self.sent[position] = at
 
+    def unrouted(self, limit: int) -> list[OutboxRecord]:
+        with self.store.lock:
+            done = self.store.webhooks.routed
+            waiting = [
+                OutboxRecord(p, e) for p, e, _ in self.store.outbox if p not in done and p not in self.routed
+            ]
+        return waiting[:limit]
+
+    def mark_routed(self, positions: list[int], at: datetime) -> None:
+        self.routed.update(positions)
+
     def check(self) -> None:
         return None
 
@@ -373,6 +385,7 @@ class MemoryOutbox:
                 outbox[index] = (position, event, self.sent[position])
         start = outbox[-1][0] + 1 if outbox else 1
         outbox.extend((start + i, event, None) for i, event in enumerate(self.new))
+        self.store.webhooks.routed.update(self.routed)
 
 
 class MemoryAudit:

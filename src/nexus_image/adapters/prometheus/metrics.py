@@ -118,6 +118,12 @@ class PrometheusMetrics:
             ["tier"],
             registry=r,
         )
+        self.webhook_attempts = Counter(
+            "image_webhook_attempts",
+            "Webhook attempts by outcome: delivered, retry (failed, to be tried again), failed (given up)",
+            ["outcome"],
+            registry=r,
+        )
         self.queue_refusals = Counter(
             "image_queue_refusals",
             "Requests refused because the user had too many images queued, by tier",
@@ -191,6 +197,9 @@ class PrometheusMetrics:
 
     def job_expired(self, tier: str) -> None:
         self.expired.labels(tier=tier).inc()
+
+    def webhook_attempted(self, outcome: str) -> None:
+        self.webhook_attempts.labels(outcome=outcome).inc()
 
     def queue_counts(self, counts: Mapping[str, int]) -> None:
         """Set the queue gauges from job counts by status, and `waiting:<tier>` images waiting

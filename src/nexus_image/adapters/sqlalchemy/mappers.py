@@ -157,4 +157,5 @@ def audit_values(entry: AuditRecord) -> dict[str, Any]:
         "outcome": entry.outcome,
         "at": entry.at,
         "detail": entry.detail,
+        "via": entry.via,
     }

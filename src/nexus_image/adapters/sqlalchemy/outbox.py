@@ -60,6 +60,25 @@ class SqlOutbox(SqlRepository):
                 .values(sent_at=at)
             )
 
+    def unrouted(self, limit: int) -> list[OutboxRecord]:
+        statement = (
+            sa.select(outbox.c.position, outbox.c.payload)
+            .where(outbox.c.routed_at.is_(None))
+            .order_by(outbox.c.position)
+            .limit(limit)
+        )
+        if self.postgres:
+            statement = statement.with_for_update(skip_locked=True)
+        return [OutboxRecord(r["position"], event_from_row(r)) for r in self.execute(statement).mappings()]
+
+    def mark_routed(self, positions: list[int], at: datetime) -> None:
+        if positions:
+            self.execute(
+                sa.update(outbox)
+                .where(outbox.c.position.in_(positions), outbox.c.routed_at.is_(None))
+                .values(routed_at=at)
+            )
+
 
 class SqlAudit(SqlRepository):
     """Append-only: who did what to which target, with what outcome."""

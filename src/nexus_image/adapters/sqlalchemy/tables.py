@@ -201,6 +201,8 @@ audit_log = sa.Table(
     sa.Column("outcome", sa.String(32), nullable=False),
     sa.Column("at", UtcDateTime(), nullable=False),
     sa.Column("detail", sa.Text(), nullable=False),
+    # the service key the actor acted through (`key:<id> (<name>)`); empty for the actor's own token
+    sa.Column("via", sa.String(KEY), nullable=False, server_default=""),
     sqlite_autoincrement=True,
 )
 sa.Index("ix_audit_log_at", audit_log.c.at)
@@ -217,10 +219,78 @@ outbox = sa.Table(
     sa.Column("payload", json_document(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("sent_at", UtcDateTime(), nullable=True),
+    sa.Column("routed_at", UtcDateTime(), nullable=True),  # looked at for webhooks
     sqlite_autoincrement=True,
 )
 _UNSENT = sa.text("sent_at IS NULL")
 sa.Index("ix_outbox_pending", outbox.c.position, postgresql_where=_UNSENT, sqlite_where=_UNSENT)
+_UNROUTED = sa.text("routed_at IS NULL")
+sa.Index("ix_outbox_unrouted", outbox.c.position, postgresql_where=_UNROUTED, sqlite_where=_UNROUTED)
+
+# Webhooks: a user's endpoints, the secrets of their requests' own URLs, the request's
+# subscription, and each message to each destination with its attempts.
+URL = 2048
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    sa.Column("id", identifier(), primary_key=True),
+    sa.Column("user_id", sa.String(USER), nullable=False, index=True),
+    sa.Column("url", sa.String(URL), nullable=False),
+    sa.Column("events", json_document(), nullable=False),
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("previous_secret", sa.String(128), nullable=True),
+    sa.Column("previous_until", UtcDateTime(), nullable=True),
+    sa.Column("description", sa.String(255), nullable=False),
+    sa.Column("enabled", sa.Boolean(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+webhook_secrets = sa.Table(
+    "webhook_secrets",
+    metadata,
+    sa.Column("user_id", sa.String(USER), primary_key=True),
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("previous_secret", sa.String(128), nullable=True),
+    sa.Column("previous_until", UtcDateTime(), nullable=True),
+)
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions",
+    metadata,
+    sa.Column("job_id", identifier(), primary_key=True),
+    sa.Column("url", sa.String(URL), nullable=False),
+    sa.Column("events", json_document(), nullable=False),
+)
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # the webhook-id header
+    sa.Column("user_id", sa.String(USER), nullable=False),
+    sa.Column("job_id", identifier(), nullable=False, index=True),
+    sa.Column("endpoint_id", identifier(), nullable=True, index=True),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("url", sa.String(URL), nullable=False),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
+)
+_DUE = sa.text("status = 'pending'")
+sa.Index(
+    "ix_webhook_deliveries_due",
+    webhook_deliveries.c.next_attempt_at,
+    postgresql_where=_DUE,
+    sqlite_where=_DUE,
+)
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("delivery_id", sa.String(64), primary_key=True),
+    sa.Column("number", sa.Integer(), primary_key=True),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("status_code", sa.Integer(), nullable=True),
+    sa.Column("latency_ms", sa.Integer(), nullable=False),
+    sa.Column("error", sa.String(512), nullable=True),
+    sa.Column("response", sa.String(1024), nullable=False),
+)
 
 # The sliding logs of the HTTP layer's per-user rate limiting, one row per key: `hits` is a JSON
 # list of the times (seconds since the epoch, oldest first) of its accepted hits still inside the
@@ -276,4 +346,22 @@ queue_workers = sa.Table(
     sa.Column("capacity", sa.Integer(), nullable=False),
     sa.Column("partitions", sa.Text(), nullable=True),
     sa.Column("seen_at", UtcDateTime(), nullable=False),
+)
+
+# Service keys: only the SHA-256 of the secret is kept. `scopes` is a space-separated list of the
+# closed set the domain names; `user_id` is whom the key is when it names nobody.
+service_keys = sa.Table(
+    "service_keys",
+    metadata,
+    sa.Column("id", identifier(32), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(USER), nullable=False),
+    sa.Column("scopes", sa.String(KEY), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=True),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.Column("last_used_at", UtcDateTime(), nullable=True),
+    sa.Column("rate_limit_per_minute", sa.Integer(), nullable=True),
+    sa.CheckConstraint("rate_limit_per_minute IS NULL OR rate_limit_per_minute >= 1", name="rate_limit"),
 )

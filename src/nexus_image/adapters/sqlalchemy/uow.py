@@ -17,7 +17,9 @@ from nexus_image.adapters.sqlalchemy.jobs import SqlJobs
 from nexus_image.adapters.sqlalchemy.outbox import SqlAudit, SqlOutbox
 from nexus_image.adapters.sqlalchemy.queue import SqlQueue
 from nexus_image.adapters.sqlalchemy.rate_limit import SqlRateLimitLog
+from nexus_image.adapters.sqlalchemy.service_keys import SqlServiceKeys
 from nexus_image.adapters.sqlalchemy.uploads import SqlUploads
+from nexus_image.adapters.sqlalchemy.webhooks import SqlWebhooks
 from nexus_image.application.errors import ApplicationError
 
 
@@ -42,6 +44,8 @@ class SqlUnitOfWork:
         self.rate_limits = SqlRateLimitLog(self)
         self.uploads = SqlUploads(self)
         self.queue = SqlQueue(self)
+        self.webhooks = SqlWebhooks(self)
+        self.service_keys = SqlServiceKeys(self)
         self._parts: tuple[SqlRepository, ...] = (
             self.jobs,
             self.albums,
@@ -53,6 +57,7 @@ class SqlUnitOfWork:
             self.rate_limits,
             self.uploads,
             self.queue,
+            self.service_keys,
         )
 
     def connection(self) -> Connection:

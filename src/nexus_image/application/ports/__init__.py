@@ -45,6 +45,7 @@ from nexus_image.application.ports.repositories import (
     UploadRepository,
 )
 from nexus_image.application.ports.safety import ImageSafetyChecker, ImageSafetyVerdict
+from nexus_image.application.ports.service_keys import ServiceKeyRepository
 from nexus_image.application.ports.storage import ObjectStorage, StoredObject
 from nexus_image.application.ports.system import Clock, IdGenerator, SeedSource
 from nexus_image.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -97,6 +98,7 @@ __all__ = [
     "RawImage",
     "RenderSpec",
     "SeedSource",
+    "ServiceKeyRepository",
     "StepCallback",
     "StoredObject",
     "UnitOfWork",

@@ -45,10 +45,12 @@ class InspectedImage:
 
 
 class ImageDecoder(Protocol):
-    def inspect(self, data: bytes, max_side: int) -> InspectedImage:
+    def inspect(self, data: bytes, max_side: int, mask_from_alpha: bool = False) -> InspectedImage:
         """Read an uploaded PNG, JPEG or WebP of at most `max_side` pixels a side, its header
         checked before any pixel is decoded; InvalidImage (domain) when it is none of these,
-        is damaged, or is too large."""
+        is damaged, or is too large. With `mask_from_alpha`, the picture is a mask drawn in its
+        transparency (OpenAI's convention) and is stored as a mask of ours: transparent pixels
+        white (repainted), opaque ones black (kept); InvalidImage when it has no transparency."""
 
     def decode(self, data: bytes, width: int, height: int) -> RawImage:
         """A stored upload as RGB pixels at `width` x `height` (scaled to cover, then cropped

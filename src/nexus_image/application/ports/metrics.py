@@ -20,6 +20,8 @@ class Metrics(Protocol):
         """A job of `tier` started after waiting `seconds` since its request."""
 
     def job_expired(self, tier: str) -> None: ...
+    def webhook_attempted(self, outcome: str) -> None:
+        """One webhook attempt: `delivered`, `retry` (failed, tried again later) or `failed`."""
 
 
 class NullMetrics:
@@ -47,4 +49,7 @@ class NullMetrics:
         return None
 
     def job_expired(self, tier: str) -> None:
+        return None
+
+    def webhook_attempted(self, outcome: str) -> None:
         return None

@@ -21,3 +21,7 @@ class Outbox(Protocol):
         """Unsent events, oldest first (claimed so that concurrent relays skip them)."""
 
     def mark_sent(self, positions: list[int], at: datetime) -> None: ...
+    def unrouted(self, limit: int) -> list[OutboxRecord]:
+        """Events not yet looked at for webhooks, oldest first (claimed like `pending`)."""
+
+    def mark_routed(self, positions: list[int], at: datetime) -> None: ...

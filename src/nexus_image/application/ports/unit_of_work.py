@@ -18,6 +18,8 @@ from nexus_image.application.ports.repositories import (
     JobRepository,
     UploadRepository,
 )
+from nexus_image.application.ports.service_keys import ServiceKeyRepository
+from nexus_image.application.ports.webhooks import WebhookRepository
 
 
 class UnitOfWork(Protocol):
@@ -43,6 +45,10 @@ class UnitOfWork(Protocol):
     def uploads(self) -> UploadRepository: ...
     @property
     def queue(self) -> QueueRepository: ...
+    @property
+    def webhooks(self) -> WebhookRepository: ...
+    @property
+    def service_keys(self) -> ServiceKeyRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -48,7 +48,7 @@ PROMPT_LOGGER = "nexus_image.prompt_window"
 
 # Modules under entrypoints/cli that add their own commands: each has `register(commands)`,
 # which adds subparsers and sets `handler` on them with `set_defaults(handler=...)`.
-COMMAND_MODULES: tuple[str, ...] = ("worker", "admin", "serve", "queue")
+COMMAND_MODULES: tuple[str, ...] = ("worker", "admin", "serve", "queue", "keys")
 
 
 def _version() -> str:

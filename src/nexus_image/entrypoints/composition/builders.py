@@ -467,3 +467,21 @@ def health_checks(
         return "unchecked" if settings.kafka_bootstrap_servers else "ok"
 
     return {"database": database, "storage": store, "broker": broker}
+
+
+def webhook_sender(settings: Settings) -> Any:
+    """Webhooks go out over HTTP, to the destinations the operator's policy allows."""
+    from nexus_image.adapters.httpclient.webhooks import HttpWebhookSender
+
+    return HttpWebhookSender(
+        settings.webhook_destinations,
+        connect_timeout=settings.webhook_connect_timeout_seconds,
+        read_timeout=settings.webhook_read_timeout_seconds,
+    )
+
+
+def webhook_loop(settings: Settings, route: Any, deliver: Any, bell: Any) -> Any:
+    """Webhooks are sent beside the outbox relay, unless NEXUS_IMAGE_WEBHOOKS=false."""
+    from nexus_image.entrypoints.worker.loops import WebhookLoop
+
+    return WebhookLoop(route, deliver, bell=bell) if settings.webhooks else None

@@ -31,9 +31,13 @@ from nexus_image.application.redeliver import RedeliverQueuedJobs
 from nexus_image.application.relay import RelayOutbox
 from nexus_image.application.request_generation import RequestGeneration
 from nexus_image.application.service import Dependencies, ImageService
+from nexus_image.application.service_keys import ManageServiceKeys
 from nexus_image.application.tokens import ManageTokens
 from nexus_image.application.uploads import ManageUploads
+from nexus_image.application.webhook_endpoints import ManageWebhooks
+from nexus_image.application.webhooks import DeliverWebhooks, RouteWebhookEvents
 from nexus_image.domain.upload import UploadAllowance
+from nexus_image.domain.webhooks import RetrySchedule
 from nexus_image.entrypoints.composition import builders as b
 from nexus_image.entrypoints.settings import Settings
 from nexus_image.entrypoints.worker.runtime import WorkerRuntime
@@ -155,7 +159,8 @@ class Container(containers.DeclarativeContainer):
     # dispatcher looks whether a worker has room (a job started or ended) or work came in.
     outbox_bell = providers.Singleton(b.Doorbell)
     dispatcher_bell = providers.Singleton(b.Doorbell)
-    bells = providers.Singleton(b.Chime, outbox_bell, dispatcher_bell)
+    webhook_bell = providers.Singleton(b.Doorbell)  # new events to route to webhooks
+    bells = providers.Singleton(b.Chime, outbox_bell, dispatcher_bell, webhook_bell)
     database = providers.Selector(
         providers.Callable(attrgetter("database"), plan),
         memory=providers.Singleton(b.memory_database),
@@ -264,6 +269,7 @@ class Container(containers.DeclarativeContainer):
         pricing=providers.Callable(attrgetter("pricing"), settings),
         adapters=lora_catalog,
         policy=tier_policy,
+        destinations=providers.Callable(attrgetter("webhook_destinations"), settings),
     )
     cancel_generation = providers.Singleton(CancelGeneration, uow_factory=uow_factory, clock=clock, ids=ids)
     image_queries = providers.Singleton(
@@ -291,6 +297,30 @@ class Container(containers.DeclarativeContainer):
         ManageTokens, uow_factory=uow_factory, clock=clock, welcome_grant=welcome_grant
     )
     record_audit = providers.Singleton(RecordAudit, uow_factory=uow_factory, clock=clock)
+    manage_service_keys = providers.Singleton(ManageServiceKeys, uow_factory=uow_factory, clock=clock)
+    route_webhooks = providers.Singleton(
+        RouteWebhookEvents,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+        public_url=providers.Callable(lambda s: s.public_url or "", settings),
+    )
+    deliver_webhooks = providers.Singleton(
+        DeliverWebhooks,
+        uow_factory=uow_factory,
+        clock=clock,
+        sender=providers.Singleton(b.webhook_sender, settings),
+        schedule=providers.Callable(lambda s: RetrySchedule.parse(s.webhook_retry_schedule), settings),
+        metrics=metrics,
+    )
+    manage_webhooks = providers.Singleton(
+        ManageWebhooks,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+        policy=providers.Callable(attrgetter("webhook_destinations"), settings),
+        grace=providers.Callable(lambda s: timedelta(seconds=s.webhook_secret_grace_seconds), settings),
+    )
     relay_outbox = providers.Singleton(
         RelayOutbox,
         uow_factory=uow_factory,
@@ -386,6 +416,9 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(attrgetter("max_batch"), settings),
         job_queue,
     )
+    webhook_loop = providers.Singleton(
+        b.webhook_loop, settings, route_webhooks, deliver_webhooks, webhook_bell
+    )
     runtime = providers.Singleton(
         WorkerRuntime,
         process=process_jobs,
@@ -406,6 +439,7 @@ class Container(containers.DeclarativeContainer):
         recover_previous_run=providers.Callable(attrgetter("recover_previous_run"), plan),
         dispatcher=dispatcher_loop,
         seat=seat_loop,
+        webhooks=webhook_loop,
         stop_event=stop_event,
         ready=ready,
     )

@@ -19,30 +19,41 @@ from nexus_image.application.maintenance import CleanupFailedJobs
 from nexus_image.application.ports import ImageGenerator, JobQueue, LiveEventFeed, RateLimiter
 from nexus_image.application.request_generation import RequestGeneration
 from nexus_image.application.service import ImageService
+from nexus_image.application.service_keys import ManageServiceKeys
 from nexus_image.application.tokens import ManageTokens
 from nexus_image.entrypoints.composition import builders
 from nexus_image.entrypoints.composition.container import Container
 from nexus_image.entrypoints.settings import Settings
-from nexus_image.entrypoints.worker.loops import DispatcherLoop, RelayLoop
+from nexus_image.entrypoints.worker.loops import DispatcherLoop, RelayLoop, WebhookLoop
 from nexus_image.entrypoints.worker.runtime import WorkerRuntime
 
 
 class DispatcherLoops:
-    """The dispatcher in this thread and the relay beside it, until `stop()`."""
+    """The dispatcher in this thread, and the relay and webhooks beside it, until `stop()`."""
 
-    def __init__(self, dispatcher: DispatcherLoop, relay: RelayLoop) -> None:
+    def __init__(
+        self, dispatcher: DispatcherLoop, relay: RelayLoop, webhooks: WebhookLoop | None = None
+    ) -> None:
         self.dispatcher = dispatcher
         self.relay = relay
+        self.webhooks = webhooks
         relay.stop_event = dispatcher.stop_event
+        if webhooks is not None:
+            webhooks.stop_event = dispatcher.stop_event
 
     def run(self) -> None:
-        relay = threading.Thread(target=self.relay.run, name="outbox-relay", daemon=True)
-        relay.start()
+        beside = [("outbox-relay", self.relay.run)]
+        if self.webhooks is not None:
+            beside.append(("webhooks", self.webhooks.run))
+        threads = [threading.Thread(target=run, name=name, daemon=True) for name, run in beside]
+        for thread in threads:
+            thread.start()
         try:
             self.dispatcher.run()
         finally:
             self.stop()
-            relay.join(10)
+            for thread in threads:
+                thread.join(10)
 
     def stop(self) -> None:
         self.dispatcher.stop_event.set()
@@ -98,6 +109,11 @@ class Application:
         return use_case
 
     @property
+    def manage_service_keys(self) -> ManageServiceKeys:
+        use_case: ManageServiceKeys = self.container.manage_service_keys()
+        return use_case
+
+    @property
     def manage_queue(self) -> ManageQueue:
         use_case: ManageQueue = self.container.manage_queue()
         return use_case
@@ -105,7 +121,8 @@ class Application:
     def dispatcher_loops(self) -> DispatcherLoops:
         """The standalone dispatcher's loops: the dispatcher candidate and an outbox relay (the
         dispatch messages go out from here even where workers do not relay)."""
-        return DispatcherLoops(self.container.dispatcher_loop(), self.container.runtime().relay_loop)
+        runtime = self.container.runtime()
+        return DispatcherLoops(self.container.dispatcher_loop(), runtime.relay_loop, runtime.webhooks)
 
     @property
     def queue(self) -> JobQueue:
@@ -202,6 +219,8 @@ def api_parts(app: Application) -> Any:
         uploads=c.manage_uploads(),
         read_parameters=c.read_parameters(),
         lora_catalog=c.lora_catalog(),
+        service_keys=c.manage_service_keys(),
+        webhooks=c.manage_webhooks(),
     )
     return ApiParts(
         use_cases=use_cases,

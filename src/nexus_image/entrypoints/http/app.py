@@ -27,8 +27,10 @@ from nexus_image.application.moderation import ModeratePrompts
 from nexus_image.application.ports import HealthChecks, LiveEventFeed, LoraCatalog, RateLimiter
 from nexus_image.application.read_parameters import ReadParameters
 from nexus_image.application.request_generation import RequestGeneration
+from nexus_image.application.service_keys import ManageServiceKeys
 from nexus_image.application.tokens import ManageTokens
 from nexus_image.application.uploads import ManageUploads
+from nexus_image.application.webhook_endpoints import ManageWebhooks
 from nexus_image.entrypoints.http.auth import PUBLIC, current_user, require_token
 from nexus_image.entrypoints.http.controllers.albums import AlbumsController
 from nexus_image.entrypoints.http.controllers.events import EventsController
@@ -36,27 +38,44 @@ from nexus_image.entrypoints.http.controllers.health import HealthController
 from nexus_image.entrypoints.http.controllers.images import ImagesController
 from nexus_image.entrypoints.http.controllers.library import LibraryController
 from nexus_image.entrypoints.http.controllers.moderation import ModerationController
+from nexus_image.entrypoints.http.controllers.service_keys import ServiceKeysController
 from nexus_image.entrypoints.http.controllers.studio import StudioController, StudioSetup, loopback
 from nexus_image.entrypoints.http.controllers.tokens import TokensController
 from nexus_image.entrypoints.http.controllers.uploads import ModelsController, UploadsController
+from nexus_image.entrypoints.http.controllers.webhooks import WebhooksController
 from nexus_image.entrypoints.http.docs import COMPONENTS, SECURITY, document_headers, seal_request_bodies
 from nexus_image.entrypoints.http.errors import EXCEPTION_HANDLERS
 from nexus_image.entrypoints.http.inputs import check_request
 from nexus_image.entrypoints.http.observability import RequestContextMiddleware, http_metrics
+from nexus_image.entrypoints.http.openai import on_openai_paths, openai_router
 from nexus_image.entrypoints.http.security import TokenVerifier, mint_token, signing_secret
 from nexus_image.entrypoints.http.studio import ASSETS
 from nexus_image.entrypoints.settings import Settings
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024  # the largest valid request (two 1000-character prompts) is ~3 KiB
-CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID", "Last-Event-ID"]
+CORS_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "X-Request-ID",
+    "Last-Event-ID",
+    "X-On-Behalf-Of",
+    "Prefer",
+]
 SWAGGER_ASSETS = "/schema/assets/swagger-ui"
 REDOC_ASSETS = "/schema/assets/redoc"
 
 DESCRIPTION = """Text-to-image generation for the platform's users.
 
-Every `/api/v1` route needs `Authorization: Bearer <JWT>`; the caller is the token's `sub`.
-Errors are `application/problem+json` (RFC 9457) with a machine-readable `code`."""
+Every `/api/v1` route needs `Authorization: Bearer <token>`: a JWT (the caller is its `sub`) or
+a service key (`nxi_sk_...`, made by an operator: `/api/v1/admin/keys`). Each route needs a
+scope: `images:read` to read, `images:write` to change anything, `admin` for `/admin`; a JWT
+holds `images:read`, `images:write` and `webhooks`. A key with `on_behalf_of` may send
+`X-On-Behalf-Of: <user id>`: the request is then that user's (billing, listings, access), and
+audited with both names. A credential without the scope a route needs is 403
+(`insufficient_scope`, naming it). Errors are `application/problem+json` (RFC 9457) with a
+machine-readable `code`."""
 
 
 class Background(Protocol):
@@ -82,6 +101,8 @@ class HttpUseCases:
     uploads: ManageUploads
     read_parameters: ReadParameters
     lora_catalog: LoraCatalog
+    webhooks: ManageWebhooks
+    service_keys: ManageServiceKeys
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +146,7 @@ def cors(settings: Settings) -> CORSConfig | None:
         allow_origins=origins,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=CORS_HEADERS,
-        expose_headers=["X-Request-ID", "Retry-After", "Location"],
+        expose_headers=["X-Request-ID", "Retry-After", "Location", "Preference-Applied"],
         allow_credentials=False,
         max_age=600,
     )
@@ -225,15 +246,24 @@ def create_app(settings: Settings, parts: ApiParts) -> Litestar:
             EventsController,
             UploadsController,
             ModelsController,
+            ServiceKeysController,
+            WebhooksController,
         ],
         security=SECURITY,
     )
     app = Litestar(
-        route_handlers=[api, HealthController, StudioController, *doc_assets(), studio_assets()],
+        route_handlers=[
+            api,
+            openai_router(settings),
+            HealthController,
+            StudioController,
+            *doc_assets(),
+            studio_assets(),
+        ],
         dependencies=dependencies(parts),
         guards=[require_token],
         before_request=check_request,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers={Exception: on_openai_paths(EXCEPTION_HANDLERS[Exception])},
         middleware=[DefineMiddleware(RequestContextMiddleware, metrics=http_metrics(parts.registry))],
         cors_config=cors(settings),
         request_max_body_size=MAX_BODY_BYTES,

@@ -26,8 +26,8 @@ COMPONENTS = Components(
         BEARER: SecurityScheme(
             type="http",
             scheme="bearer",
-            bearer_format="JWT",
-            description="A JWT from the platform; the user id is its `sub` claim.",
+            description="A JWT from the platform (the user id is its `sub` claim), or a service "
+            "key (`nxi_sk_<id>_<secret>`) made by an operator.",
         )
     }
 )
@@ -38,7 +38,8 @@ WHY: dict[int, str] = {
     "nests at most 32 levels, one Authorization header",
     401: "Missing, expired or invalid bearer token",
     402: "Not enough tokens (`required` and `balance` say how many)",
-    403: "Visible to the caller, but only its owner may do this",
+    403: "Visible to the caller, but only its owner may do this; or the credential lacks the scope "
+    "the route needs (`insufficient_scope`: `scope` names it)",
     404: "No such resource, or one the caller may not see",
     409: "Conflicts with the current state (finished job, taken name, reused Idempotency-Key)",
     413: "Request body too large",
@@ -49,9 +50,12 @@ WHY: dict[int, str] = {
     503: "A service this request needs is unavailable; see Retry-After",
 }
 
-ALWAYS = (400, 401, 503)
+ALWAYS = (400, 401, 403, 429, 503)  # any credential may lack the scope; a key may have its own limit
 SEALED_BODIES = ("GenerateRequest", "VisibilityRequest", "AlbumRequest", "ModerationCheckRequest")
-HEADER_SCHEMAS = {"Location": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.URI_REFERENCE)}
+HEADER_SCHEMAS = {
+    "Location": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.URI_REFERENCE),
+    "Preference-Applied": Schema(type=OpenAPIType.STRING, pattern="^wait=[0-9]+$"),
+}
 RETRY_STATUSES = ("429", "503")
 RETRY_AFTER = OpenAPIHeader(
     schema=Schema(type=OpenAPIType.INTEGER, minimum=1),
@@ -61,7 +65,7 @@ RETRY_AFTER = OpenAPIHeader(
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """Response specs for the problem statuses a route may answer, plus 400, 401 and 503."""
+    """Response specs for the problem statuses a route may answer, plus those any route may."""
     return {
         status: ResponseSpec(
             data_container=Problem,

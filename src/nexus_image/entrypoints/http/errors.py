@@ -56,6 +56,16 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
+class InsufficientScope(Exception):
+    """The credential is valid but does not hold the scope this request needs (RFC 6750)."""
+
+    code = "insufficient_scope"
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"this request needs the scope {scope!r}, which the credential does not hold")
+        self.scope = scope
+
+
 HTTP_CODES: dict[int, str] = {
     400: "invalid_request",
     401: "unauthenticated",
@@ -85,6 +95,7 @@ DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (DomainError, 422),
     (RateLimited, 429),
     (UserQueueFull, 429),
+    (InsufficientScope, 403),
 )
 
 _BACKTICKED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
@@ -158,6 +169,9 @@ def _business(request: Request[Any, Any, Any], error: Exception) -> Response[Pro
         extra.update(required=error.required, balance=error.balance)
     elif isinstance(error, RateLimited):
         extra.update(retry_after=error.retry_after)
+    elif isinstance(error, InsufficientScope):
+        challenge = f'Bearer realm="nexus-image", error="insufficient_scope", scope="{error.scope}"'
+        extra.update(scope=error.scope, headers={"WWW-Authenticate": challenge})
     elif isinstance(error, UserQueueFull):
         extra.update(
             retry_after=error.retry_after,

@@ -52,8 +52,10 @@ def _meta(description: FieldDescription) -> Meta:
         bounds.update(min_length=param.min_length, max_length=param.max_length)
     elif param.kind is Kind.UPLOAD and param.pattern is not None:
         bounds["pattern"] = param.pattern.join("^$")
-    elif param.kind is Kind.ADAPTERS:
+    elif param.kind in (Kind.ADAPTERS, Kind.CHOICES):
         bounds["max_length"] = param.max_length
+    elif param.kind is Kind.URL:
+        bounds.update(max_length=param.max_length, pattern="^[Hh][Tt][Tt][Pp][Ss]?://")
     return Meta(**{k: v for k, v in bounds.items() if v is not None})
 
 
@@ -64,14 +66,18 @@ BODY_TYPES: dict[Kind, Any] = {
     Kind.UPLOAD: str,
     Kind.FLAG: bool,
     Kind.ADAPTERS: list[LoraRequest],
+    Kind.URL: str,
 }
 
 
-def _body_field(description: FieldDescription, partial: bool) -> tuple[str, Any, Any]:
+def body_field(description: FieldDescription, partial: bool) -> tuple[str, Any, Any]:
     """One field of a request body: required only where the declaration says so (and never in
     a partial body), null or absent for its default."""
     param = description.param
-    base: Any = param.choices if param.kind is Kind.CHOICE else BODY_TYPES[param.kind]
+    if param.kind is Kind.CHOICES:
+        base: Any = list[param.choices]  # type: ignore[name-defined]
+    else:
+        base = param.choices if param.kind is Kind.CHOICE else BODY_TYPES[param.kind]
     annotated: Any = Annotated[base, _meta(description)]
     if param.required and not partial:
         return (description.name, annotated, msgspec.NODEFAULT)
@@ -106,7 +112,7 @@ else:
     def _body(name: str, doc: str, partial: bool) -> type[Struct]:
         return msgspec.defstruct(
             name,
-            [_body_field(d, partial) for d in request_fields()],
+            [body_field(d, partial) for d in request_fields()],
             kw_only=True,
             forbid_unknown_fields=True,
             module=__name__,
@@ -352,4 +358,5 @@ class Problem(Struct, kw_only=True, omit_defaults=True):
     tier: str | None = None  # user_queue_full: the caller's tier, its cap and their images queued
     max_queued: int | None = None
     queued: int | None = None
+    scope: str | None = None  # insufficient_scope: the scope the route needs
     request_id: str | None = None

@@ -18,6 +18,7 @@ from nexus_image.application.maintenance import RecoverStalledJobs
 from nexus_image.application.ports import Delivery, JobQueue, Leadership
 from nexus_image.application.process_job import ProcessJobs
 from nexus_image.application.relay import RelayOutbox
+from nexus_image.application.webhooks import DeliverWebhooks, RouteWebhookEvents
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +211,35 @@ class RelayLoop:
         finally:
             if self.listener is not None:
                 self.listener.stop()
+
+
+@dataclass
+class WebhookLoop:
+    """Turns new outbox events into webhook deliveries and sends those whose time has come:
+    at once when a commit rings `bell`, and every `idle_seconds` anyway (retries fall due
+    without a ring)."""
+
+    route: RouteWebhookEvents
+    deliver: DeliverWebhooks
+    idle_seconds: float = 1.0
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    bell: Bell | None = None
+
+    def run_once(self) -> int:
+        try:
+            return self.route.execute() + self.deliver.execute()
+        except Exception:
+            log.exception("webhook iteration failed")
+            return 0
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            if self.run_once():
+                continue
+            if self.bell is not None:
+                self.bell.wait(self.idle_seconds)
+            else:
+                self.stop_event.wait(self.idle_seconds)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from nexus_image.entrypoints.worker.loops import (
     RecoveryLoop,
     RelayLoop,
     SeatLoop,
+    WebhookLoop,
     WorkerLoop,
 )
 
@@ -59,6 +60,7 @@ class WorkerRuntime:
     recover_previous_run: bool = False
     dispatcher: DispatcherLoop | None = None
     seat: SeatLoop | None = None
+    webhooks: WebhookLoop | None = None  # beside the relay
     stop_event: threading.Event = field(default_factory=threading.Event)
     ready: threading.Event = field(default_factory=threading.Event)
     model_state: str = "not started"
@@ -81,7 +83,7 @@ class WorkerRuntime:
             listener=self.outbox_listener,
         )
         self.recovery = RecoveryLoop(self.recover, self.recovery_every_seconds, self.stop_event)
-        for loop in (self.dispatcher, self.seat):
+        for loop in (self.dispatcher, self.seat, self.webhooks):
             if loop is not None:
                 loop.stop_event = self.stop_event
 
@@ -97,6 +99,8 @@ class WorkerRuntime:
         loops: list[tuple[str, Callable[[], None]]] = [("stalled-job-recovery", self.recovery.run)]
         if self.relay:
             loops.append(("outbox-relay", self.relay_loop.run))
+            if self.webhooks is not None:
+                loops.append(("webhooks", self.webhooks.run))
         if self.dispatcher is not None:
             loops.append(("dispatcher", self.dispatcher.run))
         threads = [threading.Thread(target=run, name=name, daemon=True) for name, run in loops]

@@ -16,9 +16,10 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from nexus_image.application.dto import ImageView
-from nexus_image.application.errors import NotFound
+from nexus_image.application.errors import NotFound, RateLimitExceeded
 from nexus_image.application.images import ImageQueries
 from nexus_image.application.ports import LiveEventFeed, LiveSubscription
+from nexus_image.domain.errors import InvalidValue
 from nexus_image.domain.events import (
     DomainEvent,
     GenerationCancelled,
@@ -29,10 +30,11 @@ from nexus_image.domain.events import (
     GenerationRequested,
     GenerationStarted,
 )
-from nexus_image.entrypoints.http.auth import PUBLIC
+from nexus_image.domain.service_key import InvalidApiKey, Scope, may_act_for_others, user_name
+from nexus_image.entrypoints.http.auth import PUBLIC, identify
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.errors import RateLimited
-from nexus_image.entrypoints.http.security import InvalidToken, TokenVerifier
+from nexus_image.entrypoints.http.security import InvalidToken
 
 HEARTBEAT_SECONDS = 15.0
 MAX_STREAMS_PER_USER = 8
@@ -178,8 +180,9 @@ async def sse(
 
 
 async def _authenticate(socket: WebSocket[Any, Any, Any]) -> tuple[str, bool] | None:
-    """The first message must be `{"type": "auth", "token": "<JWT>"}` (browsers cannot set
-    headers on a WebSocket, and a token in the URL ends up in logs): (user, resume) or None."""
+    """The first message must be `{"type": "auth", "token": "<JWT or service key>"}` (browsers
+    cannot set headers on a WebSocket, and a token in the URL ends up in logs), with
+    `"on_behalf_of"` for a key that may act for others: (user, resume) or None."""
     try:
         with anyio.fail_after(AUTH_TIMEOUT_SECONDS):
             first = await socket.receive_json()
@@ -187,10 +190,15 @@ async def _authenticate(socket: WebSocket[Any, Any, Any]) -> tuple[str, bool] | 
         return None
     if not isinstance(first, dict) or first.get("type") != "auth" or not isinstance(first.get("token"), str):
         return None
-    verifier: TokenVerifier = socket.app.state.verifier
     try:
-        user = verifier.verify(first["token"])
-    except InvalidToken:
+        caller = await identify(socket.app, first["token"])
+        named = first.get("on_behalf_of")
+        user = user_name(named) if isinstance(named, str) else caller.user
+    except (InvalidToken, InvalidApiKey, RateLimitExceeded, InvalidValue):
+        return None
+    if Scope.IMAGES_READ not in caller.scopes or (
+        user != caller.user and not may_act_for_others(caller.scopes)
+    ):
         return None
     return user, bool(first.get("last_event_id"))
 
@@ -225,6 +233,7 @@ class EventsController(Controller):
         self, socket: WebSocket[Any, Any, Any], broadcaster: LiveEventFeed, queries: ImageQueries
     ) -> None:
         """The same events as /events over a WebSocket. Send `{"type": "auth", "token": JWT}`
+        (or a service key, with `"on_behalf_of": user` for a key that may act for others)
         first (optionally `"last_event_id"` to get the snapshot); then the server sends
         `{"type": "event", "event": name, "id": id, "data": {...}}` and a `{"type": "ping"}` every
         15 s. A missing or bad token closes with code 4401, too many streams with 4429."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -15,16 +14,15 @@ from nexus_image.application.access import MAX_UPLOAD_BYTES
 from nexus_image.application.audit import RecordAudit
 from nexus_image.application.cancel import CancelGeneration
 from nexus_image.application.dto import ImageView
-from nexus_image.application.errors import RateLimitExceeded
 from nexus_image.application.images import ImageQueries, ManageImages
+from nexus_image.application.ports import LiveEventFeed
 from nexus_image.application.read_parameters import ReadParameters
 from nexus_image.application.request_generation import RequestGeneration
-from nexus_image.entrypoints.http.actions import AuditNote, audited
+from nexus_image.entrypoints.http.actions import audited
 from nexus_image.entrypoints.http.auth import caller_tier
 from nexus_image.entrypoints.http.docs import problems
-from nexus_image.entrypoints.http.errors import RateLimited
 from nexus_image.entrypoints.http.inputs import MULTIPART_SLACK, form_file
-from nexus_image.entrypoints.http.limits import retry_after_header
+from nexus_image.entrypoints.http.prefer import PREFERENCE_APPLIED, PreferHeader
 from nexus_image.entrypoints.http.schemas import (
     GeneratedResponse,
     GenerateRequest,
@@ -32,6 +30,8 @@ from nexus_image.entrypoints.http.schemas import (
     ParametersResponse,
     RemixRequest,
 )
+from nexus_image.entrypoints.http.submission import Submission, submit_audited
+from nexus_image.entrypoints.http.waiting import ended_or_waited, requested_wait, watching
 
 IdempotencyKey = Annotated[
     str | None,
@@ -42,8 +42,14 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+APPLIED = ResponseHeader(
+    name=PREFERENCE_APPLIED,
+    description="`wait=N`: the answer waited for the jobs to end, at most N seconds (`Prefer: wait`)",
+    documentation_only=True,
+)
 
-def respond(request: Request[Any, Any, Any], view: ImageView) -> ImageResponse:
+
+def served_urls(request: Request[Any, Any, Any], view: ImageView) -> tuple[str | None, str | None]:
     """Object-storage URLs clients can use as they are (http: presigned S3, a CDN); files on the
     server's own disk are offered through this API instead of as server paths: absolute from
     NEXUS_IMAGE_PUBLIC_URL when it is set, relative otherwise — never from the request's `Host`
@@ -53,24 +59,36 @@ def respond(request: Request[Any, Any, Any], view: ImageView) -> ImageResponse:
         public: str = request.app.state.get("public_url") or ""
         base = f"{public.rstrip('/')}/api/v1/images/{view.id}"
         storage, thumbnail = f"{base}/file", f"{base}/thumbnail"
-    return ImageResponse.of(view, storage, thumbnail)
+    return storage, thumbnail
 
 
-def created(
+def respond(request: Request[Any, Any, Any], view: ImageView) -> ImageResponse:
+    """An image as the API shows it, with the URLs `served_urls` gives."""
+    return ImageResponse.of(view, *served_urls(request, view))
+
+
+async def created(
     request: Request[Any, Any, Any],
-    submit: Callable[[], tuple[list[ImageView], bool]],
-    note: AuditNote,
+    audit: RecordAudit,
+    submission: Submission,
+    feed: LiveEventFeed,
+    queries: ImageQueries,
 ) -> Response[GeneratedResponse]:
-    """The 201 of a generation request: the first job, and every job of the request (`submit`
-    writes the success audit row, `note.text`, in the request's transaction)."""
-    try:
-        views, _ = submit()
-    except RateLimitExceeded as error:
-        raise RateLimited(retry_after_header(error.wait)) from error
-    note.target = views[0].id
+    """The 201 of a generation request: the first job, and every job of the request. With
+    `Prefer: wait=N`, once they have all ended or N seconds have passed, as they are then."""
+    wait = requested_wait(request)
+    headers: dict[str, str] = {}
+    if wait is None:
+        views = await anyio.to_thread.run_sync(submit_audited, audit, submission)
+    else:
+        async with watching(feed, queries, submission.user) as watch:
+            views = await anyio.to_thread.run_sync(submit_audited, audit, submission)
+            views = await watch.until_ended([v.id for v in views], wait.seconds)
+        headers.update(wait.applied)
     images = [respond(request, view) for view in views]
     body = GeneratedResponse(**structs.asdict(images[0]), images=images)
-    return Response(body, status_code=201, headers={"Location": f"/api/v1/images/{views[0].id}"})
+    headers["Location"] = f"/api/v1/images/{views[0].id}"
+    return Response(body, status_code=201, headers=headers)
 
 
 def download(queries: ImageQueries, user: str, image_id: str, thumbnail: bool) -> Response[bytes]:
@@ -94,42 +112,49 @@ class ImagesController(Controller):
     @post(
         "/generate",
         status_code=201,
-        sync_to_thread=True,
         summary="Request an image",
         responses=problems(400, 402, 404, 409, 413, 415, 422, 429),
         response_headers=[
             ResponseHeader(
                 name="Location", description="The new image", documentation_only=True, required=True
-            )
+            ),
+            APPLIED,
         ],
     )
-    def generate(
+    async def generate(
         self,
         request: Request[Any, Any, Any],
         data: GenerateRequest,
         user: str,
         request_generation: RequestGeneration,
         audit: RecordAudit,
+        broadcaster: LiveEventFeed,
+        queries: ImageQueries,
         idempotency_key: IdempotencyKey = None,
+        prefer: PreferHeader = None,
     ) -> Response[GeneratedResponse]:
         """Moderated, charged (the resolution's price per image) and queued at once; 201 with the
         QUEUED job, and in `images` every job of the request (1 to 4 images: one job each,
         consecutive seeds, one `group_id`, all charged or none). Failed and cancelled jobs are
         refunded. Counts once against the caller's rate limit unless it is refused for the
         balance (402) or replays an Idempotency-Key (the same jobs again). The rate-limit check,
-        the jobs, the charges, their events, the key and the audit row are one transaction."""
-        with audited(audit, user, "image.generate", success_recorded=True) as note:
-            command = data.command(user, idempotency_key, caller_tier(request))
-            return created(request, lambda: request_generation.submit(command, note.text, limited=True), note)
+        the jobs, the charges, their events, the key and the audit row are one transaction.
+        With `Prefer: wait=N`, the 201 comes once the jobs have ended or N seconds have passed
+        (with `deadline_seconds`, a job not started in time ends EXPIRED, refunded)."""
+        command = data.command(user, idempotency_key, caller_tier(request))
+        submission = Submission(
+            user, "image.generate", lambda note: request_generation.submit(command, note.text, limited=True)
+        )
+        return await created(request, audit, submission, broadcaster, queries)
 
     @post(
         "/{image_id:str}/remix",
         status_code=201,
-        sync_to_thread=True,
         summary="A new image from one's settings",
         responses=problems(400, 402, 404, 409, 413, 415, 422, 429),
+        response_headers=[APPLIED],
     )
-    def remix(
+    async def remix(
         self,
         request: Request[Any, Any, Any],
         image_id: str,
@@ -137,17 +162,24 @@ class ImagesController(Controller):
         user: str,
         request_generation: RequestGeneration,
         audit: RecordAudit,
+        broadcaster: LiveEventFeed,
+        queries: ImageQueries,
         idempotency_key: IdempotencyKey = None,
+        prefer: PreferHeader = None,
     ) -> Response[GeneratedResponse]:
         """A generate request made of the stored parameters of one of the caller's images (or a
         public one: another user's private image is 404), with the body's fields changed. It is
-        moderated, charged, rate limited and answered exactly like `POST /images/generate`."""
-        with audited(audit, user, "image.remix", image_id, success_recorded=True) as note:
-            note.detail = f"remix of {image_id}"
-            command = data.command(user, idempotency_key, caller_tier(request))
-            return created(
-                request, lambda: request_generation.remix(image_id, command, note.text, limited=True), note
-            )
+        moderated, charged, rate limited and answered exactly like `POST /images/generate`,
+        `Prefer: wait=N` included."""
+        command = data.command(user, idempotency_key, caller_tier(request))
+        submission = Submission(
+            user,
+            "image.remix",
+            lambda note: request_generation.remix(image_id, command, note.text, limited=True),
+            target=image_id,
+            detail=f"remix of {image_id}",
+        )
+        return await created(request, audit, submission, broadcaster, queries)
 
     @post(
         "/parameters",
@@ -169,12 +201,30 @@ class ImagesController(Controller):
             source=found.source, parameters=found.parameters, unsupported=found.unsupported
         )
 
-    @get("/{image_id:str}", sync_to_thread=True, summary="An image and its status", responses=problems(404))
-    def get_image(
-        self, request: Request[Any, Any, Any], image_id: str, user: str, queries: ImageQueries
-    ) -> ImageResponse:
-        """The caller's own images, and anyone's public completed ones."""
-        return respond(request, queries.get(user, image_id))
+    @get(
+        "/{image_id:str}",
+        summary="An image and its status",
+        responses=problems(404),
+        response_headers=[APPLIED],
+    )
+    async def get_image(
+        self,
+        request: Request[Any, Any, Any],
+        image_id: str,
+        user: str,
+        queries: ImageQueries,
+        broadcaster: LiveEventFeed,
+        prefer: PreferHeader = None,
+    ) -> Response[ImageResponse]:
+        """The caller's own images, and anyone's public completed ones. With `Prefer: wait=N`,
+        a job of the caller's that has not ended yet is answered once it ends or N seconds
+        pass, on whichever replica the job was requested."""
+        wait = requested_wait(request)
+        if wait is None:
+            view = await anyio.to_thread.run_sync(queries.get, user, image_id)
+            return Response(respond(request, view))
+        view = await ended_or_waited(broadcaster, queries, user, image_id, wait.seconds)
+        return Response(respond(request, view), headers=wait.applied)
 
     @get(
         "/{image_id:str}/file",

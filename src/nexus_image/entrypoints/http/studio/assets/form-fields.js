@@ -104,6 +104,11 @@ function inputFor(field) {
       return select(field.choices || [], field.default, (value) => `${choiceName(value)}${value === field.default ? ' (default)' : ''}`);
     case 'flag':
       return el('input', { type: 'checkbox', checked: field.default === true });
+    case 'url': {
+      const input = el('input', { type: 'url', placeholder: 'https://' });
+      if (given(field.max_length)) input.maxLength = field.max_length;
+      return input;
+    }
     default:
       return null;
   }

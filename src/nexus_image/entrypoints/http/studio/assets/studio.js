@@ -8,6 +8,7 @@ import { setupGenerate } from './generate.js';
 import './my-images.js';
 import './albums.js';
 import './gallery.js';
+import './integrations.js';
 import './image-details.js';
 import './image-actions.js';
 

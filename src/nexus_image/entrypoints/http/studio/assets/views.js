@@ -3,8 +3,9 @@ import { session } from './api.js';
 import { emit, on } from './bus.js';
 import { $ } from './dom.js';
 
-export const VIEWS = ['generate', 'images', 'albums', 'gallery'];
-const TITLES = { signin: 'Sign in', generate: 'Generate', images: 'My images', albums: 'Albums', gallery: 'Gallery' };
+export const VIEWS = ['generate', 'images', 'albums', 'gallery', 'integrations'];
+const TITLES = { signin: 'Sign in', generate: 'Generate', images: 'My images', albums: 'Albums', gallery: 'Gallery',
+  integrations: 'Integrations' };
 
 let currentView = null;
 let pendingFocus = null;

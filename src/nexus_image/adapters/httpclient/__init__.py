@@ -1,0 +1,1 @@
+"""Outbound HTTP: what the service itself sends to other servers (webhooks)."""
