@@ -69,3 +69,34 @@ def test_a_receiver_that_does_not_answer_in_time_is_a_failed_attempt_to_retry() 
         listener.close()
         for connection in held:
             connection.close()
+
+
+def test_a_receiver_that_answers_a_byte_at_a_time_is_cut_off_at_the_attempts_deadline() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            for byte in b"HTTP/1.1 200 OK\r\n" * 100:
+                if stop.wait(0.2):
+                    return
+                try:
+                    connection.send(bytes([byte]))
+                except OSError:
+                    return
+
+    threading.Thread(target=drip, daemon=True).start()
+    try:
+        sender = HttpWebhookSender(
+            DestinationPolicy.parse("127.0.0.1/32"), connect_timeout=0.5, read_timeout=0.5
+        )
+        started = time.monotonic()
+        result = sender.send(f"http://127.0.0.1:{listener.getsockname()[1]}/", {}, b"{}")
+        assert time.monotonic() - started < 3  # each read came in time; the whole did not
+        assert result.status_code is None and "deadline" in (result.error or "")
+    finally:
+        stop.set()
+        listener.close()

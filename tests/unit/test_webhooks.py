@@ -198,3 +198,56 @@ def test_a_rotated_endpoint_secret_signs_beside_the_old_one(hooks: Hooks) -> Non
     hooks.pump()
     signatures = hooks.receiver.received[0][1]["webhook-signature"].split(" ")
     assert len(signatures) == 2 and old != new
+
+
+def test_an_endpoints_delivery_follows_its_url_as_it_is_at_each_attempt(hooks: Hooks) -> None:
+    endpoint = hooks.manage.create("alice", "https://old.example/in", ["generation.requested"])
+    hooks.receiver.answers = [500]
+    job = hooks.world.request().id
+    hooks.pump()
+    hooks.manage.update("alice", endpoint.id, url="https://new.example/in")
+    hooks.later(5)
+    assert [url for url, _, _ in hooks.receiver.received] == [
+        "https://old.example/in",
+        "https://new.example/in",
+    ]
+    hooks.manage.update("alice", endpoint.id, enabled=False)
+    hooks.world.request()
+    hooks.route.drain()
+    (delivered,) = hooks.manage.job_deliveries("alice", job)
+    assert delivered.status.value == "delivered"
+
+
+def test_a_disabled_endpoints_queued_delivery_is_dropped_not_sent(hooks: Hooks) -> None:
+    endpoint = hooks.manage.create("alice", HOOK, ["generation.requested"])
+    job = hooks.world.request().id
+    hooks.route.drain()
+    hooks.manage.update("alice", endpoint.id, enabled=False)
+    hooks.deliver.drain()
+    assert hooks.receiver.received == []
+    (dropped,) = hooks.manage.job_deliveries("alice", job)
+    assert dropped.status.value == "failed" and dropped.attempts[0].error == "endpoint disabled"
+
+
+def test_an_attempt_whose_claim_lapsed_is_not_recorded_over_the_one_that_took_over(hooks: Hooks) -> None:
+    """A sender slower than its claim: another one takes the delivery over and delivers it; the
+    slow one's outcome does not put it back to pending."""
+    world = hooks.world
+    other = DeliverWebhooks(
+        world.store.unit_of_work, world.clock, Receiver(), RetrySchedule((5.0,), 0.0), parallel=1
+    )
+
+    class Slow(Receiver):
+        def send(self, url: str, headers: Mapping[str, str], body: bytes) -> SendResult:
+            world.clock.advance(seconds=61)  # the claim (60 s) lapses meanwhile
+            assert other.execute() == 1  # and the delivery is taken over, delivered
+            return SendResult(500, 61_000, "answered 500")
+
+    slow = DeliverWebhooks(
+        world.store.unit_of_work, world.clock, Slow(), RetrySchedule((5.0,), 0.0), parallel=1
+    )
+    job = world.request(webhook_url=HOOK, webhook_events=["generation.requested"]).id
+    hooks.route.drain()
+    assert slow.execute() == 1
+    (delivery,) = hooks.manage.job_deliveries("alice", job)
+    assert delivery.status.value == "delivered" and [a.status_code for a in delivery.attempts] == [200]

@@ -132,7 +132,12 @@ def test_inside_addresses_are_refused_unless_their_range_is_allowed(address: str
     assert allowed.refusal(address) is None
 
 
-@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700::1111"])
+@pytest.mark.parametrize("address", ["64:ff9b::a9fe:a9fe", "64:ff9b::a00:5", "::7f00:1", "2002:a00:5::1"])
+def test_ipv6_forms_carrying_an_inside_ipv4_address_are_refused(address: str) -> None:
+    assert DestinationPolicy().refusal(address) is not None
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "64:ff9b::808:808"])
 def test_public_addresses_may_be_reached(address: str) -> None:
     assert DestinationPolicy().refusal(address) is None
 
@@ -149,6 +154,7 @@ def test_public_addresses_may_be_reached(address: str) -> None:
         "https://a.example/#frag",
         "https://a .example/",
         "gopher://a.example/",
+        "http://[abc/",
     ],
 )
 def test_webhook_urls_must_be_absolute_http_urls(url: str) -> None:
@@ -158,7 +164,16 @@ def test_webhook_urls_must_be_absolute_http_urls(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:8080/h", "http://localhost/h", "http://[::1]/", "http://10.0.0.8/"]
+    "url",
+    [
+        "http://127.0.0.1:8080/h",
+        "http://localhost/h",
+        "http://[::1]/",
+        "http://10.0.0.8/",
+        "http://127.1/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+    ],
 )
 def test_a_url_naming_an_inside_address_is_refused_at_once(url: str) -> None:
     with pytest.raises(InvalidValue, match="refused"):

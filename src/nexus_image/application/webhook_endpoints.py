@@ -138,7 +138,7 @@ class ManageWebhooks:
             return uow.webhooks.deliveries(user_id, job_id=job_id, limit=limit)
 
     def replay(self, user_id: str, delivery_id: str) -> WebhookDelivery:
-        """Send a delivery again now: the same id and body, a fresh schedule of retries."""
+        """Send a delivery again now: the same id and body (see WebhookDelivery.replay)."""
 
         def work(uow: UnitOfWork) -> WebhookDelivery:
             delivery = uow.webhooks.delivery(delivery_id)

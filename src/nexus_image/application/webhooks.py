@@ -11,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from nexus_image.application.ports import (
     Clock,
@@ -127,31 +128,43 @@ class DeliverWebhooks:
     def execute(self) -> int:
         """Send one batch; returns how many attempts were made."""
         now = self.clock.now()
+        claim = now + timedelta(seconds=CLAIM_SECONDS)
         with self.uow_factory() as uow:
-            due = uow.webhooks.due(now, self.batch_size, now + timedelta(seconds=CLAIM_SECONDS))
-            signing = {d.id: self._secrets(uow, d) for d in due}
+            due = uow.webhooks.due(now, self.batch_size, claim)
+            targets = {d.id: self._target(uow, d) for d in due}
             uow.commit()
+        for delivery in due:
+            delivery.next_attempt_at = claim
         if len(due) > 1 and self.parallel > 1:  # one slow receiver does not hold up the others
             with ThreadPoolExecutor(min(self.parallel, len(due)), thread_name_prefix="webhook") as pool:
-                list(pool.map(lambda d: self._attempt(d, signing[d.id]), due))
+                list(pool.map(lambda d: self._attempt(d, targets[d.id]), due))
         else:
             for delivery in due:
-                self._attempt(delivery, signing[delivery.id])
+                self._attempt(delivery, targets[delivery.id])
         return len(due)
 
-    def _secrets(self, uow: UnitOfWork, delivery: WebhookDelivery) -> list[str]:
+    def _target(self, uow: UnitOfWork, delivery: WebhookDelivery) -> tuple[str, list[str]] | str:
+        """Where the delivery goes now and the secrets that sign it; or why it goes nowhere. An
+        endpoint's delivery follows the endpoint: its URL as it is now, and none once it is
+        disabled or deleted."""
         now = self.clock.now()
         if delivery.endpoint_id is None:
-            return account_secrets(uow, delivery.user_id).valid(now)
+            return delivery.url, account_secrets(uow, delivery.user_id).valid(now)
         endpoint = uow.webhooks.endpoint(delivery.user_id, delivery.endpoint_id)
-        return endpoint.secrets.valid(now) if endpoint is not None else []
+        if endpoint is None:
+            return "endpoint deleted"
+        if not endpoint.enabled:
+            return "endpoint disabled"
+        return endpoint.url, endpoint.secrets.valid(now)
 
-    def _attempt(self, delivery: WebhookDelivery, secrets: list[str]) -> None:
+    def _attempt(self, delivery: WebhookDelivery, target: tuple[str, list[str]] | str) -> None:
         started = self.clock.now()
-        if not secrets:  # its endpoint was deleted since: nobody to sign for
-            attempt = WebhookAttempt(len(delivery.attempts) + 1, started, None, 0, "endpoint deleted")
+        claimed = delivery.next_attempt_at
+        if isinstance(target, str):  # nobody to send it to any more
+            attempt = WebhookAttempt(len(delivery.attempts) + 1, started, None, 0, target)
             permanent = True
         else:
+            url, secrets = target
             timestamp = int(started.timestamp())
             body = delivery.body.encode()
             headers = {
@@ -161,7 +174,7 @@ class DeliverWebhooks:
                 "webhook-timestamp": str(timestamp),
                 "webhook-signature": signature_header(secrets, delivery.id, timestamp, body),
             }
-            result = self.sender.send(delivery.url, headers, body)
+            result = self.sender.send(url, headers, body)
             attempt = WebhookAttempt(
                 len(delivery.attempts) + 1,
                 started,
@@ -173,14 +186,16 @@ class DeliverWebhooks:
             permanent = result.permanent
         delivery.record(attempt, self.schedule, self.draw(), permanent)
         with self.uow_factory() as uow:
-            uow.webhooks.save_delivery(delivery)
+            kept = uow.webhooks.save_delivery(delivery, claimed)
             uow.commit()
+        if not kept:  # the claim lapsed (a slow attempt) and another sender took it over
+            log.info("webhook %s: attempt %d not recorded, its claim lapsed", delivery.id, attempt.number)
+            return
         status = delivery.status.value
         self.metrics.webhook_attempted(status if status != "pending" else "retry")
         if attempt.error:
-            log.info(
-                "webhook %s to %s: attempt %d %s", delivery.id, delivery.url, attempt.number, attempt.error
-            )
+            where = urlsplit(delivery.url).hostname  # never the path or query: they may hold tokens
+            log.info("webhook %s to %s: attempt %d %s", delivery.id, where, attempt.number, attempt.error)
 
     def drain(self) -> int:
         total = 0

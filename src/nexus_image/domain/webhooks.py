@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,7 +63,10 @@ def events_of(values: Iterable[object] | None) -> frozenset[WebhookEvent]:
 
 def check_url(url: str, field_name: str = "webhook_url") -> str:
     """An absolute http(s) URL with a host, and no fragment (what a receiver can be)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced [ in the host, for one
+        raise InvalidValue(field_name, f"{field_name} is not a valid URL") from None
     if len(url) > MAX_URL_LENGTH:
         raise InvalidValue(field_name, f"{field_name} is longer than {MAX_URL_LENGTH} characters")
     try:
@@ -208,13 +212,45 @@ class WebhookDelivery:
             self.next_attempt_at = attempt.at + timedelta(seconds=wait)
 
     def replay(self, now: datetime) -> None:
-        """Send it again now (the same id and body), with a fresh schedule of retries."""
+        """Send it again now (the same id and body). A failed delivery gets that one attempt (its
+        schedule is spent); a pending one keeps the rest of its schedule."""
         self.status, self.next_attempt_at = DeliveryStatus.PENDING, now
 
 
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200")
 )
+
+
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _carried(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]  # the client's address
+    if any(ip in network for network in NAT64) or (ip in COMPATIBLE and int(ip) > 1):  # not :: or ::1
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
+
+
+def _literal(host: str) -> str | None:
+    """The address a URL's host names by itself: an IP literal, including the short and numeric
+    IPv4 forms resolvers accept (`127.1`, `2130706433`, `0x7f.1`); None for a name."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if host and all(c in "0123456789abcdefxABCDEFX." for c in host) and host[0].isdigit():
+        try:
+            return str(ipaddress.IPv4Address(socket.inet_aton(host)))
+        except OSError:
+            return None
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,11 +266,13 @@ class DestinationPolicy:
         return cls(tuple(str(ipaddress.ip_network(r, strict=False)) for r in ranges))
 
     def refusal(self, address: str) -> str | None:
-        """Why `address` may not be reached (None: it may)."""
-        ip = ipaddress.ip_address(address)
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        networks = (ipaddress.ip_network(r) for r in self.allowed)
+        """Why `address` may not be reached (None: it may). An IPv6 address that carries an IPv4
+        one (mapped, compatible, NAT64, 6to4, Teredo) is judged by the IPv4 address it reaches."""
+        given: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
+        ip = _carried(given) if isinstance(given, ipaddress.IPv6Address) else given
+        networks = [ipaddress.ip_network(r) for r in self.allowed]
+        if any(given in network for network in networks):
+            return None
         if any(ip in network for network in networks):
             return None
         if ip in METADATA_ADDRESSES:
@@ -249,14 +287,13 @@ def checked_destination(url: str, policy: DestinationPolicy, field_name: str = "
     address the policy refuses (a name is resolved, and judged, at each attempt)."""
     check_url(url, field_name)
     host = urlsplit(url).hostname or ""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        if host.rstrip(".").lower() == "localhost" or host.lower().endswith(".localhost"):
-            host = "127.0.0.1"
-        else:
+    address = _literal(host)
+    if address is None:
+        name = host.rstrip(".").lower()
+        if name != "localhost" and not name.endswith(".localhost"):
             return url
-    refusal = policy.refusal(host)
+        address = "127.0.0.1"
+    refusal = policy.refusal(address)
     if refusal is not None:
         raise InvalidValue(field_name, f"{field_name} is refused: {refusal}")
     return url

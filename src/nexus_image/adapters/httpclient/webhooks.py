@@ -4,14 +4,16 @@ The host is resolved once, every address it resolves to is judged by the policy 
 address refuses the destination, so a name cannot mix a public address with a private one),
 and the connection goes to an address so judged: a second lookup cannot answer differently
 (DNS rebinding). TLS still checks the certificate against the host's name. Redirects are never
-followed (a 3xx is a failed attempt), connecting and each read are bounded in time, and only the
-start of the answer is kept."""
+followed (a 3xx is a failed attempt), the whole attempt is bounded in time (a receiver that
+answers a byte at a time is cut off at the deadline), at most three addresses are tried, and
+only the start of the answer is kept."""
 
 from __future__ import annotations
 
 import http.client
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,6 +23,7 @@ from nexus_image.application.ports.webhooks import SendResult
 from nexus_image.domain.webhooks import DestinationPolicy
 
 MAX_RESPONSE_BYTES = 1024
+MAX_ADDRESSES = 3  # tried in turn when connecting fails
 Resolver = Callable[..., list[tuple[Any, ...]]]
 
 
@@ -64,9 +67,14 @@ class HttpWebhookSender:
             if refusal is not None:
                 return result(None, f"destination refused: {host} resolves to {refusal}", permanent=True)
         try:
-            connection = self._connect(host, port, addresses, secure)
+            connection = self._connect(host, port, addresses[:MAX_ADDRESSES], secure)
         except (OSError, ssl.SSLError) as error:
             return result(None, f"cannot connect to {host}:{port}: {error}")
+        # The read timeout bounds each read; the deadline bounds them all together.
+        left = max(0.1, self.connect_timeout + self.read_timeout - (time.monotonic() - started))
+        deadline = threading.Timer(left, _cut, (connection,))
+        deadline.daemon = True
+        deadline.start()
         try:
             path = parts.path or "/"
             if parts.query:
@@ -81,8 +89,11 @@ class HttpWebhookSender:
                 problem = f"answered {answer.status}"
             return result(answer.status, problem, text)
         except (OSError, http.client.HTTPException) as error:
+            if not deadline.is_alive():
+                return result(None, "timed out: no complete answer within the attempt's deadline")
             return result(None, f"{type(error).__name__}: {error}")
         finally:
+            deadline.cancel()
             connection.close()
 
     def _connect(
@@ -106,3 +117,13 @@ class HttpWebhookSender:
             connection.sock = sock  # already connected to the judged address
             return connection
         raise last or OSError(f"{host} has no address")
+
+
+def _cut(connection: http.client.HTTPConnection) -> None:
+    """The attempt's deadline passed: end the connection, so that the read in progress fails."""
+    sock = connection.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass

@@ -14,6 +14,7 @@ from nexus_image.domain.account import LedgerEntry, TokenAccount
 from nexus_image.domain.album import Album
 from nexus_image.domain.events import DomainEvent
 from nexus_image.domain.job import ImageJob, JobStatus
+from nexus_image.domain.webhooks import WebhookEvent
 
 if TYPE_CHECKING:
     from nexus_image.adapters.memory.database import MemoryStore
@@ -341,6 +342,9 @@ class MemoryIdempotency:
         self.store.idempotency.update(self.writes)
 
 
+WEBHOOK_EVENTS = frozenset(e.value for e in WebhookEvent)  # the events looked at for webhooks
+
+
 class MemoryOutbox:
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
@@ -368,7 +372,9 @@ class MemoryOutbox:
         with self.store.lock:
             done = self.store.webhooks.routed
             waiting = [
-                OutboxRecord(p, e) for p, e, _ in self.store.outbox if p not in done and p not in self.routed
+                OutboxRecord(p, e)
+                for p, e, _ in self.store.outbox
+                if e.event_type in WEBHOOK_EVENTS and p not in done and p not in self.routed
             ]
         return waiting[:limit]
 

@@ -88,8 +88,15 @@ class MemoryWebhooks:
         kept = copy.deepcopy(delivery)
         self._write(lambda s: s.deliveries.__setitem__(kept.id, copy.deepcopy(kept)))
 
-    def save_delivery(self, delivery: WebhookDelivery) -> None:
+    def save_delivery(self, delivery: WebhookDelivery, claimed_until: datetime | None = None) -> bool:
+        if claimed_until is not None:
+            with self.store.lock:
+                stored = self.state.deliveries.get(delivery.id)
+                held = stored is not None and stored.status is DeliveryStatus.PENDING
+                if not held or stored is None or stored.next_attempt_at != claimed_until:
+                    return False
         self.add_delivery(delivery)
+        return True
 
     def _deliveries(self) -> dict[str, WebhookDelivery]:
         with self.store.lock:

@@ -10,9 +10,12 @@ import sqlalchemy as sa
 from nexus_image.adapters.sqlalchemy.base import SqlRepository
 from nexus_image.adapters.sqlalchemy.mappers import audit_values, event_from_row, event_values
 from nexus_image.adapters.sqlalchemy.notify import CHANNEL
-from nexus_image.adapters.sqlalchemy.tables import audit_log, outbox
+from nexus_image.adapters.sqlalchemy.tables import audit_log, outbox, webhook_routing
 from nexus_image.application.ports import AuditRecord, OutboxRecord
 from nexus_image.domain.events import DomainEvent
+from nexus_image.domain.webhooks import WebhookEvent
+
+WEBHOOK_EVENTS = frozenset(e.value for e in WebhookEvent)
 
 
 class SqlOutbox(SqlRepository):
@@ -32,6 +35,8 @@ class SqlOutbox(SqlRepository):
 
     def add(self, event: DomainEvent) -> None:
         self.execute(sa.insert(outbox).values(**event_values(event)))
+        if event.event_type in WEBHOOK_EVENTS:
+            self.execute(sa.insert(webhook_routing).values(event_id=event.event_id))
         if self.postgres and not self._notified:
             # delivered at commit, to relays in other processes (OutboxListener); once is enough
             self.execute(sa.select(sa.func.pg_notify(CHANNEL, "")))
@@ -61,23 +66,21 @@ class SqlOutbox(SqlRepository):
             )
 
     def unrouted(self, limit: int) -> list[OutboxRecord]:
+        """Claims its own rows (`webhook_routing`), never the outbox's: the relay's are left be."""
         statement = (
             sa.select(outbox.c.position, outbox.c.payload)
-            .where(outbox.c.routed_at.is_(None))
+            .select_from(webhook_routing.join(outbox, outbox.c.event_id == webhook_routing.c.event_id))
             .order_by(outbox.c.position)
             .limit(limit)
         )
         if self.postgres:
-            statement = statement.with_for_update(skip_locked=True)
+            statement = statement.with_for_update(skip_locked=True, of=webhook_routing)
         return [OutboxRecord(r["position"], event_from_row(r)) for r in self.execute(statement).mappings()]
 
     def mark_routed(self, positions: list[int], at: datetime) -> None:
         if positions:
-            self.execute(
-                sa.update(outbox)
-                .where(outbox.c.position.in_(positions), outbox.c.routed_at.is_(None))
-                .values(routed_at=at)
-            )
+            routed = sa.select(outbox.c.event_id).where(outbox.c.position.in_(positions))
+            self.execute(sa.delete(webhook_routing).where(webhook_routing.c.event_id.in_(routed)))
 
 
 class SqlAudit(SqlRepository):

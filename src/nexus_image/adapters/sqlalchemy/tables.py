@@ -219,13 +219,17 @@ outbox = sa.Table(
     sa.Column("payload", json_document(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("sent_at", UtcDateTime(), nullable=True),
-    sa.Column("routed_at", UtcDateTime(), nullable=True),  # looked at for webhooks
     sqlite_autoincrement=True,
 )
 _UNSENT = sa.text("sent_at IS NULL")
 sa.Index("ix_outbox_pending", outbox.c.position, postgresql_where=_UNSENT, sqlite_where=_UNSENT)
-_UNROUTED = sa.text("routed_at IS NULL")
-sa.Index("ix_outbox_unrouted", outbox.c.position, postgresql_where=_UNROUTED, sqlite_where=_UNROUTED)
+# The outbox events still to be looked at for webhooks (a job's life events only): rows of their
+# own, so that routing them never locks the outbox rows the relay takes, nor the reverse.
+webhook_routing = sa.Table(
+    "webhook_routing",
+    metadata,
+    sa.Column("event_id", sa.String(64), primary_key=True),
+)
 
 # Webhooks: a user's endpoints, the secrets of their requests' own URLs, the request's
 # subscription, and each message to each destination with its attempts.

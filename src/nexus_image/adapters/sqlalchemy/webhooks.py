@@ -161,12 +161,16 @@ class SqlWebhooks(SqlRepository):
             "next_attempt_at": delivery.next_attempt_at,
         }
 
-    def save_delivery(self, delivery: WebhookDelivery) -> None:
-        self.execute(
-            sa.update(webhook_deliveries)
-            .where(webhook_deliveries.c.id == delivery.id)
-            .values(status=delivery.status.value, next_attempt_at=delivery.next_attempt_at)
-        )
+    def save_delivery(self, delivery: WebhookDelivery, claimed_until: datetime | None = None) -> bool:
+        statement = sa.update(webhook_deliveries).where(webhook_deliveries.c.id == delivery.id)
+        if claimed_until is not None:
+            statement = statement.where(
+                webhook_deliveries.c.status == "pending",
+                webhook_deliveries.c.next_attempt_at == claimed_until,
+            )
+        values = {"status": delivery.status.value, "next_attempt_at": delivery.next_attempt_at}
+        if self.execute(statement.values(**values)).rowcount == 0 and claimed_until is not None:
+            return False
         stored = self.execute(
             sa.select(sa.func.coalesce(sa.func.max(webhook_attempts.c.number), 0)).where(
                 webhook_attempts.c.delivery_id == delivery.id
@@ -189,6 +193,7 @@ class SqlWebhooks(SqlRepository):
                     for a in new
                 ],
             )
+        return True
 
     def _with_attempts(self, rows: list[RowMapping]) -> list[WebhookDelivery]:
         ids = [row["id"] for row in rows]

@@ -81,6 +81,8 @@ class ProcessJobs:
         storage_retry_delays: Sequence[float] = (0.2, 0.5, 1.0),
         decoder: ImageDecoder | None = None,
         previews: bool = True,
+        progress_every: timedelta = timedelta(seconds=0.25),
+        preview_every: timedelta = timedelta(seconds=0.5),
     ) -> ProcessJobs:
         """The three stages over one set of ports, sharing one claim (the "still ours" rule)
         and one storage retry policy."""
@@ -97,7 +99,7 @@ class ProcessJobs:
             batch_generator=batch_generator,
             decoder=decoder,
             live_events=live_events,
-            pacing=Pacing(previews=previews),
+            pacing=Pacing(progress_every=progress_every, previews=previews, preview_every=preview_every),
         )
         finish = FinishImage(
             claim,

@@ -373,6 +373,10 @@ class Container(containers.DeclarativeContainer):
             decoder=decoder,
             # A preview is shown before the output check: none where unsafe outputs are blocked.
             previews=providers.Callable(lambda s: s.live_previews and not s.block_unsafe_outputs, settings),
+            progress_every=providers.Callable(
+                lambda s: timedelta(seconds=s.progress_every_seconds), settings
+            ),
+            preview_every=providers.Callable(lambda s: timedelta(seconds=s.preview_every_seconds), settings),
         ),
     )
     read_parameters = providers.Singleton(ReadParameters, reader=text_reader)

@@ -195,7 +195,9 @@ class WebhooksController(Controller):
     def update(
         self, endpoint_id: str, data: EndpointChange, user: str, webhooks: ManageWebhooks, audit: RecordAudit
     ) -> EndpointResponse:
-        """Only the fields sent change; `enabled: false` pauses deliveries to it."""
+        """Only the fields sent change. `enabled: false` stops deliveries to it: events meanwhile
+        are not kept for it, and messages not yet sent are dropped (failed, replayable). A new
+        `url` applies to the retries of messages already made, too."""
         with audited(audit, user, "webhook.endpoint.update", endpoint_id):
             endpoint = webhooks.update(
                 user,
@@ -275,6 +277,8 @@ class WebhooksController(Controller):
     def replay(
         self, delivery_id: str, user: str, webhooks: ManageWebhooks, audit: RecordAudit
     ) -> DeliveryResponse:
-        """The same message (same `webhook-id`, same body, signed anew) is sent again at once."""
+        """The same message (same `webhook-id`, same body, signed anew) is sent again at once. A
+        failed one gets that one attempt (replay again if it fails); a pending one keeps its
+        schedule of retries."""
         with audited(audit, user, "webhook.delivery.replay", delivery_id):
             return DeliveryResponse.of(webhooks.replay(user, delivery_id))

@@ -55,10 +55,14 @@ class OpenAIJobs:
 
     async def images(self, submission: Submission) -> list[ImageView]:
         """The jobs once they have ended, or were cancelled when the wait was over."""
-        async with watching(self.feed, self.queries, self.user) as watch:
-            views = await self.submit(submission)
-            views = await watch.until_ended([v.id for v in views], self.seconds)
-        return await self.settle(views)
+        views: list[ImageView] = []
+        try:
+            async with watching(self.feed, self.queries, self.user) as watch:
+                views = await self.submit(submission)
+                views = await watch.until_ended([v.id for v in views], self.seconds)
+        finally:  # also when the request is cancelled (a shutdown): nothing left running, charged
+            views = await self.settle(views)
+        return views
 
     async def settle(self, views: list[ImageView]) -> list[ImageView]:
         """Cancel what has not ended (one that ends meanwhile stays as it ended), clean up,

@@ -1,9 +1,9 @@
 """Webhooks: users' endpoints (`webhook_endpoints`), the secrets that sign their requests' own
 URLs (`webhook_secrets`), a request's subscription (`webhook_subscriptions`), each message to
-each destination (`webhook_deliveries`) and its attempts (`webhook_attempts`); on the outbox,
-when an event was looked at for webhooks (`routed_at`).
+each destination (`webhook_deliveries`) and its attempts (`webhook_attempts`); and the outbox
+events still to be looked at for webhooks (`webhook_routing`).
 
-Events written before the upgrade count as looked at: nobody subscribed to them.
+Events written before the upgrade are not looked at: nobody subscribed to them.
 
 Revision ID: 0011
 Revises: 0010
@@ -39,12 +39,10 @@ def _json() -> sa.types.TypeEngine[Any]:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("outbox") as batch:
-        batch.add_column(sa.Column("routed_at", _moment(), nullable=True))
-    op.execute("UPDATE outbox SET routed_at = created_at")
-    unrouted = sa.text("routed_at IS NULL")
-    op.create_index(
-        "ix_outbox_unrouted", "outbox", ["position"], postgresql_where=unrouted, sqlite_where=unrouted
+    op.create_table(
+        "webhook_routing",
+        sa.Column("event_id", sa.String(64), nullable=False),
+        sa.PrimaryKeyConstraint("event_id", name="pk_webhook_routing"),
     )
     op.create_table(
         "webhook_endpoints",
@@ -123,6 +121,4 @@ def downgrade() -> None:
     op.drop_table("webhook_secrets")
     op.drop_index("ix_webhook_endpoints_user_id", table_name="webhook_endpoints")
     op.drop_table("webhook_endpoints")
-    op.drop_index("ix_outbox_unrouted", table_name="outbox")
-    with op.batch_alter_table("outbox") as batch:
-        batch.drop_column("routed_at")
+    op.drop_table("webhook_routing")
