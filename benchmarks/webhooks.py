@@ -76,7 +76,7 @@ def fill(database: SqlDatabase, count: int, prefix: str) -> None:
         uow.commit()
 
 
-def run(database: SqlDatabase, url: str, events: int, parallel: int, prefix: str) -> dict[str, float]:
+def run(database: SqlDatabase, events: int, parallel: int, prefix: str) -> dict[str, float]:
     clock, policy = SystemClock(), DestinationPolicy.parse("127.0.0.0/8")
     fill(database, events, prefix)
     route = RouteWebhookEvents(database.unit_of_work, clock, Ids(), batch_size=200)
@@ -124,8 +124,8 @@ def main() -> None:
         )
         for user in range(USERS):
             manage.create(f"user-{user}", url, ["generation.completed"])
-        one = run(database, url, args.events, 1, "seq")
-        many = run(database, url, args.events, args.parallel, "par")
+        one = run(database, args.events, 1, "seq")
+        many = run(database, args.events, args.parallel, "par")
         print(
             json.dumps(
                 {
