@@ -139,3 +139,28 @@ def test_with_a_deadline_the_wait_ends_with_a_refunded_expired_job(api: Api) -> 
     assert response.status_code == 201
     assert response.json()["status"] == "EXPIRED"
     assert api.request("GET", "/tokens/balance").json()["balance"] == before
+
+
+def test_waits_in_flight_do_not_count_as_the_users_event_streams(api: Api) -> None:
+    """Eight requests waiting for their images do not use up the user's eight event streams."""
+    import anyio
+
+    from nexus_image.entrypoints.http.controllers.events import MAX_STREAMS_PER_USER, streams
+    from nexus_image.entrypoints.http.waiting import watching
+
+    feed, queries = api.container.live_feed(), api.container.image_queries()
+
+    async def main() -> None:
+        from contextlib import AsyncExitStack
+
+        async with AsyncExitStack() as stack:
+            for _ in range(MAX_STREAMS_PER_USER):
+                await stack.enter_async_context(watching(feed, queries, "alice"))
+            assert feed.subscriber_count("alice") == MAX_STREAMS_PER_USER
+            assert streams(feed, "alice") == 0
+            stream = feed.subscribe("alice")
+            assert streams(feed, "alice") == 1
+            stream.close()
+        assert streams(feed, "alice") == 0 and feed.subscriber_count("alice") == 0
+
+    anyio.run(main)

@@ -82,3 +82,17 @@ def test_a_requests_deliveries_are_logged_for_its_owner_only(api: Api) -> None:
     secret = api.request("GET", "/webhooks/secret").json()
     assert secret["secret"].startswith("whsec_")
     assert api.request("GET", "/webhooks/secret", "bob").json()["secret"] != secret["secret"]
+
+
+def test_replays_count_against_the_rate_limit(api: Api) -> None:
+    created = api.generate(webhook_url="https://hooks.example/in", webhook_events=["generation.requested"])
+    api.container.route_webhooks().drain()
+    (delivery,) = api.request("GET", f"/images/{created['id']}/deliveries").json()
+    answers = [
+        api.request("POST", f"/webhooks/deliveries/{delivery['id']}/replay").status_code
+        for _ in range(api.settings.rate_limit_per_minute)
+    ]
+    assert answers[: api.settings.rate_limit_per_minute - 1] == [202] * (
+        api.settings.rate_limit_per_minute - 1
+    )
+    assert answers[-1] == 429  # the generate request took one of the minute's requests

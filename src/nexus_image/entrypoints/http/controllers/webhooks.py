@@ -13,6 +13,8 @@ from litestar.params import Parameter
 from msgspec import Meta, Struct
 
 from nexus_image.application.audit import RecordAudit
+from nexus_image.application.limits import generation_key
+from nexus_image.application.ports import RateLimiter
 from nexus_image.application.webhook_endpoints import ManageWebhooks
 from nexus_image.domain.webhooks import (
     MAX_URL_LENGTH,
@@ -23,6 +25,8 @@ from nexus_image.domain.webhooks import (
 )
 from nexus_image.entrypoints.http.actions import audited
 from nexus_image.entrypoints.http.docs import problems
+from nexus_image.entrypoints.http.errors import RateLimited
+from nexus_image.entrypoints.http.limits import retry_after_header
 
 WEBHOOKS = {"scope": "webhooks"}
 Url = Annotated[str, Meta(min_length=1, max_length=MAX_URL_LENGTH, description="An http(s) URL")]
@@ -272,13 +276,17 @@ class WebhooksController(Controller):
         status_code=202,
         sync_to_thread=True,
         summary="Send a delivery again",
-        responses=problems(404),
+        responses=problems(404, 429),
     )
     def replay(
-        self, delivery_id: str, user: str, webhooks: ManageWebhooks, audit: RecordAudit
+        self, delivery_id: str, user: str, webhooks: ManageWebhooks, audit: RecordAudit, limiter: RateLimiter
     ) -> DeliveryResponse:
         """The same message (same `webhook-id`, same body, signed anew) is sent again at once. A
         failed one gets that one attempt (replay again if it fails); a pending one keeps its
-        schedule of retries."""
+        schedule of retries. Counts against the caller's generation rate limit, so that replays
+        cannot aim a flood of requests at a receiver."""
+        wait = limiter.hit(generation_key(user))
+        if wait is not None:
+            raise RateLimited(retry_after_header(wait))
         with audited(audit, user, "webhook.delivery.replay", delivery_id):
             return DeliveryResponse.of(webhooks.replay(user, delivery_id))
