@@ -46,6 +46,8 @@ ZERO_AFTER_TRAFFIC = {
     "Fair queue: expired jobs by tier (per min)": "no deadline passes",
     "Fair queue: requests refused, user queue full, by tier (per min)": "no user fills their queue",
     "ImageQueueWaitHigh": "no job waits five minutes",
+    "ImageWebhooksFailing": "no request names a webhook",
+    "Webhooks: attempts by outcome (per min)": "no request names a webhook",
 }
 # Whole expressions that are empty on a healthy deployment (absent() and `unless` alerts).
 EMPTY_WHEN_HEALTHY = {"JobsStuckProcessing", "NoWorkerRunning", "ApiDown"}

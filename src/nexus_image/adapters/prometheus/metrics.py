@@ -130,6 +130,8 @@ class PrometheusMetrics:
             ["tier"],
             registry=r,
         )
+        for outcome in ("delivered", "retry", "failed"):  # a rate of 0 before the first webhook
+            self.webhook_attempts.labels(outcome=outcome)
         for tier in tiers:
             self.waiting.labels(tier=tier)
             self.queue_wait.labels(tier=tier)
