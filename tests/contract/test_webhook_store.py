@@ -145,3 +145,31 @@ def test_events_are_routed_once(backend: Backend) -> None:
     with backend.uow_factory() as uow:
         assert uow.outbox.unrouted(10) == []
         assert [r.event for r in uow.outbox.pending(10)] == [event]  # the relay's mark is its own
+
+
+def test_a_senders_save_holds_only_while_its_claim_does(backend: Backend) -> None:
+    with backend.uow_factory() as uow:
+        uow.webhooks.add_delivery(_delivery("msg_c", "j1", 0))
+        uow.commit()
+    first_claim = T0 + timedelta(seconds=60)
+    with backend.uow_factory() as uow:
+        (mine,) = uow.webhooks.due(T0, 10, first_claim)
+        uow.commit()
+    mine.next_attempt_at = first_claim
+    schedule = RetrySchedule((5.0,), 0.0)
+    # the claim lapses: another sender claims it, delivers it and records that
+    with backend.uow_factory() as uow:
+        (theirs,) = uow.webhooks.due(T0 + timedelta(seconds=61), 10, T0 + timedelta(seconds=121))
+        uow.commit()
+    theirs.record(WebhookAttempt(1, T0, 200, 5), schedule, 0.0, False)
+    with backend.uow_factory() as uow:
+        assert uow.webhooks.save_delivery(theirs, T0 + timedelta(seconds=121))
+        uow.commit()
+    mine.record(WebhookAttempt(1, T0, 500, 5, "answered 500"), schedule, 0.0, False)
+    with backend.uow_factory() as uow:
+        assert not uow.webhooks.save_delivery(mine, first_claim)
+        uow.commit()
+    with backend.uow_factory() as uow:
+        stored = uow.webhooks.delivery("msg_c")
+        assert stored is not None and stored.status is DeliveryStatus.DELIVERED
+        assert [a.status_code for a in stored.attempts] == [200]
