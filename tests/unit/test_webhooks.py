@@ -251,3 +251,10 @@ def test_an_attempt_whose_claim_lapsed_is_not_recorded_over_the_one_that_took_ov
     assert slow.execute() == 1
     (delivery,) = hooks.manage.job_deliveries("alice", job)
     assert delivery.status.value == "delivered" and [a.status_code for a in delivery.attempts] == [200]
+
+
+def test_a_filter_without_a_url_is_refused_rather_than_ignored(hooks: Hooks) -> None:
+    with pytest.raises(InvalidValue) as refused:
+        hooks.world.request(webhook_events=["generation.completed"])
+    assert refused.value.field == "webhook_events"
+    assert hooks.world.balance() == 100

@@ -267,6 +267,8 @@ class RequestGeneration:
         options = command.options()
         if options.webhook_url is not None:
             checked_destination(options.webhook_url, self.destinations)
+        elif options.webhook_events is not None:
+            raise InvalidValue("webhook_events", "webhook_events filters a webhook_url: send one with it")
         images = self.expand(first, options.num_images)
         self._moderated(command.user_id, images[0].prompt, limited)
         fingerprint = _fingerprint(command)
