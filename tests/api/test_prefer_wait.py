@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -145,7 +146,8 @@ def test_waits_in_flight_do_not_count_as_the_users_event_streams(api: Api) -> No
     """Eight requests waiting for their images do not use up the user's eight event streams."""
     import anyio
 
-    from nexus_image.entrypoints.http.controllers.events import MAX_STREAMS_PER_USER, streams
+    from nexus_image.domain.events import GenerationStarted
+    from nexus_image.entrypoints.http.controllers.events import MAX_STREAMS_PER_USER
     from nexus_image.entrypoints.http.waiting import watching
 
     feed, queries = api.container.live_feed(), api.container.image_queries()
@@ -154,13 +156,20 @@ def test_waits_in_flight_do_not_count_as_the_users_event_streams(api: Api) -> No
         from contextlib import AsyncExitStack
 
         async with AsyncExitStack() as stack:
-            for _ in range(MAX_STREAMS_PER_USER):
+            watches = [
                 await stack.enter_async_context(watching(feed, queries, "alice"))
-            assert feed.subscriber_count("alice") == MAX_STREAMS_PER_USER
-            assert streams(feed, "alice") == 0
+                for _ in range(MAX_STREAMS_PER_USER)
+            ]
+            started = GenerationStarted(
+                event_id="e1", job_id="j1", user_id="alice", occurred_at=datetime.now(UTC)
+            )
+            feed.publish(started)
+            for watch in watches:  # every wait is subscribed, and hears the user's events
+                assert await watch.subscription.next_batch(1.0) == [started]
+            assert feed.subscriber_count("alice") == 0
             stream = feed.subscribe("alice")
-            assert streams(feed, "alice") == 1
+            assert feed.subscriber_count("alice") == 1
             stream.close()
-        assert streams(feed, "alice") == 0 and feed.subscriber_count("alice") == 0
+        assert feed.subscriber_count("alice") == 0
 
     anyio.run(main)

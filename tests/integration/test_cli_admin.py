@@ -23,22 +23,6 @@ from tests.support.builders import make_job
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("NEXUS_IMAGE_DATA_DIR", str(tmp_path))
-    for name in ("NEXUS_IMAGE_DATABASE_URL", "NEXUS_IMAGE_S3_ENDPOINT", "NEXUS_IMAGE_WELCOME_TOKENS"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "postgres":
-        request.getfixturevalue("clean_postgres")
-        monkeypatch.setenv("NEXUS_IMAGE_DATABASE_URL", request.getfixturevalue("postgres_url"))
-    return str(request.param)
-
-
 def one_line(capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
     captured = capsys.readouterr()
     lines = (captured.out + captured.err).strip().splitlines()

@@ -16,22 +16,6 @@ from nexus_image.entrypoints.settings import Settings
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("NEXUS_IMAGE_DATA_DIR", str(tmp_path))
-    for name in ("NEXUS_IMAGE_DATABASE_URL", "NEXUS_IMAGE_S3_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "postgres":
-        request.getfixturevalue("clean_postgres")
-        monkeypatch.setenv("NEXUS_IMAGE_DATABASE_URL", request.getfixturevalue("postgres_url"))
-    return str(request.param)
-
-
 def authenticate(token: str) -> str:
     app = compose("cli", Settings())
     try:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,8 @@ import pytest
 from openai import OpenAI
 from PIL import Image
 
-from tests.integration.test_serve import CLI, free_port, wait_for
+from tests.support.serve import Server, mint_token, serve_env
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -42,36 +41,13 @@ def served(tmp_path_factory: pytest.TempPathFactory, tiny_folder: Path) -> Itera
     home = tmp_path_factory.mktemp("openai")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "NEXUS_IMAGE_DATA_DIR": str(home / "data"),
-        "NEXUS_IMAGE_MODEL": str(tiny_folder),
-        "NEXUS_IMAGE_THREADS": "2",
-        "NEXUS_IMAGE_PUBLIC_URL": url,
-        "NEXUS_IMAGE_RATE_LIMIT_PER_MINUTE": "100",
-        "HF_HUB_OFFLINE": "1",
-    }
-    minted = subprocess.run(
-        [*CLI, "token", "--user", "alice"], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert minted.returncode == 0, minted.stderr
-    log = home / "serve.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, stdout=out, stderr=out)
-
-    def healthy() -> bool:
-        assert process.poll() is None, log.read_text()[-3000:]
-        try:
-            return httpx.get(f"{url}/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
+    env = serve_env(home / "data", tiny_folder, public_url=url, rate_limit_per_minute="100")
+    token = mint_token(env)
+    server = Server(env, home / "serve.log", port)
     try:
-        wait_for(healthy, 60, "the server to answer")
-        yield Served(url, minted.stdout.strip())
+        yield Served(url, token)
     finally:
-        process.kill()
-        process.wait(60)
+        server.kill()
 
 
 def png_of(data: bytes) -> Image.Image:

@@ -7,13 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,87 +15,19 @@ import httpx
 import pytest
 from PIL import Image
 
+from tests.support.serve import Server, mint_token, serve_env, wait_for
+
 pytestmark = pytest.mark.integration
-
-CLI = [str(Path(sys.executable).parent / "nexus-image")]  # the installed console script
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
-class Server:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [*CLI, "serve", "--port", str(self.port)], env=env, stdout=out, stderr=out
-            )
-        wait_for(self.healthy, 60, f"the server to answer (log: {log.read_text()[-2000:]})")
-
-    def healthy(self) -> bool:
-        assert self.process.poll() is None, self.log.read_text()[-3000:]
-        try:
-            return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    def stop(self) -> None:
-        """SIGTERM: a graceful shutdown (uvicorn then re-raises the signal, hence -15)."""
-        self.process.send_signal(signal.SIGTERM)
-        assert self.process.wait(60) in (0, -signal.SIGTERM)
-        assert "Application shutdown complete" in self.log.read_text()
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(60)
 
 
 @pytest.fixture
 def env(tmp_path: Path, tiny_folder: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "NEXUS_IMAGE_DATA_DIR": str(tmp_path / "data"),
-        "NEXUS_IMAGE_MODEL": str(tiny_folder),
-        "NEXUS_IMAGE_THREADS": "2",
-        "NEXUS_IMAGE_LOG_JSON": "true",
-        "HF_HUB_OFFLINE": "1",
-    }
+    return serve_env(tmp_path / "data", tiny_folder)
 
 
 @pytest.fixture
 def auth(env: dict[str, str]) -> dict[str, str]:
-    minted = subprocess.run(
-        [*CLI, "token", "--user", "alice"], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert minted.returncode == 0, minted.stderr
-    return {"Authorization": f"Bearer {minted.stdout.strip()}"}
-
-
-@pytest.fixture
-def server_factory(env: dict[str, str], tmp_path: Path) -> Iterator[Callable[[], Server]]:
-    started: list[Server] = []
-
-    def start() -> Server:
-        started.append(Server(env, tmp_path / "serve.log"))
-        return started[-1]
-
-    yield start
-    for server in started:
-        if server.process.poll() is None:
-            server.kill()
+    return {"Authorization": f"Bearer {mint_token(env)}"}
 
 
 def status_of(client: httpx.Client, job: str) -> str:
@@ -169,11 +95,7 @@ def test_the_embedded_server_serves_a_lone_request_next_to_a_burst(
     env = {**env, "NEXUS_IMAGE_WELCOME_TOKENS": "1000", "NEXUS_IMAGE_RATE_LIMIT_PER_MINUTE": "100"}
 
     def bearer(user: str) -> dict[str, str]:
-        minted = subprocess.run(
-            [*CLI, "token", "--user", user], env=env, capture_output=True, text=True, timeout=60
-        )
-        assert minted.returncode == 0, minted.stderr
-        return {"Authorization": f"Bearer {minted.stdout.strip()}"}
+        return {"Authorization": f"Bearer {mint_token(env, user)}"}
 
     server = Server(env, tmp_path / "fair.log")
     try:

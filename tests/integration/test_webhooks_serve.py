@@ -6,10 +6,8 @@ restarted still gets what was owed."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,8 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from tests.integration.test_serve import CLI, Server, free_port, wait_for
+from tests.support.serve import Server, mint_token, serve_env, wait_for
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -69,39 +68,18 @@ class Receiver:
 
 @pytest.fixture
 def env(tmp_path: Path, tiny_folder: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "NEXUS_IMAGE_DATA_DIR": str(tmp_path / "data"),
-        "NEXUS_IMAGE_MODEL": str(tiny_folder),
-        "NEXUS_IMAGE_THREADS": "2",
-        "NEXUS_IMAGE_LOG_JSON": "true",
-        "HF_HUB_OFFLINE": "1",
-        "NEXUS_IMAGE_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "NEXUS_IMAGE_WEBHOOK_RETRY_SCHEDULE": "0.3,0.3,0.3,0.5,1,1,1,1,1,1",
-    }
-
-
-@pytest.fixture
-def started(env: dict[str, str], tmp_path: Path) -> Iterator[Callable[[], Server]]:
-    servers: list[Server] = []
-
-    def start() -> Server:
-        servers.append(Server(env, tmp_path / "serve.log"))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        if server.process.poll() is None:
-            server.kill()
+    """The README's embedded server, loopback allowed, retries a fraction of a second apart."""
+    return serve_env(
+        tmp_path / "data",
+        tiny_folder,
+        webhook_allowed_networks="127.0.0.0/8",
+        webhook_retry_schedule="0.3,0.3,0.3,0.5,1,1,1,1,1,1",
+    )
 
 
 @pytest.fixture
 def client_for(env: dict[str, str]) -> Callable[[Server], httpx.Client]:
-    minted = subprocess.run(
-        [*CLI, "token", "--user", "alice"], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert minted.returncode == 0, minted.stderr
-    headers = {"Authorization": f"Bearer {minted.stdout.strip()}"}
+    headers = {"Authorization": f"Bearer {mint_token(env)}"}
 
     def client(server: Server) -> httpx.Client:
         return httpx.Client(base_url=server.url, headers=headers, timeout=30)
@@ -121,11 +99,11 @@ def verified(secret: str, messages: list[tuple[dict[str, str], bytes]]) -> list[
 
 
 def test_signed_events_retries_under_one_id_and_no_redirect_followed(
-    started: Callable[[], Server], client_for: Callable[[Server], httpx.Client]
+    server_factory: Callable[[], Server], client_for: Callable[[Server], httpx.Client]
 ) -> None:
     receiver = Receiver()
     try:
-        server = started()
+        server = server_factory()
         with client_for(server) as client:
             secret = client.get("/api/v1/webhooks/secret").json()["secret"]
             made = client.post(
@@ -174,10 +152,10 @@ def test_signed_events_retries_under_one_id_and_no_redirect_followed(
 
 
 def test_a_receiver_down_across_a_restart_gets_the_event_afterwards(
-    started: Callable[[], Server], client_for: Callable[[Server], httpx.Client]
+    server_factory: Callable[[], Server], client_for: Callable[[Server], httpx.Client]
 ) -> None:
     port = free_port()  # nothing listens there yet
-    first = started()
+    first = server_factory()
     with client_for(first) as client:
         job = generate(
             client, webhook_url=f"http://127.0.0.1:{port}/late", webhook_events=["generation.completed"]
@@ -193,7 +171,7 @@ def test_a_receiver_down_across_a_restart_gets_the_event_afterwards(
     first.stop()
     receiver = Receiver(port)
     try:
-        second = started()
+        second = server_factory()
         with client_for(second) as client:
             secret = client.get("/api/v1/webhooks/secret").json()["secret"]
             wait_for(lambda: bool(receiver.messages("/late")), 60, "the owed delivery")

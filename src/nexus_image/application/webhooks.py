@@ -30,6 +30,7 @@ from nexus_image.domain.webhooks import (
     RetrySchedule,
     WebhookAttempt,
     WebhookDelivery,
+    WebhookEndpoint,
     signature_header,
 )
 
@@ -72,6 +73,7 @@ class RouteWebhookEvents:
                 return 0
             made = 0
             now = self.clock.now()
+            endpoints: dict[str, list[WebhookEndpoint]] = {}  # each user's, read once a batch
             for record in records:
                 event = record.event
                 if event.event_type not in WEBHOOK_EVENTS:
@@ -79,11 +81,10 @@ class RouteWebhookEvents:
                 targets: list[tuple[str, str | None]] = []
                 wanted = uow.webhooks.subscription(event.job_id)
                 if wanted is not None and event.event_type in wanted.events:
-                    account_secrets(uow, event.user_id)
                     targets.append((wanted.url, None))
-                targets += [
-                    (e.url, e.id) for e in uow.webhooks.endpoints(event.user_id) if e.wants(event.event_type)
-                ]
+                if event.user_id not in endpoints:
+                    endpoints[event.user_id] = uow.webhooks.endpoints(event.user_id)
+                targets += [(e.url, e.id) for e in endpoints[event.user_id] if e.wants(event.event_type)]
                 body = message(event, self.links(event.job_id)) if targets else ""
                 for url, endpoint_id in targets:
                     uow.webhooks.add_delivery(

@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     webhook_read_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     webhooks: bool = True  # whether the processes that relay the outbox also send webhooks
     # How often a worker tells watchers how far a job got, and shows a preview (seconds, at
-    # most; the first and last steps are always told).
+    # most; the first and the last are always told).
     progress_every_seconds: float = Field(default=0.25, ge=0, le=60)
     preview_every_seconds: float = Field(default=0.5, ge=0, le=60)
     cors_origins: str = ""

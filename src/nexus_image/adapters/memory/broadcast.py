@@ -20,8 +20,11 @@ class Subscription:
     loses its oldest events (counted in `dropped`) instead of growing memory without end.
     Events arrive from any thread; `next_batch` waits for them on the watcher's event loop."""
 
-    def __init__(self, user_id: str, buffer: int, on_close: Callable[[Subscription], None]) -> None:
+    def __init__(
+        self, user_id: str, buffer: int, on_close: Callable[[Subscription], None], stream: bool = True
+    ) -> None:
         self.user_id = user_id
+        self.stream = stream  # an event stream the user holds (else a request waiting for its jobs)
         self._on_close = on_close
         self.dropped = 0
         self._items: deque[DomainEvent] = deque(maxlen=buffer)
@@ -77,8 +80,8 @@ class LiveEventBroadcaster:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def subscribe(self, user_id: str) -> Subscription:
-        subscription = Subscription(user_id, self.buffer, self.unsubscribe)
+    def subscribe(self, user_id: str, stream: bool = True) -> Subscription:
+        subscription = Subscription(user_id, self.buffer, self.unsubscribe, stream)
         with self._lock:
             self._subscribers.setdefault(user_id, set()).add(subscription)
         return subscription
@@ -93,7 +96,7 @@ class LiveEventBroadcaster:
 
     def subscriber_count(self, user_id: str) -> int:
         with self._lock:
-            return len(self._subscribers.get(user_id, ()))
+            return sum(1 for s in self._subscribers.get(user_id, ()) if s.stream)
 
     def publish(self, event: DomainEvent) -> None:
         with self._lock:

@@ -22,5 +22,8 @@ class LiveSubscription(Protocol):
 class LiveEventFeed(Protocol):
     """Subscriptions to one user's live events; only that user's events reach them."""
 
-    def subscribe(self, user_id: str) -> LiveSubscription: ...
-    def subscriber_count(self, user_id: str) -> int: ...
+    def subscribe(self, user_id: str, stream: bool = True) -> LiveSubscription:
+        """`stream=False`: a request waiting for its jobs, not an event stream the user holds."""
+
+    def subscriber_count(self, user_id: str) -> int:
+        """The user's event streams (waits are not counted)."""

@@ -9,11 +9,9 @@ still be lost (a feed reconnecting, a full buffer): the jobs are re-read from th
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import anyio.to_thread
 from litestar import Request
@@ -81,28 +79,15 @@ class JobWatch:
         return await self.read(job_ids)
 
 
-_WAITS: WeakKeyDictionary[LiveEventFeed, Counter[str]] = WeakKeyDictionary()
-
-
-def waits(feed: LiveEventFeed, user: str) -> int:
-    """How many of `user`'s subscriptions to `feed` are waits, not event streams: the cap on a
-    user's streams counts only the streams."""
-    return _WAITS.get(feed, Counter())[user]
-
-
 @asynccontextmanager
 async def watching(feed: LiveEventFeed, queries: ImageQueries, user: str) -> AsyncIterator[JobWatch]:
-    """A watch on `user`'s jobs for the block, its subscription closed after it."""
-    counts = _WAITS.setdefault(feed, Counter())
-    subscription = feed.subscribe(user)
-    counts[user] += 1
+    """A watch on `user`'s jobs for the block, its subscription closed after it (a wait, not one
+    of the user's event streams)."""
+    subscription = feed.subscribe(user, stream=False)
     try:
         yield JobWatch(subscription, queries, user)
     finally:
         subscription.close()
-        counts[user] -= 1
-        if counts[user] <= 0:
-            del counts[user]
 
 
 async def ended_or_waited(

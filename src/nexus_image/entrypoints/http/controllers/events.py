@@ -35,7 +35,6 @@ from nexus_image.entrypoints.http.auth import PUBLIC, identify
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.errors import RateLimited
 from nexus_image.entrypoints.http.security import InvalidToken
-from nexus_image.entrypoints.http.waiting import waits
 
 HEARTBEAT_SECONDS = 15.0
 MAX_STREAMS_PER_USER = 8
@@ -167,11 +166,6 @@ async def live_messages(
         subscription.close()
 
 
-def streams(feed: LiveEventFeed, user: str) -> int:
-    """The user's open event streams here (the waits of `Prefer: wait` are not streams)."""
-    return feed.subscriber_count(user) - waits(feed, user)
-
-
 async def sse(
     feed: LiveEventFeed, queries: ImageQueries, user: str, resume: bool
 ) -> AsyncIterator[ServerSentEventMessage]:
@@ -229,7 +223,7 @@ class EventsController(Controller):
         15 s keeps proxies from closing it. Reconnecting with `Last-Event-ID` first sends the
         current state of the caller's unfinished jobs (and of those finished in the last 15
         minutes), marked `"snapshot": true`, so nothing is missed."""
-        if streams(broadcaster, user) >= MAX_STREAMS_PER_USER:
+        if broadcaster.subscriber_count(user) >= MAX_STREAMS_PER_USER:
             raise RateLimited(retry_after=int(HEARTBEAT_SECONDS))
         resume = bool(request.headers.get("last-event-id"))
         return ServerSentEvent(sse(broadcaster, queries, user, resume))
@@ -249,7 +243,7 @@ class EventsController(Controller):
             await socket.close(code=CLOSE_UNAUTHORIZED, reason="a valid token is required")
             return
         user, resume = authenticated
-        if streams(broadcaster, user) >= MAX_STREAMS_PER_USER:
+        if broadcaster.subscriber_count(user) >= MAX_STREAMS_PER_USER:
             await socket.close(code=CLOSE_TOO_MANY, reason="too many event streams")
             return
         subscription = broadcaster.subscribe(user)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from litestar import Controller, post
 
-from nexus_image.application.limits import generation_key
 from nexus_image.application.moderation import ModeratePrompts
 from nexus_image.application.ports import RateLimiter
 from nexus_image.entrypoints.http.docs import problems
-from nexus_image.entrypoints.http.errors import RateLimited
-from nexus_image.entrypoints.http.limits import retry_after_header
+from nexus_image.entrypoints.http.limits import count_request
 from nexus_image.entrypoints.http.schemas import ModerationCheckRequest, ModerationCheckResponse
 
 
@@ -30,9 +28,7 @@ class ModerationController(Controller):
         """The verdict generation would give the prompt: `allowed`, else the `category` and the
         `layer` that decided. Charges nothing; counts as one request against the caller's
         generation rate limit, so it cannot be used to probe the filter at speed."""
-        wait = limiter.hit(generation_key(user))
-        if wait is not None:
-            raise RateLimited(retry_after_header(wait))
+        count_request(limiter, user)
         verdict = moderation.check(user, data.prompt, purpose="check")
         return ModerationCheckResponse(
             allowed=verdict.allowed,

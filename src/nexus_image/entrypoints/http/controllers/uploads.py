@@ -10,15 +10,13 @@ from litestar import Controller, Request, Response, delete, get, post
 from msgspec import Struct
 
 from nexus_image.application.access import MAX_UPLOAD_BYTES
-from nexus_image.application.limits import generation_key
 from nexus_image.application.ports import LoraCatalog, RateLimiter
 from nexus_image.application.uploads import ManageUploads, UploadView
 from nexus_image.domain.parameters import MAX_LORA_WEIGHT, MAX_LORAS, MIN_LORA_WEIGHT
 from nexus_image.entrypoints.http.controllers.images import private_file
 from nexus_image.entrypoints.http.docs import problems
-from nexus_image.entrypoints.http.errors import RateLimited
 from nexus_image.entrypoints.http.inputs import MULTIPART_SLACK, form_file
-from nexus_image.entrypoints.http.limits import retry_after_header
+from nexus_image.entrypoints.http.limits import count_request
 from nexus_image.entrypoints.http.schemas import UploadPage, UploadResponse
 
 
@@ -73,9 +71,7 @@ class UploadsController(Controller):
         white is repainted, black kept). It is checked before it is kept (the header first,
         so a small file claiming a huge canvas is refused unread), kept as PNG without its
         metadata, private to the caller, and counted against their upload allowance."""
-        wait = limiter.hit(generation_key(user))
-        if wait is not None:
-            raise RateLimited(retry_after_header(wait))
+        count_request(limiter, user)
         data = await form_file(request, "send the image as the multipart field `file`")
         view = await anyio.to_thread.run_sync(uploads.upload, user, data)
         return Response(

@@ -13,7 +13,6 @@ from litestar.params import Parameter
 from msgspec import Meta, Struct
 
 from nexus_image.application.audit import RecordAudit
-from nexus_image.application.limits import generation_key
 from nexus_image.application.ports import RateLimiter
 from nexus_image.application.webhook_endpoints import ManageWebhooks
 from nexus_image.domain.webhooks import (
@@ -25,8 +24,7 @@ from nexus_image.domain.webhooks import (
 )
 from nexus_image.entrypoints.http.actions import audited
 from nexus_image.entrypoints.http.docs import problems
-from nexus_image.entrypoints.http.errors import RateLimited
-from nexus_image.entrypoints.http.limits import retry_after_header
+from nexus_image.entrypoints.http.limits import count_request
 
 WEBHOOKS = {"scope": "webhooks"}
 Url = Annotated[str, Meta(min_length=1, max_length=MAX_URL_LENGTH, description="An http(s) URL")]
@@ -285,8 +283,6 @@ class WebhooksController(Controller):
         failed one gets that one attempt (replay again if it fails); a pending one keeps its
         schedule of retries. Counts against the caller's generation rate limit, so that replays
         cannot aim a flood of requests at a receiver."""
-        wait = limiter.hit(generation_key(user))
-        if wait is not None:
-            raise RateLimited(retry_after_header(wait))
+        count_request(limiter, user)
         with audited(audit, user, "webhook.delivery.replay", delivery_id):
             return DeliveryResponse.of(webhooks.replay(user, delivery_id))

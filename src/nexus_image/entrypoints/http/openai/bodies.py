@@ -3,9 +3,8 @@
 A request takes OpenAI's fields (`prompt`, `n`, `size`, `response_format`, `user`, and the
 ones accepted and not needed here: `model`, `quality`, `background`, ...) and, as extra body
 fields, every field of our own generation request that OpenAI has no name for (derived from
-the one declaration of a request's fields: `negative_prompt`, `seed`, `steps`, `guidance`,
-`deadline_seconds`, ...). `style` is ours (`anime`, ...) or OpenAI's (`vivid`, `natural`:
-accepted, no effect)."""
+the one declaration of a request's fields, so a field added there is taken here too).
+`style` is ours (`anime`, ...) or OpenAI's (`vivid`, `natural`: accepted, no effect)."""
 
 from __future__ import annotations
 
@@ -82,7 +81,8 @@ def _command(
     resolution: Resolution | None,
     **files: str,
 ) -> GenerateImage:
-    """Our generation request: `n` as num_images, the resolution `size` came to, our style."""
+    """Our generation request: `n` as the number of images, the resolution `size` came to, our
+    style."""
     extras = GENERATION_EXTRAS if "init_image_id" not in files else EDIT_EXTRAS
     given = {name: msgspec.to_builtins(getattr(self, name)) for name in extras}
     style = self.style if self.style is None or self.style.lower() not in OPENAI_STYLES else None

@@ -15,13 +15,11 @@ from litestar import Request
 from litestar.datastructures import UploadFile
 
 from nexus_image.application.errors import NotFound, PayloadTooLarge, StorageUnavailable
-from nexus_image.application.limits import generation_key
 from nexus_image.application.ports import RateLimiter
 from nexus_image.application.uploads import ManageUploads, UploadView
 from nexus_image.domain.errors import InvalidValue
-from nexus_image.entrypoints.http.errors import RateLimited
 from nexus_image.entrypoints.http.inputs import invalid
-from nexus_image.entrypoints.http.limits import retry_after_header
+from nexus_image.entrypoints.http.limits import count_request
 from nexus_image.entrypoints.http.openai.bodies import EditsRequest
 
 FILES = ("image", "mask")
@@ -29,7 +27,7 @@ _FIELD = re.compile(r"`\$\.([A-Za-z_][A-Za-z0-9_]*)|field `([A-Za-z_][A-Za-z0-9_
 
 
 def _value(text: str) -> Any:
-    """A field's text; a list or an object (`loras`, `webhook_events`) is sent as JSON."""
+    """A field's text; a list or an object is sent as JSON."""
     if text.lstrip().startswith(("[", "{")):
         try:
             return json.loads(text)
@@ -87,9 +85,7 @@ async def _upload(
     uploads: ManageUploads, limiter: RateLimiter, user: str, data: bytes, part: str
 ) -> UploadView:
     """One file, counted against the rate limit and checked like `POST /api/v1/uploads`."""
-    wait = await anyio.to_thread.run_sync(limiter.hit, generation_key(user))
-    if wait is not None:
-        raise RateLimited(retry_after_header(wait))
+    await anyio.to_thread.run_sync(count_request, limiter, user)
     try:
         return await anyio.to_thread.run_sync(uploads.upload, user, data, part == "mask")
     except InvalidValue as error:  # the upload names its file `file`: here it is `part`

@@ -76,7 +76,7 @@ async def streamed(
     jobs: OpenAIJobs, submission: Submission, kind: str, partial_images: int
 ) -> ServerSentEvent:
     """The stream of a request, submitted (under a subscription opened first) before it starts."""
-    watch = JobWatch(jobs.feed.subscribe(jobs.user), jobs.queries, jobs.user)
+    watch = JobWatch(jobs.feed.subscribe(jobs.user, stream=False), jobs.queries, jobs.user)
     try:
         views = await jobs.submit(submission)
     except BaseException:
