@@ -62,8 +62,10 @@ def test_every_asset_the_page_loads_is_served_here_and_nothing_names_another_hos
 
 def test_the_configuration_says_noise_without_a_model_and_lists_the_prices(embedded: TestClient[Any]) -> None:
     config = embedded.get("/studio/config").json()
-    assert config["model"] == {"configured": False, "name": None, "notice": config["model"]["notice"]}
+    model = config["model"]
+    assert model == {"configured": False, "name": "tiny-sd15-random", "notice": model["notice"]}
     assert "noise" in config["model"]["notice"]
+    assert config["models"] == embedded.get("/studio/models").json()  # what the page polls
     prices = {r["value"]: r["tokens"] for r in config["resolutions"]}
     assert prices == {r.value: r.token_cost for r in Resolution}
     assert config["local_sign_in"] is True and config["mode"] == "api"
@@ -81,7 +83,7 @@ def test_the_configuration_describes_each_request_field_in_the_forms_order(
 ) -> None:
     fields = embedded.get("/studio/config").json()["fields"]
     assert [f["name"] for f in fields] == [
-        "prompt", "negative_prompt", "style", "resolution", "seed", "steps", "guidance", "scheduler",
+        "prompt", "negative_prompt", "style", "model", "resolution", "seed", "steps", "guidance", "scheduler",
         "variation_seed", "variation_strength", "init_image_id", "mask_image_id", "strength", "loras",
         "num_images", "is_public", "companion_id", "deadline_seconds", "webhook_url", "webhook_events",
     ]  # fmt: skip
@@ -108,7 +110,7 @@ def test_the_configuration_describes_each_request_field_in_the_forms_order(
 def test_a_configured_model_is_named(tmp_path: Path) -> None:
     for client in client_for(data_dir=tmp_path, embedded_worker=False, model="stabilityai/sd-turbo"):
         model = client.get("/studio/config").json()["model"]
-        assert model == {"configured": True, "name": "stabilityai/sd-turbo", "notice": None}
+        assert model == {"configured": True, "name": "sd-turbo", "notice": None}  # the model's name
 
 
 @pytest.mark.parametrize(

@@ -114,24 +114,24 @@ def test_the_tiers_clock_the_pause_and_the_seats_are_kept(backend: Backend) -> N
         assert uow.queue.tier_clock() == TierClock() and not uow.queue.paused()
         uow.queue.save_tier_clock(TierClock({"pro": 1 / 3, "free": 2.0}, 1.0))
         uow.queue.set_paused(True, T0)
-        uow.queue.seat(WorkerSeat("w1", 2, (0, 3), T0))
+        uow.queue.seat(WorkerSeat("w1", 2, {"": (0, 3), "sd15": (1,)}, T0))
         uow.queue.seat(WorkerSeat("w2", 1, None, T0 + timedelta(seconds=20)))
         uow.commit()
     with backend.uow_factory() as uow:
         assert uow.queue.tier_clock() == TierClock({"pro": 1 / 3, "free": 2.0}, 1.0)
         assert uow.queue.paused()
         assert uow.queue.seats(T0) == [
-            WorkerSeat("w1", 2, (0, 3), T0),
+            WorkerSeat("w1", 2, {"": (0, 3), "sd15": (1,)}, T0),
             WorkerSeat("w2", 1, None, T0 + timedelta(seconds=20)),
         ]
         assert [s.worker_id for s in uow.queue.seats(T0 + timedelta(seconds=10))] == ["w2"]
         uow.queue.set_paused(False, T0)
-        uow.queue.seat(WorkerSeat("w1", 4, (), T0 + timedelta(seconds=30)))
+        uow.queue.seat(WorkerSeat("w1", 4, {"sd15": ()}, T0 + timedelta(seconds=30)))
         uow.queue.unseat("w2")
         uow.commit()
     with backend.uow_factory() as uow:
         assert not uow.queue.paused()
-        assert uow.queue.seats(T0) == [WorkerSeat("w1", 4, (), T0 + timedelta(seconds=30))]
+        assert uow.queue.seats(T0) == [WorkerSeat("w1", 4, {"sd15": ()}, T0 + timedelta(seconds=30))]
 
 
 def test_users_with_waiting_jobs_but_no_rotation_rejoin_one(backend: Backend) -> None:

@@ -57,3 +57,117 @@ def test_single_file_round_trip(tmp_path: Path) -> None:
     first, second = _image(original), _image(loaded)
     assert first.shape == (1, 64, 64, 3)
     assert (first == second).all()
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a connection fails the test."""
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network use: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def _same_weights(original, loaded) -> None:  # type: ignore[no-untyped-def]
+    for name in ("unet", "vae", "text_encoder"):
+        expected = dict(getattr(original, name).named_parameters())
+        actual = dict(getattr(loaded, name).named_parameters())
+        assert actual.keys() == expected.keys(), name
+        for key, value in expected.items():
+            assert torch.equal(actual[key], value), f"{name}.{key} differs"
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".ckpt"])
+def test_a_checkpoint_alone_loads_and_draws_like_its_folder(
+    tmp_path: Path, suffix: str, no_network: None
+) -> None:
+    from diffusers import StableDiffusionPipeline
+    from safetensors.torch import load_file
+
+    from nexus_image.adapters.diffusers.loading import load_pipeline
+
+    cache = tmp_path / "cache"
+    folder = ensure_tiny_pipeline(cache)
+    target = export_single_file(folder, tmp_path / "tiny.safetensors")
+    if suffix == ".ckpt":  # the LDM training layout: weights nested under state_dict
+        torch.save({"state_dict": load_file(str(target)), "global_step": 1}, str(tmp_path / "tiny.ckpt"))
+        target = tmp_path / "tiny.ckpt"
+
+    original = StableDiffusionPipeline.from_pretrained(str(folder), local_files_only=True)  # type: ignore[no-untyped-call]
+    loaded = load_pipeline(str(target), cache, torch.float32)
+
+    _same_weights(original, loaded)
+    assert loaded.unet.config.attention_head_dim == original.unet.config.attention_head_dim == 8
+    assert loaded.text_encoder.config.num_attention_heads == original.text_encoder.config.num_attention_heads
+    assert loaded.tokenizer.get_vocab() == original.tokenizer.get_vocab()
+    prompt = "A Lighthouse, at dusk!"
+    assert loaded.tokenizer(prompt).input_ids == original.tokenizer(prompt).input_ids
+    assert type(loaded.scheduler).__name__ == "PNDMScheduler"  # SD 1.5's own schedule
+    # The service draws with the scheduler a request names, made from the loaded one's config.
+    loaded.scheduler = type(original.scheduler).from_config(loaded.scheduler.config)
+    assert (_image(loaded) == _image(original)).all()
+
+
+def test_the_derived_folder_is_shared_and_written_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nexus_image.adapters.diffusers.loading import DERIVED_CONFIGS, derived_config_folder
+
+    cache = tmp_path / "cache"
+    target = export_single_file(ensure_tiny_pipeline(cache), tmp_path / "a.safetensors")
+    copy = tmp_path / "b.safetensors"
+    copy.write_bytes(target.read_bytes())
+
+    with ThreadPoolExecutor(4) as pool:
+        folders = set(pool.map(lambda path: derived_config_folder(path, cache), [target, copy] * 4))
+
+    assert len(folders) == 1
+    (folder,) = folders
+    assert sorted(p.name for p in (cache / DERIVED_CONFIGS).iterdir()) == [folder.name]  # no staging left
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) == [
+        "model_index.json",
+        "scheduler/scheduler_config.json",
+        "text_encoder/config.json",
+        "tokenizer/merges.txt",
+        "tokenizer/tokenizer_config.json",
+        "tokenizer/vocab.json",
+        "unet/config.json",
+        "vae/config.json",
+    ]
+
+
+def test_a_given_config_folder_still_comes_first(tmp_path: Path) -> None:
+    from nexus_image.adapters.diffusers.loading import DERIVED_CONFIGS, load_pipeline
+
+    cache = tmp_path / "cache"
+    folder = ensure_tiny_pipeline(cache)
+    target = export_single_file(folder, tmp_path / "tiny.safetensors")
+
+    loaded = load_pipeline(str(target), cache, torch.float32, config=str(folder))
+
+    assert type(loaded.scheduler).__name__ == "DPMSolverMultistepScheduler"  # the folder's, not SD 1.5's
+    assert not (cache / DERIVED_CONFIGS).exists()
+
+
+def test_other_files_are_refused_clearly(tmp_path: Path) -> None:
+    from diffusers import StableDiffusionPipeline
+    from safetensors.torch import save_file
+
+    from nexus_image.adapters.diffusers.loading import ModelLoadError, load_pipeline
+    from nexus_image.adapters.diffusers.tiny import save_random_lora
+
+    cache = tmp_path / "cache"
+    pipe = StableDiffusionPipeline.from_pretrained(str(ensure_tiny_pipeline(cache)), local_files_only=True)  # type: ignore[no-untyped-call]
+    lora = save_random_lora(pipe, tmp_path / "style.safetensors")
+    sdxl = tmp_path / "xl.safetensors"
+    save_file(
+        {"conditioner.embedders.0.transformer.text_model.final_layer_norm.weight": torch.ones(4)}, str(sdxl)
+    )
+
+    with pytest.raises(ModelLoadError, match="LoRA adapter, not a model"):
+        load_pipeline(str(lora), cache, torch.float32)
+    with pytest.raises(ModelLoadError, match="Stable Diffusion XL.*supported are Stable Diffusion 1.x"):
+        load_pipeline(str(sdxl), cache, torch.float32)

@@ -70,7 +70,7 @@ def test_generate_help_explains_the_prompt_the_defaults_the_noise_and_the_model(
     assert "dpmpp_2m_karras (default)" in text
     assert "realistic 30" in text and "sketch 6.5" in text  # the styles' steps and guidance
     assert "noise" in text and "random weights" in text
-    assert "--model" in text and "overrides NEXUS_IMAGE_MODEL" in text
+    assert "--model" in text and "an installed one" in text and "NEXUS_IMAGE_MODEL" in text
     assert "nexus-image tokens grant local N" in text
 
 

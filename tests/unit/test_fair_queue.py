@@ -223,8 +223,8 @@ def test_a_waiting_jobs_place_goes_down_one_by_one() -> None:
 
 def test_dispatches_go_to_workers_with_room_on_the_partitions_they_read() -> None:
     world = fair_world(TierPolicy())
-    world.service.queue.seat("w1", 2, (0, 1))
-    world.service.queue.seat("w2", 1, ())  # reads nothing yet: nothing aimed at it
+    world.service.queue.seat("w1", 2, {"": (0, 1)})
+    world.service.queue.seat("w2", 1, {"": ()})  # reads nothing yet: nothing aimed at it
     ask(world, "alice", images=4)
     assert world.service.dispatcher.execute() == 2
     with world.store.unit_of_work() as uow:
@@ -233,7 +233,7 @@ def test_dispatches_go_to_workers_with_room_on_the_partitions_they_read() -> Non
     assert world.service.dispatcher.execute() == 0  # w1 is full until it starts one
     world.clock.advance(seconds=61)
     assert world.service.dispatcher.execute() == 0  # w1 said nothing for a minute: gone
-    world.service.queue.seat("w1", 2, (0, 1))
+    world.service.queue.seat("w1", 2, {"": (0, 1)})
     assert world.service.dispatcher.execute() == 2  # not started in a minute: sent again
 
 
@@ -246,8 +246,8 @@ def _owner(world: World, job_id: str) -> str:
 
 def test_the_next_job_goes_to_an_idle_worker_before_a_busy_one() -> None:
     world = fair_world(TierPolicy())
-    world.service.queue.seat("w1", 1, (0,))
-    world.service.queue.seat("w2", 1, (1,))
+    world.service.queue.seat("w1", 1, {"": (0,)})
+    world.service.queue.seat("w2", 1, {"": (1,)})
     [first, second] = ask(world, "alice", images=2)
     assert world.service.dispatcher.execute(room=1) == 1
     world.service.worker.claim.worker_id = "w1"

@@ -9,6 +9,7 @@ import io
 import json
 import struct
 import zlib
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -124,12 +125,22 @@ def test_our_own_json_reads_back_as_sent(p: GenerationParameters) -> None:
     found = read_parameters({"parameters": text})
     assert found is not None and found.source == "nexus-image"
     sent = {k: v for k, v in p.to_dict().items() if v not in (None, []) and k != "variation_strength"}
+    sent["model"] = "tiny"  # the model that drew it: asked for again by a remix
     assert found.parameters == sent and found.unsupported == {}
     rebuilt = GenerationParameters.create(**{**found.parameters, "style": Style(found.parameters["style"]),
                                              "resolution": Resolution(found.parameters["resolution"]),
                                              "scheduler": Scheduler(found.parameters["scheduler"])})  # fmt: skip
-    assert rebuilt == p
+    assert rebuilt == replace(p, model="tiny")
     assert DEFAULT_SCHEDULER in Scheduler
+
+
+def test_an_older_pngs_model_description_is_unsupported_not_asked_for() -> None:
+    text = json.dumps(
+        {"prompt": "a kite", "seed": 3, "model": "tiny-sd15-random (noise: no real model configured)"}
+    )
+    found = read_parameters({"parameters": text})
+    assert found is not None and "model" not in found.parameters
+    assert found.unsupported == {"model": "tiny-sd15-random (noise: no real model configured)"}
 
 
 def png(**text: str) -> bytes:

@@ -4,7 +4,7 @@ the queue (look at it, pause it, resume it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +22,36 @@ from nexus_image.application.transactions import call_back, in_transaction, reco
 from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.queue import Tier, TierClock, TierPolicy
 
-Slot = tuple[str | None, int | None]  # the worker a dispatch is aimed at, and its partition
+Models = frozenset[str] | None  # the models a slot takes ("": jobs that name none); None: any
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """Room for one job at a worker (None: no worker in particular): the models it takes, each
+    with the transport partitions of that model's jobs it reads (None: one queue, any job), and
+    the slot's number at that worker (it picks the partition, so a worker's slots spread over
+    its partitions)."""
+
+    worker_id: str | None = None
+    routes: Mapping[str, tuple[int, ...]] | None = None
+    index: int = 0
+
+    @property
+    def models(self) -> Models:
+        if self.routes is None:
+            return None
+        return frozenset(model for model, partitions in self.routes.items() if partitions)
+
+    def partition(self, job: ImageJob) -> int | None:
+        if self.routes is None:
+            return None
+        partitions = self.routes[job.parameters.model or ""]
+        return partitions[self.index % len(partitions)]
+
+    def takes(self, job: ImageJob) -> bool:
+        models = self.models
+        return models is None or (job.parameters.model or "") in models
+
 
 AGED_SCAN = 100  # the oldest waiting jobs looked at for one past the aging bound
 ROTATION_PAGE = 50  # users of a tier's rotation read at a time (capped ones are skipped)
@@ -95,19 +124,24 @@ class DispatchJobs:
         expired = self._expire(uow, now)
         if uow.queue.paused():
             return 0, expired
-        slots = [(None, None)] * room if room is not None else self._slots(uow, now)
+        slots = [Slot()] * room if room is not None else self._slots(uow, now)
         if not slots:
             return 0, expired
-        free = iter(slots)
-        sent = self._send_again(uow, now, free)
+        free = self._send_again(uow, now, slots)
+        sent = len(slots) - len(free)
         running = uow.queue.running_by_user()
         tiers = uow.queue.tier_clock()
-        picks: dict[str, _Pick | None] = {}
-        for worker_id, partition in free:
-            job = self._next(uow, now, running, tiers, picks)
+        picks: dict[tuple[Models, str], _Pick | None] = {}
+        empty: set[Models] = set()  # slots taking these models found nothing: nor will the next
+        for slot in free:
+            if slot.models in empty:
+                continue
+            job = self._next(uow, now, running, tiers, picks, slot.models)
             if job is None:
-                break
-            record(uow, job, job.dispatch(now, worker_id, partition, event_id=self.ids.new_id()), self.clock)
+                empty.add(slot.models)
+                continue
+            event = job.dispatch(now, slot.worker_id, slot.partition(job), event_id=self.ids.new_id())
+            record(uow, job, event, self.clock)
             # one after the other: users served in one round keep the order they were served in
             uow.queue.served(job.user_id, now + timedelta(microseconds=sent))
             running[job.user_id] = running.get(job.user_id, 0) + 1
@@ -116,9 +150,9 @@ class DispatchJobs:
         return sent, expired
 
     def _slots(self, uow: UnitOfWork, now: datetime) -> list[Slot]:
-        """One slot per job a worker may still be sent, each aimed at one of its partitions,
-        the least loaded workers' first (load: jobs running and sent ahead), so the next job
-        goes to an idle worker rather than wait behind a busy one's long generation."""
+        """One slot per job a worker may still be sent, the least loaded workers' first (load:
+        jobs running and sent ahead), so the next job goes to an idle worker rather than wait
+        behind a busy one's long generation."""
         outstanding = uow.queue.outstanding_by_worker(now - self.redispatch_after)
         running = uow.queue.running_by_worker()
         loaded: list[tuple[int, str, Slot]] = []
@@ -131,16 +165,20 @@ class DispatchJobs:
         unaimed = outstanding.get(None, 0)  # sent to no worker in particular: they take room too
         return [slot for *_, slot in loaded][unaimed:]
 
-    def _send_again(self, uow: UnitOfWork, now: datetime, free: Iterator[Slot]) -> int:
-        """Dispatches not started after `redispatch_after` get a new message, first."""
-        sent = 0
+    def _send_again(self, uow: UnitOfWork, now: datetime, slots: list[Slot]) -> list[Slot]:
+        """Dispatches not started after `redispatch_after` get a new message first, each in the
+        first free slot that takes its model; the slots left."""
+        free = list(slots)
         for job in uow.queue.stale_dispatches(now - self.redispatch_after, 100):
-            slot = next(free, None)
+            slot = next((s for s in free if s.takes(job)), None)
             if slot is None:
+                continue
+            free.remove(slot)
+            event = job.dispatch(now, slot.worker_id, slot.partition(job), event_id=self.ids.new_id())
+            record(uow, job, event, self.clock)
+            if not free:
                 break
-            record(uow, job, job.dispatch(now, *slot, event_id=self.ids.new_id()), self.clock)
-            sent += 1
-        return sent
+        return free
 
     def _next(
         self,
@@ -148,9 +186,12 @@ class DispatchJobs:
         now: datetime,
         running: dict[str, int],
         tiers: TierClock,
-        picks: dict[str, _Pick | None],
+        picks: dict[tuple[Models, str], _Pick | None],
+        models: Models,
     ) -> ImageJob | None:
-        aged = self._aged(uow, now, running)
+        """The policy's next job among those of `models` (see DispatchJobs). `picks` keeps each
+        tier's next pick per set of models, until that tier's rotation moves."""
+        aged = self._aged(uow, now, running, models)
         weights = self.policy.weights()
         if aged is not None:
             tier = self.policy.tier(aged.tier)
@@ -158,31 +199,37 @@ class DispatchJobs:
             picks.clear()  # a user's head moved: look again
             return aged
         for tier in self.policy.tiers:
-            if tier.name not in picks:
-                picks[tier.name] = self._pick(uow, tier, running)
-        candidates = {name: pick for name, pick in picks.items() if pick is not None}
+            if (models, tier.name) not in picks:
+                picks[models, tier.name] = self._pick(uow, tier, running, models)
+        candidates = {
+            name: pick for (among, name), pick in picks.items() if among == models and pick is not None
+        }
         chosen = tiers.choose(candidates, weights)
         if chosen is None:
             return None
         tiers.served(chosen, weights[chosen])
-        del picks[chosen]  # its rotation moved on
+        for key in [key for key in picks if key[1] == chosen]:
+            del picks[key]  # its rotation moved on, for every set of models
         return candidates[chosen].job
 
-    def _aged(self, uow: UnitOfWork, now: datetime, running: dict[str, int]) -> ImageJob | None:
-        """The oldest waiting job past the aging bound whose user may run one more."""
+    def _aged(
+        self, uow: UnitOfWork, now: datetime, running: dict[str, int], models: Models
+    ) -> ImageJob | None:
+        """The oldest waiting job of `models` past the aging bound whose user may run one more."""
         if self.policy.max_wait_seconds <= 0:
             return None
         bound = now - timedelta(seconds=self.policy.max_wait_seconds)
-        for job in uow.queue.oldest_waiting(AGED_SCAN):
+        for job in uow.queue.oldest_waiting(AGED_SCAN, models):
             if job.created_at > bound:
                 return None
             if not self.policy.tier(job.tier).at_running_cap(running.get(job.user_id, 0)):
                 return job
         return None
 
-    def _pick(self, uow: UnitOfWork, tier: Tier, running: dict[str, int]) -> _Pick | None:
-        """The tier's next user (served least recently, not at the running cap) and their
-        oldest waiting job; users found with nothing waiting leave the rotation."""
+    def _pick(self, uow: UnitOfWork, tier: Tier, running: dict[str, int], models: Models) -> _Pick | None:
+        """The tier's next user (served least recently, not at the running cap) with a job of
+        `models` waiting, and their oldest such job; users found with nothing waiting at all
+        leave the rotation (one with jobs of other models only stays in it)."""
         after: tuple[datetime, str] | None = None
         while True:
             users = uow.queue.rotation(tier.name, ROTATION_PAGE, after)
@@ -190,9 +237,10 @@ class DispatchJobs:
                 after = (user.served_at, user.user_id)
                 if tier.at_running_cap(running.get(user.user_id, 0)):
                     continue
-                job = uow.queue.head(user.user_id)
+                job = uow.queue.head(user.user_id, models)
                 if job is None:
-                    uow.queue.leave_rotation(user.user_id, user.mark)
+                    if models is None or uow.queue.head(user.user_id) is None:
+                        uow.queue.leave_rotation(user.user_id, user.mark)
                     continue
                 return _Pick(tier, user, job)
             if len(users) < ROTATION_PAGE:
@@ -200,13 +248,12 @@ class DispatchJobs:
 
 
 def _seat_slots(seat: WorkerSeat, outstanding: int) -> Iterator[Slot]:
-    """The seat's free slots, each aimed at one of its partitions in turn (none where it reads
-    no partition yet: nothing aimed at it would reach it; any where it reads the one queue)."""
-    if seat.partitions == ():
+    """The seat's free slots (none where it reads no partition yet: nothing aimed at it would
+    reach it; any job where it reads the one queue)."""
+    if seat.partitions is not None and not any(seat.partitions.values()):
         return
     for index in range(outstanding, seat.capacity):
-        partition = None if seat.partitions is None else seat.partitions[index % len(seat.partitions)]
-        yield seat.worker_id, partition
+        yield Slot(seat.worker_id, seat.partitions, index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +336,7 @@ class ManageQueue:
 
         in_transaction(self.uow_factory, work)
 
-    def seat(self, worker_id: str, capacity: int, partitions: tuple[int, ...] | None) -> None:
+    def seat(self, worker_id: str, capacity: int, partitions: Mapping[str, tuple[int, ...]] | None) -> None:
         seat = WorkerSeat(worker_id, capacity, partitions, self.clock.now())
         in_transaction(self.uow_factory, lambda uow: uow.queue.seat(seat))
 

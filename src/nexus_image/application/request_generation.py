@@ -26,13 +26,15 @@ from nexus_image.application.ports import (
     IdGenerator,
     LoraCatalog,
     Metrics,
+    ModelCatalog,
     SeedSource,
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from nexus_image.application.ports.generation import default_model
 from nexus_image.application.ports.webhooks import Subscription
 from nexus_image.application.transactions import account_for, account_secrets, in_transaction, record
-from nexus_image.domain.errors import InsufficientTokens, InvalidValue, UnknownLora
+from nexus_image.domain.errors import InsufficientTokens, InvalidValue, UnknownLora, UnknownModel
 from nexus_image.domain.job import ImageJob
 from nexus_image.domain.parameters import (
     GenerationParameters,
@@ -145,6 +147,8 @@ class RequestGeneration:
     audit_action: str = "image.generate"
     pricing: Pricing = field(default_factory=Pricing)
     adapters: LoraCatalog | None = None  # the operator's LoRA adapters; None: none offered
+    models: ModelCatalog | None = None  # the models offered; None: the model is not chosen here
+    style_models: dict[str, str] = field(default_factory=dict)  # a style's preferred model, by name
     policy: TierPolicy = field(default_factory=TierPolicy)
     destinations: DestinationPolicy = field(default_factory=DestinationPolicy)  # where webhooks may go
 
@@ -155,7 +159,29 @@ class RequestGeneration:
             given["seed"] = self.seeds.random_seed()
         parameters = GenerationParameters.create(**given)
         self._allowed_adapters(parameters)
-        return parameters
+        return self._with_model(parameters)
+
+    def offered_models(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.models.offered()) if self.models is not None else ()
+
+    def _with_model(self, parameters: GenerationParameters) -> GenerationParameters:
+        """The model named, if it is offered here (else UnknownModel, with the names offered);
+        none named: the style's preferred model where the operator set one that is offered,
+        else the default. The job records the name, so it reaches a worker serving it."""
+        if self.models is None:
+            return parameters
+        offered = self.models.offered()
+        names = tuple(m.name for m in offered)
+        if parameters.model is not None:
+            if parameters.model not in names:
+                listed = ", ".join(names) if names else "none: no model is installed here"
+                raise UnknownModel("model", f"unknown model {parameters.model!r}; allowed: {listed}", names)
+            return parameters
+        preferred = self.style_models.get(parameters.style.value)
+        if preferred in names:
+            return replace(parameters, model=preferred)
+        chosen = default_model(offered)
+        return replace(parameters, model=chosen.name) if chosen is not None else parameters
 
     def _allowed_adapters(self, parameters: GenerationParameters) -> None:
         """Adapters only from the operator's list."""
@@ -247,6 +273,12 @@ class RequestGeneration:
         fields changed (see `remixed`); audited as `image.remix`."""
         with self.uow_factory() as uow:
             base = visible_job(uow, image_id, command.user_id).parameters
+        if (
+            base.model is not None
+            and "model" not in command.given
+            and base.model not in self.offered_models()
+        ):
+            base = replace(base, model=None)  # its model is gone: the remix takes today's choice
         return self.submit(remixed(base, command), audit_detail, limited, "image.remix")
 
     def submit(
@@ -356,5 +388,5 @@ class RequestGeneration:
         if created:
             for job in jobs:
                 p = job.parameters
-                self.metrics.generation_requested(p.style.value, p.resolution.value, job.tokens_cost)
+                self.metrics.generation_requested(p.style.value, p.resolution.value, job.tokens_cost, p.model)
         return [ImageView.of(job) for job in jobs], bool(created)

@@ -39,6 +39,12 @@ class UnknownLora(InvalidValue):
     code = "unknown_lora"
 
 
+class UnknownModel(InvalidValue):
+    """A model that is not offered here (the names offered are in `allowed`)."""
+
+    code = "unknown_model"
+
+
 class InvalidImage(InvalidValue):
     """An uploaded file is not an image we take (format, damage, size)."""
 

@@ -70,11 +70,13 @@ class GenerationCancelled(DomainEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GenerationDispatched(DomainEvent):
     """The dispatcher handed the job to the workers: the message a worker takes it from. Aimed
-    at `worker_id`'s `partition` of the transport where the dispatcher knows them."""
+    at `worker_id`'s `partition` of the transport where the dispatcher knows them; `model` is
+    the job's (only workers serving it read its messages)."""
 
     event_type: ClassVar[str] = "generation.dispatched"
     worker_id: str | None = None
     partition: int | None = None
+    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -177,7 +177,14 @@ class ImageJob:
             raise IllegalTransition(self.id, self.status.value, "DISPATCHED")
         self.dispatched_at = at
         self.dispatched_to = worker_id
-        dispatched = self._event(GenerationDispatched, at, event_id, worker_id=worker_id, partition=partition)
+        dispatched = self._event(
+            GenerationDispatched,
+            at,
+            event_id,
+            worker_id=worker_id,
+            partition=partition,
+            model=self.parameters.model,
+        )
         return Transition((dispatched,))
 
     def undispatch(self) -> None:

@@ -36,6 +36,7 @@ MAX_COMPANION_ID = 255
 MAX_DEADLINE_SECONDS = 24 * 3600  # a job not started within a day of its request is of no use
 UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LORA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")  # also a Kafka topic's suffix: keep it that safe
 
 ParameterValue = str | int | float | bool | None | list[dict[str, str | float]]
 BatchKey = tuple[Any, ...]
@@ -53,6 +54,7 @@ class Kind(StrEnum):
     FLAG = "flag"
     URL = "url"  # an absolute http(s) URL
     CHOICES = "choices"  # several values of an enum, each at most once
+    MODEL = "model"  # a model by name (one the operator installed)
 
 
 class Fallback(StrEnum):
@@ -193,6 +195,20 @@ class GenerationParameters:
             per_image=True,
         ),
         Style.REALISTIC,
+    )
+    model: str | None = _declared(
+        Param(
+            "Model",
+            "The checkpoint that draws the image, by name: one of the models offered here "
+            "(GET /api/v1/models). Empty: the style's preferred model where the operator set one, "
+            "else the default model.",
+            Kind.MODEL,
+            max_length=64,
+            pattern=MODEL_NAME.pattern,
+            cli=False,  # `generate --model` takes a name or a location (see the CLI)
+            since=4,
+        ),
+        None,
     )
     resolution: Resolution = _declared(
         Param(
@@ -594,6 +610,14 @@ def _checked(description: FieldDescription, value: Any) -> Any:
         return value
     if param.kind is Kind.ADAPTERS:
         return _adapters(name, param, value)
+    if param.kind is Kind.MODEL:
+        if value == "":
+            return None  # an empty choice is no choice: the default model
+        if not isinstance(value, str) or not MODEL_NAME.fullmatch(value.strip().lower()):
+            raise InvalidValue(
+                name, f"{name} must be a model's name: lower-case letters, digits, '.', '_' and '-'"
+            )
+        return value.strip().lower()
     if param.kind is Kind.URL:
         if not isinstance(value, str):
             raise InvalidValue(name, f"{name} must be an http(s) URL")

@@ -16,6 +16,7 @@ from typing import Any
 
 from nexus_image.domain.parameters import (
     A1111_SAMPLERS,
+    MODEL_NAME,
     Fallback,
     FieldDescription,
     Kind,
@@ -66,7 +67,10 @@ def _ours(text: str) -> FoundParameters | None:
         return None
     names = generate_fields()
     parameters = without_inactive({k: found[k] for k in names if found.get(k) is not None})
-    extra = {k: str(v) for k, v in found.items() if k not in names and k != "model"}
+    extra = {k: str(v) for k, v in found.items() if k not in names}
+    model = parameters.get("model")
+    if model is not None and not (isinstance(model, str) and MODEL_NAME.fullmatch(model)):
+        extra["model"] = str(parameters.pop("model"))[:200]  # an old PNG's description of its model
     for description in parameter_fields():
         adapters = parameters.pop(description.name, None) if description.param.kind is Kind.ADAPTERS else None
         if adapters and _adapters(adapters):

@@ -10,8 +10,10 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nexus_image.domain.errors import InvalidValue
+from nexus_image.domain.parameters import MODEL_NAME
 from nexus_image.domain.queue import TierPolicy
 from nexus_image.domain.resolution import Pricing
+from nexus_image.domain.styles import Style
 from nexus_image.domain.webhooks import DEFAULT_SCHEDULE, DestinationPolicy, RetrySchedule
 
 EMBEDDED_WELCOME_TOKENS = 100
@@ -43,8 +45,22 @@ class Settings(BaseSettings):
     s3_presign_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     s3_public_base_url: str | None = None
     s3_public_endpoint: str | None = None  # the S3 host clients reach, when not s3_endpoint
-    model: str | None = None
+    model: str | None = None  # one model by location (folder, checkpoint file, hub id): the default
     model_config_dir: str | None = Field(default=None, alias="NEXUS_IMAGE_MODEL_CONFIG")
+    # Several models: the names offered (an API replica) or served (a worker), comma-separated,
+    # each installed with `nexus-image models`; empty: every installed model. The default is
+    # the one a request that names none gets (else the store's default); a style may prefer one
+    # ("anime=anything-v5,photo=realistic-vision"). Loaded pipelines are kept until they pass
+    # the memory budget (least recently used unloaded first).
+    models: str = ""
+    default_model: str | None = None
+    style_models: str = ""
+    model_memory_gb: float = Field(default=8.0, gt=0, le=1024)
+    # A first run with no model installed offers to pull the starter model from the hub (ask:
+    # on a terminal only, once; yes; no), in the background while the studio serves.
+    first_run_pull: Literal["ask", "yes", "no"] = "ask"
+    starter_model: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    starter_variant: str | None = "fp16"
     device: str | None = None
     dtype: str | None = None
     threads: int | None = Field(default=None, ge=1)
@@ -122,6 +138,35 @@ class Settings(BaseSettings):
             if not (width.isdigit() and height.isdigit()) or int(width) % 8 or int(height) % 8:
                 raise ValueError(f"{item!r}: want WIDTHxHEIGHT, multiples of 8, comma-separated")
         return value
+
+    @field_validator("models")
+    @classmethod
+    def _model_names(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        for name in names:
+            if not MODEL_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a model name (lower-case letters, digits, '.', '_', '-')")
+        return ",".join(names)
+
+    @property
+    def model_names(self) -> tuple[str, ...]:
+        return tuple(name for name in self.models.split(",") if name)
+
+    @field_validator("style_models")
+    @classmethod
+    def _style_models(cls, value: str) -> str:
+        pairs = [pair.strip() for pair in value.split(",") if pair.strip()]
+        for pair in pairs:
+            style, _, model = (part.strip() for part in pair.partition("="))
+            if style not in {s.value for s in Style} or not MODEL_NAME.fullmatch(model):
+                styles = ", ".join(s.value for s in Style)
+                raise ValueError(f"{pair!r}: want STYLE=MODEL, a style of {styles} and a model's name")
+        return ",".join(pairs)
+
+    @property
+    def preferred_models(self) -> dict[str, str]:
+        pairs = (pair.partition("=") for pair in self.style_models.split(",") if pair)
+        return {style.strip(): model.strip() for style, _, model in pairs}
 
     @field_validator("img2img_prices", "inpaint_prices")
     @classmethod

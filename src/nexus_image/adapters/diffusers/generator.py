@@ -73,10 +73,31 @@ class DiffusersGenerator:
         self._lock = threading.Lock()
         self.applied: list[str] = []  # the speed-ups in effect once loaded
         self.warmed: list[str] = []  # the resolutions run at load
+        self.label: str | None = None  # the model's name where it has one (see pool.py)
 
     @property
     def model_name(self) -> str:
-        return self.options.model or "tiny-sd15-random (noise: no real model configured)"
+        return self.label or self.options.model or "tiny-sd15-random (noise: no real model configured)"
+
+    def memory_bytes(self) -> int:
+        """What the loaded weights take (UNet, VAE, text encoder); 0 before loading."""
+        pipe = self._pipe
+        if pipe is None:
+            return 0
+        parts = (pipe.unet, pipe.vae, pipe.text_encoder)
+        return sum(p.numel() * p.element_size() for part in parts for p in part.parameters())
+
+    def unload(self) -> None:
+        """Let the pipeline go (its memory is freed once nothing else holds it)."""
+        with self._lock:
+            self._pipe = None
+            self._modes.clear()
+            self._schedulers.clear()
+            self._adapters.clear()
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
     @property
     def is_random_model(self) -> bool:

@@ -3,12 +3,18 @@ or (with nothing configured) the tiny random pipeline."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
+from nexus_image.adapters.diffusers.checkpoint import UnsupportedCheckpoint, derive_configs, read_shapes
 from nexus_image.adapters.diffusers.tiny import ensure_tiny_pipeline
 
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
+DERIVED_CONFIGS = "single-file-configs"
 
 
 class ModelLoadError(RuntimeError):
@@ -35,8 +41,45 @@ def resolve_source(model: str | None, cache_dir: Path) -> tuple[str, str]:
     return "hub", model
 
 
+def derived_config_folder(checkpoint: Path, cache_dir: Path) -> Path:
+    """A diffusers config folder for an SD 1.x checkpoint, derived from its tensor shapes.
+
+    The folder is named by a hash of its files, so every checkpoint of one architecture shares
+    it and a changed derivation never reuses a stale one; it is written aside and renamed into
+    place, so loads running at the same time never see half of it."""
+    try:
+        files = derive_configs(read_shapes(checkpoint)).files()
+    except UnsupportedCheckpoint as error:
+        raise ModelLoadError(f"cannot load {checkpoint}: {error}") from error
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(f"{name}\0{len(files[name])}\0".encode())
+        digest.update(files[name])
+    parent = cache_dir / DERIVED_CONFIGS
+    target = parent / f"sd1-{digest.hexdigest()[:24]}"
+    if (target / "model_index.json").exists():
+        return target
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=parent))
+    try:
+        for name, content in files.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            (staging / name).write_bytes(content)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if not (target / "model_index.json").exists():  # only a concurrent load's copy may stand there
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
 def load_pipeline(model: str | None, cache_dir: Path, dtype: Any, config: str | None = None) -> Any:
-    """Load the pipeline without touching the network unless a hub id is given."""
+    """Load the pipeline without touching the network unless a hub id is given.
+
+    A single-file checkpoint is configured by `config` (a folder with the pipeline's configs and
+    tokenizer) when given, else by configs derived from the checkpoint itself."""
     from diffusers import StableDiffusionPipeline
 
     kind, location = resolve_source(model, cache_dir)
@@ -45,13 +88,9 @@ def load_pipeline(model: str | None, cache_dir: Path, dtype: Any, config: str | 
         if kind == "folder":
             return StableDiffusionPipeline.from_pretrained(location, local_files_only=True, **common)
         if kind == "single_file":
-            if config is None:
-                raise ModelLoadError(
-                    "a single-file checkpoint needs NEXUS_IMAGE_MODEL_CONFIG: a folder with the "
-                    "pipeline's configs (model_index.json, component configs, tokenizer, noise schedule)"
-                )
+            folder = config or str(derived_config_folder(Path(location), cache_dir))
             return StableDiffusionPipeline.from_single_file(
-                location, config=config, local_files_only=True, **common
+                location, config=folder, local_files_only=True, **common
             )
         return StableDiffusionPipeline.from_pretrained(location, **common)
     except ModelLoadError:

@@ -54,18 +54,28 @@ def consumer_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 class KafkaJobQueue:
     """The JobQueue port. The consumer joins its group lazily, on the first `receive`, so a
-    process that only publishes (the API) never becomes a member that takes partitions."""
+    process that only publishes (the API) never becomes a member that takes partitions.
 
-    def __init__(self, config: Mapping[str, Any], topic: str) -> None:
-        self.topic = topic
+    `topics` maps each model this worker serves to its requests topic ("" for the plain topic
+    of jobs that name no model): members of one group subscribed to different topics share each
+    topic among those subscribed to it, so a model's jobs only reach workers that serve it."""
+
+    def __init__(self, config: Mapping[str, Any], topics: str | Mapping[str, str]) -> None:
+        self.topics = {"": topics} if isinstance(topics, str) else dict(topics)
+        self._models = {topic: model for model, topic in self.topics.items()}
         self._config = consumer_config(config)
         self._consumer: Consumer | None = None
         self._lock = threading.Lock()
 
+    @property
+    def topic(self) -> str:
+        """The plain requests topic (or the only one)."""
+        return self.topics.get("", next(iter(self.topics.values())))
+
     def _joined(self) -> Consumer:
         if self._consumer is None:
             self._consumer = Consumer(self._config)
-            self._consumer.subscribe([self.topic])
+            self._consumer.subscribe(sorted(self.topics.values()))
         return self._consumer
 
     def receive(self, max_items: int, timeout: float) -> list[Delivery]:
@@ -78,7 +88,7 @@ class KafkaJobQueue:
                 if messages and max_items > 1:
                     messages += consumer.consume(max_items - 1, 0)
             except KafkaException as error:
-                raise QueueUnavailable(f"cannot read {self.topic}: {error}") from error
+                raise QueueUnavailable(f"cannot read {', '.join(self.topics.values())}: {error}") from error
         return [d for d in map(self._delivery, messages) if d is not None]
 
     def _delivery(self, message: Message) -> Delivery | None:
@@ -97,16 +107,22 @@ class KafkaJobQueue:
         except PoisonMessage as poison:
             return Delivery("", position, problem=f"{poison} at {topic}[{partition}]@{offset}")
 
-    def partitions(self) -> tuple[int, ...]:
-        """The partitions of the requests topic this member reads now (none before it joined)."""
+    def partitions(self) -> dict[str, tuple[int, ...]]:
+        """Per model served ("" for the plain topic), the partitions of its requests topic this
+        member reads now (none before it joined)."""
+        found: dict[str, list[int]] = {model: [] for model in self.topics}
         with self._lock:
             if self._consumer is None:
-                return ()
+                return dict.fromkeys(self.topics, ())
             try:
                 assigned = self._consumer.assignment()
             except KafkaException:
-                return ()
-        return tuple(sorted(tp.partition for tp in assigned if tp.topic == self.topic))
+                return dict.fromkeys(self.topics, ())
+        for tp in assigned:
+            model = self._models.get(tp.topic)
+            if model is not None:
+                found[model].append(tp.partition)
+        return {model: tuple(sorted(parts)) for model, parts in found.items()}
 
     def acknowledge(self, delivery: Delivery) -> None:
         """Commits the offset after this delivery, synchronously: when this returns, a restart

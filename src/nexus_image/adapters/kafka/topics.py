@@ -54,12 +54,17 @@ class Topics:
     def progress(self) -> str:
         return self.prefix + PROGRESS
 
-    def all(self) -> list[str]:
-        return [self.requests, self.completed, self.progress]
+    def requests_for(self, model: str | None) -> str:
+        """The requests topic of one model's jobs (its workers read it); jobs that name no
+        model (made before models had names) go to the plain one, which every worker reads."""
+        return f"{self.requests}.{model}" if model else self.requests
+
+    def all(self, models: Iterable[str] = ()) -> list[str]:
+        return [self.requests, *(self.requests_for(m) for m in models), self.completed, self.progress]
 
     def for_event(self, event: DomainEvent) -> str:
         if isinstance(event, GenerationDispatched):
-            return self.requests
+            return self.requests_for(event.model)
         if isinstance(
             event, GenerationCompleted | GenerationFailed | GenerationCancelled | GenerationExpired
         ):

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -126,8 +126,15 @@ class MemoryQueue:
         jobs = [j for j in self.jobs.merged() if j.status is JobStatus.QUEUED]
         return sorted(jobs, key=lambda j: (j.created_at, j.id))
 
-    def head(self, user_id: str) -> ImageJob | None:
-        return next((j for j in self._queued() if j.user_id == user_id and j.dispatched_at is None), None)
+    def head(self, user_id: str, models: Collection[str] | None = None) -> ImageJob | None:
+        return next(
+            (
+                j
+                for j in self._queued()
+                if j.user_id == user_id and j.dispatched_at is None and _of(j, models)
+            ),
+            None,
+        )
 
     def running_by_user(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -162,8 +169,16 @@ class MemoryQueue:
         due = [j for j in self._queued() if j.overdue(now)]
         return sorted(due, key=lambda j: (j.deadline_at or now, j.id))[:limit]
 
-    def oldest_waiting(self, limit: int) -> list[ImageJob]:
-        return [j for j in self._queued() if j.dispatched_at is None][:limit]
+    def oldest_waiting(self, limit: int, models: Collection[str] | None = None) -> list[ImageJob]:
+        return [j for j in self._queued() if j.dispatched_at is None and _of(j, models)][:limit]
+
+    def waiting_by_model(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for job in self._queued():
+            if job.dispatched_at is None:
+                model = job.parameters.model or ""
+                counts[model] = counts.get(model, 0) + 1
+        return counts
 
     def queued_count(self, user_id: str) -> int:
         return sum(1 for j in self._queued() if j.user_id == user_id)
@@ -237,3 +252,8 @@ def _rank_among_own(queued: list[ImageJob], job: ImageJob) -> int:
     """1 + the owner's waiting jobs before `job` (`queued` in queue order)."""
     mine = [j for j in queued if j.user_id == job.user_id and j.dispatched_at is None]
     return 1 + [j.id for j in mine].index(job.id)
+
+
+def _of(job: ImageJob, models: Collection[str] | None) -> bool:
+    """The job is of `models` ("" stands for jobs that name none); every job is, for None."""
+    return models is None or (job.parameters.model or "") in models

@@ -26,6 +26,8 @@ SAFETY_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 UPLOAD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 WAIT_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
 WAITING_PREFIX = "waiting:"  # in the counts a QueueGauges refresher passes: images waiting per tier
+MODEL_WAITING_PREFIX = "model:"  # and per model
+NO_MODEL = "default"  # the label of jobs that name no model (made before models had names)
 
 STYLES = tuple(s.value for s in Style)
 RESOLUTIONS = tuple(r.value for r in Resolution)
@@ -64,6 +66,23 @@ class PrometheusMetrics:
             "Time from start of generation to stored result",
             ["resolution"],
             buckets=GENERATION_BUCKETS,
+            registry=r,
+        )
+        # Per model: what each model's pool of workers is asked for, takes, and has waiting.
+        self.model_requests = Counter(
+            "image_model_requests", "Accepted images by the model that draws them", ["model"], registry=r
+        )
+        self.model_duration = Histogram(
+            "image_model_generation_duration_seconds",
+            "Time from start of generation to stored result, by model",
+            ["model"],
+            buckets=GENERATION_BUCKETS,
+            registry=r,
+        )
+        self.model_waiting = Gauge(
+            "image_model_queue_waiting",
+            "Images waiting for their turn (QUEUED, not dispatched), by model",
+            ["model"],
             registry=r,
         )
         self.queue_size = Gauge("image_generation_queue_size", "Jobs waiting (QUEUED)", registry=r)
@@ -170,14 +189,20 @@ class PrometheusMetrics:
                 self.safety_checks.labels(checker=checker, outcome=safety_outcome)
             self.safety_score.labels(checker=checker)
 
-    def generation_requested(self, style: str, resolution: str, tokens: int) -> None:
+    def generation_requested(
+        self, style: str, resolution: str, tokens: int, model: str | None = None
+    ) -> None:
         self.requests.labels(style=style, resolution=resolution).inc()
+        self.model_requests.labels(model=model or NO_MODEL).inc()
         self.tokens.inc(tokens)
 
-    def generation_finished(self, outcome: str, resolution: str, seconds: float) -> None:
+    def generation_finished(
+        self, outcome: str, resolution: str, seconds: float, model: str | None = None
+    ) -> None:
         self.finished.labels(outcome=outcome).inc()
         if outcome == "completed":
             self.duration.labels(resolution=resolution).observe(seconds)
+            self.model_duration.labels(model=model or NO_MODEL).observe(seconds)
         elif outcome == "failed":
             self.failures.labels(resolution=resolution).inc()
 
@@ -208,11 +233,11 @@ class PrometheusMetrics:
         per tier (fed by a QueueGauges refresher); a tier no longer waiting shows 0."""
         self.queue_size.set(counts.get("QUEUED", 0))
         self.processing.set(counts.get("PROCESSING", 0))
-        known = {labels[0] for labels in self._waiting_tiers()}
-        for tier in known | {k[len(WAITING_PREFIX) :] for k in counts if k.startswith(WAITING_PREFIX)}:
-            self.waiting.labels(tier=tier).set(counts.get(WAITING_PREFIX + tier, 0))
+        for gauge, prefix in ((self.waiting, WAITING_PREFIX), (self.model_waiting, MODEL_WAITING_PREFIX)):
+            known = {labels[0] for labels in _labels(gauge)}
+            for name in known | {k[len(prefix) :] for k in counts if k.startswith(prefix)}:
+                gauge.labels(name).set(counts.get(prefix + name, 0))
 
-    def _waiting_tiers(self) -> list[tuple[str, ...]]:
-        return [
-            tuple(sample.labels.values()) for metric in self.waiting.collect() for sample in metric.samples
-        ]
+
+def _labels(gauge: Gauge) -> list[tuple[str, ...]]:
+    return [tuple(sample.labels.values()) for metric in gauge.collect() for sample in metric.samples]

@@ -45,6 +45,7 @@ def job_values(job: ImageJob) -> dict[str, Any]:
         "deadline_at": job.deadline_at,
         "dispatched_at": job.dispatched_at,
         "dispatched_to": job.dispatched_to,
+        "model": job.parameters.model,
         **_safety_values(job.safety),
     }
 

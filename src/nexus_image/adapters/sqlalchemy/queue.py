@@ -5,7 +5,7 @@ reads of `jobs`, each one an index range (see tables.py), whatever the queue's d
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +30,25 @@ QUEUE_LOCK_KEY = 0x6E78_5F71_7565  # "nx_que": PostgreSQL's transaction lock of 
 _queued = jobs.c.status == JobStatus.QUEUED.value
 _waiting = sa.and_(_queued, jobs.c.dispatched_at.is_(None))
 _dispatched = sa.and_(_queued, jobs.c.dispatched_at.is_not(None))
+
+
+def _of(models: Collection[str] | None) -> sa.ColumnElement[bool]:
+    """Jobs of `models` ("" stands for jobs that name none); every job for None."""
+    if models is None:
+        return sa.true()
+    named = sorted(m for m in models if m)
+    found = jobs.c.model.in_(named) if named else sa.false()
+    return sa.or_(found, jobs.c.model.is_(None)) if "" in models else found
+
+
+def _routes(stored: str | None) -> dict[str, tuple[int, ...]] | None:
+    """A seat's partitions per model; a list (written before models had names) is the plain topic's."""
+    if stored is None:
+        return None
+    found = json.loads(stored)
+    if isinstance(found, list):
+        return {"": tuple(found)}
+    return {str(m): tuple(p) for m, p in found.items()}
 
 
 class SqlQueue(SqlRepository):
@@ -111,11 +130,11 @@ class SqlQueue(SqlRepository):
     def _jobs(self, statement: sa.Select[Any]) -> list[ImageJob]:
         return [job_from_row(r) for r in self.execute(statement).mappings()]
 
-    def head(self, user_id: str) -> ImageJob | None:
-        """Served by ix_jobs_queued_user."""
+    def head(self, user_id: str, models: Collection[str] | None = None) -> ImageJob | None:
+        """Served by ix_jobs_queued_user (a user's few waiting jobs, filtered by model)."""
         statement = (
             sa.select(jobs)
-            .where(jobs.c.user_id == user_id, _waiting)
+            .where(jobs.c.user_id == user_id, _waiting, _of(models))
             .order_by(jobs.c.created_at, jobs.c.id)
             .limit(1)
         )
@@ -175,10 +194,17 @@ class SqlQueue(SqlRepository):
         )
         return self._jobs(statement)
 
-    def oldest_waiting(self, limit: int) -> list[ImageJob]:
+    def oldest_waiting(self, limit: int, models: Collection[str] | None = None) -> list[ImageJob]:
         """Served by ix_jobs_queued_created (dispatched jobs, a few per worker, are skipped)."""
-        statement = sa.select(jobs).where(_waiting).order_by(jobs.c.created_at, jobs.c.id).limit(limit)
+        statement = (
+            sa.select(jobs).where(_waiting, _of(models)).order_by(jobs.c.created_at, jobs.c.id).limit(limit)
+        )
         return self._jobs(statement)
+
+    def waiting_by_model(self) -> dict[str, int]:
+        """Served by ix_jobs_queued_created (the waiting jobs only)."""
+        statement = sa.select(jobs.c.model, sa.func.count()).where(_waiting).group_by(jobs.c.model)
+        return {model or "": int(count) for model, count in self.execute(statement)}
 
     def queued_count(self, user_id: str) -> int:
         statement = sa.select(sa.func.count()).select_from(jobs).where(jobs.c.user_id == user_id, _queued)
@@ -291,7 +317,9 @@ class SqlQueue(SqlRepository):
 
     # --- the workers' seats -------------------------------------------------------------------
     def seat(self, seat: WorkerSeat) -> None:
-        partitions = json.dumps(list(seat.partitions)) if seat.partitions is not None else None
+        """`partitions` as a JSON object: model -> partitions ("" for jobs naming no model)."""
+        routes = seat.partitions
+        partitions = json.dumps({m: list(p) for m, p in routes.items()}) if routes is not None else None
         values = {"capacity": seat.capacity, "partitions": partitions, "seen_at": seat.seen_at}
         statement = self._insert(queue_workers).values(worker_id=seat.worker_id, **values)
         statement = statement.on_conflict_do_update(index_elements=[queue_workers.c.worker_id], set_=values)
@@ -310,7 +338,7 @@ class SqlQueue(SqlRepository):
             WorkerSeat(
                 r["worker_id"],
                 r["capacity"],
-                tuple(json.loads(r["partitions"])) if r["partitions"] is not None else None,
+                _routes(r["partitions"]),
                 r["seen_at"],
             )
             for r in self.execute(statement).mappings()

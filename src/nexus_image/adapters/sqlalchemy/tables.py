@@ -54,6 +54,8 @@ jobs = sa.Table(
     sa.Column("deadline_at", UtcDateTime(), nullable=True),
     sa.Column("dispatched_at", UtcDateTime(), nullable=True),
     sa.Column("dispatched_to", sa.String(USER), nullable=True),
+    # the model that draws it (a copy of parameters.model: the dispatcher picks jobs by it)
+    sa.Column("model", sa.String(64), nullable=True),
     sa.CheckConstraint(
         "status IN ('QUEUED', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED', 'EXPIRED')", name="status"
     ),
@@ -341,8 +343,9 @@ queue_state = sa.Table(
     sa.Column("changed_at", UtcDateTime(), nullable=False),
 )
 
-# The workers taking jobs: how many may be dispatched to each and not started, the transport
-# partitions each reads (JSON list; NULL: any), and when it last said so.
+# The workers taking jobs: how many may be dispatched to each and not started, per model it
+# serves the transport partitions of that model's jobs it reads (a JSON object; NULL: any job),
+# and when it last said so.
 queue_workers = sa.Table(
     "queue_workers",
     metadata,

@@ -15,11 +15,14 @@ from nexus_image.application.ports.generation import (
     ImageGenerator,
     LoraCatalog,
     LoraFile,
+    ModelCatalog,
     ModelLoader,
+    OfferedModel,
     PreviewingStepCallback,
     RawImage,
     RenderSpec,
     StepCallback,
+    default_model,
 )
 from nexus_image.application.ports.health import HealthCheck, HealthChecks
 from nexus_image.application.ports.limits import RateLimiter, RateLimitLog
@@ -82,10 +85,12 @@ __all__ = [
     "LoraCatalog",
     "LoraFile",
     "Metrics",
+    "ModelCatalog",
     "ModelLoader",
     "ModerationVerdict",
     "NullMetrics",
     "ObjectStorage",
+    "OfferedModel",
     "Outbox",
     "OutboxRecord",
     "Page",
@@ -105,4 +110,5 @@ __all__ = [
     "UnitOfWorkFactory",
     "UploadRepository",
     "WorkerSeat",
+    "default_model",
 ]

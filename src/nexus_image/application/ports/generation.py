@@ -106,3 +106,31 @@ class LoraCatalog(Protocol):
     """The LoRA adapters the operator allows (a request may name only these)."""
 
     def available(self) -> list[LoraFile]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedModel:
+    """A model a request may name: `default` for the one used when none is named; `random` for
+    the stand-in with random weights (its images are noise), offered only while no real model
+    is installed."""
+
+    name: str
+    default: bool = False
+    source: str | None = None  # where it came from: "hub:ORG/REPO", "file:…", "folder:…"
+    revision: str | None = None
+    size: int | None = None  # bytes on disk, where known
+    random: bool = False
+
+
+@runtime_checkable
+class ModelCatalog(Protocol):
+    """The models the operator offers, by name (a request may name only these); exactly one of
+    them is the default. Read on every request: a model installed while the service runs is
+    offered at once."""
+
+    def offered(self) -> list[OfferedModel]: ...
+
+
+def default_model(offered: list[OfferedModel]) -> OfferedModel | None:
+    """The default among `offered` (the first if none says so); None when nothing is offered."""
+    return next((m for m in offered if m.default), offered[0] if offered else None)

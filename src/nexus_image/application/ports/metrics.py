@@ -8,8 +8,12 @@ from typing import Protocol
 class Metrics(Protocol):
     """Business measurements; adapters turn them into Prometheus series or drop them."""
 
-    def generation_requested(self, style: str, resolution: str, tokens: int) -> None: ...
-    def generation_finished(self, outcome: str, resolution: str, seconds: float) -> None: ...
+    def generation_requested(
+        self, style: str, resolution: str, tokens: int, model: str | None = None
+    ) -> None: ...
+    def generation_finished(
+        self, outcome: str, resolution: str, seconds: float, model: str | None = None
+    ) -> None: ...
     def storage_upload(self, seconds: float) -> None: ...
     def image_checked(self, checker: str, flagged: bool, score: float) -> None: ...
     def prompt_refused(self, category: str, layer: str) -> None: ...
@@ -27,10 +31,14 @@ class Metrics(Protocol):
 class NullMetrics:
     """Measurements dropped: for roles and library users with no metrics backend."""
 
-    def generation_requested(self, style: str, resolution: str, tokens: int) -> None:
+    def generation_requested(
+        self, style: str, resolution: str, tokens: int, model: str | None = None
+    ) -> None:
         return None
 
-    def generation_finished(self, outcome: str, resolution: str, seconds: float) -> None:
+    def generation_finished(
+        self, outcome: str, resolution: str, seconds: float, model: str | None = None
+    ) -> None:
         return None
 
     def storage_upload(self, seconds: float) -> None:

@@ -3,7 +3,7 @@ to which worker, the workers' seats, the tiers' virtual times and the pause swit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -15,12 +15,13 @@ from nexus_image.domain.queue import TierClock, WaitingUser
 @dataclass(frozen=True, slots=True)
 class WorkerSeat:
     """A worker that takes jobs: how many it may have dispatched and not started yet
-    (`capacity`), the transport partitions it reads (None: any; an empty tuple: none yet, so
-    nothing is aimed at it) and when it last said so."""
+    (`capacity`), per model it serves ("" for jobs that name none) the transport partitions of
+    that model's jobs it reads (None: it reads the one queue, any job; a model with no
+    partition yet gets nothing aimed at it) and when it last said so."""
 
     worker_id: str
     capacity: int
-    partitions: tuple[int, ...] | None
+    partitions: Mapping[str, tuple[int, ...]] | None
     seen_at: datetime
 
 
@@ -68,8 +69,9 @@ class QueueRepository(Protocol):
         """Users of `tier` marked waiting, served least recently first (ties by id), from just
         after `after` (served_at, user id) when given."""
 
-    def head(self, user_id: str) -> ImageJob | None:
-        """The user's oldest QUEUED job not dispatched yet."""
+    def head(self, user_id: str, models: Collection[str] | None = None) -> ImageJob | None:
+        """The user's oldest QUEUED job not dispatched yet (of `models` where given; "" stands
+        for jobs that name no model)."""
 
     def leave_rotation(self, user_id: str, mark: int) -> None:
         """Unmark the user, unless they were marked again since `mark` was read."""
@@ -100,8 +102,11 @@ class QueueRepository(Protocol):
     def overdue(self, now: datetime, limit: int) -> list[ImageJob]:
         """QUEUED jobs whose deadline is at or before `now`, earliest deadline first."""
 
-    def oldest_waiting(self, limit: int) -> list[ImageJob]:
-        """QUEUED jobs not dispatched, oldest first."""
+    def oldest_waiting(self, limit: int, models: Collection[str] | None = None) -> list[ImageJob]:
+        """QUEUED jobs not dispatched (of `models` where given, as `head`), oldest first."""
+
+    def waiting_by_model(self) -> dict[str, int]:
+        """Images waiting (QUEUED, not dispatched) per model ("" for jobs that name none)."""
 
     def queued_count(self, user_id: str) -> int:
         """The user's QUEUED jobs, dispatched or not."""

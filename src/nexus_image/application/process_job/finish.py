@@ -77,7 +77,8 @@ class FinishImage:
         if safety is not None and safety.flagged and self.block_unsafe:
             return self.fail(job, safety.reason, began)  # nothing of it is stored
         try:
-            encoded = self.encoder.encode(raw, png_metadata(job, self.generator.model_name))
+            model = job.parameters.model or self.generator.model_name
+            encoded = self.encoder.encode(raw, png_metadata(job, model))
             thumb = thumbnail_key(job.user_id, job.id, encoded.thumbnail_extension)
             object_meta = {"job-id": job.id, "user-id": job.user_id, "seed": str(job.parameters.seed)}
             self._put(key, encoded.image, encoded.image_content_type, object_meta)
@@ -100,8 +101,9 @@ class FinishImage:
         if outcome.status is not Outcome.COMPLETED:
             self._discard(key, thumb)
         else:
+            p = job.parameters
             self.metrics.generation_finished(
-                "completed", job.parameters.resolution.value, time.perf_counter() - began
+                "completed", p.resolution.value, time.perf_counter() - began, p.model
             )
         return outcome
 
@@ -114,8 +116,9 @@ class FinishImage:
         done = ProcessOutcome(job.id, Outcome.FAILED, reason)
         outcome = self._settle(job, fail, done, "already settled elsewhere")
         if outcome.status is Outcome.FAILED:
+            p = job.parameters
             self.metrics.generation_finished(
-                "failed", job.parameters.resolution.value, time.perf_counter() - began
+                "failed", p.resolution.value, time.perf_counter() - began, p.model
             )
         return outcome
 
@@ -124,7 +127,9 @@ class FinishImage:
         outcome is whatever settled it elsewhere."""
         with self.uow_factory() as uow:
             current = uow.jobs.get(job.id)
-        self.metrics.generation_finished("cancelled", job.parameters.resolution.value, 0.0)
+        self.metrics.generation_finished(
+            "cancelled", job.parameters.resolution.value, 0.0, job.parameters.model
+        )
         return ProcessOutcome(job.id, Outcome.of(current), "stopped between steps")
 
     def _settle(

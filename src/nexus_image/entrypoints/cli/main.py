@@ -22,6 +22,7 @@ from nexus_image.application.errors import Conflict, NotFound, PromptRejected, U
 from nexus_image.domain.errors import DomainError, InsufficientTokens, InvalidValue
 from nexus_image.domain.parameters import (
     MAX_PROMPT_LENGTH,
+    MODEL_NAME,
     Fallback,
     FieldDescription,
     Kind,
@@ -35,9 +36,9 @@ EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 
 RANDOM_MODEL_NOTICE = (
-    "note: no model configured (NEXUS_IMAGE_MODEL): using a tiny pipeline with random weights, "
-    "so the image is noise. Point NEXUS_IMAGE_MODEL at a Stable Diffusion 1.5 folder or "
-    ".safetensors file for real images."
+    "note: no model installed: using a tiny pipeline with random weights, so the image is noise. "
+    "For real images: `nexus-image models pull stable-diffusion-v1-5/stable-diffusion-v1-5 "
+    "--variant fp16`, or `nexus-image models add FILE.safetensors`."
 )
 
 
@@ -48,7 +49,7 @@ PROMPT_LOGGER = "nexus_image.prompt_window"
 
 # Modules under entrypoints/cli that add their own commands: each has `register(commands)`,
 # which adds subparsers and sets `handler` on them with `set_defaults(handler=...)`.
-COMMAND_MODULES: tuple[str, ...] = ("worker", "admin", "serve", "queue", "keys")
+COMMAND_MODULES: tuple[str, ...] = ("worker", "admin", "serve", "queue", "keys", "models")
 
 
 def _version() -> str:
@@ -121,9 +122,10 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--model",
         default=None,
-        help="a Stable Diffusion 1.5 model for this run: a diffusers folder, a .safetensors/.ckpt file "
-        "(with NEXUS_IMAGE_MODEL_CONFIG) or a hub id; overrides NEXUS_IMAGE_MODEL (default: "
-        "NEXUS_IMAGE_MODEL, else the tiny random pipeline, whose images are noise)",
+        help="the model: the name of an installed one (nexus-image models list), or for this run a "
+        "Stable Diffusion 1.x diffusers folder, .safetensors/.ckpt file or hub id (default: "
+        "NEXUS_IMAGE_MODEL, else the default installed model, else the tiny random pipeline, whose "
+        "images are noise)",
     )
     gen.add_argument(
         "--out", type=Path, default=None, help="also copy the PNG here (default: only in the data dir)"
@@ -143,7 +145,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from nexus_image.entrypoints.composition import compose
     from nexus_image.entrypoints.settings import Settings
 
-    settings = Settings(model=args.model) if args.model else Settings()
+    settings = Settings()
+    if args.model and _location(args.model):  # a location, not an installed model's name
+        settings = Settings(model=args.model)
+        args.model = None
     if settings.model is None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     app = compose("cli", settings, live_events=ProgressBar())
@@ -152,6 +157,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
             return _generate(app, args)
     finally:
         app.close()
+
+
+def _location(model: str) -> bool:
+    """A folder, a checkpoint file or a hub id, rather than an installed model's name."""
+    return (
+        not MODEL_NAME.fullmatch(model) or model.endswith((".safetensors", ".ckpt")) or Path(model).exists()
+    )
 
 
 class _PromptCutNotes(logging.Handler):
@@ -178,9 +190,9 @@ def prompt_cut_notes() -> Iterator[None]:
 
 
 def _generate(app: Any, args: argparse.Namespace) -> int:
-    settings, queries = app.settings, app.image_queries
+    queries = app.image_queries
     given = {d.name: getattr(args, d.name) for d in parameter_fields() if d.param.cli}
-    command = GenerateImage(args.user, args.prompt, **given)
+    command = GenerateImage(args.user, args.prompt, model=args.model, **given)
     try:
         job = app.request_generation.execute(command)
     except InvalidValue as error:
@@ -189,7 +201,8 @@ def _generate(app: Any, args: argparse.Namespace) -> int:
         return _fail(f"{error}; add tokens with: {top_up_command(args.user)}", EXIT_BAD_INPUT)
     except (DomainError, PromptRejected, Conflict, UserQueueFull) as error:
         return _fail(str(error), EXIT_BAD_INPUT)
-    if settings.model is None:
+    offered = app.container.model_catalog().offered()
+    if any(m.random and m.name == job.parameters.model for m in offered):
         print(RANDOM_MODEL_NOTICE, file=sys.stderr)
     print(
         f"job {job.id}: {job.parameters.resolution}, style {job.parameters.style}, "

@@ -75,6 +75,7 @@ def _settings(**overrides: Any) -> Any:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from nexus_image.entrypoints.cli.first_run import needs_model, offer_starter_model
     from nexus_image.entrypoints.cli.main import RANDOM_MODEL_NOTICE
     from nexus_image.entrypoints.composition import compose, http_app, http_role
     from nexus_image.entrypoints.http.security import SecurityConfigurationError
@@ -99,8 +100,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 1
     configure_logging(settings.log_json)
     if settings.model is None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        if settings.embedded_worker:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # diffusers' own lookups; our pulls are ours
+        first_run = settings.embedded_worker and needs_model(settings)
+        if first_run and offer_starter_model(settings) is None:
             print(RANDOM_MODEL_NOTICE, file=sys.stderr)
     try:
         composed = compose(http_role(settings), settings)

@@ -25,6 +25,7 @@ def register(commands: Any) -> None:
 def cmd_worker(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
+    from nexus_image.entrypoints.cli.first_run import needs_model
     from nexus_image.entrypoints.cli.main import RANDOM_MODEL_NOTICE
     from nexus_image.entrypoints.composition.builders import default_worker_id
     from nexus_image.entrypoints.logs import configure_logging
@@ -44,7 +45,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     configure_logging(settings.log_json)
     if settings.model is None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        print(RANDOM_MODEL_NOTICE, file=sys.stderr)
+        if needs_model(settings):
+            print(RANDOM_MODEL_NOTICE, file=sys.stderr)
     if not settings.kafka_bootstrap_servers:
         print("note: no Kafka configured: jobs come from this worker's own outbox relay", file=sys.stderr)
     WorkerProcess(settings, args.worker_id or default_worker_id("worker")).run()

@@ -23,6 +23,7 @@ from nexus_image.adapters.memory import LiveEventBroadcaster as LiveEventBroadca
 from nexus_image.adapters.memory import TeePublisher as TeePublisher
 from nexus_image.adapters.memory.pattern import PatternGenerator as PatternGenerator
 from nexus_image.adapters.memory.storage import InMemoryStorage as InMemoryStorage
+from nexus_image.adapters.models.errors import ModelError as ModelError
 from nexus_image.adapters.system import Chime as Chime
 from nexus_image.adapters.system import Doorbell as Doorbell
 from nexus_image.adapters.system import RandomSeeds as RandomSeeds
@@ -38,6 +39,7 @@ from nexus_image.application.ports import (
     HealthCheck,
     ImageGenerator,
     JobQueue,
+    ModelCatalog,
     ModelLoader,
     ObjectStorage,
     UnitOfWorkFactory,
@@ -46,6 +48,7 @@ from nexus_image.entrypoints.settings import Settings
 
 if TYPE_CHECKING:  # the adapters themselves are imported when first built
     from nexus_image.adapters.kafka import KafkaEventFeed
+    from nexus_image.adapters.models.store import ModelStore
     from nexus_image.adapters.moderation import LayeredModerator
     from nexus_image.adapters.prometheus import PrometheusMetrics, QueueGauges
     from nexus_image.adapters.sqlalchemy import OutboxListener
@@ -157,7 +160,15 @@ def dispatcher_loop(role: str, settings: Settings, dispatch: Any, lock: Any, bel
 TOPICS_RETRY_SECONDS = 10.0
 
 
-def seat_loop(role: str, settings: Settings, seats: Any, worker_id: str, capacity: int, queue: Any) -> Any:
+def seat_loop(
+    role: str,
+    settings: Settings,
+    seats: Any,
+    worker_id: str,
+    capacity: int,
+    queue: Any,
+    catalog: ModelCatalog,
+) -> Any:
     """A generating role's seat: it takes `capacity` jobs ahead, from the partitions it reads.
     A worker that reads no partition yet (its broker was away when it started, so the topics
     may not exist) creates the missing topics now and then: nothing is dispatched to it before."""
@@ -172,11 +183,15 @@ def seat_loop(role: str, settings: Settings, seats: Any, worker_id: str, capacit
         return SeatLoop(seats, worker_id, capacity, lambda: None)
     tried = [float("-inf")]
 
-    def partitions() -> tuple[int, ...] | None:
-        found: tuple[int, ...] | None = assigned()
-        if found == () and time.monotonic() - tried[0] >= TOPICS_RETRY_SECONDS:
+    def partitions() -> dict[str, tuple[int, ...]] | None:
+        found: dict[str, tuple[int, ...]] | None = assigned()
+        if (
+            found is not None
+            and not any(found.values())
+            and time.monotonic() - tried[0] >= TOPICS_RETRY_SECONDS
+        ):
             tried[0] = time.monotonic()
-            prepare_topics(settings)
+            prepare_topics(settings, served_models(catalog))
         return found
 
     return SeatLoop(seats, worker_id, capacity, partitions)
@@ -259,12 +274,19 @@ def kafka_publisher(settings: Settings, closers: Closers) -> EventPublisher:
     return publisher
 
 
-def kafka_queue(settings: Settings, closers: Closers) -> JobQueue:
-    """Where workers take jobs (the consumer joins its group on its first receive)."""
+def served_models(catalog: ModelCatalog | None) -> list[str]:
+    """The models a worker serves: those its catalog offers when it starts."""
+    return [model.name for model in catalog.offered()] if catalog is not None else []
+
+
+def kafka_queue(settings: Settings, closers: Closers, catalog: ModelCatalog | None) -> JobQueue:
+    """Where workers take jobs: the requests topic of each model served, and the plain one (the
+    consumer joins its group on its first receive)."""
     from nexus_image.adapters.kafka import KafkaJobQueue
 
     config, topics = _kafka(settings)
-    jobs = KafkaJobQueue(config, topics.requests)
+    routes = {"": topics.requests, **{m: topics.requests_for(m) for m in served_models(catalog)}}
+    jobs = KafkaJobQueue(config, routes)
     closers.append(jobs.close)
     return jobs
 
@@ -288,15 +310,16 @@ def kafka_event_feed(settings: Settings, sink: EventPublisher) -> KafkaEventFeed
     return KafkaEventFeed(*_kafka(settings), sink, group)
 
 
-def prepare_topics(settings: Settings) -> None:
-    """Create missing topics before a worker starts; the consumer waits for a broker on its own."""
+def prepare_topics(settings: Settings, models: list[str] | None = None) -> None:
+    """Create missing topics (those of the `models` served too) before a worker starts; the
+    consumer waits for a broker on its own."""
     if not settings.kafka_bootstrap_servers:
         return
     from nexus_image.adapters.kafka import ensure_topics
 
     config, topics = _kafka(settings)
     try:
-        ensure_topics(config, topics.all(), settings.kafka_partitions, timeout=5.0)
+        ensure_topics(config, topics.all(models or ()), settings.kafka_partitions, timeout=5.0)
     except QueueUnavailable as error:
         log.warning("topics not checked: %s", error)
 
@@ -304,26 +327,90 @@ def prepare_topics(settings: Settings) -> None:
 # --- generation --------------------------------------------------------------------------------
 
 
-def diffusers_generator(settings: Settings) -> ImageGenerator:
-    from nexus_image.adapters.diffusers import DiffusersGenerator, GeneratorOptions
+def model_store(settings: Settings) -> ModelStore:
+    from nexus_image.adapters.models.store import ModelStore
 
-    return DiffusersGenerator(
-        GeneratorOptions(
-            model=settings.model,
-            model_config=settings.model_config_dir,
-            cache_dir=settings.model_cache_dir,
-            device=settings.device,
-            dtype=settings.dtype,
-            threads=settings.threads,
-            low_memory=settings.low_memory,
-            channels_last=settings.channels_last,
-            fuse_qkv=settings.fuse_qkv,
-            compile=settings.compile,
-            compile_mode=settings.compile_mode,
-            warm_up=tuple(r.strip() for r in settings.warm_up_resolutions.split(",") if r.strip()),
-            lora_dir=settings.lora_dir,
-        )
+    return ModelStore(settings.model_cache_dir)
+
+
+def model_pull(settings: Settings, token: str | None = None) -> Callable[..., Any]:
+    """`models pull`: `pull(repo_id, revision, variant, name, replace=, progress=)` into the model
+    store, from HF_ENDPOINT (default: the Hugging Face hub) with `token` (default: HF_TOKEN)."""
+    from functools import partial
+
+    from nexus_image.adapters.models.hub import HubClient
+    from nexus_image.adapters.models.install import pull
+
+    return partial(pull, model_store(settings), hub=HubClient(token=token))
+
+
+def starter_model_size(settings: Settings, timeout: float) -> tuple[str, int]:
+    """Where the hub is, and what the starter model's files weigh there (bytes); raises
+    ModelError where the hub does not answer within `timeout` or has no such model."""
+    from nexus_image.adapters.models.hub import HubClient
+    from nexus_image.adapters.models.selection import select_files
+
+    hub = HubClient(timeout=timeout)
+    info = hub.model_info(settings.starter_model)
+    return hub.endpoint, select_files(info.files, settings.starter_variant).total_size
+
+
+def model_catalog(role: str, settings: Settings, store: ModelStore) -> ModelCatalog | None:
+    """The models offered (an API) or served (a worker): the operator's names where given, else
+    what the store holds (the model configured by location first). The in-memory library role
+    names no model (its jobs take whatever generator it is given)."""
+    from nexus_image.adapters.diffusers.tiny import TINY_NAME
+    from nexus_image.adapters.models.catalog import ConfiguredModel, ModelOffer
+
+    if role == "memory":
+        return None
+    configured = ConfiguredModel.of(settings.model)
+    return ModelOffer(store, settings.model_names, settings.default_model, configured, TINY_NAME)
+
+
+def diffusers_generator(
+    settings: Settings, store: ModelStore, catalog: ModelCatalog | None
+) -> ImageGenerator:
+    from nexus_image.adapters.diffusers import GeneratorOptions
+    from nexus_image.adapters.diffusers.pool import ModelPipelines, ModelSource
+    from nexus_image.adapters.diffusers.tiny import TINY_NAME
+    from nexus_image.adapters.models.catalog import ConfiguredModel
+    from nexus_image.application.errors import GenerationError
+    from nexus_image.application.ports import default_model
+
+    configured = ConfiguredModel.of(settings.model)
+
+    def locate(name: str) -> ModelSource:
+        """Where a model this worker serves is; a model it does not serve fails its job."""
+        if configured is not None and name == configured.name:
+            return ModelSource(configured.location, settings.model_config_dir)
+        if settings.model_names and name not in settings.model_names:
+            raise GenerationError(f"model {name!r} is not served here (NEXUS_IMAGE_MODELS)")
+        installed = store.get(name)
+        if installed is not None:
+            return ModelSource(str(installed.path))
+        if name == TINY_NAME:
+            return ModelSource(None)
+        raise GenerationError(f"model {name!r} is not installed here (nexus-image models list)")
+
+    def default() -> str:
+        chosen = default_model(catalog.offered()) if catalog is not None else None
+        return chosen.name if chosen is not None else TINY_NAME
+
+    options = GeneratorOptions(
+        cache_dir=settings.model_cache_dir,
+        device=settings.device,
+        dtype=settings.dtype,
+        threads=settings.threads,
+        low_memory=settings.low_memory,
+        channels_last=settings.channels_last,
+        fuse_qkv=settings.fuse_qkv,
+        compile=settings.compile,
+        compile_mode=settings.compile_mode,
+        warm_up=tuple(r.strip() for r in settings.warm_up_resolutions.split(",") if r.strip()),
+        lora_dir=settings.lora_dir,
     )
+    return ModelPipelines(options, locate, default, int(settings.model_memory_gb * 2**30))
 
 
 def batch_publishing(publisher: EventPublisher) -> BatchEventPublisher | None:
@@ -409,7 +496,7 @@ def queue_gauges(metrics: Any, uow_factory: UnitOfWorkFactory) -> QueueGauges | 
     """The loop feeding the queue gauges: one count query every QUEUE_REFRESH_SECONDS, however
     often /metrics is scraped (None where the metrics are not Prometheus')."""
     from nexus_image.adapters.prometheus import PrometheusMetrics, QueueGauges
-    from nexus_image.adapters.prometheus.metrics import WAITING_PREFIX
+    from nexus_image.adapters.prometheus.metrics import MODEL_WAITING_PREFIX, NO_MODEL, WAITING_PREFIX
 
     if not isinstance(metrics, PrometheusMetrics):
         return None
@@ -419,6 +506,8 @@ def queue_gauges(metrics: Any, uow_factory: UnitOfWorkFactory) -> QueueGauges | 
             counts = uow.jobs.count_by_status()
             for tier, users in uow.queue.waiting().items():
                 counts[WAITING_PREFIX + tier] = sum(user.waiting for user in users)
+            for model, waiting in uow.queue.waiting_by_model().items():
+                counts[MODEL_WAITING_PREFIX + (model or NO_MODEL)] = waiting
             return counts
 
     return QueueGauges(metrics, counts, QUEUE_REFRESH_SECONDS)

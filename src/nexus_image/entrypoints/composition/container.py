@@ -173,11 +173,13 @@ class Container(containers.DeclarativeContainer):
         files=providers.Singleton(b.file_storage, settings),
         s3=providers.Singleton(b.s3_storage, settings),
     )
+    model_store = providers.Singleton(b.model_store, settings)
+    model_catalog = providers.Singleton(b.model_catalog, role, settings, model_store)
     in_process_queue = providers.Singleton(b.InMemoryQueue)
     job_queue = providers.Selector(
         providers.Callable(attrgetter("messaging"), plan),
         memory=in_process_queue,
-        kafka=providers.Singleton(b.kafka_queue, settings, closers),
+        kafka=providers.Singleton(b.kafka_queue, settings, closers, model_catalog),
     )
     broker = providers.Selector(
         providers.Callable(attrgetter("messaging"), plan),
@@ -232,7 +234,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(attrgetter("generator"), plan),
         none=providers.Object(None),
         pattern=providers.Singleton(b.PatternGenerator),
-        diffusers=providers.Singleton(b.diffusers_generator, settings),
+        diffusers=providers.Singleton(b.diffusers_generator, settings, model_store, model_catalog),
     )
     encoder = providers.Singleton(b.PillowEncoder)
     decoder = providers.Singleton(b.PillowDecoder)
@@ -268,6 +270,8 @@ class Container(containers.DeclarativeContainer):
         rate_limit=rate_limit,
         pricing=providers.Callable(attrgetter("pricing"), settings),
         adapters=lora_catalog,
+        models=model_catalog,
+        style_models=providers.Callable(attrgetter("preferred_models"), settings),
         policy=tier_policy,
         destinations=providers.Callable(attrgetter("webhook_destinations"), settings),
     )
@@ -419,6 +423,7 @@ class Container(containers.DeclarativeContainer):
         worker_id,
         providers.Callable(attrgetter("max_batch"), settings),
         job_queue,
+        model_catalog,
     )
     webhook_loop = providers.Singleton(
         b.webhook_loop, settings, route_webhooks, deliver_webhooks, webhook_bell

@@ -159,7 +159,7 @@ class Application:
         return bound
 
     def prepare_broker(self) -> None:
-        builders.prepare_topics(self.settings)
+        builders.prepare_topics(self.settings, builders.served_models(self.container.model_catalog()))
 
     def run_queued(self) -> int:
         """Dispatch what is queued (in the policy's order), relay the outbox and run everything
@@ -219,6 +219,7 @@ def api_parts(app: Application) -> Any:
         uploads=c.manage_uploads(),
         read_parameters=c.read_parameters(),
         lora_catalog=c.lora_catalog(),
+        model_catalog=c.model_catalog(),
         service_keys=c.manage_service_keys(),
         webhooks=c.manage_webhooks(),
     )
@@ -231,7 +232,26 @@ def api_parts(app: Application) -> Any:
         close=app.close,
         background=background,
         model_state=(lambda: runtime.model_state) if runtime is not None else None,
+        model_watch=model_watch(c, runtime is not None),
     )
+
+
+def model_watch(container: Any, embedded: bool) -> Any:
+    """The pipelines the embedded worker holds, and the download this data folder shows."""
+    from nexus_image.entrypoints.http.models import ModelWatch
+
+    generator = container.generator() if embedded else None
+    store = container.model_store()
+
+    def loaded() -> list[str]:
+        return list(getattr(generator, "loaded", ()))
+
+    def download() -> dict[str, Any] | None:
+        status = store.download_status()
+        return status.to_json() if status is not None else None
+
+    pool = hasattr(type(generator), "loaded")  # the diffusers pool; the test generator holds none
+    return ModelWatch(loaded=loaded if pool else None, download=download)
 
 
 def http_role(settings: Settings) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import anyio.to_thread
@@ -24,7 +24,7 @@ from nexus_image.application.audit import RecordAudit
 from nexus_image.application.cancel import CancelGeneration
 from nexus_image.application.images import ImageQueries, ManageImages
 from nexus_image.application.moderation import ModeratePrompts
-from nexus_image.application.ports import HealthChecks, LiveEventFeed, LoraCatalog, RateLimiter
+from nexus_image.application.ports import HealthChecks, LiveEventFeed, LoraCatalog, ModelCatalog, RateLimiter
 from nexus_image.application.read_parameters import ReadParameters
 from nexus_image.application.request_generation import RequestGeneration
 from nexus_image.application.service_keys import ManageServiceKeys
@@ -46,6 +46,7 @@ from nexus_image.entrypoints.http.controllers.webhooks import WebhooksController
 from nexus_image.entrypoints.http.docs import COMPONENTS, SECURITY, document_headers, seal_request_bodies
 from nexus_image.entrypoints.http.errors import EXCEPTION_HANDLERS
 from nexus_image.entrypoints.http.inputs import check_request
+from nexus_image.entrypoints.http.models import ModelWatch
 from nexus_image.entrypoints.http.observability import RequestContextMiddleware, http_metrics
 from nexus_image.entrypoints.http.openai import on_openai_paths, openai_router
 from nexus_image.entrypoints.http.security import TokenVerifier, mint_token, signing_secret
@@ -101,6 +102,7 @@ class HttpUseCases:
     uploads: ManageUploads
     read_parameters: ReadParameters
     lora_catalog: LoraCatalog
+    model_catalog: ModelCatalog | None  # None: the library's in-memory role, with no HTTP
     webhooks: ManageWebhooks
     service_keys: ManageServiceKeys
 
@@ -117,6 +119,7 @@ class ApiParts:
     close: Callable[[], None]
     background: tuple[Background, ...] = ()
     model_state: Callable[[], str] | None = None  # the embedded worker's model, for readiness
+    model_watch: ModelWatch = field(default_factory=ModelWatch)
 
 
 def _value(value: Any) -> Provide:
@@ -274,6 +277,7 @@ def create_app(settings: Settings, parts: ApiParts) -> Litestar:
                 "verifier": verifier,
                 "public_url": settings.public_url,
                 "studio": studio_setup(settings, parts),
+                "model_watch": parts.model_watch,
             }
         ),
         lifespan=[lifespan],

@@ -33,6 +33,7 @@ from nexus_image.domain.errors import (
     InsufficientTokens,
     InvalidValue,
     UnknownLora,
+    UnknownModel,
     UnsafeImage,
 )
 from nexus_image.domain.upload import UploadQuotaExceeded
@@ -78,6 +79,7 @@ HTTP_CODES: dict[int, str] = {
 
 DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (UnknownLora, 400),  # a name outside the operator's list: answered with the list
+    (UnknownModel, 400),
     (InvalidValue, 422),
     (PayloadTooLarge, 413),
     (UploadQuotaExceeded, 409),

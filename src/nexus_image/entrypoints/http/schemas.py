@@ -50,7 +50,7 @@ def _meta(description: FieldDescription) -> Meta:
             bounds["extra_json_schema"] = {"extra": {"minimum": 0}}
     elif param.kind is Kind.TEXT:
         bounds.update(min_length=param.min_length, max_length=param.max_length)
-    elif param.kind is Kind.UPLOAD and param.pattern is not None:
+    elif param.kind in (Kind.UPLOAD, Kind.MODEL) and param.pattern is not None:
         bounds["pattern"] = param.pattern.join("^$")
     elif param.kind in (Kind.ADAPTERS, Kind.CHOICES):
         bounds["max_length"] = param.max_length
@@ -67,6 +67,7 @@ BODY_TYPES: dict[Kind, Any] = {
     Kind.FLAG: bool,
     Kind.ADAPTERS: list[LoraRequest],
     Kind.URL: str,
+    Kind.MODEL: str,
 }
 
 
@@ -333,6 +334,7 @@ class BalanceResponse(Struct, kw_only=True):
 class HealthResponse(Struct, kw_only=True):
     status: str
     checks: dict[str, str] = {}
+    models: dict[str, bool] | None = None  # where this server generates: each model, in memory or not
 
 
 class Problem(Struct, kw_only=True, omit_defaults=True):

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -323,7 +323,7 @@ class SeatLoop:
     seats: ManageQueue
     worker_id: str
     capacity: int
-    partitions: Callable[[], tuple[int, ...] | None]
+    partitions: Callable[[], Mapping[str, tuple[int, ...]] | None]
     every_seconds: float = 2.0
     stop_event: threading.Event = field(default_factory=threading.Event)
 

@@ -27,6 +27,16 @@ def readiness(checks: HealthChecks) -> tuple[bool, dict[str, str]]:
     return all(v in HEALTHY for v in results.values()), results
 
 
+def _models(state: State) -> dict[str, bool] | None:
+    watch = state.model_watch
+    if watch.loaded is None:
+        return None
+    loaded = set(watch.loaded())
+    catalog = state.parts.use_cases.model_catalog
+    offered = [m.name for m in catalog.offered()] if catalog is not None else []
+    return {name: name in loaded for name in offered}
+
+
 class HealthController(Controller):
     path = "/"
     tags = ["operations"]
@@ -43,9 +53,11 @@ class HealthController(Controller):
         responses={503: ResponseSpec(data_container=HealthResponse, description="Not ready: see `checks`")},
     )
     async def ready(self, state: State) -> Response[HealthResponse]:
-        """200 when every dependency answers; 503, with what failed and a Retry-After, otherwise."""
+        """200 when every dependency answers; 503, with what failed and a Retry-After, otherwise.
+        Where this server generates (embedded), `models` says which offered models are loaded."""
         ok, checks = await anyio.to_thread.run_sync(readiness, state.parts.readiness)
-        body = HealthResponse(status="ready" if ok else "not_ready", checks=checks)
+        models = await anyio.to_thread.run_sync(_models, state)
+        body = HealthResponse(status="ready" if ok else "not_ready", checks=checks, models=models)
         if ok:
             return Response(body)
         return Response(body, status_code=503, headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)})

@@ -7,6 +7,7 @@ from dataclasses import MISSING, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -15,7 +16,7 @@ from litestar.handlers.base import BaseRouteHandler
 from msgspec import Struct
 
 from nexus_image.application.access import MAX_UPLOAD_BYTES
-from nexus_image.application.ports import LoraCatalog
+from nexus_image.application.ports import LoraCatalog, ModelCatalog
 from nexus_image.domain.names import canonical_name
 from nexus_image.domain.parameters import (
     DEFAULT_SCHEDULER,
@@ -30,6 +31,7 @@ from nexus_image.domain.parameters import (
 from nexus_image.domain.resolution import Pricing, Resolution
 from nexus_image.domain.styles import Style, preset_for
 from nexus_image.entrypoints.http.auth import PUBLIC
+from nexus_image.entrypoints.http.controllers.uploads import ModelsResponse, models_view
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.inputs import invalid
 from nexus_image.entrypoints.http.studio import PAGE
@@ -37,8 +39,9 @@ from nexus_image.entrypoints.http.studio import PAGE
 LOCAL_TOKEN_SECONDS = 24 * 3600
 USER_LENGTH = 255
 NOISE_NOTICE = (
-    "No model is configured: images come from a small random network, so they are noise. "
-    "Set NEXUS_IMAGE_MODEL to a Stable Diffusion model for real pictures."
+    "No model is installed: images come from a small random network, so they are noise. "
+    "Install one with `nexus-image models pull stable-diffusion-v1-5/stable-diffusion-v1-5 "
+    "--variant fp16` (or `models add FILE`): it is used as soon as it is installed."
 )
 # The page and its scripts come from this server only; images are object URLs of fetched
 # bytes (or presigned S3 links), live events a WebSocket back to this server.
@@ -127,22 +130,34 @@ class StudioController(Controller):
         """The studio (works offline: everything it loads comes from this server)."""
         return Response(PAGE.read_bytes(), media_type="text/html", headers=PAGE_HEADERS)
 
+    @get("/studio/models", sync_to_thread=True)
+    def models(self, state: State, model_catalog: ModelCatalog | None) -> ModelsResponse:
+        """GET /api/v1/models for the page before anyone signs in (nothing in it is anyone's):
+        the page polls it while a download runs, and offers the new model once installed."""
+        return models_view(model_catalog, state.model_watch)
+
     @get("/studio/config", sync_to_thread=True)
-    def config(self, state: State, lora_catalog: LoraCatalog) -> dict[str, Any]:
+    def config(
+        self, state: State, lora_catalog: LoraCatalog, model_catalog: ModelCatalog | None
+    ) -> dict[str, Any]:
         """What the page needs before anyone signs in. `prices` is what one image costs per
         mode (text to image, image to image, inpainting) and resolution; the field of LoRA
         adapters lists the operator's adapters (the page asks again once signed in, for a list
         changed since). `fields` describes each request parameter, in
         the form's order: the page builds its plain fields from these."""
         setup = _setup(state)
+        models = models_view(model_catalog, state.model_watch)
+        default = next((m for m in models.models if m.default), None)
+        real = default is not None and not default.random
         return {
             "mode": setup.mode,
             "local_sign_in": setup.local_sign_in,
             "model": {
-                "configured": setup.model is not None,
-                "name": setup.model,
-                "notice": None if setup.model is not None else NOISE_NOTICE,
+                "configured": real,
+                "name": default.name if default is not None else None,
+                "notice": None if real else NOISE_NOTICE,
             },
+            "models": msgspec.to_builtins(models),
             "styles": [_style(s) for s in Style],
             "resolutions": [_resolution(r) for r in Resolution],
             "schedulers": [s.value for s in Scheduler],

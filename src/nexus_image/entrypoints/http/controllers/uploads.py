@@ -6,17 +6,21 @@ from datetime import UTC
 from typing import Any
 
 import anyio.to_thread
+import msgspec
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import State
 from msgspec import Struct
 
 from nexus_image.application.access import MAX_UPLOAD_BYTES
-from nexus_image.application.ports import LoraCatalog, RateLimiter
+from nexus_image.application.ports import LoraCatalog, ModelCatalog, RateLimiter, default_model
 from nexus_image.application.uploads import ManageUploads, UploadView
 from nexus_image.domain.parameters import MAX_LORA_WEIGHT, MAX_LORAS, MIN_LORA_WEIGHT
+from nexus_image.domain.resolution import Resolution
 from nexus_image.entrypoints.http.controllers.images import private_file
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.inputs import MULTIPART_SLACK, form_file
 from nexus_image.entrypoints.http.limits import count_request
+from nexus_image.entrypoints.http.models import ModelWatch
 from nexus_image.entrypoints.http.schemas import UploadPage, UploadResponse
 
 
@@ -50,6 +54,64 @@ class LorasResponse(Struct, kw_only=True):
     max_per_image: int = MAX_LORAS
     min_weight: float = MIN_LORA_WEIGHT
     max_weight: float = MAX_LORA_WEIGHT
+
+
+class ModelResponse(Struct, kw_only=True):
+    """A model a request may name in `model`."""
+
+    name: str
+    default: bool
+    source: str | None = None  # hub:ORG/REPO, file:…, folder:…, built-in
+    revision: str | None = None
+    size: int | None = None  # bytes
+    random: bool = False  # random weights: its images are noise (offered only until a model is installed)
+    loaded: bool | None = None  # in this server's memory now (the embedded worker's; null elsewhere)
+
+
+class DownloadResponse(Struct, kw_only=True):
+    """The model download in progress (or the last one), as `nexus-image models pull` reports it."""
+
+    name: str
+    source: str
+    state: str  # checking, downloading, verifying, installed, failed
+    bytes_done: int
+    bytes_total: int
+    bytes_per_second: float
+    error: str | None = None
+
+
+class ModelsResponse(Struct, kw_only=True):
+    """The models offered here: each renders at every resolution, at the same prices."""
+
+    models: list[ModelResponse]
+    default: str | None
+    resolutions: list[str]
+    download: DownloadResponse | None = None
+
+
+def models_view(catalog: ModelCatalog | None, watch: ModelWatch) -> ModelsResponse:
+    """The models offered, which are in memory here, and the download this server shows."""
+    offered = catalog.offered() if catalog is not None else []
+    chosen = default_model(offered)
+    loaded = watch.loaded() if watch.loaded is not None else None
+    download = watch.download() if watch.download is not None else None
+    return ModelsResponse(
+        models=[
+            ModelResponse(
+                name=m.name,
+                default=m is chosen,
+                source=m.source,
+                revision=m.revision,
+                size=m.size,
+                random=m.random,
+                loaded=None if loaded is None else m.name in loaded,
+            )
+            for m in offered
+        ],
+        default=chosen.name if chosen is not None else None,
+        resolutions=[r.value for r in Resolution],
+        download=msgspec.convert(download, DownloadResponse) if download is not None else None,
+    )
 
 
 class UploadsController(Controller):
@@ -116,6 +178,12 @@ class UploadsController(Controller):
 class ModelsController(Controller):
     path = "/models"
     tags = ["models"]
+
+    @get("/", sync_to_thread=True, summary="The models a request may name", responses=problems())
+    def models(self, model_catalog: ModelCatalog | None, state: State) -> ModelsResponse:
+        """The operator's models by name (`model` in a generate request), which is the default,
+        and the download in progress where this server pulls one (a first run)."""
+        return models_view(model_catalog, state.model_watch)
 
     @get("/loras", sync_to_thread=True, summary="The LoRA adapters a request may use", responses=problems())
     def loras(self, lora_catalog: LoraCatalog) -> LorasResponse:

@@ -1,7 +1,8 @@
 """The OpenAI-compatible request and response bodies.
 
-A request takes OpenAI's fields (`prompt`, `n`, `size`, `response_format`, `user`, and the
-ones accepted and not needed here: `model`, `quality`, `background`, ...) and, as extra body
+A request takes OpenAI's fields (`prompt`, `n`, `size`, `response_format`, `user`, `model`: one
+of ours by name, or OpenAI's own (`dall-e-3`, `gpt-image-1`: the default model draws); and the
+ones accepted and not needed here: `quality`, `background`, ...) and, as extra body
 fields, every field of our own generation request that OpenAI has no name for (derived from
 the one declaration of a request's fields, so a field added there is taken here too).
 `style` is ours (`anime`, ...) or OpenAI's (`vivid`, `natural`: accepted, no effect)."""
@@ -20,7 +21,10 @@ from nexus_image.entrypoints.http.schemas import Prompt, body_field
 
 OPENAI_STYLES = ("vivid", "natural")
 MAX_PARTIAL_IMAGES = 3
-NAMED_BY_OPENAI = frozenset({"prompt", "num_images", "resolution", "style"})  # as prompt, n, size, style
+# as prompt, n, size, style, model
+NAMED_BY_OPENAI = frozenset({"prompt", "num_images", "resolution", "style", "model"})
+# OpenAI's own model names (clients send them by default): the deployment's default model draws
+OPENAI_MODELS = ("dall-e-", "gpt-image-")
 FROM_FILES = frozenset({"init_image_id", "mask_image_id"})  # an edit's are its multipart files
 
 Short = Annotated[str, Meta(max_length=64)]
@@ -86,6 +90,7 @@ def _command(
     extras = GENERATION_EXTRAS if "init_image_id" not in files else EDIT_EXTRAS
     given = {name: msgspec.to_builtins(getattr(self, name)) for name in extras}
     style = self.style if self.style is None or self.style.lower() not in OPENAI_STYLES else None
+    model = self.model if self.model is None or not self.model.lower().startswith(OPENAI_MODELS) else None
     return GenerateImage(
         user_id,
         client_key=client_key,
@@ -95,6 +100,7 @@ def _command(
         num_images=self.n,
         resolution=resolution,
         style=style,
+        model=model,
         **files,
     )
 
@@ -111,6 +117,7 @@ if TYPE_CHECKING:
         partial_images: int | None
         strength: float | None
         deadline_seconds: int | None
+        model: str | None
 
         def command(
             self,

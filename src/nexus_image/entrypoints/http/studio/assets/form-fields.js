@@ -1,7 +1,9 @@
 // The generation form built from the field descriptions of /studio/config, in their order. A
 // field with a dedicated control (in index.html) gets that control moved into place; every other
 // one is built here from its kind, label, help, bounds and default, so a new request parameter
-// shows up without new code. Fields of one `group` share a <details> titled by the group.
+// shows up without new code. Fields of one `group` share a <details> titled by the group. A
+// field of kind "model" offers the models of /studio/models, and follows them when they change
+// (a model installed while the page is open).
 import { $, el } from './dom.js';
 
 // The ids of controls not named after their field (`negative_prompt` is #negative-prompt, its
@@ -18,6 +20,8 @@ const FALLBACK_PLACEHOLDERS = { random: 'Random' };
 const MAX_SELECT_SPAN = 8; // an integer with at most this many steps between its bounds is a <select>
 
 let built = []; // the descriptions of the fields built here (not the dedicated ones)
+let offered = { models: [], default: null }; // what a field of kind "model" offers
+const shownChoices = new WeakMap(); // a model <select> -> the choices it shows (as JSON)
 
 export const controlId = (name) => IDS[name] || name.replace(/_/g, '-');
 export const choiceName = (value) => CHOICE_NAMES[value] || value;
@@ -26,8 +30,10 @@ export const control = (field) => $(controlId(field.name));
 
 // `dedicated`: for a field's name, the element that holds its control (several fields may share
 // one); `hidden`: names not shown at all. They go before `anchor`, the form's first fixed row.
-export function renderFields(fields, { dedicated, hidden, anchor }) {
+// `models`: the answer of /studio/models (what a field of kind "model" offers).
+export function renderFields(fields, { dedicated, hidden, anchor, models = null }) {
   const form = anchor.parentElement;
+  if (models) offered = models;
   const groups = new Map();
   const placed = new Set();
   built = [];
@@ -104,6 +110,8 @@ function inputFor(field) {
       return select(field.choices || [], field.default, (value) => `${choiceName(value)}${value === field.default ? ' (default)' : ''}`);
     case 'flag':
       return el('input', { type: 'checkbox', checked: field.default === true });
+    case 'model':
+      return fillModelSelect(el('select'));
     case 'url': {
       const input = el('input', { type: 'url', placeholder: 'https://' });
       if (given(field.max_length)) input.maxLength = field.max_length;
@@ -118,6 +126,38 @@ function select(values, chosen, text) {
   const node = el('select', {}, values.map((value) => el('option', { value, text: text(value) })));
   if (chosen !== null && chosen !== undefined) node.value = String(chosen);
   return node;
+}
+
+// The model choices: "" first (the default, whichever it is when the image is made), then each
+// model offered; random weights are said to draw noise.
+function modelChoices() {
+  const noise = (model) => (model && model.random ? ' — random weights: noise' : '');
+  const models = offered.models || [];
+  const chosen = models.find((model) => model.name === offered.default);
+  const first = offered.default ? `Default (${offered.default}${noise(chosen)})` : 'Default';
+  return [['', first], ...models.map((model) => [model.name, `${model.name}${noise(model)}`])];
+}
+
+// Sets `node`'s options to the models offered now, keeping its value where still offered.
+function fillModelSelect(node) {
+  const choices = modelChoices();
+  const key = JSON.stringify(choices);
+  if (shownChoices.get(node) === key) return node; // unchanged: an open list stays open
+  const kept = node.value;
+  node.replaceChildren(...choices.map(([value, text]) => el('option', { value, text })));
+  node.value = choices.some(([value]) => value === kept) ? kept : '';
+  shownChoices.set(node, key);
+  return node;
+}
+
+// The models offered changed (an answer of /studio/models): the model fields offer them now,
+// each keeping the choice made where that model is still offered (else back to the default).
+export function offerModels(models) {
+  offered = models || { models: [], default: null };
+  for (const field of built) {
+    const input = field.kind === 'model' ? control(field) : null;
+    if (input) fillModelSelect(input);
+  }
 }
 
 // Adds the generated fields' values to `body`: empty ones and disabled ones are left out,
@@ -145,8 +185,9 @@ export function fillFields(values) {
     const given = value !== null && value !== undefined;
     if (field.kind === 'flag') input.checked = given ? Boolean(value) : field.default === true;
     else if (input.tagName === 'SELECT') {
-      const offered = given && [...input.options].some((option) => option.value === String(value));
-      input.value = offered ? String(value) : String(field.default ?? input.options[0]?.value ?? '');
+      // A value no longer offered (a model taken away) falls back to the default.
+      const listed = given && [...input.options].some((option) => option.value === String(value));
+      input.value = listed ? String(value) : String(field.default ?? input.options[0]?.value ?? '');
     } else input.value = given && value !== field.default ? String(value) : '';
     const group = input.closest('details');
     if (group && input.tagName !== 'SELECT' && input.type !== 'checkbox' && input.value !== '') group.open = true;

@@ -26,7 +26,7 @@ export function setupGenerate(config) {
   form.querySelectorAll('[data-field]').forEach((node) => {
     for (const name of node.dataset.field.split(' ')) dedicated[name] = node;
   });
-  renderFields(fields, { dedicated, hidden: NOT_SHOWN, anchor: $('png-field') });
+  renderFields(fields, { dedicated, hidden: NOT_SHOWN, anchor: $('png-field'), models: config.models });
   const group = $(TEXT_TO_IMAGE_ONLY);
   if (group && group.tagName === 'DETAILS') {
     group.querySelector('summary').append(' ', el('span', {

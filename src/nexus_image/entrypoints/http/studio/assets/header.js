@@ -1,5 +1,5 @@
-// The header: the model notice, who is signed in and their token balance (refreshed now and
-// then, and whenever something may have changed it).
+// The header: who is signed in and their token balance (refreshed now and then, and whenever
+// something may have changed it). The model notice below it: models.js.
 import { api, session, sessionMark } from './api.js';
 import { on } from './bus.js';
 import { $, el, report } from './dom.js';
@@ -8,19 +8,6 @@ const BALANCE_MS = 10000;
 let balanceTimer = null;
 let balanceBusy = false;
 let balanceAgain = false;
-
-export function showModel(model) {
-  const notice = $('model-notice');
-  if (model && model.configured) {
-    notice.textContent = `Model: ${model.name}`;
-    notice.classList.add('configured');
-  } else {
-    notice.textContent = (model && model.notice)
-      || 'No model is configured: images come from a small random network, so they are noise.';
-    notice.classList.add('warning');
-  }
-  notice.hidden = false;
-}
 
 function setBalance(value) {
   const output = $('balance');

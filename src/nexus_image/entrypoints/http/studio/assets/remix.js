@@ -1,5 +1,6 @@
 // Remixing an image: the form holds its settings, and sends only what differs from them (absent
 // fields keep the image's values), plus the request's own fields (how many images, public).
+import { session } from './api.js';
 import { on } from './bus.js';
 import { $ } from './dom.js';
 import { fieldError } from './field-errors.js';
@@ -35,9 +36,11 @@ on('signed-out', stopRemix);
 const loraKey = (loras) => JSON.stringify((loras || []).map((l) => [l.name, Number(l.weight ?? 1)]));
 
 // What an empty field asks for: the style's value, a fresh random one (drawn when the request is
-// sent: undefined here), or the field's default.
+// sent: undefined here), the default model (named, so a remix of an image drawn by another one,
+// or by one no longer offered, uses it), or the field's default.
 function valueOfEmpty(field, preset) {
   if (field.fallback === 'style') return preset[field.name];
+  if (field.kind === 'model') return (session.config.models && session.config.models.default) || undefined;
   if (field.fallback === 'random') return undefined;
   return field.default;
 }

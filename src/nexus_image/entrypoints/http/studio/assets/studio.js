@@ -2,7 +2,8 @@
 // page; they talk through bus.js).
 import { api, session, describe } from './api.js';
 import { $, showBanner } from './dom.js';
-import { showModel } from './header.js';
+import './header.js';
+import { setupModels } from './models.js';
 import { resumeOrSignIn } from './sign-in.js';
 import { setupGenerate } from './generate.js';
 import './my-images.js';
@@ -20,8 +21,8 @@ async function start() {
     showBanner(`The studio could not load its configuration (${describe(error)}). Reload the page to try again.`);
     return;
   }
-  showModel(session.config.model);
   setupGenerate(session.config);
+  setupModels(session.config); // after the form: a download that ends refreshes its model field
   await resumeOrSignIn(session.config);
 }
 
