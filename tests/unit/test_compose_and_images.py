@@ -1,7 +1,8 @@
 """The container deployment holds together without a Docker engine: both compose files validate
 and merge (production only with every secret given), the merged production configuration has
-the shape production needs, the Dockerfile lints clean and builds an image per role, and the
-Prometheus, Alertmanager, Grafana and proxy configurations agree with the compose files."""
+the shape production needs, the model pools serve what the API offers and what is installed,
+the Dockerfile lints clean and builds an image per role, and the Prometheus, Alertmanager,
+Grafana and proxy configurations agree with the compose files."""
 
 from __future__ import annotations
 
@@ -215,6 +216,47 @@ def test_every_image_is_pinned_or_built_from_our_dockerfile(files: list[Path]) -
             assert image_is_pinned(service.get("image", "")), (
                 f"{name}: {service.get('image')!r} is not pinned"
             )
+
+
+def model_names(value: Any) -> set[str]:
+    """A comma-separated list of model names, as NEXUS_IMAGE_MODELS takes it."""
+    return {name.strip() for name in str(value or "").split(",") if name.strip()}
+
+
+def pulled(service: dict[str, Any]) -> set[str]:
+    """The names a one-shot service installs: `nexus-image models pull REPO … --name NAME`."""
+    script = "\n".join(str(line) for line in service.get("command") or [])
+    return set(re.findall(r"\bnexus-image\s+models\s+pull\s+[^\n;&|]*?--name\s+([a-z0-9._-]+)", script))
+
+
+def volume_mounts(service: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(v["source"], v["target"]) for v in service.get("volumes") or [] if v["type"] == "volume"}
+
+
+@pytest.mark.parametrize("files", [[DEV], [DEV, PROD]], ids=["development", "production"])
+def test_model_pools_serve_what_the_api_offers_and_is_installed_first(files: list[Path]) -> None:
+    """Two pools of workers, each naming the models it serves; the API offers exactly the models
+    some worker serves (a model no worker serves would wait forever), with its default and the
+    styles' preferred models among them; every model served is installed by the `models`
+    service, in the volume the workers read, before any worker starts."""
+    services = merged(files, PROD_SECRETS)["services"]
+    workers = {name: s for name, s in services.items() if runs(s, "worker")}
+    served = {name: model_names(s["environment"].get("NEXUS_IMAGE_MODELS")) for name, s in workers.items()}
+    assert all(served.values()), f"a worker without NEXUS_IMAGE_MODELS serves whatever is installed: {served}"
+    assert len({frozenset(models) for models in served.values()}) >= 2, served
+    api = services["api"]["environment"]
+    offered = model_names(api.get("NEXUS_IMAGE_MODELS"))
+    assert offered == set().union(*served.values()), (offered, served)
+    assert api.get("NEXUS_IMAGE_DEFAULT_MODEL") in offered
+    preferred = {pair.partition("=")[2] for pair in model_names(api.get("NEXUS_IMAGE_STYLE_MODELS"))}
+    assert preferred <= offered, preferred - offered
+    installer = services["models"]
+    assert pulled(installer) >= offered, offered - pulled(installer)
+    store = volume_mounts(installer)
+    assert store, "the models service installs into no volume"
+    for name, worker in workers.items():
+        assert volume_mounts(worker) >= store, f"{name} does not read the models volume"
+        assert worker["depends_on"]["models"]["condition"] == "service_completed_successfully", name
 
 
 def test_kafka_keeps_its_log_on_a_volume_and_reports_health(prod: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,10 @@ from tests.support import promql
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 YAML_FILES = sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")])
 EXTERNAL_METRICS = {"up"}  # Prometheus' own, per target
+SHELLS = (["/bin/sh", "-c"], ["sh", "-c"])
+# One command of our CLI in a shell script: `nexus-image ARGS` up to the end of the line or the
+# next `;`, `&&`, `||` or `|`.
+CLI_IN_SCRIPT = re.compile(r"\bnexus-image\s+([^;&|\n]+)")
 
 
 def documents(path: Path) -> list[Any]:
@@ -56,10 +61,24 @@ def test_configuration_names_exist() -> None:
     assert used <= known, used - known
 
 
+def script_commands(script: str) -> list[list[str]]:
+    """The `nexus-image …` commands a shell script runs, each as its arguments."""
+    return [shlex.split(match) for match in CLI_IN_SCRIPT.findall(script)]
+
+
+def service_commands(service: dict[str, Any]) -> list[list[str]]:
+    """What a compose service of our image runs: its command, or with a shell as its entrypoint,
+    each `nexus-image` command of the script."""
+    if service.get("entrypoint") in SHELLS:
+        return [c for line in service["command"] for c in script_commands(str(line))]
+    assert "entrypoint" not in service, f"an entrypoint this test cannot read: {service['entrypoint']}"
+    return [service["command"]]
+
+
 def commands() -> list[list[str]]:
     """Our image's commands: compose services built from our Dockerfile, k8s containers' args."""
     services = documents(DEPLOY / "compose.yaml")[0]["services"].values()
-    found = [s["command"] for s in services if "build" in s]
+    found = [c for s in services if "build" in s for c in service_commands(s)]
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
@@ -79,11 +98,18 @@ def commands() -> list[list[str]]:
 
 def test_commands_are_real_cli_commands() -> None:
     found = commands()
-    assert {c[0] for c in found} >= {"serve", "worker", "db", "maintenance"}
+    assert {c[0] for c in found} >= {"serve", "worker", "db", "maintenance", "models"}
     parser = _parser()
     for args in found:
         parsed = parser.parse_args(args)
         assert callable(parsed.handler), args
+
+
+def test_commands_in_a_shell_script_are_read() -> None:
+    script = "set -e\ntest -f x || nexus-image models pull org/m --name m; nexus-image db upgrade && true\n"
+    assert script_commands(script) == [["models", "pull", "org/m", "--name", "m"], ["db", "upgrade"]]
+    with pytest.raises(SystemExit):  # and a misspelt one fails the check above
+        _parser().parse_args(script_commands("nexus-image models fetch org/m")[0])
 
 
 def test_alerts_and_dashboard_query_series_that_exist() -> None:

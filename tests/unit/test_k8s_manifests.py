@@ -2,9 +2,10 @@
 
 Core kinds go through kubernetes-validate's schemas (strict: unknown fields fail), the KEDA
 ScaledObject through the openAPIV3Schema of KEDA's CRD (tests/unit/data/k8s). The other checks
-are what no schema sees: selectors that select, probes that reach a port, an autoscaler that
-counts the jobs the code queues, can reach the database and stays within the partitions the code
-creates, containers that run locked down.
+are what no schema sees: selectors that select, probes that reach a port, worker pools that each
+install and serve their own models while the API offers all of theirs, an autoscaler per pool
+that counts the jobs of its models the code queues, can reach the database and stays within the
+partitions the code creates, containers that run locked down.
 Each check is a function returning its problems; `test_every_check_catches_a_broken_manifest`
 runs each on manifests broken on purpose, so none of them can pass vacuously."""
 
@@ -31,6 +32,7 @@ from nexus_image.adapters.kafka.config import client_config
 from nexus_image.adapters.prometheus import PrometheusMetrics
 from nexus_image.adapters.sqlalchemy.tables import jobs as jobs_table
 from nexus_image.domain.job import JobStatus
+from nexus_image.entrypoints.cli.main import _parser
 from nexus_image.entrypoints.settings import Settings
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
@@ -45,9 +47,17 @@ CRD_SCHEMAS = {
 }
 POSTGRESQL_TRIGGER = DATA / "keda-postgresql-trigger-v2.20.2.json"
 SECRET = "nexus-image-secrets"
-# autoscaler-database-url: the database as a libpq URL, for KEDA (worker-autoscaler.yaml).
+# autoscaler-database-url: the database as a libpq URL, for KEDA (worker-autoscaler.yaml);
+# hf-token: optional, the hub token of the workers' model pulls.
 SECRET_KEYS = frozenset(
-    {"database-url", "s3-access-key", "s3-secret-key", "jwt-public-key", "autoscaler-database-url"}
+    {
+        "database-url",
+        "s3-access-key",
+        "s3-secret-key",
+        "jwt-public-key",
+        "autoscaler-database-url",
+        "hf-token",
+    }
 )
 # The key that holds NEXUS_IMAGE_DATABASE_URL: documented in SQLAlchemy's form
 # (postgresql+psycopg://), which KEDA's postgresql scaler (pgx) refuses.
@@ -55,9 +65,11 @@ SETTINGS_DATABASE_KEY = "database-url"
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # what ParseFloat takes
 WHOLE = re.compile(r"[0-9]+")
-# The one query shape the checks read: a count of one table's rows with one column at one value.
+# The one query shape the checks read: a count of one table's rows with one column at one value,
+# and another (the model) at one value.
 COUNT_QUERY = re.compile(
-    r"\s*SELECT\s+count\(\s*\*\s*\)\s+FROM\s+(?P<table>\w+)\s+WHERE\s+(?P<column>\w+)\s*=\s*'(?P<value>[^']*)'\s*;?\s*",
+    r"\s*SELECT\s+count\(\s*\*\s*\)\s+FROM\s+(?P<table>\w+)\s+WHERE\s+(?P<column>\w+)\s*=\s*'(?P<value>[^']*)'"
+    r"(?:\s+AND\s+(?P<by>\w+)\s*=\s*'(?P<model>[^']*)')?\s*;?\s*",
     re.IGNORECASE,
 )
 # Which image target of deploy/Dockerfile runs each command (the API image has no diffusers).
@@ -66,6 +78,7 @@ IMAGE_FOR_COMMAND = {
     "db": "nexus-image-api",
     "maintenance": "nexus-image-api",
     "worker": "nexus-image-worker",
+    "models": "nexus-image-worker",  # the workers' init containers pull the models they serve
 }
 WORKER_MIN_STARTUP_SECONDS = 15 * 60  # a model load that takes minutes is never restarted
 WORKER_MIN_GRACE_SECONDS = 60  # SIGTERM finishes the batch in hand
@@ -141,21 +154,46 @@ def command(container: Doc) -> str:
     return str(args[0])
 
 
-def deployment_running(docs: list[Doc], cli_command: str) -> Doc:
-    (doc,) = [
+def deployments_running(docs: list[Doc], cli_command: str) -> list[Doc]:
+    return [
         d
         for d in of_kind(docs, "Deployment")
         if any(command(c) == cli_command for c in d["spec"]["template"]["spec"]["containers"])
     ]
-    found: Doc = doc
-    return found
 
 
-def worker_container(docs: list[Doc]) -> Doc:
-    pod = deployment_running(docs, "worker")["spec"]["template"]["spec"]
-    (container,) = [c for c in pod["containers"] if command(c) == "worker"]
+def deployment_running(docs: list[Doc], cli_command: str) -> Doc:
+    (doc,) = deployments_running(docs, cli_command)
+    return doc
+
+
+def worker_pools(docs: list[Doc]) -> list[Doc]:
+    """The worker Deployments: one per pool of GPUs serving the same models."""
+    return deployments_running(docs, "worker")
+
+
+def worker_container(deployment: Doc) -> Doc:
+    (container,) = [c for c in deployment["spec"]["template"]["spec"]["containers"] if command(c) == "worker"]
     found: Doc = container
     return found
+
+
+def model_list(value: object) -> tuple[str, ...]:
+    """NEXUS_IMAGE_MODELS' names, as Settings reads them."""
+    return tuple(name.strip() for name in str(value or "").split(",") if name.strip())
+
+
+def own_value(container: Doc, name: str) -> str | None:
+    """A variable's literal value in the container's own `env` (not from a ConfigMap)."""
+    for item in container.get("env", []):
+        if item["name"] == name and "value" in item:
+            return str(item["value"])
+    return None
+
+
+def served_models(deployment: Doc) -> tuple[str, ...]:
+    """What a pool serves: its worker container's own NEXUS_IMAGE_MODELS."""
+    return model_list(own_value(worker_container(deployment), setting_env_name("models")))
 
 
 def container_env(docs: list[Doc], container: Doc) -> dict[str, str]:
@@ -171,21 +209,23 @@ def container_env(docs: list[Doc], container: Doc) -> dict[str, str]:
     return env
 
 
-def scaled_object(docs: list[Doc]) -> Doc:
-    (doc,) = of_kind(docs, "ScaledObject")
-    return doc
-
-
 def postgresql_triggers(docs: list[Doc]) -> list[Doc]:
     return [
         t for so in of_kind(docs, "ScaledObject") for t in so["spec"]["triggers"] if t["type"] == "postgresql"
     ]
 
 
-def postgresql_trigger(docs: list[Doc]) -> Doc:
-    (trigger,) = [t for t in scaled_object(docs)["spec"]["triggers"] if t["type"] == "postgresql"]
+def postgresql_trigger(scaled_object: Doc) -> Doc:
+    (trigger,) = [t for t in scaled_object["spec"]["triggers"] if t["type"] == "postgresql"]
     found: Doc = trigger
     return found
+
+
+def scaled_pool(docs: list[Doc], scaled_object: Doc) -> Doc | None:
+    """The worker Deployment a ScaledObject scales, if it scales one."""
+    name = scaled_object["spec"]["scaleTargetRef"]["name"]
+    found = [d for d in worker_pools(docs) if d["metadata"]["name"] == name]
+    return found[0] if found else None
 
 
 def trigger_authentication(docs: list[Doc], trigger: Doc) -> Doc | None:
@@ -381,6 +421,10 @@ def check_deployment_selectors(docs: list[Doc]) -> list[str]:
             problems.append(f"{ident(doc)}: use matchLabels only (this test reads no matchExpressions)")
         if not selects(selector.get("matchLabels", {}), labels):
             problems.append(f"{ident(doc)}: selector {selector} does not match template labels {labels}")
+        for other in of_kind(docs, "Deployment"):
+            theirs = other["spec"]["template"].get("metadata", {}).get("labels", {})
+            if other is not doc and selects(selector.get("matchLabels", {}), theirs):
+                problems.append(f"{ident(doc)}: selector {selector} also selects the pods of {ident(other)}")
     return problems
 
 
@@ -459,19 +503,21 @@ def check_probes(docs: list[Doc]) -> list[str]:
     ):
         if probe_path(api, kind) != path:
             problems.append(f"api: {kind} must GET {path}, not {probe_path(api, kind)}")
-    worker = worker_container(docs)
-    worker_pod = deployment_running(docs, "worker")["spec"]["template"]["spec"]
-    for kind in ("startupProbe", "livenessProbe"):
-        if probe_path(worker, kind) != "/health":
-            problems.append(f"worker: {kind} must GET /health, not {probe_path(worker, kind)}")
-    if "startupProbe" in worker and probe_seconds(worker["startupProbe"]) < WORKER_MIN_STARTUP_SECONDS:
-        problems.append(
-            f"worker: the startup probe gives up after {probe_seconds(worker['startupProbe'])} s, "
-            f"under {WORKER_MIN_STARTUP_SECONDS} s for a model load"
-        )
-    grace = int(worker_pod.get("terminationGracePeriodSeconds", 30))
-    if grace < WORKER_MIN_GRACE_SECONDS:
-        problems.append(f"worker: terminationGracePeriodSeconds {grace} leaves no time to finish a batch")
+    for pool in worker_pools(docs):
+        worker, where = worker_container(pool), ident(pool)
+        for kind in ("startupProbe", "livenessProbe"):
+            if probe_path(worker, kind) != "/health":
+                problems.append(f"{where}: {kind} must GET /health, not {probe_path(worker, kind)}")
+        if "startupProbe" in worker and probe_seconds(worker["startupProbe"]) < WORKER_MIN_STARTUP_SECONDS:
+            problems.append(
+                f"{where}: the startup probe gives up after {probe_seconds(worker['startupProbe'])} s, "
+                f"under {WORKER_MIN_STARTUP_SECONDS} s for a model load"
+            )
+        grace = int(pool["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30))
+        if grace < WORKER_MIN_GRACE_SECONDS:
+            problems.append(
+                f"{where}: terminationGracePeriodSeconds {grace} leaves no time to finish a batch"
+            )
     return problems
 
 
@@ -509,66 +555,102 @@ def check_autoscalers_own_their_deployments(docs: list[Doc]) -> list[str]:
     return problems
 
 
-def check_scaled_object_targets_worker(docs: list[Doc]) -> list[str]:
+def check_scaled_objects_target_worker_pools(docs: list[Doc]) -> list[str]:
+    """Every worker pool is scaled by a ScaledObject of its own, and every ScaledObject scales a
+    worker pool (by a container it has)."""
     problems = []
-    ref = scaled_object(docs)["spec"]["scaleTargetRef"]
-    worker = deployment_running(docs, "worker")
-    if ref["name"] != worker["metadata"]["name"]:
-        problems.append(
-            f"scaleTargetRef names {ref['name']!r}, the worker Deployment is {worker['metadata']['name']!r}"
-        )
-    names = {c["name"] for c in worker["spec"]["template"]["spec"]["containers"]}
-    if ref.get("envSourceContainerName", next(iter(names))) not in names:
-        problems.append(
-            f"envSourceContainerName {ref['envSourceContainerName']!r} is no container of the worker"
-        )
+    scaled: dict[str, list[str]] = {}
+    for so in of_kind(docs, "ScaledObject"):
+        ref = so["spec"]["scaleTargetRef"]
+        pool = scaled_pool(docs, so)
+        if pool is None:
+            problems.append(
+                f"{ident(so)}: scaleTargetRef names {ref['name']!r}, which is no worker Deployment"
+            )
+            continue
+        scaled.setdefault(pool["metadata"]["name"], []).append(ident(so))
+        names = {c["name"] for c in pool["spec"]["template"]["spec"]["containers"]}
+        if ref.get("envSourceContainerName", next(iter(names))) not in names:
+            problems.append(
+                f"{ident(so)}: envSourceContainerName {ref['envSourceContainerName']!r} is no container of {ident(pool)}"
+            )
+    for pool in worker_pools(docs):
+        owners = scaled.get(pool["metadata"]["name"], [])
+        if len(owners) != 1:
+            problems.append(f"{ident(pool)}: scaled by {owners or 'no ScaledObject'}, not by one of its own")
     return problems
 
 
 def check_worker_replica_bounds(docs: list[Doc]) -> list[str]:
-    """At most one worker per partition (more sit idle on a GPU). Zero workers may be the
-    minimum now that the backlog is counted in the database, which needs no worker, but only
-    with a trigger that one waiting job activates: a database count active from 1 job up (the
-    Kafka lag stays 0 with no worker, as nothing is dispatched then)."""
-    spec = scaled_object(docs)["spec"]
-    partitions = kafka_partitions(container_env(docs, worker_container(docs)))
+    """At most one worker of a pool per partition of its models' topics (more sit idle on a
+    GPU). Zero workers may be the minimum now that the backlog is counted in the database, which
+    needs no worker, but only with a trigger that one waiting job activates: a database count
+    active from 1 job up (the Kafka lag stays 0 with no worker, as nothing is dispatched then)."""
     problems = []
-    high, low = spec.get("maxReplicaCount", 100), spec.get("minReplicaCount", 0)
-    if high > partitions:
-        problems.append(f"maxReplicaCount {high} exceeds the {partitions} partitions of the requests topic")
-    if low < 1:
-        activations = [
-            str(t.get("metadata", {}).get("activationTargetQueryValue", "0"))
-            for t in postgresql_triggers(docs)
-        ]
-        if not any(NUMBER.fullmatch(a) and float(a) < 1 for a in activations):
+    for so in of_kind(docs, "ScaledObject"):
+        spec, pool = so["spec"], scaled_pool(docs, so)
+        if pool is None:
+            problems.append(f"{ident(so)}: scales no worker Deployment")
+            continue
+        partitions = kafka_partitions(container_env(docs, worker_container(pool)))
+        high, low = spec.get("maxReplicaCount", 100), spec.get("minReplicaCount", 0)
+        if high > partitions:
             problems.append(
-                f"minReplicaCount {low}: no postgresql trigger with activationTargetQueryValue below 1 "
-                "wakes a worker for the first waiting job"
+                f"{ident(so)}: maxReplicaCount {high} exceeds the {partitions} partitions of a requests topic"
             )
-    if low > high:
-        problems.append(f"minReplicaCount {low} above maxReplicaCount {high}")
+        if low < 1:
+            activations = [
+                str(t.get("metadata", {}).get("activationTargetQueryValue", "0"))
+                for t in spec["triggers"]
+                if t["type"] == "postgresql"
+            ]
+            if not any(NUMBER.fullmatch(a) and float(a) < 1 for a in activations):
+                problems.append(
+                    f"{ident(so)}: minReplicaCount {low}: no postgresql trigger with "
+                    "activationTargetQueryValue below 1 wakes a worker for the first waiting job"
+                )
+        if low > high:
+            problems.append(f"{ident(so)}: minReplicaCount {low} above maxReplicaCount {high}")
     return problems
 
 
 def check_postgresql_trigger_matches_code(docs: list[Doc]) -> list[str]:
-    """The query counts what the code queues: the rows of its jobs table whose status is QUEUED
-    (the count the API exports as image_generation_queue_size), and a partial index of exactly
-    those rows serves it, so the count KEDA runs every poll reads no finished job."""
-    query = str(postgresql_trigger(docs).get("metadata", {}).get("query", ""))
-    expected = f"SELECT count(*) FROM {jobs_table.name} WHERE {jobs_table.c.status.name} = '{JobStatus.QUEUED.value}'"
+    """Each pool's query counts what the code queues for it: the rows of its jobs table whose
+    status is QUEUED and whose model is the one the pool serves (the jobs table records the
+    model that draws each job), and a partial index of exactly the QUEUED rows serves it, so
+    the count KEDA runs every poll reads no finished job."""
+    problems = []
+    for so in of_kind(docs, "ScaledObject"):
+        pool = scaled_pool(docs, so)
+        served = served_models(pool) if pool is not None else ()
+        if len(served) != 1:
+            problems.append(f"{ident(so)}: its pool serves {served}: the query counts one model's jobs")
+            continue
+        problems += [f"{ident(so)}: {p}" for p in query_problems(postgresql_trigger(so), served[0])]
+    return problems
+
+
+def query_problems(trigger: Doc, model: str) -> list[str]:
+    query = str(trigger.get("metadata", {}).get("query", ""))
+    status, column = jobs_table.c.status.name, jobs_table.c.model.name
+    expected = (
+        f"SELECT count(*) FROM {jobs_table.name} WHERE {status} = '{JobStatus.QUEUED.value}' "
+        f"AND {column} = '{model}'"
+    )
     match = COUNT_QUERY.fullmatch(query)
     if match is None:
-        return [f"query {query!r}: not a count of the QUEUED jobs ({expected})"]
+        return [f"query {query!r}: not a count of the QUEUED jobs of {model} ({expected})"]
     problems = []
-    table, column, value = match["table"].lower(), match["column"].lower(), match["value"]
+    table, by, value = match["table"].lower(), match["column"].lower(), match["value"]
     if table != jobs_table.name:
         problems.append(f"query counts rows of {table!r}: the jobs are in {jobs_table.name!r}")
-    if column != jobs_table.c.status.name:
-        problems.append(f"query selects on {column!r}: the job's state is {jobs_table.c.status.name!r}")
+    if by != status:
+        problems.append(f"query selects on {by!r}: the job's state is {status!r}")
     if value != JobStatus.QUEUED.value:
         problems.append(f"query counts status {value!r}: waiting jobs are {JobStatus.QUEUED.value!r}")
-    predicate = f"{column} = '{value}'"
+    if (match["by"] or "").lower() != column or match["model"] != model:
+        problems.append(f"query {query!r} does not count the jobs of {model}, the model its pool serves")
+    predicate = f"{by} = '{value}'"
     partial = [
         ix.name
         for ix in jobs_table.indexes
@@ -586,9 +668,19 @@ def check_postgresql_connection(docs: list[Doc]) -> list[str]:
     ones, or a variable of the worker container (connectionFromEnv), or host, port, userName,
     dbName and sslmode given one by one; never the key or variable of NEXUS_IMAGE_DATABASE_URL,
     documented in SQLAlchemy's form (postgresql+psycopg://), which the scaler refuses."""
-    trigger = postgresql_trigger(docs)
+    problems = []
+    for so in of_kind(docs, "ScaledObject"):
+        pool = scaled_pool(docs, so)
+        if pool is None:
+            problems.append(f"{ident(so)}: scales no worker Deployment")
+            continue
+        problems += [f"{ident(so)}: {p}" for p in connection_problems(docs, postgresql_trigger(so), pool)]
+    return problems
+
+
+def connection_problems(docs: list[Doc], trigger: Doc, pool: Doc) -> list[str]:
     metadata: dict[str, Any] = trigger.get("metadata", {})
-    worker = worker_container(docs)
+    worker = worker_container(pool)
     settings_url = setting_env_name("database_url")
     problems, sources = [], []
     parts: set[str] = {k.removesuffix("FromEnv") for k in metadata}
@@ -629,6 +721,77 @@ def check_postgresql_connection(docs: list[Doc]) -> list[str]:
     connection_parts = json.loads(POSTGRESQL_TRIGGER.read_text())["connectionParts"]
     if not sources and not set(connection_parts) <= parts:
         problems.append(f"no connection: neither a connection nor all of {', '.join(connection_parts)}")
+    return problems
+
+
+def check_model_pools(docs: list[Doc]) -> list[str]:
+    """Two pools at least, each naming the models it serves in its worker's own environment (a
+    worker without a list of its own would take the ConfigMap's: every model), no model in two
+    pools (both autoscalers would count its jobs); the API offers exactly the models the pools
+    serve (a model no pool serves keeps its jobs waiting), its default and the styles' models
+    among them; and each pool installs every model it serves before its worker starts."""
+    problems = []
+    pools = worker_pools(docs)
+    if len(pools) < 2:
+        problems.append(f"{len(pools)} worker pool: two models want a pool each")
+    served_by: dict[str, str] = {}
+    for pool in pools:
+        served = served_models(pool)
+        if not served:
+            problems.append(f"{ident(pool)}: its worker sets no {setting_env_name('models')} of its own")
+        for model in served:
+            if model in served_by:
+                problems.append(f"{model}: served by {served_by[model]} and {ident(pool)}")
+            served_by.setdefault(model, ident(pool))
+        problems += install_problems(docs, pool, served)
+    api_pod = deployment_running(docs, "serve")["spec"]["template"]["spec"]
+    (api,) = [c for c in api_pod["containers"] if command(c) == "serve"]
+    env = container_env(docs, api)
+    offered = set(model_list(env.get(setting_env_name("models"))))
+    if offered != set(served_by):
+        problems.append(
+            f"the API offers {sorted(offered)}, the pools serve {sorted(served_by)}: "
+            f"not served {sorted(offered - set(served_by))}, not offered {sorted(set(served_by) - offered)}"
+        )
+    default = env.get(setting_env_name("default_model"))
+    if default is not None and default not in offered:
+        problems.append(f"the API's default model {default!r} is not one it offers")
+    for pair in model_list(env.get(setting_env_name("style_models"))):
+        if pair.partition("=")[2] not in offered:
+            problems.append(f"the API's style model {pair!r} is not one it offers")
+    return problems
+
+
+def install_problems(docs: list[Doc], pool: Doc, served: tuple[str, ...]) -> list[str]:
+    """Each model the pool serves is pulled by an init container into the volume its worker
+    reads as the model store (`<data dir>/models`), under the name the pool serves it by."""
+    data_dir = setting_env_name("data_dir")
+    worker = worker_container(pool)
+    store = f"{container_env(docs, worker).get(data_dir)}/models"
+    volume = {m["mountPath"]: m["name"] for m in worker.get("volumeMounts", [])}.get(store)
+    problems = [] if volume else [f"{ident(pool)}: its worker mounts no volume at {store}, the model store"]
+    installed = set()
+    for init in pool["spec"]["template"]["spec"].get("initContainers", []):
+        args = [str(a) for a in init.get("args", [])]
+        if args[:2] != ["models", "pull"]:
+            continue
+        where = f"{ident(pool)}/{init.get('name')}"
+        try:
+            name = _parser().parse_args(args).name
+        except SystemExit:
+            problems.append(f"{where}: {args} is no `nexus-image models pull` command")
+            continue
+        if name is None:
+            problems.append(f"{where}: a pull without --name installs under the repository's name")
+            continue
+        into = f"{container_env(docs, init).get(data_dir)}/models"
+        if {m["mountPath"]: m["name"] for m in init.get("volumeMounts", [])}.get(into) != volume:
+            problems.append(f"{where}: installs {name} into {into}, not the volume its worker reads")
+            continue
+        installed.add(name)
+    missing = sorted(set(served) - installed)
+    if missing:
+        problems.append(f"{ident(pool)}: serves {missing}, which no init container installs")
     return problems
 
 
@@ -680,9 +843,9 @@ def check_resources(docs: list[Doc]) -> list[str]:
                 problems.append(
                     f"{where}: {name} request {requests.get(name)} and limit {limits.get(name)} differ"
                 )
-    worker = worker_container(docs)
-    if "nvidia.com/gpu" not in worker.get("resources", {}).get("limits", {}):
-        problems.append("worker: no nvidia.com/gpu")
+    for pool in worker_pools(docs):
+        if "nvidia.com/gpu" not in worker_container(pool).get("resources", {}).get("limits", {}):
+            problems.append(f"{ident(pool)}: no nvidia.com/gpu")
     return problems
 
 
@@ -833,10 +996,10 @@ def check_scrape_annotations(docs: list[Doc]) -> list[str]:
     problems = []
     registry = CollectorRegistry()
     PrometheusMetrics(registry)
-    if "image_generation_queue_size" not in {m.name for m in registry.collect()}:
-        problems.append(
-            "the API no longer exports image_generation_queue_size (named in worker-autoscaler.yaml)"
-        )
+    exported = {m.name for m in registry.collect()}
+    for name in ("image_generation_queue_size", "image_model_queue_waiting"):
+        if name not in exported:
+            problems.append(f"the API no longer exports {name} (named in worker-autoscaler.yaml)")
     for deployment in of_kind(docs, "Deployment"):
         template = deployment["spec"]["template"]
         annotations = template.get("metadata", {}).get("annotations", {})
@@ -922,8 +1085,22 @@ def test_no_deployment_has_both_fixed_replicas_and_an_autoscaler() -> None:
     assert check_autoscalers_own_their_deployments(DOCS) == []
 
 
-def test_scaled_object_scales_the_worker_deployment() -> None:
-    assert check_scaled_object_targets_worker(DOCS) == []
+def test_each_worker_pool_has_its_own_scaled_object() -> None:
+    assert check_scaled_objects_target_worker_pools(DOCS) == []
+
+
+def test_pools_serve_install_and_offer_the_same_models() -> None:
+    assert check_model_pools(DOCS) == []
+
+
+def test_each_pool_scales_on_its_own_models_jobs() -> None:
+    """Two pools, two ScaledObjects, each on its pool's Deployment and its model's jobs."""
+    scaled = {so["spec"]["scaleTargetRef"]["name"]: so for so in of_kind(DOCS, "ScaledObject")}
+    pools = {pool["metadata"]["name"]: served_models(pool) for pool in worker_pools(DOCS)}
+    assert len(pools) >= 2 and set(scaled) == set(pools), (sorted(scaled), sorted(pools))
+    for name, (model,) in pools.items():
+        match = COUNT_QUERY.fullmatch(postgresql_trigger(scaled[name])["metadata"]["query"])
+        assert match is not None and match["model"] == model, (name, model)
 
 
 def test_workers_never_outnumber_the_partitions() -> None:
@@ -940,7 +1117,7 @@ def test_workers_may_scale_to_zero() -> None:
     assert check_disruption_budgets(docs) == []
 
 
-def test_postgresql_trigger_counts_the_queued_jobs() -> None:
+def test_postgresql_triggers_count_the_queued_jobs_of_their_models() -> None:
     assert check_postgresql_trigger_matches_code(DOCS) == []
 
 
@@ -995,6 +1172,21 @@ def worker(docs: list[Doc]) -> Doc:
     return named(docs, "Deployment", "image-generation-worker")
 
 
+def anime(docs: list[Doc]) -> Doc:
+    return named(docs, "Deployment", "image-generation-worker-anime")
+
+
+def anime_install(docs: list[Doc]) -> Doc:
+    (init,) = anime(docs)["spec"]["template"]["spec"]["initContainers"]
+    found: Doc = init
+    return found
+
+
+def anime_env(docs: list[Doc]) -> list[Doc]:
+    env: list[Doc] = first_container(anime(docs))["env"]
+    return env
+
+
 def first_container(doc: Doc) -> Doc:
     template = pod_template(doc)
     assert template is not None
@@ -1007,13 +1199,17 @@ def config(docs: list[Doc]) -> dict[str, str]:
     return data
 
 
-def so_spec(docs: list[Doc]) -> Doc:
-    spec: Doc = scaled_object(docs)["spec"]
+def so_spec(docs: list[Doc], name: str = "image-generation-worker") -> Doc:
+    spec: Doc = named(docs, "ScaledObject", name)["spec"]
     return spec
 
 
+def sd15_trigger(docs: list[Doc]) -> Doc:
+    return postgresql_trigger(named(docs, "ScaledObject", "image-generation-worker"))
+
+
 def queued(docs: list[Doc]) -> Doc:
-    metadata: Doc = postgresql_trigger(docs)["metadata"]
+    metadata: Doc = sd15_trigger(docs)["metadata"]
     return metadata
 
 
@@ -1028,7 +1224,7 @@ def connection_ref(docs: list[Doc]) -> Doc:
 
 
 def connect_from_env(docs: list[Doc], name: str) -> None:
-    postgresql_trigger(docs).pop("authenticationRef")
+    sd15_trigger(docs).pop("authenticationRef")
     queued(docs).update(connectionFromEnv=name)
 
 
@@ -1102,6 +1298,11 @@ BROKEN: list[tuple[Check, str, Callable[[list[Doc]], Any]]] = [
         lambda d: worker(d)["spec"]["template"]["metadata"]["labels"].update(component="gpu"),
     ),
     (
+        check_deployment_selectors,
+        "overlapping pools",
+        lambda d: anime(d)["spec"]["selector"]["matchLabels"].pop("model"),
+    ),
+    (
         check_service_selectors,
         "selects nothing",
         lambda d: named(d, "Service", "image-generation-api")["spec"]["selector"].update(component="web"),
@@ -1137,6 +1338,7 @@ BROKEN: list[tuple[Check, str, Callable[[list[Doc]], Any]]] = [
         "no grace",
         lambda d: worker(d)["spec"]["template"]["spec"].pop("terminationGracePeriodSeconds"),
     ),
+    (check_probes, "second pool without startup", lambda d: first_container(anime(d)).pop("startupProbe")),
     (
         check_autoscalers_own_their_deployments,
         "fixed replicas",
@@ -1150,16 +1352,84 @@ BROKEN: list[tuple[Check, str, Callable[[list[Doc]], Any]]] = [
         ].update(name="image-generation-worker"),
     ),
     (
-        check_scaled_object_targets_worker,
+        check_scaled_objects_target_worker_pools,
         "wrong target",
         lambda d: so_spec(d)["scaleTargetRef"].update(name="image-generation-api"),
     ),
     (
-        check_scaled_object_targets_worker,
+        check_scaled_objects_target_worker_pools,
         "wrong container",
         lambda d: so_spec(d)["scaleTargetRef"].update(envSourceContainerName="gpu"),
     ),
+    (
+        check_scaled_objects_target_worker_pools,
+        "both on one pool",
+        lambda d: so_spec(d, "image-generation-worker-anime")["scaleTargetRef"].update(
+            name="image-generation-worker"
+        ),
+    ),
+    (
+        check_model_pools,
+        "one pool",
+        lambda d: d.remove(anime(d)),
+    ),
+    (
+        check_model_pools,
+        "no list of its own",
+        lambda d: anime_env(d).remove(next(e for e in anime_env(d) if e["name"] == "NEXUS_IMAGE_MODELS")),
+    ),
+    (
+        check_model_pools,
+        "a model in two pools",
+        lambda d: next(e for e in anime_env(d) if e["name"] == "NEXUS_IMAGE_MODELS").update(
+            value="anything-v5,sd15"
+        ),
+    ),
+    (
+        check_model_pools,
+        "offered, served by none",
+        lambda d: config(d).update(NEXUS_IMAGE_MODELS="sd15,anything-v5,sdxl"),
+    ),
+    (check_model_pools, "served, not offered", lambda d: config(d).update(NEXUS_IMAGE_MODELS="sd15")),
+    (check_model_pools, "default not offered", lambda d: config(d).update(NEXUS_IMAGE_DEFAULT_MODEL="sdxl")),
+    (
+        check_model_pools,
+        "style model not offered",
+        lambda d: config(d).update(NEXUS_IMAGE_STYLE_MODELS="anime=anything-v4"),
+    ),
+    (
+        check_model_pools,
+        "pulls another name",
+        lambda d: anime_install(d).update(
+            args=["models", "pull", "stablediffusionapi/anything-v5", "--name", "anything-v4"]
+        ),
+    ),
+    (
+        check_model_pools,
+        "pull without a name",
+        lambda d: anime_install(d).update(args=["models", "pull", "stablediffusionapi/anything-v5"]),
+    ),
+    (
+        check_model_pools,
+        "installs beside the store",
+        lambda d: anime_install(d).update(
+            volumeMounts=[
+                {"name": "data", "mountPath": "/var/lib/nexus-image"},
+                {"name": "tmp", "mountPath": "/tmp"},
+            ]
+        ),
+    ),
+    (
+        check_model_pools,
+        "no install",
+        lambda d: anime(d)["spec"]["template"]["spec"].pop("initContainers"),
+    ),
     (check_worker_replica_bounds, "beyond partitions", lambda d: so_spec(d).update(maxReplicaCount=10)),
+    (
+        check_worker_replica_bounds,
+        "second pool beyond partitions",
+        lambda d: so_spec(d, "image-generation-worker-anime").update(maxReplicaCount=7),
+    ),
     (
         check_worker_replica_bounds,
         "fewer partitions",
@@ -1201,11 +1471,30 @@ BROKEN: list[tuple[Check, str, Callable[[list[Doc]], Any]]] = [
         lambda d: queued(d).update(query="SELECT count(*) FROM jobs"),
     ),
     (
+        check_postgresql_trigger_matches_code,
+        "every model",
+        lambda d: queued(d).update(query="SELECT count(*) FROM jobs WHERE status = 'QUEUED'"),
+    ),
+    (
+        check_postgresql_trigger_matches_code,
+        "another model",
+        lambda d: queued(d).update(
+            query="SELECT count(*) FROM jobs WHERE status = 'QUEUED' AND model = 'anything-v5'"
+        ),
+    ),
+    (
+        check_postgresql_trigger_matches_code,
+        "another column",
+        lambda d: queued(d).update(
+            query="SELECT count(*) FROM jobs WHERE status = 'QUEUED' AND style = 'sd15'"
+        ),
+    ),
+    (
         check_postgresql_connection,
         "no TriggerAuthentication",
         lambda d: d.remove(database_auth(d)),
     ),
-    (check_postgresql_connection, "no connection", lambda d: postgresql_trigger(d).pop("authenticationRef")),
+    (check_postgresql_connection, "no connection", lambda d: sd15_trigger(d).pop("authenticationRef")),
     (check_postgresql_connection, "undocumented key", lambda d: connection_ref(d).update(key="db-url")),
     (check_postgresql_connection, "SQLAlchemy URL", lambda d: connection_ref(d).update(key="database-url")),
     (
@@ -1244,6 +1533,14 @@ BROKEN: list[tuple[Check, str, Callable[[list[Doc]], Any]]] = [
         ),
     ),
     (check_resources, "no resources", lambda d: first_container(api(d)).pop("resources")),
+    (
+        check_resources,
+        "second pool without a GPU",
+        lambda d: (
+            first_container(anime(d))["resources"]["requests"].pop("nvidia.com/gpu"),
+            first_container(anime(d))["resources"]["limits"].pop("nvidia.com/gpu"),
+        ),
+    ),
     (
         check_resources,
         "gpu limit only",
@@ -1315,6 +1612,7 @@ BROKEN: list[tuple[Check, str, Callable[[list[Doc]], Any]]] = [
         "wrong target",
         lambda d: first_container(worker(d)).update(image="nexus-image-api:0.1.0"),
     ),
+    (check_images, "pull in the API image", lambda d: anime_install(d).update(image="nexus-image-api:0.1.0")),
     (
         check_configuration,
         "unknown secret key",
@@ -1326,6 +1624,12 @@ BROKEN: list[tuple[Check, str, Callable[[list[Doc]], Any]]] = [
         lambda d: first_container(worker(d))["envFrom"][0]["configMapRef"].update(name="nexus-config"),
     ),
     (check_configuration, "invalid setting", lambda d: config(d).update(NEXUS_IMAGE_KAFKA_PARTITIONS="six")),
+    (
+        check_configuration,
+        "undocumented hub token key",
+        lambda d: anime_install(d)["env"][-1]["valueFrom"]["secretKeyRef"].update(key="huggingface"),
+    ),
+    (check_configuration, "not a model name", lambda d: config(d).update(NEXUS_IMAGE_MODELS="SD 1.5")),
     (
         check_configuration,
         "client config not JSON",

@@ -334,7 +334,12 @@ class BalanceResponse(Struct, kw_only=True):
 class HealthResponse(Struct, kw_only=True):
     status: str
     checks: dict[str, str] = {}
-    models: dict[str, bool] | None = None  # where this server generates: each model, in memory or not
+
+
+class ReadinessResponse(HealthResponse, kw_only=True, omit_defaults=True):
+    """Where this server generates (embedded), `models`: each model offered, loaded or not."""
+
+    models: dict[str, bool] | None = None
 
 
 class Problem(Struct, kw_only=True, omit_defaults=True):

@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from nexus_image.application.ports import HealthChecks
 from nexus_image.entrypoints.http.auth import PUBLIC
 from nexus_image.entrypoints.http.errors import UNAVAILABLE_RETRY_SECONDS
-from nexus_image.entrypoints.http.schemas import HealthResponse
+from nexus_image.entrypoints.http.schemas import HealthResponse, ReadinessResponse
 
 HEALTHY = ("ok", "ready", "unchecked")
 
@@ -50,14 +50,16 @@ class HealthController(Controller):
     @get(
         ["/ready", "/api/v1/ready"],
         summary="Readiness: database, storage, broker and model",
-        responses={503: ResponseSpec(data_container=HealthResponse, description="Not ready: see `checks`")},
+        responses={
+            503: ResponseSpec(data_container=ReadinessResponse, description="Not ready: see `checks`")
+        },
     )
-    async def ready(self, state: State) -> Response[HealthResponse]:
+    async def ready(self, state: State) -> Response[ReadinessResponse]:
         """200 when every dependency answers; 503, with what failed and a Retry-After, otherwise.
         Where this server generates (embedded), `models` says which offered models are loaded."""
         ok, checks = await anyio.to_thread.run_sync(readiness, state.parts.readiness)
         models = await anyio.to_thread.run_sync(_models, state)
-        body = HealthResponse(status="ready" if ok else "not_ready", checks=checks, models=models)
+        body = ReadinessResponse(status="ready" if ok else "not_ready", checks=checks, models=models)
         if ok:
             return Response(body)
         return Response(body, status_code=503, headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)})
