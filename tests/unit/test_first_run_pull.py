@@ -68,9 +68,21 @@ def test_the_answer_at_a_terminal_is_kept_and_nothing_runs_on_no(
     chosen = settings(tmp_path, first_run_pull="ask")
     assert offer_starter_model(chosen, ask=lambda q: "n", terminal=True, out=lines.append) is None
     assert (tmp_path / "models" / ANSWER_FILE).read_text().strip() == "no"
-    assert "nexus-image models pull" in lines[-1]
+    assert lines == []  # the server's own notice says how to install a model
     # asked once: the next start does not ask again
     assert offer_starter_model(chosen, ask=never, terminal=True, out=lines.append) is None
+
+
+def test_without_a_terminal_the_hub_is_not_even_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def probe(settings: Settings, timeout: float) -> tuple[str, int]:
+        raise AssertionError("the hub was probed for an answer that is no anyway")
+
+    monkeypatch.setattr(builders, "starter_model_size", probe)
+    assert offer_starter_model(settings(tmp_path, first_run_pull="ask"), ask=never, terminal=False) is None
+    assert offer_starter_model(settings(tmp_path, first_run_pull="no"), ask=never, terminal=True) is None
+    assert not (tmp_path / "models" / ANSWER_FILE).exists()  # nothing asked, nothing remembered
 
 
 def test_an_unreachable_hub_is_one_note_and_no_question(

@@ -64,13 +64,15 @@ def offer_starter_model(
     store = builders.model_store(settings)
     terminal = sys.stdin.isatty() and sys.stderr.isatty() if terminal is None else terminal
     repo, variant = settings.starter_model, settings.starter_variant
+    answer_file = store.root / ANSWER_FILE
+    remembered = answer_file.read_text().strip() if answer_file.is_file() else None
+    if not decide(settings.first_run_pull, remembered, terminal, lambda question: "", ""):
+        return None  # no, whatever the hub says: it is not asked
     try:
         endpoint, total = builders.starter_model_size(settings, PROBE_SECONDS)
     except (ModelError, ValueError) as error:
         out(f"note: no model installed, and the starter model {repo} cannot be fetched: {error}")
         return None
-    answer_file = store.root / ANSWER_FILE
-    remembered = answer_file.read_text().strip() if answer_file.is_file() else None
     question = (
         f"No model is installed, so images would be noise. Download {repo} "
         f"({_size(total / 1e9)}) from {endpoint} now, in the background? [Y/n] "
@@ -80,10 +82,6 @@ def offer_starter_model(
         store.root.mkdir(parents=True, exist_ok=True)
         answer_file.write_text("yes\n" if chosen else "no\n")
     if not chosen:
-        out(
-            f"note: not downloading {repo}; run `nexus-image models pull {repo} --variant fp16` "
-            "for real images (NEXUS_IMAGE_FIRST_RUN_PULL=yes pulls it at start)"
-        )
         return None
     out(f"downloading {repo} ({_size(total / 1e9)}) in the background: the studio shows how far it got")
     thread = threading.Thread(
