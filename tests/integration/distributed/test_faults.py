@@ -100,12 +100,13 @@ def test_the_same_message_delivered_three_times_runs_once(cluster: Cluster, kafk
     api = cluster.api()
     job = request(api)
     assert hand_out(api.service, room=1) == 2  # its acceptance, and its dispatch to the workers
-    topics = Topics(cluster.fields["kafka_topic_prefix"])
-    [original] = read_topic(kafka.client_config(), topics.requests, 1)
+    # the job's model's requests topic: only the workers serving that model read it
+    requests = Topics(cluster.fields["kafka_topic_prefix"]).requests_for(job.parameters.model)
+    [original] = read_topic(kafka.client_config(), requests, 1)
     duplicate = Producer({"bootstrap.servers": kafka.bootstrap})
     for _ in range(2):  # what a relay that crashed before marking the event sent would do
         duplicate.produce(
-            topics.requests,
+            requests,
             key=original.key.encode(),
             value=json.dumps(original.body).encode(),
             headers=list(original.headers.items()),
@@ -115,7 +116,7 @@ def test_the_same_message_delivered_three_times_runs_once(cluster: Cluster, kafk
     cluster.start_worker("w1", "--max-batch", "4")
     wait_for(all_in(api, [job.id], "COMPLETED"), 120, "the job to complete", cluster.worker_logs)
     group = kafka.client_config(**{"group.id": cluster.fields["kafka_topic_prefix"] + "workers"})
-    wait_for(lambda: committed_total(group, topics.requests) == 3, 30, "all three deliveries to be committed")
+    wait_for(lambda: committed_total(group, requests) == 3, 30, "all three deliveries to be committed")
     assert job_row(api, job.id).attempts == 1
     assert completions(cluster, kafka, job.id) == ["generation.completed"]
     assert_nothing_lost_nothing_charged_twice(api, [job.id])
