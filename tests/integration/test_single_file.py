@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
 from nexus_image.adapters.diffusers.single_file import export_single_file
-from nexus_image.adapters.diffusers.tiny import ensure_tiny_pipeline
+from nexus_image.adapters.diffusers.tiny import TINY, build_random_pipeline, ensure_tiny_pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -90,7 +91,14 @@ def test_a_checkpoint_alone_loads_and_draws_like_its_folder(
     from nexus_image.adapters.diffusers.loading import load_pipeline
 
     cache = tmp_path / "cache"
-    folder = ensure_tiny_pipeline(cache)
+    if suffix == ".ckpt":
+        # No metadata in a .ckpt: the heads and groups are SD 1.x's conventions, so the model
+        # written is one that follows them (the service's tiny pipeline has fewer, faster heads).
+        folder = tmp_path / "conventional"
+        shape = replace(TINY, attention_head_dim=8, norm_groups=8, text_heads=1)
+        build_random_pipeline(shape).save_pretrained(folder, safe_serialization=True)
+    else:
+        folder = ensure_tiny_pipeline(cache)  # its heads and groups travel in the file's metadata
     target = export_single_file(folder, tmp_path / "tiny.safetensors")
     if suffix == ".ckpt":  # the LDM training layout: weights nested under state_dict
         torch.save({"state_dict": load_file(str(target)), "global_step": 1}, str(tmp_path / "tiny.ckpt"))
@@ -100,7 +108,8 @@ def test_a_checkpoint_alone_loads_and_draws_like_its_folder(
     loaded = load_pipeline(str(target), cache, torch.float32)
 
     _same_weights(original, loaded)
-    assert loaded.unet.config.attention_head_dim == original.unet.config.attention_head_dim == 8
+    assert loaded.unet.config.attention_head_dim == original.unet.config.attention_head_dim
+    assert loaded.unet.config.norm_num_groups == original.unet.config.norm_num_groups
     assert loaded.text_encoder.config.num_attention_heads == original.text_encoder.config.num_attention_heads
     assert loaded.tokenizer.get_vocab() == original.tokenizer.get_vocab()
     prompt = "A Lighthouse, at dusk!"

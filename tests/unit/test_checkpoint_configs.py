@@ -281,3 +281,38 @@ def test_a_ckpt_with_arbitrary_objects_is_not_unpickled(tmp_path: Path) -> None:
     torch.save({"state_dict": {}, "callback": SimpleNamespace(run="code")}, str(tmp_path / "unsafe.ckpt"))
     with pytest.raises(UnsupportedCheckpoint, match="cannot read its tensors"):
         read_shapes(tmp_path / "unsafe.ckpt")
+
+
+def test_a_files_metadata_gives_the_heads_and_groups_its_shapes_cannot_tell(
+    sd15_shapes: dict[str, tuple[int, ...]], tmp_path: Path
+) -> None:
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    from nexus_image.adapters.diffusers.checkpoint import HINTS_KEY, derive_configs, read_hints
+
+    given = {
+        "unet": {"attention_head_dim": 4, "norm_num_groups": 16, "sample_size": 99},  # not a hint: ignored
+        "vae": {"norm_num_groups": "8"},  # not an integer: ignored
+        "text_encoder": {"num_attention_heads": 6},
+        "scheduler": {"num_train_timesteps": 10},  # not a hinted component
+    }
+    path = tmp_path / "hinted.safetensors"
+    save_file({"x": torch.zeros(1)}, str(path), metadata={HINTS_KEY: json.dumps(given)})
+    hints = read_hints(path)
+    assert hints == {
+        "unet": {"attention_head_dim": 4, "norm_num_groups": 16},
+        "text_encoder": {"num_attention_heads": 6},
+    }
+    configs = derive_configs(sd15_shapes, hints)
+    assert (configs.unet["attention_head_dim"], configs.unet["norm_num_groups"]) == (4, 16)
+    assert configs.text_encoder["num_attention_heads"] == 6
+    assert (
+        configs.vae["norm_num_groups"] == 32
+        and configs.unet["sample_size"] == derive_configs(sd15_shapes).unet["sample_size"]
+    )
+    bare = tmp_path / "bare.safetensors"
+    save_file({"x": torch.zeros(1)}, str(bare))
+    assert read_hints(bare) == {} and read_hints(tmp_path / "model.ckpt") == {}

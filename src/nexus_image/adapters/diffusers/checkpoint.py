@@ -18,6 +18,7 @@ without loading the weights."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,16 @@ SD15_SCHEDULER: dict[str, Any] = {
     "steps_offset": 1,
     "trained_betas": None,
 }
+
+
+HINTS_KEY = "nexus_image.config"  # safetensors metadata: what the weights' shapes cannot tell
+# The settings a file's metadata may give instead of the SD 1.x conventions, per component.
+HINTED = {
+    "unet": ("attention_head_dim", "norm_num_groups"),
+    "vae": ("norm_num_groups",),
+    "text_encoder": ("num_attention_heads",),
+}
+Hints = Mapping[str, Mapping[str, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,17 +119,47 @@ def read_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     return {key: tuple(value.shape) for key, value in state.items() if isinstance(value, torch.Tensor)}
 
 
-def derive_configs(shapes: Shapes) -> PipelineConfigs:
-    """The configs of the SD 1.x pipeline whose LDM-named weights have these shapes."""
+def read_hints(path: Path) -> dict[str, dict[str, int]]:
+    """What a `.safetensors` file's metadata says of the settings its shapes cannot tell (files
+    written by `export_single_file` carry them; others, and `.ckpt` files, carry none). Only the
+    settings of `HINTED`, as positive integers; anything else there is ignored."""
+    if path.suffix != ".safetensors":
+        return {}
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            text = (handle.metadata() or {}).get(HINTS_KEY)
+        found = json.loads(text) if text else {}
+    except Exception:  # unreadable metadata is no hint: the shapes still decide
+        return {}
+    hints: dict[str, dict[str, int]] = {}
+    for component, names in HINTED.items():
+        given = found.get(component) if isinstance(found, dict) else None
+        if isinstance(given, dict):
+            values = {n: v for n, v in given.items() if n in names and type(v) is int and v > 0}
+            if values:
+                hints[component] = values
+    return hints
+
+
+def derive_configs(shapes: Shapes, hints: Hints | None = None) -> PipelineConfigs:
+    """The configs of the SD 1.x pipeline whose LDM-named weights have these shapes; `hints`
+    (see `read_hints`) replace the SD 1.x conventions for the heads and groups they name."""
     _identify(shapes)
     text = text_config(Weights.below(TEXT, shapes))
     unet = unet_config(Weights.below(UNET, shapes))
+    given = hints or {}
+    text.update(given.get("text_encoder", {}))
+    unet.update(given.get("unet", {}))
     if unet["cross_attention_dim"] != text["hidden_size"]:
         raise UnsupportedCheckpoint(
             f"its UNet attends to {unet['cross_attention_dim']}-wide text features but its text "
             f"encoder makes {text['hidden_size']}-wide ones"
         )
-    return PipelineConfigs(unet, vae_config(Weights.below(VAE, shapes)), text, dict(SD15_SCHEDULER))
+    vae = vae_config(Weights.below(VAE, shapes))
+    vae.update(given.get("vae", {}))
+    return PipelineConfigs(unet, vae, text, dict(SD15_SCHEDULER))
 
 
 def _identify(shapes: Shapes) -> None:

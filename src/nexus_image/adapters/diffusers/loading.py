@@ -10,7 +10,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from nexus_image.adapters.diffusers.checkpoint import UnsupportedCheckpoint, derive_configs, read_shapes
+from nexus_image.adapters.diffusers.checkpoint import (
+    UnsupportedCheckpoint,
+    derive_configs,
+    read_hints,
+    read_shapes,
+)
 from nexus_image.adapters.diffusers.tiny import ensure_tiny_pipeline
 
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
@@ -48,7 +53,7 @@ def derived_config_folder(checkpoint: Path, cache_dir: Path) -> Path:
     it and a changed derivation never reuses a stale one; it is written aside and renamed into
     place, so loads running at the same time never see half of it."""
     try:
-        files = derive_configs(read_shapes(checkpoint)).files()
+        files = derive_configs(read_shapes(checkpoint), read_hints(checkpoint)).files()
     except UnsupportedCheckpoint as error:
         raise ModelLoadError(f"cannot load {checkpoint}: {error}") from error
     digest = hashlib.sha256()

@@ -10,8 +10,11 @@ with `config=<the folder>` gives back exactly the same weights."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+
+from nexus_image.adapters.diffusers.checkpoint import HINTS_KEY
 
 # One entry per submodule: (diffusers key prefix, LDM key prefix, renames of the leaf module).
 Rule = tuple[str, str, dict[str, str]]
@@ -137,8 +140,22 @@ def ldm_state_dict(pipeline: Any) -> dict[str, Any]:
     return {**_convert(unet_state, unet_rules, UNET_PREFIX), **vae_state, **clip_state}
 
 
+def hints_of(pipeline: Any) -> dict[str, dict[str, int]]:
+    """The settings of `pipeline` that a loader cannot read from the weights' shapes (attention
+    heads, normalisation groups), for a loader that would otherwise assume SD 1.x's."""
+    return {
+        "unet": {
+            "attention_head_dim": int(pipeline.unet.config.attention_head_dim),
+            "norm_num_groups": int(pipeline.unet.config.norm_num_groups),
+        },
+        "vae": {"norm_num_groups": int(pipeline.vae.config.norm_num_groups)},
+        "text_encoder": {"num_attention_heads": int(pipeline.text_encoder.config.num_attention_heads)},
+    }
+
+
 def export_single_file(pipeline_folder: Path, target: Path) -> Path:
-    """Write the diffusers pipeline in `pipeline_folder` as one LDM-layout `.safetensors` file at `target`.
+    """Write the diffusers pipeline in `pipeline_folder` as one LDM-layout `.safetensors` file at
+    `target`, with its heads and groups in the file's metadata (`HINTS_KEY`).
 
     `StableDiffusionPipeline.from_single_file(target, config=pipeline_folder)` loads it back with
     identical UNet, VAE and text encoder weights (tokenizer, noise schedule and configs come from
@@ -152,6 +169,6 @@ def export_single_file(pipeline_folder: Path, target: Path) -> Path:
     tensors = {key: tensor.detach().cpu().contiguous() for key, tensor in ldm_state_dict(pipeline).items()}
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    save_file(tensors, str(partial), metadata={"format": "pt"})
+    save_file(tensors, str(partial), metadata={"format": "pt", HINTS_KEY: json.dumps(hints_of(pipeline))})
     partial.replace(target)
     return target
