@@ -60,6 +60,11 @@ def test_two_models_in_one_embedded_server_each_job_drawn_by_its_own(tmp_path: P
             # Within a budget of one pipeline, the one used last stays loaded: readiness says which.
             assert httpx.get(server.url + "/ready").json()["models"] == {"alpha": True, "beta": False}
             assert [m["loaded"] for m in http.get("/models").json()["models"]] == [True, False]
+            metrics = httpx.get(server.url + "/metrics").text
+            assert 'image_model_loaded{model="alpha"} 1.0' in metrics
+            assert 'image_model_loaded{model="beta"} 0.0' in metrics
+            assert 'image_model_requests_total{model="alpha"} 2.0' in metrics
+            assert 'image_model_requests_total{model="beta"} 1.0' in metrics
     finally:
         server.stop()
 

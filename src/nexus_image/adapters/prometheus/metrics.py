@@ -6,7 +6,7 @@ see the first event too; the process and Python runtime series come with them.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from prometheus_client import (
     CollectorRegistry,
@@ -17,6 +17,7 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
+from prometheus_client.core import GaugeMetricFamily
 
 from nexus_image.domain.resolution import Resolution
 from nexus_image.domain.styles import Style
@@ -54,6 +55,7 @@ class PrometheusMetrics:
         tiers: Iterable[str] = (),
     ) -> None:
         self.registry = registry or CollectorRegistry()
+        self._models_watched = False
         r = self.registry
         ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes, ...
         PlatformCollector(registry=r)  # python_info
@@ -228,6 +230,14 @@ class PrometheusMetrics:
     def webhook_attempted(self, outcome: str) -> None:
         self.webhook_attempts.labels(outcome=outcome).inc()
 
+    def watch_models(self, served: Callable[[], Iterable[str]], loaded: Callable[[], Iterable[str]]) -> None:
+        """`image_model_loaded{model}`: for each model this process serves, 1 while its pipeline
+        is in memory, else 0 (read at each scrape). Once per process."""
+        if self._models_watched:
+            return
+        self.registry.register(_ModelsLoaded(served, loaded))
+        self._models_watched = True
+
     def queue_counts(self, counts: Mapping[str, int]) -> None:
         """Set the queue gauges from job counts by status, and `waiting:<tier>` images waiting
         per tier (fed by a QueueGauges refresher); a tier no longer waiting shows 0."""
@@ -241,3 +251,22 @@ class PrometheusMetrics:
 
 def _labels(gauge: Gauge) -> list[tuple[str, ...]]:
     return [tuple(sample.labels.values()) for metric in gauge.collect() for sample in metric.samples]
+
+
+class _ModelsLoaded:
+    """A collector: which served models are loaded, asked of the generator at scrape time."""
+
+    def __init__(self, served: Callable[[], Iterable[str]], loaded: Callable[[], Iterable[str]]) -> None:
+        self.served = served
+        self.loaded = loaded
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "image_model_loaded",
+            "Whether each model served here is in memory (1) or not (0)",
+            labels=["model"],
+        )
+        now = set(self.loaded())
+        for name in self.served():
+            family.add_metric([name], 1.0 if name in now else 0.0)
+        yield family

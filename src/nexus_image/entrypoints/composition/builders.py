@@ -427,6 +427,17 @@ def loading_capability(generator: ImageGenerator | None) -> Callable[[], None] |
     return generator.load if isinstance(generator, ModelLoader) else None
 
 
+def warm_up(
+    generator: ImageGenerator | None, metrics: Any, catalog: ModelCatalog | None
+) -> Callable[[], None] | None:
+    """What a generating process loads ahead of its first job; where it keeps several models
+    and its metrics are Prometheus', `image_model_loaded{model}` says which are in memory."""
+    watch = getattr(metrics, "watch_models", None)
+    if catalog is not None and watch is not None and hasattr(type(generator), "loaded"):
+        watch(lambda: served_models(catalog), lambda: list(getattr(generator, "loaded", ())))
+    return loading_capability(generator)
+
+
 def moderator(settings: Settings) -> LayeredModerator:
     """The rules layer always; the semantic layer where the `moderation` extra is installed
     (or when asked for, which then fails loudly without it)."""

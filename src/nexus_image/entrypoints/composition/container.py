@@ -443,7 +443,7 @@ class Container(containers.DeclarativeContainer):
         outbox_bell=outbox_bell,
         outbox_listener=outbox_listener,
         relay_idle_seconds=providers.Callable(b.relay_idle_seconds, role, outbox_listener),
-        warm_up=providers.Callable(b.loading_capability, generator),
+        warm_up=providers.Callable(b.warm_up, generator, metrics, model_catalog),
         exit_on_model_error=providers.Callable(lambda r: r == "worker", role),
         recover_previous_run=providers.Callable(attrgetter("recover_previous_run"), plan),
         dispatcher=dispatcher_loop,
