@@ -72,7 +72,8 @@ class HttpWebhookSender:
             return result(None, f"cannot connect to {host}:{port}: {error}")
         # The read timeout bounds each read; the deadline bounds them all together.
         left = max(0.1, self.connect_timeout + self.read_timeout - (time.monotonic() - started))
-        deadline = threading.Timer(left, _cut, (connection,))
+        cut = threading.Event()  # set before the connection is ended: a failure after it is the deadline's
+        deadline = threading.Timer(left, _cut, (connection, cut))
         deadline.daemon = True
         deadline.start()
         try:
@@ -89,7 +90,7 @@ class HttpWebhookSender:
                 problem = f"answered {answer.status}"
             return result(answer.status, problem, text)
         except (OSError, http.client.HTTPException) as error:
-            if not deadline.is_alive():
+            if cut.is_set():
                 return result(None, "timed out: no complete answer within the attempt's deadline")
             return result(None, f"{type(error).__name__}: {error}")
         finally:
@@ -119,8 +120,10 @@ class HttpWebhookSender:
         raise last or OSError(f"{host} has no address")
 
 
-def _cut(connection: http.client.HTTPConnection) -> None:
-    """The attempt's deadline passed: end the connection, so that the read in progress fails."""
+def _cut(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    """The attempt's deadline passed: end the connection, so that the read in progress fails
+    (`cut` is set first, so that failure is told as the deadline's)."""
+    cut.set()
     sock = connection.sock
     if sock is not None:
         try:
