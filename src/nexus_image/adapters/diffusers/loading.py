@@ -4,9 +4,6 @@ or (with nothing configured) the tiny random pipeline."""
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +13,7 @@ from nexus_image.adapters.diffusers.checkpoint import (
     read_hints,
     read_shapes,
 )
-from nexus_image.adapters.diffusers.tiny import ensure_tiny_pipeline
+from nexus_image.adapters.diffusers.tiny import ensure_tiny_pipeline, publish_folder
 
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
 DERIVED_CONFIGS = "single-file-configs"
@@ -60,24 +57,14 @@ def derived_config_folder(checkpoint: Path, cache_dir: Path) -> Path:
     for name in sorted(files):
         digest.update(f"{name}\0{len(files[name])}\0".encode())
         digest.update(files[name])
-    parent = cache_dir / DERIVED_CONFIGS
-    target = parent / f"sd1-{digest.hexdigest()[:24]}"
-    if (target / "model_index.json").exists():
-        return target
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=parent))
-    try:
+    target = cache_dir / DERIVED_CONFIGS / f"sd1-{digest.hexdigest()[:24]}"
+
+    def write(staging: Path) -> None:
         for name, content in files.items():
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             (staging / name).write_bytes(content)
-        try:
-            os.replace(staging, target)
-        except OSError:
-            if not (target / "model_index.json").exists():  # only a concurrent load's copy may stand there
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+
+    return publish_folder(target, write)
 
 
 def load_pipeline(model: str | None, cache_dir: Path, dtype: Any, config: str | None = None) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,16 +158,24 @@ def build_tiny_pipeline(seed: int = 0) -> Any:
 def ensure_tiny_pipeline(cache_dir: Path) -> Path:
     """The folder of the tiny pipeline under `cache_dir`, built and saved on first use."""
     target = cache_dir / f"{TINY_NAME}-v{TINY_VERSION}"
+    return publish_folder(
+        target, lambda staging: build_tiny_pipeline().save_pretrained(staging, safe_serialization=True)
+    )
+
+
+def publish_folder(target: Path, fill: Callable[[Path], object]) -> Path:
+    """`target`, a pipeline folder made once: filled aside by `fill(staging)`, then renamed into
+    place, so no reader sees half of it; where another process won the race, its copy stands."""
     if (target / "model_index.json").exists():
         return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tiny-", dir=cache_dir))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
     try:
-        build_tiny_pipeline().save_pretrained(staging, safe_serialization=True)
+        fill(staging)
         try:
             os.replace(staging, target)
         except OSError:
-            if not (target / "model_index.json").exists():  # another process won the race
+            if not (target / "model_index.json").exists():  # only a concurrent copy may stand there
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
