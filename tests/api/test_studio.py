@@ -74,7 +74,7 @@ def test_the_configuration_says_noise_without_a_model_and_lists_the_prices(embed
 
 FIELD_KEYS = {
     "name", "label", "help", "kind", "min", "max", "min_exclusive", "max_length", "required", "choices",
-    "default", "fallback", "group", "scope",
+    "default", "fallback", "group", "offered_by", "scope",
 }  # fmt: skip
 
 
@@ -85,6 +85,8 @@ def test_the_configuration_describes_each_request_field_in_the_forms_order(
     assert [f["name"] for f in fields] == [
         "prompt", "negative_prompt", "style", "model", "resolution", "seed", "steps", "guidance", "scheduler",
         "variation_seed", "variation_strength", "init_image_id", "mask_image_id", "strength", "loras",
+        "clip_skip", "schedule", "tiling", "hires_scale", "hires_steps", "hires_denoise", "hires_upscaler",
+        "fast", "preset",
         "num_images", "is_public", "companion_id", "deadline_seconds", "webhook_url", "webhook_events",
     ]  # fmt: skip
     assert all(set(f) == FIELD_KEYS and f["label"] and f["help"] for f in fields)

@@ -103,7 +103,7 @@ def test_the_starter_model_download_is_shown_then_offered_and_used(
 
     prompt = "a first picture from a real model"
     page.get_by_label("Prompt", exact=True).fill(prompt)
-    page.get_by_label("Steps").fill("2")
+    page.get_by_label("Steps", exact=True).fill("2")
     model.select_option(NAME)
     with generate_request(page) as sent:
         page.get_by_role("button", name="Generate", exact=True).click()

@@ -104,6 +104,6 @@ def test_a_new_parameter_appears_in_the_form_is_sent_refused_and_filled(
     expect(clip).not_to_have_attribute("aria-invalid", "true")
     expect(finish.get_by_label("Sharpness")).to_have_value("0.4")
     expect(finish.get_by_label("Grain")).to_have_value("fine")
-    expect(page.get_by_label("Steps")).to_have_value("9")
+    expect(page.get_by_label("Steps", exact=True)).to_have_value("9")
     expect(page.get_by_label("Tiling")).to_be_checked()
     assert [e for e in page.errors if "422" not in e] == []

@@ -107,7 +107,7 @@ def test_settings_are_read_back_from_a_png(new_page: Any, studio: Studio, tmp_pa
     expect(page.get_by_label("Prompt", exact=True)).to_have_value("a castle on a hill")
     expect(page.get_by_label("Negative prompt")).to_have_value("fog")
     expect(page.get_by_label("Seed", exact=True)).to_have_value("99")
-    expect(page.get_by_label("Steps")).to_have_value("12")
+    expect(page.get_by_label("Steps", exact=True)).to_have_value("12")
     expect(page.get_by_label("Scheduler")).to_have_value("euler_a")
     expect(page.get_by_label("Resolution")).to_have_value("768x768")
 

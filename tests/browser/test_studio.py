@@ -34,7 +34,7 @@ def fill_form(page: Any, prompt: str, resolution: str | None = None, steps: str 
     if resolution is not None:
         page.get_by_label("Resolution").select_option(resolution)
     if steps is not None:
-        page.get_by_label("Steps").fill(steps)
+        page.get_by_label("Steps", exact=True).fill(steps)
 
 
 def job(page: Any, prompt: str) -> Any:
@@ -99,7 +99,7 @@ def test_generate_watch_organise_share_and_take_back(new_page: Any) -> None:
     assert download.value.path().read_bytes().startswith(b"\x89PNG")
     details.get_by_role("button", name="Use these settings").click()
     expect(alice.get_by_label("Prompt", exact=True)).to_have_value(prompt)
-    expect(alice.get_by_label("Steps")).to_have_value("40")
+    expect(alice.get_by_label("Steps", exact=True)).to_have_value("40")
     expect(alice.get_by_label("Seed", exact=True)).to_have_value(re.compile(r"^\d+$"))
 
     alice.get_by_role("link", name="Albums").click()

@@ -15,7 +15,6 @@ import pytest
 
 from nexus_image.domain.events import GenerationProgress
 from nexus_image.entrypoints.cli import main
-from nexus_image.entrypoints.cli.main import PROMPT_LOGGER, prompt_cut_notes
 from nexus_image.entrypoints.cli.progress import ProgressBar
 
 
@@ -72,6 +71,7 @@ def test_generate_help_explains_the_prompt_the_defaults_the_noise_and_the_model(
     assert "noise" in text and "random weights" in text
     assert "--model" in text and "an installed one" in text and "NEXUS_IMAGE_MODEL" in text
     assert "nexus-image tokens grant local N" in text
+    assert "chunks of 75 CLIP tokens" in text and "(word:1.3)" in text and "BREAK" in text
 
 
 def test_model_option_overrides_the_environment(
@@ -235,16 +235,3 @@ def test_serve_on_a_free_port_goes_on_to_build_the_app(
     with pytest.raises(Composed):
         main(["serve", "--host", "127.0.0.1", "--port", str(free)])
     assert [settings.port for settings in composed] == [free]
-
-
-# --- item 1 (the CLI side): a cut of the user's words is one note line ---------------------------
-
-
-def test_a_prompt_cut_record_becomes_one_note_line(capsys: pytest.CaptureFixture[str]) -> None:
-    logger = logging.getLogger(PROMPT_LOGGER)
-    message = "your prompt is longer than the model reads (77 tokens); it was cut after '…a castle'"
-    with prompt_cut_notes():
-        logger.warning(message, extra={"prompt_cut": object()})
-        logger.warning("style text left out")  # not a cut: nothing for the user
-    assert logger.propagate and not logger.handlers  # put back afterwards
-    assert capsys.readouterr().err.splitlines() == [f"note: {message}"]

@@ -12,6 +12,7 @@ from nexus_image.adapters.imaging import read_png_metadata
 from nexus_image.application.ports import RawImage
 from nexus_image.application.process_job import FinishImage, png_metadata
 from nexus_image.domain.job import ImageJob
+from nexus_image.domain.png_parameters import automatic1111
 from nexus_image.testing import ScriptedImageChecker
 from tests.unit.conftest import World
 
@@ -35,7 +36,15 @@ def test_the_png_metadata_is_every_parameter_then_the_job_the_model_and_the_prom
     meta = png_metadata(job, "sd-test")
     params = job.parameters.to_dict()
     assert "model" in params  # a declared parameter: the model that drew it, in its place
-    assert list(meta) == [*params, "job_id", "styled_prompt", "styled_negative_prompt", "parameters"]
+    assert list(meta) == [
+        *params,
+        "job_id",
+        "styled_prompt",
+        "styled_negative_prompt",
+        "parameters",
+        "a1111_parameters",
+    ]
+    assert automatic1111(meta["a1111_parameters"]).parameters["seed"] == 9  # type: ignore[union-attr]
     assert meta["seed"] == "9" and meta["prompt"] == "a lighthouse" and meta["model"] == "sd-test"
     assert (meta["styled_prompt"], meta["styled_negative_prompt"]) == job.parameters.styled_prompts()
     assert meta["parameters"] == json.dumps({**params, "model": "sd-test"}, sort_keys=True)

@@ -32,11 +32,12 @@ BOUNDED = [d for d in request_fields() if d.param.kind in (Kind.INTEGER, Kind.NU
 
 
 def test_the_http_bodies_are_the_declared_fields_in_order() -> None:
-    assert list(GenerateRequest.__struct_fields__) == NAMES
-    assert list(RemixRequest.__struct_fields__) == NAMES
+    # then the hires fix's flat fields once more, as one object
+    assert list(GenerateRequest.__struct_fields__) == [*NAMES, "hires"]
+    assert list(RemixRequest.__struct_fields__) == [*NAMES, "hires"]
     required = [f for f, d in zip(NAMES, request_fields(), strict=True) if d.param.required]
     assert required == ["prompt"]
-    assert RemixRequest.__struct_defaults__ == (None,) * len(NAMES)  # a partial: nothing required
+    assert RemixRequest.__struct_defaults__ == (None,) * (len(NAMES) + 1)  # a partial: nothing required
 
 
 def test_the_response_carries_every_parameter() -> None:
@@ -64,8 +65,9 @@ def test_the_studio_describes_every_field_from_its_declaration() -> None:
         assert shown["scope"] == ("request" if description.per_request else "image")
 
 
-def test_a_png_may_fill_every_parameter() -> None:
-    assert generate_fields() == tuple(d.name for d in parameter_fields())
+def test_a_png_may_fill_every_parameter_a_request_takes() -> None:
+    assert generate_fields() == tuple(d.name for d in parameter_fields() if d.param.request)
+    assert {"upscale_of", "prompt_template"} <= {d.name for d in parameter_fields()} - set(generate_fields())
 
 
 def _outside(description: FieldDescription) -> list[Any]:

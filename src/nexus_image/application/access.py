@@ -1,7 +1,8 @@
 """Who may see and change what, one rule for every caller (HTTP, CLI, library): an image is
 visible to its owner, and to anyone once it is public and COMPLETED; an album and an upload
-only to its owner. What the caller cannot see at all answers exactly like something missing
-(NotVisible, a NotFound); a change only the owner may make to a visible image is AccessDenied."""
+only to its owner; a preset to its owner, and to anyone while it is public. What the caller
+cannot see at all answers exactly like something missing (NotVisible, a NotFound); a change
+only the owner may make to a visible image or preset is AccessDenied."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from nexus_image.application.ports import UnitOfWork
 from nexus_image.domain.album import Album
 from nexus_image.domain.errors import InvalidValue
 from nexus_image.domain.job import ImageJob
+from nexus_image.domain.preset import Preset
 from nexus_image.domain.upload import Upload
 
 MAX_PAGE_SIZE = 100
@@ -54,6 +56,25 @@ def owned_album(uow: UnitOfWork, album_id: str, owner_id: str) -> Album:
     if album.owner_id != owner_id:
         raise NotVisible("album", album_id)
     return album
+
+
+def resolve_preset(uow: UnitOfWork, user_id: str, preset_id: str) -> Preset:
+    """The preset `user_id` may use: their own, or anybody's public one; any other answers like
+    a missing one (NotFound, kind "preset"). What a generation request naming a preset calls,
+    in its own unit of work."""
+    preset = uow.presets.get(preset_id)
+    if preset is None:
+        raise NotFound("preset", preset_id)
+    if not preset.visible_to(user_id):
+        raise NotVisible("preset", preset_id)
+    return preset
+
+
+def owned_preset(uow: UnitOfWork, user_id: str, preset_id: str) -> Preset:
+    """The caller's own preset; somebody else's public one is AccessDenied, a private one hidden."""
+    preset = resolve_preset(uow, user_id, preset_id)
+    preset.ensure_owner(user_id)
+    return preset
 
 
 def owned_upload(uow: UnitOfWork, user_id: str, upload_id: str, field: str) -> Upload:

@@ -159,11 +159,12 @@ class ImageView:
 
     @property
     def width(self) -> int:
-        return self.parameters.width
+        """The delivered image's (a hires fix's or an upscale's size, else the resolution's)."""
+        return self.parameters.output_size[0]
 
     @property
     def height(self) -> int:
-        return self.parameters.height
+        return self.parameters.output_size[1]
 
 
 @dataclass(frozen=True, slots=True)

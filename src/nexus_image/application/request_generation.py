@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, replace
 from datetime import timedelta
 from itertools import product
@@ -34,12 +36,24 @@ from nexus_image.application.ports import (
 from nexus_image.application.ports.generation import default_model
 from nexus_image.application.ports.webhooks import Subscription
 from nexus_image.application.transactions import account_for, account_secrets, in_transaction, record
-from nexus_image.domain.errors import InsufficientTokens, InvalidValue, UnknownLora, UnknownModel
+from nexus_image.domain.dynamic_prompts import EXPANSION_LIMIT, WildcardSource, has_dynamic_syntax, parse
+from nexus_image.domain.errors import (
+    InsufficientTokens,
+    InvalidValue,
+    UnknownFastMode,
+    UnknownLora,
+    UnknownModel,
+    UnknownUpscaler,
+)
+from nexus_image.domain.fast_modes import FastMode
 from nexus_image.domain.job import ImageJob
 from nexus_image.domain.parameters import (
+    LANCZOS_UPSCALER,
+    LATENT_UPSCALER,
     GenerationParameters,
     Kind,
     LoraWeight,
+    Mode,
     consecutive_seeds,
     parameter_fields,
     request_fields,
@@ -47,6 +61,10 @@ from nexus_image.domain.parameters import (
 from nexus_image.domain.queue import DURATION_SAMPLE, Tier, TierPolicy, mean_generation_seconds
 from nexus_image.domain.resolution import Pricing
 from nexus_image.domain.webhooks import DestinationPolicy, checked_destination, events_of
+
+UpscalerNames = Callable[[], tuple[str, ...]]
+PresetResolver = Callable[[str, str, Mapping[str, Any]], dict[str, Any]]
+"""(user, preset id, the request's image fields) -> the fields with the preset applied."""
 
 UNKNOWN_WAIT_SECONDS = 10  # Retry-After of a full queue before any generation time is known
 
@@ -104,7 +122,7 @@ def _digest(body: dict[str, object]) -> str:
 
 def _adapter_pairs(value: object) -> list[tuple[str, float]]:
     return sorted(
-        (str(a["name"]), float(a["weight"])) if isinstance(a, dict) else (a.name, float(a.weight))
+        (str(a["name"]), float(a.get("weight", 1.0))) if isinstance(a, dict) else (a.name, float(a.weight))
         for a in value or ()  # type: ignore[attr-defined]
     )
 
@@ -115,6 +133,13 @@ def remixed(base: GenerationParameters, command: GenerateImage) -> GenerateImage
     same settings give the same image). A new starting image does not keep the old one's mask:
     it was drawn for that image."""
     stored = {k: v for k, v in base.fields().items() if v is not None}
+    for template, text in (("prompt_template", "prompt"), ("negative_template", "negative_prompt")):
+        if template in stored:  # drawn again from the seed: the same text for the same seed
+            stored[text] = stored.pop(template)
+    # what was applied stays applied (the preset's template is in the stored prompt, the fast
+    # mode's settings in the stored ones): neither is applied a second time
+    for applied in ("upscale_of", "upscale_factor", "upscaler", "fast", "preset"):
+        stored.pop(applied, None)
     if "init_image_id" in command.given and "mask_image_id" not in command.given:
         stored.pop("mask_image_id", None)
     merged: dict[str, Any] = {**stored, **command.given}
@@ -151,15 +176,69 @@ class RequestGeneration:
     style_models: dict[str, str] = field(default_factory=dict)  # a style's preferred model, by name
     policy: TierPolicy = field(default_factory=TierPolicy)
     destinations: DestinationPolicy = field(default_factory=DestinationPolicy)  # where webhooks may go
+    wildcards: WildcardSource | None = None  # the operator's __name__ files; None: none
+    fast_modes: dict[str, FastMode] = field(default_factory=dict)
+    upscalers: UpscalerNames | None = None  # the upscalers a hires fix may name (besides built-ins)
+    presets: PresetResolver | None = None  # a user's presets (own or shared), by id
 
     def parameters(self, command: GenerateImage) -> GenerationParameters:
         """The first image's parameters (the only one's, unless several are asked for)."""
         given = command.image_fields()
+        if given.get("preset") is not None and self.presets is not None:
+            given = self.presets(command.user_id, str(given["preset"]), given)
         if given.get("seed") is None:
             given["seed"] = self.seeds.random_seed()
         parameters = GenerationParameters.create(**given)
+        for name, text in (("prompt", parameters.prompt), ("negative_prompt", parameters.negative_prompt)):
+            if has_dynamic_syntax(text):
+                parse(text, self.wildcards, name)  # a template that cannot be read is refused now
+        parameters = self._fast(parameters)
         self._allowed_adapters(parameters)
+        self._allowed_upscaler(parameters)
         return self._with_model(parameters)
+
+    def _fast(self, parameters: GenerationParameters) -> GenerationParameters:
+        if parameters.fast is None:
+            return parameters
+        mode = self.fast_modes.get(parameters.fast)
+        if mode is None:
+            allowed = tuple(self.fast_modes)
+            listed = ", ".join(allowed) if allowed else "none: no fast mode is offered here"
+            message = f"unknown fast mode {parameters.fast!r}; allowed: {listed}"
+            raise UnknownFastMode("fast", message, allowed)
+        return mode.apply(parameters)
+
+    def _allowed_upscaler(self, parameters: GenerationParameters) -> None:
+        name = parameters.hires_upscaler
+        if name is None or name in (LATENT_UPSCALER, LANCZOS_UPSCALER):
+            return
+        allowed = (LATENT_UPSCALER, *(self.upscalers() if self.upscalers is not None else ()))
+        if name not in allowed:
+            raise UnknownUpscaler(
+                "hires_upscaler", f"unknown upscaler {name!r}; allowed: {', '.join(allowed)}", allowed
+            )
+
+    def drawn(self, images: list[GenerationParameters]) -> list[GenerationParameters]:
+        """Each image's prompts with their {a|b} choices and __wildcards__ drawn from its own
+        seed (the template is recorded beside the text)."""
+        drawn = []
+        for p in images:
+            if has_dynamic_syntax(p.prompt):
+                text = parse(p.prompt, self.wildcards).expand(p.seed)
+                p = replace(p, prompt=text, prompt_template=p.prompt)
+            if has_dynamic_syntax(p.negative_prompt):
+                negative = parse(p.negative_prompt, self.wildcards, "negative_prompt").expand(p.seed)
+                p = replace(p, negative_prompt=negative, negative_template=p.negative_prompt)
+            drawn.append(p)
+        return drawn
+
+    def judged_texts(self, prompt: str) -> list[str]:
+        """What moderation reads for a prompt: itself, or every text its template can become
+        (one text holding every option when there are more than EXPANSION_LIMIT)."""
+        if not has_dynamic_syntax(prompt):
+            return [prompt]
+        template = parse(prompt, self.wildcards)
+        return template.expansions(EXPANSION_LIMIT) or [template.all_words()]
 
     def offered_models(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.models.offered()) if self.models is not None else ()
@@ -213,8 +292,16 @@ class RequestGeneration:
                 )
 
     def cost(self, parameters: GenerationParameters) -> int:
-        """One image's price: its resolution's, in its mode (the operator's prices)."""
-        return self.pricing.cost(parameters.resolution, parameters.mode.value)
+        """One image's price: its resolution's, in its mode (the operator's prices), by the
+        area drawn (a hires fix's final size), times its fast mode's price."""
+        if parameters.mode is Mode.UPSCALE:
+            return self.pricing.upscale_cost(*parameters.output_size)
+        tokens = self.pricing.cost(parameters.resolution, parameters.mode.value)
+        width, height = parameters.drawn_size
+        area = width * height / (parameters.width * parameters.height)
+        tokens = max(1, math.ceil(tokens * area - 1e-9))
+        mode = self.fast_modes.get(parameters.fast) if parameters.fast is not None else None
+        return mode.priced(tokens) if mode is not None else tokens
 
     def expand(self, first: GenerationParameters, count: int) -> list[GenerationParameters]:
         """Each image's parameters: consecutive seeds from the first; with a variation, the seed
@@ -287,23 +374,37 @@ class RequestGeneration:
         audit_detail: str | None = None,
         limited: bool = False,
         audit_action: str | None = None,
+        prepared: GenerationParameters | None = None,
+        fingerprint: str | None = None,
     ) -> tuple[list[ImageView], bool]:
         """Every image of the request (one job each, in seed order), and whether
         they were created now (False: an Idempotency-Key replayed, nothing charged): all of
         them are charged and queued in one transaction, or none is. With `audit_detail`, the
         success row of the audit trail is written in the same transaction, as `audit_action`
         (`image.remix`; by default this use case's `audit_action`); failures are the caller's
-        to record: their transaction is gone."""
+        to record: their transaction is gone. `prepared`: the image's parameters, made by the
+        caller (an upscale's) rather than from the command's fields, and `fingerprint` what
+        makes two such requests the same."""
         action = audit_action or self.audit_action
-        first = self.parameters(command)  # the image's fields are checked before the options
+        # the image's fields are checked before the options
+        first = self.parameters(command) if prepared is None else prepared
         options = command.options()
         if options.webhook_url is not None:
             checked_destination(options.webhook_url, self.destinations)
         elif options.webhook_events is not None:
             raise InvalidValue("webhook_events", "webhook_events filters a webhook_url: send one with it")
         images = self.expand(first, options.num_images)
-        self._moderated(command.user_id, images[0].prompt, limited)
-        fingerprint = _fingerprint(command)
+        judged = self.judged_texts(first.prompt)
+        images = self.drawn(images)
+        # every text the template can become, and what each image drew (a word split across
+        # two choices is in no single option)
+        for text in dict.fromkeys([*judged, *(p.prompt for p in images)]):
+            self._moderated(command.user_id, text, limited)
+        fingerprint = (
+            _digest({"user_id": command.user_id, "same": fingerprint})
+            if fingerprint
+            else _fingerprint(command)
+        )
         tiers = [self.policy.tier(command.tier)]  # the request's tier, once its account is read
         created: list[bool] = []
 

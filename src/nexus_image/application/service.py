@@ -26,6 +26,7 @@ from nexus_image.application.relay import RelayOutbox
 from nexus_image.application.request_generation import RequestGeneration
 from nexus_image.application.tokens import ManageTokens
 from nexus_image.application.uploads import ManageUploads
+from nexus_image.application.upscale import UpscaleImage
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class ImageService:
         dispatcher: DispatchJobs,
         queue: ManageQueue,
         process: ProcessJobs | None = None,
+        upscale: UpscaleImage | None = None,
     ) -> None:
         self.deps = deps
         self.images = images
@@ -88,6 +90,7 @@ class ImageService:
         self._process = process
         self.dispatcher = dispatcher  # dispatches queued jobs in the fair-share order
         self.queue = queue  # the queue's status, pause and resume
+        self.upscale = upscale  # a larger copy of an image, as a job of its own
 
     def request_generation(self, command: GenerateImage) -> ImageView:
         """The first (or only) image of the request, moderated, charged and queued."""

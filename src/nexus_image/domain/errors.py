@@ -39,10 +39,35 @@ class UnknownLora(InvalidValue):
     code = "unknown_lora"
 
 
+class UnknownWildcard(InvalidValue):
+    """A `__name__` wildcard the operator has no file for (some names that exist are in `allowed`)."""
+
+    code = "unknown_wildcard"
+
+
+class InvalidTemplate(InvalidValue):
+    """A dynamic prompt that cannot be expanded: unbalanced braces, a count above its options,
+    nesting or wildcards too deep, an expansion longer than a prompt may be."""
+
+    code = "invalid_template"
+
+
 class UnknownModel(InvalidValue):
     """A model that is not offered here (the names offered are in `allowed`)."""
 
     code = "unknown_model"
+
+
+class UnknownUpscaler(InvalidValue):
+    """An upscaler that is not offered here (the names offered are in `allowed`)."""
+
+    code = "unknown_upscaler"
+
+
+class UnknownFastMode(InvalidValue):
+    """A fast mode the operator does not offer (the names offered are in `allowed`)."""
+
+    code = "unknown_fast_mode"
 
 
 class InvalidImage(InvalidValue):

@@ -37,6 +37,16 @@ MAX_DEADLINE_SECONDS = 24 * 3600  # a job not started within a day of its reques
 UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LORA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")  # also a Kafka topic's suffix: keep it that safe
+OFFERED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # an upscaler's or a fast mode's name
+MIN_CLIP_SKIP, MAX_CLIP_SKIP = 1, 4
+MIN_HIRES_SCALE, MAX_HIRES_SCALE = 1.25, 2.0
+DEFAULT_HIRES_DENOISE = 0.7  # AUTOMATIC1111's default for the second pass
+MAX_OUTPUT_SIDE = 2048  # what a second pass may reach on a side (SD 1.x draws 512 px natively)
+LATENT_UPSCALER = "latent"  # the first pass's latents enlarged as they are (no file)
+LANCZOS_UPSCALER = "lanczos"  # the first pass's pixels enlarged by Lanczos (no file)
+UPSCALE_FACTORS = (2, 4)
+MAX_UPSCALED_SIDE = 4096
+PRESET_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 ParameterValue = str | int | float | bool | None | list[dict[str, str | float]]
 BatchKey = tuple[Any, ...]
@@ -55,6 +65,7 @@ class Kind(StrEnum):
     URL = "url"  # an absolute http(s) URL
     CHOICES = "choices"  # several values of an enum, each at most once
     MODEL = "model"  # a model by name (one the operator installed)
+    NAME = "name"  # one of a list the operator offers (`Param.offered_by` says which)
 
 
 class Fallback(StrEnum):
@@ -66,11 +77,13 @@ class Fallback(StrEnum):
 
 class Mode(StrEnum):
     """What an image starts from: noise (text to image), an uploaded image repainted as a
-    whole (image to image) or only where a mask is white (inpainting)."""
+    whole (image to image) or only where a mask is white (inpainting), or another image of the
+    owner's made larger (upscaling: no denoising at all)."""
 
     TXT2IMG = "txt2img"
     IMG2IMG = "img2img"
     INPAINT = "inpaint"
+    UPSCALE = "upscale"
 
 
 class Scheduler(StrEnum):
@@ -81,6 +94,8 @@ class Scheduler(StrEnum):
     DDIM = "ddim"
     UNIPC = "unipc"
     PNDM = "pndm"
+    LCM = "lcm"  # few-step models and LoRAs (LCM)
+    TCD = "tcd"  # few-step LoRAs (TCD, Hyper-SD)
 
     @classmethod
     def parse(cls, value: str) -> Scheduler:
@@ -96,6 +111,33 @@ class Scheduler(StrEnum):
 
 
 DEFAULT_SCHEDULER = Scheduler.DPMPP_2M_KARRAS
+
+
+class Schedule(StrEnum):
+    """How the noise levels are spaced over the steps: as the scheduler does by default, or
+    Karras's / exponential spacing (more steps at low noise) where the scheduler supports it."""
+
+    DEFAULT = "default"
+    KARRAS = "karras"
+    EXPONENTIAL = "exponential"
+
+    @classmethod
+    def parse(cls, value: str) -> Schedule:
+        if isinstance(value, cls):
+            return value
+        text = str(value).strip().lower()
+        text = "default" if text in ("automatic", "uniform") else text
+        try:
+            return cls(text)
+        except ValueError:
+            allowed = tuple(s.value for s in cls)
+            raise InvalidValue(
+                "schedule", f"unknown schedule {value!r}; allowed: {', '.join(allowed)}", allowed
+            ) from None
+
+
+# The schedulers whose noise levels may be spaced otherwise (the others have fixed spacing).
+SPACED_SCHEDULERS = frozenset({Scheduler.DPMPP_2M, Scheduler.EULER, Scheduler.UNIPC})
 # AUTOMATIC1111's sampler names (its "Schedule type: Karras" is folded into the name first).
 A1111_SAMPLERS: dict[str, Scheduler] = {
     "dpm++ 2m karras": Scheduler.DPMPP_2M_KARRAS,
@@ -106,6 +148,14 @@ A1111_SAMPLERS: dict[str, Scheduler] = {
     "unipc": Scheduler.UNIPC,
     "plms": Scheduler.PNDM,
     "pndm": Scheduler.PNDM,
+    "lcm": Scheduler.LCM,
+    "tcd": Scheduler.TCD,
+}
+# A1111's names of the schedule types (its "Automatic" is the scheduler's own spacing).
+A1111_SCHEDULES = {
+    Schedule.DEFAULT: "Automatic",
+    Schedule.KARRAS: "Karras",
+    Schedule.EXPONENTIAL: "Exponential",
 }
 
 
@@ -128,7 +178,8 @@ class Param:
     says the images of one batch may differ in it (every other field is part of the batch key);
     `group` gathers fields the studio shows together (a variation's seed and strength); `cli`
     offers it as an option of `nexus-image generate`; `since` is the version of the request
-    shape that added it (an Idempotency-Key recorded before did not name it)."""
+    shape that added it (an Idempotency-Key recorded before did not name it); `offered_by`
+    names the list a NAME is taken from; `request` is False for what only the service sets."""
 
     label: str
     help: str
@@ -147,6 +198,8 @@ class Param:
     group: str | None = None
     cli: bool = True
     since: int = 1
+    offered_by: str | None = None  # for a NAME: the key of /studio/config listing the names
+    request: bool = True  # False: set by the service (an upscale's source), never in a request
 
 
 PARAM = "param"
@@ -165,7 +218,8 @@ class GenerationParameters:
         Param(
             "Prompt",
             f"What to draw: 1 to {MAX_PROMPT_LENGTH} characters (whitespace runs count as one); "
-            "the model reads the first 77 CLIP tokens, style text included.",
+            "read whole, style text included, in chunks of 75 CLIP tokens, with AUTOMATIC1111's "
+            "weights: (word:1.3), (word) x1.1, [word] /1.1, BREAK starts a chunk.",
             Kind.TEXT,
             min_length=1,
             max_length=MAX_PROMPT_LENGTH,
@@ -344,6 +398,200 @@ class GenerationParameters:
         ),
         (),
     )
+    clip_skip: int = _declared(
+        Param(
+            "Clip skip",
+            f"Which layer of the text encoder the prompt is read from, counted from the last: "
+            f"{MIN_CLIP_SKIP} (the last, as trained) to {MAX_CLIP_SKIP}; anime models often "
+            "want 2.",
+            Kind.INTEGER,
+            low=MIN_CLIP_SKIP,
+            high=MAX_CLIP_SKIP,
+            a1111="Clip skip",
+            since=5,
+        ),
+        MIN_CLIP_SKIP,
+    )
+    schedule: Schedule = _declared(
+        Param(
+            "Schedule",
+            "How the noise levels are spaced over the steps: the scheduler's own spacing, "
+            "Karras or exponential (DPM++ 2M, Euler and UniPC only).",
+            Kind.CHOICE,
+            choices=Schedule,
+            a1111="Schedule type",
+            since=5,
+        ),
+        Schedule.DEFAULT,
+    )
+    tiling: bool = _declared(
+        Param(
+            "Tiling",
+            "A seamless texture: the image wraps around, its right edge continuing its left and "
+            "its bottom its top.",
+            Kind.FLAG,
+            a1111="Tiling",
+            since=5,
+        ),
+        False,
+    )
+    # The hires fix: drawn at the resolution, enlarged `hires_scale` times, then redrawn over
+    # `hires_denoise` of the way at the larger size (text to image only).
+    hires_scale: float | None = _declared(
+        Param(
+            "Hires scale",
+            f"Draw at the resolution, then enlarge {MIN_HIRES_SCALE} to {MAX_HIRES_SCALE} times "
+            f"(at most {MAX_OUTPUT_SIDE} px a side) and redraw the details at that size; priced "
+            "by the final size. Empty: no second pass.",
+            Kind.NUMBER,
+            low=MIN_HIRES_SCALE,
+            high=MAX_HIRES_SCALE,
+            a1111="Hires upscale",
+            group="hires",
+            since=5,
+        ),
+        None,
+    )
+    hires_steps: int | None = _declared(
+        Param(
+            "Hires steps",
+            f"Steps of the second pass, {MIN_STEPS} to {MAX_STEPS}, of which the denoise share "
+            "runs. Empty: the image's steps.",
+            Kind.INTEGER,
+            low=MIN_STEPS,
+            high=MAX_STEPS,
+            a1111="Hires steps",
+            group="hires",
+            since=5,
+        ),
+        None,
+    )
+    hires_denoise: float | None = _declared(
+        Param(
+            "Hires denoise",
+            f"How much the second pass redraws: above 0, at most 1 (default {DEFAULT_HIRES_DENOISE}).",
+            Kind.NUMBER,
+            low=0.0,
+            high=1.0,
+            above_low=True,
+            a1111="Denoising strength",
+            group="hires",
+            since=5,
+        ),
+        None,
+    )
+    hires_upscaler: str | None = _declared(
+        Param(
+            "Hires upscaler",
+            f"How the first pass is enlarged: {LATENT_UPSCALER!r} (its latents, the default), "
+            f"{LANCZOS_UPSCALER!r} or an upscaler model offered here (GET /api/v1/models/upscalers).",
+            Kind.NAME,
+            max_length=100,
+            pattern=OFFERED_NAME.pattern,
+            a1111="Hires upscaler",
+            group="hires",
+            offered_by="upscalers",
+            since=5,
+        ),
+        None,
+    )
+    fast: str | None = _declared(
+        Param(
+            "Fast mode",
+            "One of the operator's few-step modes by name (its LoRA, scheduler, steps and "
+            "guidance replace yours; its own price). Empty: the normal mode.",
+            Kind.NAME,
+            max_length=100,
+            pattern=OFFERED_NAME.pattern,
+            offered_by="fast_modes",
+            cli=False,
+            since=5,
+        ),
+        None,
+    )
+    preset: str | None = _declared(
+        Param(
+            "Preset",
+            "One of your presets (or a shared one) by id: its template wraps the prompt, its "
+            "negative prompt, style and settings apply where the request gives none.",
+            Kind.TEXT,
+            min_length=1,
+            max_length=64,
+            pattern=PRESET_ID.pattern,
+            per_image=True,
+            cli=False,
+            since=5,
+        ),
+        None,
+    )
+    # What the service records: the prompts as written before their {a|b} choices and
+    # __wildcards__ were drawn, and an upscale's source, factor and upscaler.
+    prompt_template: str | None = _declared(
+        Param(
+            "Prompt template",
+            "The prompt as written, before its choices were drawn.",
+            Kind.TEXT,
+            a1111="Template",
+            per_image=True,
+            cli=False,
+            request=False,
+            since=5,
+        ),
+        None,
+    )
+    negative_template: str | None = _declared(
+        Param(
+            "Negative template",
+            "The negative prompt as written, before its choices were drawn.",
+            Kind.TEXT,
+            a1111="Negative Template",
+            per_image=True,
+            cli=False,
+            request=False,
+            since=5,
+        ),
+        None,
+    )
+    upscale_of: str | None = _declared(
+        Param(
+            "Upscaled image",
+            "The image this one enlarges.",
+            Kind.TEXT,
+            per_image=True,
+            cli=False,
+            request=False,
+            since=5,
+        ),
+        None,
+    )
+    upscale_factor: int | None = _declared(
+        Param(
+            "Upscale factor",
+            "How many times larger than its source: 2 or 4.",
+            Kind.INTEGER,
+            low=2,
+            high=4,
+            a1111="Postprocess upscale by",
+            cli=False,
+            request=False,
+            since=5,
+        ),
+        None,
+    )
+    upscaler: str | None = _declared(
+        Param(
+            "Upscaler",
+            "The upscaler that enlarged it.",
+            Kind.NAME,
+            pattern=OFFERED_NAME.pattern,
+            a1111="Postprocess upscaler",
+            offered_by="upscalers",
+            cli=False,
+            request=False,
+            since=5,
+        ),
+        None,
+    )
 
     @classmethod
     def create(cls, **given: Any) -> GenerationParameters:
@@ -367,11 +615,31 @@ class GenerationParameters:
 
     @property
     def width(self) -> int:
+        """The width the image is first drawn at (its resolution's)."""
         return self.resolution.width
 
     @property
     def height(self) -> int:
         return self.resolution.height
+
+    @property
+    def drawn_size(self) -> tuple[int, int]:
+        """The size of the image drawn: the resolution's, or the second pass's (hires fix)."""
+        return hires_size(self.width, self.height, self.hires_scale)
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """The size of the image delivered: as drawn, times the upscale factor if upscaled."""
+        width, height = self.drawn_size
+        factor = self.upscale_factor or 1
+        return width * factor, height * factor
+
+    @property
+    def hires_pass_steps(self) -> int:
+        """The steps the second pass runs (diffusers runs `int(steps * denoise)`); 0 without one."""
+        if self.hires_scale is None or self.hires_denoise is None:
+            return 0
+        return int((self.hires_steps or self.steps) * self.hires_denoise)
 
     def styled_prompts(self) -> tuple[str, str]:
         """The prompt and negative prompt the model actually sees."""
@@ -379,6 +647,8 @@ class GenerationParameters:
 
     @property
     def mode(self) -> Mode:
+        if self.upscale_of is not None:
+            return Mode.UPSCALE
         if self.init_image_id is None:
             return Mode.TXT2IMG
         return Mode.INPAINT if self.mask_image_id is not None else Mode.IMG2IMG
@@ -526,8 +796,16 @@ def option_fields() -> tuple[FieldDescription, ...]:
 
 @cache
 def request_fields() -> tuple[FieldDescription, ...]:
-    """Every field a generation request takes: the parameters, then the request's options."""
-    return parameter_fields() + option_fields()
+    """Every field a generation request takes: the parameters (but those only the service
+    sets), then the request's options."""
+    return tuple(d for d in parameter_fields() if d.param.request) + option_fields()
+
+
+def hires_size(width: int, height: int, scale: float | None) -> tuple[int, int]:
+    """A size enlarged `scale` times, each side rounded to a multiple of 8 (the latents' grid)."""
+    if scale is None:
+        return width, height
+    return round(width * scale / 8) * 8, round(height * scale / 8) * 8
 
 
 @cache
@@ -586,6 +864,10 @@ def _checked(description: FieldDescription, value: Any) -> Any:
         if param.required:
             raise InvalidValue(name, f"{name} is required")
         return None
+    if param.kind is Kind.TEXT and param.pattern is not None and isinstance(value, str):
+        if not re.fullmatch(param.pattern, value.strip()):
+            raise InvalidValue(name, f"{name} must be an id (letters, digits, '-' and '_')")
+        return value.strip()
     if param.kind is Kind.TEXT:
         if not isinstance(value, str):
             raise InvalidValue(name, f"{name} must be text")
@@ -610,6 +892,12 @@ def _checked(description: FieldDescription, value: Any) -> Any:
         return value
     if param.kind is Kind.ADAPTERS:
         return _adapters(name, param, value)
+    if param.kind is Kind.NAME:
+        if value == "":
+            return None  # an empty choice is no choice
+        if not isinstance(value, str) or not OFFERED_NAME.fullmatch(value.strip()):
+            raise InvalidValue(name, f"{name} must be a name: letters, digits, '.', '_' and '-'")
+        return value.strip()
     if param.kind is Kind.MODEL:
         if value == "":
             return None  # an empty choice is no choice: the default model
@@ -675,7 +963,11 @@ def _adapters(name: str, param: Param, value: Any) -> tuple[LoraWeight, ...]:
 def _cross_checked(values: dict[str, Any]) -> None:
     """The rules between fields: a variation needs its seed (and is dropped at strength 0); a
     mask and a strength need a starting image, whose strength leaves at least one step to run
-    (diffusers runs `int(steps * strength)` of them); variations are for text to image only."""
+    (diffusers runs `int(steps * strength)` of them); variations are for text to image only;
+    see also `_sampling_checked` and `_hires_checked`."""
+    _sampling_checked(values)
+    _hires_checked(values)
+    _upscale_checked(values)
     if values["variation_seed"] is None and values["variation_strength"] > 0:
         raise InvalidValue("variation_seed", "a variation_strength above 0 needs a variation_seed")
     if values["variation_strength"] == 0:
@@ -697,11 +989,79 @@ def _cross_checked(values: dict[str, Any]) -> None:
         raise InvalidValue("variation_seed", "variations apply to text-to-image only (no init_image_id)")
 
 
+def _sampling_checked(values: dict[str, Any]) -> None:
+    """A spacing of the noise levels only where the scheduler has one to change."""
+    scheduler, schedule = values["scheduler"], values["schedule"]
+    if schedule is Schedule.DEFAULT:
+        return
+    if scheduler in (Scheduler.DPMPP_2M, Scheduler.DPMPP_2M_KARRAS) and schedule is Schedule.KARRAS:
+        # one name for one sampler: DPM++ 2M with Karras spacing is dpmpp_2m_karras
+        values["scheduler"], values["schedule"] = Scheduler.DPMPP_2M_KARRAS, Schedule.DEFAULT
+        return
+    if scheduler is Scheduler.DPMPP_2M_KARRAS:
+        raise InvalidValue(
+            "schedule", "dpmpp_2m_karras is Karras-spaced already: choose dpmpp_2m for another schedule"
+        )
+    if scheduler not in SPACED_SCHEDULERS:
+        allowed = tuple(sorted(s.value for s in SPACED_SCHEDULERS))
+        raise InvalidValue(
+            "schedule",
+            f"the {scheduler.value} scheduler has no {schedule.value} schedule; it applies to: "
+            f"{', '.join(allowed)}",
+            allowed,
+        )
+
+
+def _hires_checked(values: dict[str, Any]) -> None:
+    """The second pass: text to image only, at most MAX_OUTPUT_SIDE a side, with at least one
+    step to run; without a scale its other settings mean nothing and are dropped."""
+    names = ("hires_steps", "hires_denoise", "hires_upscaler")
+    if values["hires_scale"] is None:
+        for name in names:
+            values[name] = None
+        return
+    if values["init_image_id"] is not None:
+        raise InvalidValue("hires_scale", "the hires fix applies to text to image only (no init_image_id)")
+    resolution: Resolution = values["resolution"]
+    width, height = hires_size(resolution.width, resolution.height, values["hires_scale"])
+    if max(width, height) > MAX_OUTPUT_SIDE:
+        largest = math.floor(MAX_OUTPUT_SIDE / max(resolution.width, resolution.height) * 100) / 100
+        raise InvalidValue(
+            "hires_scale",
+            f"{resolution.value} times {values['hires_scale']} is {width}x{height}: at most "
+            f"{MAX_OUTPUT_SIDE} px a side, so a hires_scale of at most {largest} here",
+        )
+    if values["hires_denoise"] is None:
+        values["hires_denoise"] = DEFAULT_HIRES_DENOISE
+    if values["hires_upscaler"] is None:
+        values["hires_upscaler"] = LATENT_UPSCALER
+    steps = values["hires_steps"] or values["steps"]
+    if int(steps * values["hires_denoise"]) < 1:
+        raise InvalidValue(
+            "hires_denoise",
+            f"hires_denoise {values['hires_denoise']} of {steps} steps runs no step: raise it or the steps",
+        )
+
+
+def _upscale_checked(values: dict[str, Any]) -> None:
+    if values["upscale_of"] is None:
+        values["upscale_factor"] = values["upscaler"] = None
+        return
+    if values["upscale_factor"] not in UPSCALE_FACTORS:
+        allowed = tuple(str(f) for f in UPSCALE_FACTORS)
+        raise InvalidValue("factor", f"an upscale factor is one of: {', '.join(allowed)}", allowed)
+    if values["upscaler"] is None:
+        values["upscaler"] = LANCZOS_UPSCALER
+
+
 def without_inactive(values: dict[str, Any]) -> dict[str, Any]:
     """`values` without a variation that does nothing (no strength above 0, or no seed)."""
     if not values.get("variation_strength") or values.get("variation_seed") is None:
         values.pop("variation_strength", None)
         values.pop("variation_seed", None)
+    if values.get("hires_scale") is None:
+        for name in ("hires_scale", "hires_steps", "hires_denoise", "hires_upscaler"):
+            values.pop(name, None)
     return values
 
 

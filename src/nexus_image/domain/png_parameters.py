@@ -16,10 +16,16 @@ from typing import Any
 
 from nexus_image.domain.parameters import (
     A1111_SAMPLERS,
+    A1111_SCHEDULES,
+    LANCZOS_UPSCALER,
+    LATENT_UPSCALER,
     MODEL_NAME,
+    OFFERED_NAME,
     Fallback,
     FieldDescription,
+    GenerationParameters,
     Kind,
+    Schedule,
     Scheduler,
     parameter_fields,
     without_inactive,
@@ -35,8 +41,9 @@ SCHEDULE_TYPE = "Schedule type"  # A1111 writes Karras apart from the sampler's 
 
 
 def generate_fields() -> tuple[str, ...]:
-    """The fields of a generate request that a PNG's parameters may fill: every declared one."""
-    return tuple(d.name for d in parameter_fields())
+    """The fields of a generate request that a PNG's parameters may fill: every declared one
+    that a request takes."""
+    return tuple(d.name for d in parameter_fields() if d.param.request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +73,12 @@ def _ours(text: str) -> FoundParameters | None:
     if not isinstance(found, dict) or not isinstance(found.get("prompt"), str):
         return None
     names = generate_fields()
+    if isinstance(found.get("prompt_template"), str):  # drawn again from the seed: the same text
+        found["prompt"] = found.pop("prompt_template")
+    if isinstance(found.get("negative_template"), str):
+        found["negative_prompt"] = found.pop("negative_template")
     parameters = without_inactive({k: found[k] for k in names if found.get(k) is not None})
-    extra = {k: str(v) for k, v in found.items() if k not in names}
+    extra = {k: str(v) for k, v in found.items() if k not in names and v is not None}
     model = parameters.get("model")
     if model is not None and not (isinstance(model, str) and MODEL_NAME.fullmatch(model)):
         extra["model"] = str(parameters.pop("model"))[:200]  # an old PNG's description of its model
@@ -137,9 +148,16 @@ def _settings(settings: dict[str, str], parameters: dict[str, Any]) -> dict[str,
     """Move what has an equivalent into `parameters` (each declared field by its A1111 label);
     the rest is returned as it was written."""
     rest = dict(settings)
+    if "Hires upscale" not in rest and "Denoising strength" in rest:
+        settings = {k: v for k, v in settings.items() if k != "Denoising strength"}  # image to image's
+    for template, name in (("Template", "prompt"), ("Negative Template", "negative_prompt")):
+        if rest.get(template, "").strip():
+            parameters[name] = rest.pop(template).strip()  # drawn again from the seed: the same text
     for description in parameter_fields():
         label = description.param.a1111
-        if label is None or label not in rest:
+        if label is None or label not in rest or not description.param.request:
+            continue
+        if label == "Denoising strength" and "Hires upscale" not in settings:
             continue
         text = rest.pop(label)
         value = _setting(description, text, rest)
@@ -167,16 +185,25 @@ def _setting(description: FieldDescription, text: str, rest: dict[str, str]) -> 
     if param.kind is Kind.NUMBER:
         number = _number(text, low, high)
         return None if number is None or (param.above_low and number == low) else number
+    if param.kind is Kind.FLAG:
+        return {"true": True, "false": False}.get(text.strip().lower())
+    if param.kind is Kind.NAME:
+        name = text.strip()
+        if name.lower() in (LATENT_UPSCALER, LANCZOS_UPSCALER):
+            return name.lower()
+        return name if OFFERED_NAME.fullmatch(name) else None
     if param.kind is not Kind.CHOICE or param.choices is None:
         return None
+    if param.choices is Schedule:
+        found_schedule = {v.lower(): k for k, v in A1111_SCHEDULES.items()}.get(text.strip().lower())
+        return found_schedule.value if found_schedule is not None else None
     if param.choices is Scheduler:
-        schedule = rest.pop(SCHEDULE_TYPE, "")
+        schedule = rest.get(SCHEDULE_TYPE, "")
         name = text.strip().lower()
-        if schedule.strip().lower() == "karras" and not name.endswith("karras"):
+        if schedule.strip().lower() == "karras" and f"{name} karras" in A1111_SAMPLERS:
+            rest.pop(SCHEDULE_TYPE)  # DPM++ 2M Karras is a scheduler of its own here
             name = f"{name} karras"
         found = A1111_SAMPLERS.get(name)
-        if found is None and schedule:
-            rest[SCHEDULE_TYPE] = schedule
         return found.value if found is not None else None
     values = {choice.value for choice in param.choices}
     return text.strip() if text.strip() in values else None
@@ -195,3 +222,61 @@ def _number(value: str | None, low: float, high: float) -> float | None:
     except ValueError:
         return None
     return number if number is not None and low <= number <= high else None
+
+
+# Our schedulers as AUTOMATIC1111 names its samplers (its Karras variant is a schedule type).
+A1111_SAMPLER_NAMES: dict[Scheduler, str] = {
+    Scheduler.DPMPP_2M: "DPM++ 2M",
+    Scheduler.DPMPP_2M_KARRAS: "DPM++ 2M",
+    Scheduler.EULER: "Euler",
+    Scheduler.EULER_ANCESTRAL: "Euler a",
+    Scheduler.DDIM: "DDIM",
+    Scheduler.UNIPC: "UniPC",
+    Scheduler.PNDM: "PLMS",
+    Scheduler.LCM: "LCM",
+    Scheduler.TCD: "TCD",
+}
+A1111_UPSCALER_NAMES = {LATENT_UPSCALER: "Latent", LANCZOS_UPSCALER: "Lanczos"}
+
+
+def _a1111_value(description: FieldDescription, value: object) -> str | None:
+    if value is None or value == () or description.param.kind is Kind.ADAPTERS:
+        return None
+    if isinstance(value, Scheduler):
+        return A1111_SAMPLER_NAMES[value]
+    if isinstance(value, Schedule):
+        return A1111_SCHEDULES[value]
+    if isinstance(value, bool):
+        return str(value)
+    if description.param.kind is Kind.NAME and isinstance(value, str):
+        value = A1111_UPSCALER_NAMES.get(value, value)
+    text = value.value if hasattr(value, "value") else str(value)
+    return json.dumps(text) if any(c in text for c in ',:"\n') else text
+
+
+def a1111_text(parameters: GenerationParameters, model: str | None = None) -> str:
+    """The parameters as AUTOMATIC1111 writes them in a PNG: the prompt, `Negative prompt: …`,
+    then one line of `Label: value` settings (each declared field by its A1111 label; the
+    defaults that A1111 leaves out — clip skip 1, no tiling, the scheduler's own schedule —
+    left out too). `automatic1111` reads it back to the same request."""
+    settings: list[tuple[str, str]] = []
+    values = without_inactive(parameters.to_dict())
+    for description in parameter_fields():
+        label = description.param.a1111
+        if label is None or label == "Negative prompt" or description.name not in values:
+            continue
+        value = getattr(parameters, description.name)
+        if description.name == "schedule" and parameters.scheduler is Scheduler.DPMPP_2M_KARRAS:
+            value = Schedule.KARRAS
+        if value == description.default and description.name in ("clip_skip", "tiling", "schedule"):
+            continue
+        text = _a1111_value(description, value)
+        if text is not None:
+            settings.append((label, text))
+    if model:
+        settings.append(("Model", json.dumps(model) if "," in model else model))
+    lines = [parameters.prompt]
+    if parameters.negative_prompt:
+        lines.append(f"{NEGATIVE} {parameters.negative_prompt}")
+    lines.append(", ".join(f"{label}: {text}" for label, text in settings))
+    return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -62,8 +63,15 @@ class Pricing:
 
     img2img: Mapping[Resolution, int] = field(default_factory=dict)
     inpaint: Mapping[Resolution, int] = field(default_factory=dict)
+    upscale_per_megapixel: float = 2.0  # an upscale's price by its output's size (at least 1)
+
+    def upscale_cost(self, width: int, height: int) -> int:
+        """An upscale's price: its output's megapixels times `upscale_per_megapixel`, rounded up."""
+        return max(1, math.ceil(width * height / 1_000_000 * self.upscale_per_megapixel - 1e-9))
 
     def __post_init__(self) -> None:
+        if not 0 < self.upscale_per_megapixel <= 1000:
+            raise InvalidValue("upscale_price", "the upscale price per megapixel must be above 0")
         for table in (self.img2img, self.inpaint):
             for resolution, cost in table.items():
                 if isinstance(cost, bool) or not isinstance(cost, int) or cost < 1:
@@ -82,7 +90,7 @@ class Pricing:
         }
 
     @classmethod
-    def parse(cls, img2img: str = "", inpaint: str = "") -> Pricing:
+    def parse(cls, img2img: str = "", inpaint: str = "", upscale_per_megapixel: float = 2.0) -> Pricing:
         """From "512x512=6,1024x1024=25" (empty: as text to image)."""
 
         def one(text: str, name: str) -> dict[Resolution, int]:
@@ -96,4 +104,4 @@ class Pricing:
                 table[Resolution.parse(resolution)] = int(cost)
             return table
 
-        return cls(one(img2img, "img2img_prices"), one(inpaint, "inpaint_prices"))
+        return cls(one(img2img, "img2img_prices"), one(inpaint, "inpaint_prices"), upscale_per_megapixel)

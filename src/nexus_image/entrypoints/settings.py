@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nexus_image.domain.errors import InvalidValue
+from nexus_image.domain.fast_modes import FastMode, parse_fast_modes
 from nexus_image.domain.parameters import MODEL_NAME
 from nexus_image.domain.queue import TierPolicy
 from nexus_image.domain.resolution import Pricing
@@ -97,8 +98,14 @@ class Settings(BaseSettings):
     block_unsafe_outputs: bool = False  # an image flagged unsafe fails its job (refunded)
     live_previews: bool = True  # `processing` events carry a small WebP of the image so far, ≤ 2/s
     lora_dir: Path | None = None  # the allowed LoRA adapters: NAME.safetensors files
+    wildcard_dir: Path | None = None  # dynamic prompts' `__name__` wildcards: NAME.txt files, subfolders too
+    upscaler_dir: Path | None = None  # the allowed upscalers: NAME.safetensors or NAME.pth ESRGAN files
     img2img_prices: str = ""  # "512x512=6,1024x1024=25": image to image; unset: as text to image
     inpaint_prices: str = ""  # the same for inpainting
+    upscale_price_per_megapixel: float = Field(default=2.0, gt=0, le=1000)  # of the upscaled image
+    # few-step modes by name, JSON: {"lcm": {"lora": "lcm-lora-sdv1-5", "scheduler": "lcm",
+    # "steps": 4, "guidance": 1.5, "price": 0.5}} (price: a factor of the image's price)
+    fast_modes: str = ""
     max_uploads_per_user: int = Field(default=100, ge=1)
     upload_quota_mb: int = Field(default=200, ge=1)  # each user's uploads together
     max_batch: int = Field(default=1, ge=1, le=16)
@@ -216,7 +223,20 @@ class Settings(BaseSettings):
 
     @property
     def pricing(self) -> Pricing:
-        return Pricing.parse(self.img2img_prices, self.inpaint_prices)
+        return Pricing.parse(self.img2img_prices, self.inpaint_prices, self.upscale_price_per_megapixel)
+
+    @field_validator("fast_modes")
+    @classmethod
+    def _fast_modes(cls, value: str) -> str:
+        try:
+            parse_fast_modes(value)
+        except InvalidValue as error:
+            raise ValueError(error.message) from None
+        return value
+
+    @property
+    def fast_mode_table(self) -> dict[str, FastMode]:
+        return parse_fast_modes(self.fast_modes)
 
     @field_validator("moderation_relaxed")
     @classmethod

@@ -5,6 +5,7 @@ the loaded components), with LoRA adapters loaded beside the model and switched 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import threading
 import time
@@ -14,15 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from nexus_image.adapters.diffusers.device import Placement, choose_placement
+from nexus_image.adapters.diffusers.hires import enlarged_latents, enlarged_picture, seamless
 from nexus_image.adapters.diffusers.loading import load_pipeline
-from nexus_image.adapters.diffusers.prompt_window import (
-    FittedPrompt,
-    fit_for,
-    silence_library_truncation_warning,
-)
+from nexus_image.adapters.diffusers.prompt_weights import encode_batch
 from nexus_image.application.errors import GenerationError, GenerationInterrupted
 from nexus_image.application.ports import PreviewingStepCallback, RawImage, RenderSpec, StepCallback
-from nexus_image.domain.parameters import GenerationParameters, LoraWeight, Mode
+from nexus_image.application.ports.upscaling import Upscaler
+from nexus_image.domain.parameters import LATENT_UPSCALER, GenerationParameters, LoraWeight, Mode, Schedule
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +33,40 @@ SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
     "ddim": ("DDIMScheduler", {}),
     "unipc": ("UniPCMultistepScheduler", {}),
     "pndm": ("PNDMScheduler", {"skip_prk_steps": True}),
+    "lcm": ("LCMScheduler", {}),
+    "tcd": ("TCDScheduler", {}),
 }
 
 
 class _Stop(Exception):
     """Raised from the step callback to leave the denoising loop without decoding."""
+
+
+class _Passes:
+    """The pipeline's step callback over one or two passes (a hires fix's): the steps count on
+    from the first pass into the second, out of both passes' total, so watchers see one
+    progress; it stops the run when `on_step` says so and hands out previews."""
+
+    def __init__(self, on_step: StepCallback, later_steps: int) -> None:
+        self.on_step = on_step
+        self.watcher = on_step if isinstance(on_step, PreviewingStepCallback) else None
+        self.later = later_steps  # the steps of the passes still to come
+        self.done = 0  # the steps of the passes already run
+        self.current = 0
+
+    def next_pass(self) -> None:
+        self.done, self.later = self.done + self.current, 0
+
+    def __call__(self, pipeline: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        self.current = int(pipeline.num_timesteps)
+        total = self.done + self.current + self.later
+        at = self.done + step + 1
+        if not self.on_step(at, total):
+            raise _Stop()
+        watcher = self.watcher
+        if watcher is not None and watcher.wants_preview(at, total) and "latents" in kwargs:
+            watcher.preview(at, total, latent_previews(kwargs["latents"]))
+        return kwargs
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +84,7 @@ class GeneratorOptions:
     compile_mode: str = "reduce-overhead"  # reduce-overhead / max-autotune use CUDA graphs
     warm_up: tuple[str, ...] = ()  # "WIDTHxHEIGHT" run once at load (compiles them, fills caches)
     lora_dir: Path | None = None  # the operator's allowed LoRA files: NAME.safetensors
+    upscaler: Upscaler | None = None  # the hires fix's upscaler models (Lanczos and latent need none)
     loras_kept: int = 8  # adapters kept loaded (least recently used ones are deleted past this)
 
 
@@ -67,6 +96,7 @@ class DiffusersGenerator:
         self._pipe: Any = None
         self._placement: Placement | None = None
         self._schedulers: dict[str, Any] = {}
+        self._scheduler_config: dict[str, Any] = {}
         self._modes: dict[str, Any] = {}  # img2img / inpaint pipelines made from the loaded one
         self._adapters: dict[str, str] = {}  # LoRA name -> adapter name, least recently used first
         self._adapters_made = 0
@@ -120,7 +150,6 @@ class DiffusersGenerator:
             diffusers_logging.disable_progress_bar()
             transformers_logging.disable_progress_bar()
             transformers_logging.set_verbosity_error()
-            silence_library_truncation_warning()  # prompts are fitted to the window before each run
             o = self.options
             placement = choose_placement(o.device, o.dtype, o.threads, o.low_memory)
             torch.set_num_threads(placement.threads)
@@ -131,6 +160,7 @@ class DiffusersGenerator:
             if placement.low_memory:
                 self._save_memory(pipe)
             self._pipe, self._placement = pipe, placement
+            self._scheduler_config = dict(pipe.scheduler.config)  # the model's, before any switch
             log.info(
                 "model loaded: %s on %s (%s)%s",
                 self.model_name,
@@ -190,16 +220,29 @@ class DiffusersGenerator:
         pipe.vae.enable_slicing()
         pipe.vae.enable_tiling()
 
-    def _scheduler(self, name: str) -> Any:
-        if name not in self._schedulers:
+    def _scheduler(self, name: str, schedule: str = Schedule.DEFAULT.value) -> Any:
+        """The scheduler called `name` (made once from the model's own config), its noise levels
+        spaced by `schedule` where it is not the scheduler's default."""
+        key = f"{name}/{schedule}"
+        if key not in self._schedulers:
             import diffusers
 
             if name not in SCHEDULERS:
                 raise GenerationError(f"unknown scheduler {name!r}")
             class_name, extra = SCHEDULERS[name]
             cls = getattr(diffusers, class_name)
-            self._schedulers[name] = cls.from_config(self._pipe.scheduler.config, **extra)
-        return self._schedulers[name]
+            if schedule != Schedule.DEFAULT.value or "use_karras_sigmas" not in extra:
+                # each spacing said outright: the model's config may name one of its own
+                spacings = {
+                    f"use_{s.value}_sigmas": s.value == schedule
+                    for s in Schedule
+                    if s is not Schedule.DEFAULT
+                }
+                takes = inspect.signature(cls.__init__).parameters
+                extra = {**extra, **{k: v for k, v in spacings.items() if k in takes}}
+            with _quiet():  # "config attributes … will be ignored": the model's own, meant for another
+                self._schedulers[key] = cls.from_config(self._scheduler_config, **extra)
+        return self._schedulers[key]
 
     def _pipeline(self, mode: str) -> Any:
         """The pipeline of `mode`, made once from the loaded one: the same UNet, VAE, text
@@ -281,11 +324,8 @@ class DiffusersGenerator:
             raise ValueError("width and height must be multiples of 8")
         self.load()
         with self._lock:
-            # Each spec's prompts cut to the text encoder's window (style text first, the user's
-            # words last), once: a cut of the user's words is logged, not repeated on a retry.
-            prompts = [fit_for(self._pipe, s.prompt, s.negative) for s in specs]
             try:
-                return self._run(specs, prompts, on_step)
+                return self._run(specs, on_step)
             except _Stop:
                 raise GenerationInterrupted("stopped between steps") from None
             except GenerationInterrupted:
@@ -296,16 +336,11 @@ class DiffusersGenerator:
                 log.warning("out of memory: enabling attention and VAE slicing and retrying once")
                 self._recover_memory()
                 try:
-                    return self._run(specs, prompts, on_step)
+                    return self._run(specs, on_step)
                 except _Stop:
                     raise GenerationInterrupted("stopped between steps") from None
 
-    def _run(
-        self,
-        specs: list[RenderSpec],
-        prompts: list[tuple[FittedPrompt, FittedPrompt]],
-        on_step: StepCallback,
-    ) -> list[RawImage]:
+    def _run(self, specs: list[RenderSpec], on_step: StepCallback) -> list[RawImage]:
         import numpy as np
         import torch
 
@@ -314,7 +349,7 @@ class DiffusersGenerator:
         assert placement is not None
         self._use_loras(settings.loras)
         pipe = self._pipeline(first.mode)
-        pipe.scheduler = self._scheduler(settings.scheduler)
+        pipe.scheduler = self._scheduler(settings.scheduler, settings.schedule)
         gen_device = "cuda" if placement.device.startswith("cuda") else "cpu"
         generators = [torch.Generator(device=gen_device).manual_seed(s.parameters.seed) for s in specs]
         # The initial noise is drawn here only when a spec asks for a variation; drawn from the
@@ -332,32 +367,74 @@ class DiffusersGenerator:
                 inputs["mask_image"] = [_picture(spec.mask_image, spec) for spec in specs]
             else:
                 del inputs["width"], inputs["height"]  # image to image keeps the image's size
+        hires = settings.hires_scale is not None and first.mode == Mode.TXT2IMG.value
+        passes = _Passes(on_step, settings.hires_pass_steps if hires else 0)
+        latent = hires and settings.hires_upscaler == LATENT_UPSCALER
 
-        watcher = on_step if isinstance(on_step, PreviewingStepCallback) else None
-
-        def callback(pipeline: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-            total = int(pipeline.num_timesteps)
-            if not on_step(step + 1, total):
-                raise _Stop()
-            if watcher is not None and watcher.wants_preview(step + 1, total) and "latents" in kwargs:
-                watcher.preview(step + 1, total, latent_previews(kwargs["latents"]))
-            return kwargs
-
-        with torch.inference_mode():
+        with torch.inference_mode(), seamless(pipe, settings.tiling):
+            # Weighted and read whole, in 75-token chunks (AUTOMATIC1111's way), after the LoRA
+            # switch: an adapter may change the text encoder too.
+            embeds, negative_embeds = encode_batch(
+                pipe,
+                [spec.prompt for spec in specs],
+                [spec.negative for spec in specs],
+                settings.clip_skip,
+            )
             result = pipe(
-                prompt=[prompt.text for prompt, _ in prompts],
-                negative_prompt=[negative.text for _, negative in prompts],
+                prompt_embeds=embeds,
+                negative_prompt_embeds=negative_embeds,
                 num_inference_steps=settings.steps,
                 guidance_scale=settings.guidance,
                 generator=generators,
-                output_type="np",
-                callback_on_step_end=callback,
+                output_type="latent" if latent else "np",
+                callback_on_step_end=passes,
                 **inputs,
             )
-        pixels = (np.clip(result.images, 0.0, 1.0) * 255).round().astype("uint8")
+            images = result.images
+            if hires:
+                width, height = settings.drawn_size
+                images = self._second_pass(specs, images, (embeds, negative_embeds), generators, passes)
+                return [RawImage(width, height, p.tobytes()) for p in images]
+        pixels = (np.clip(images, 0.0, 1.0) * 255).round().astype("uint8")
         if first.mode == Mode.INPAINT.value:
             pixels = np.stack([_keep_unmasked(p, spec) for p, spec in zip(pixels, specs, strict=True)])
         return [RawImage(first.width, first.height, p.tobytes()) for p in pixels]
+
+    def _second_pass(
+        self,
+        specs: list[RenderSpec],
+        first: Any,
+        embeds: tuple[Any, Any],
+        generators: list[Any],
+        passes: _Passes,
+    ) -> Any:
+        """The hires fix's second pass: the first pass enlarged (latents, or pixels by an
+        upscaler) and redrawn at the final size over `hires_denoise` of the way, with the same
+        prompts and the same generators (their noise carries on: the same seed, the same image)."""
+        import numpy as np
+
+        settings = specs[0].parameters
+        width, height = settings.drawn_size
+        name = settings.hires_upscaler or LATENT_UPSCALER
+        if name == LATENT_UPSCALER:
+            image: Any = enlarged_latents(first, width, height)
+        else:
+            image = [enlarged_picture(p, width, height, name, self.options.upscaler) for p in first]
+        pipe = self._pipeline(Mode.IMG2IMG.value)
+        pipe.scheduler = self._scheduler(settings.scheduler, settings.schedule)
+        passes.next_pass()
+        result = pipe(
+            prompt_embeds=embeds[0],
+            negative_prompt_embeds=embeds[1],
+            image=image,
+            strength=settings.hires_denoise,
+            num_inference_steps=settings.hires_steps or settings.steps,
+            guidance_scale=settings.guidance,
+            generator=generators,
+            output_type="np",
+            callback_on_step_end=passes,
+        )
+        return (np.clip(result.images, 0.0, 1.0) * 255).round().astype("uint8")
 
     def _initial_noise(self, specs: list[RenderSpec], generators: list[Any], device: str) -> Any:
         """Each image's starting latents: its seed's Gaussian noise, or for a variation the

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 
+from nexus_image.adapters.memory.presets import MemoryPresets
 from nexus_image.adapters.memory.queue_state import MemoryQueue, QueueState
 from nexus_image.adapters.memory.repositories import (
     MemoryAccounts,
@@ -28,6 +29,7 @@ from nexus_image.domain.account import LedgerEntry, TokenAccount
 from nexus_image.domain.album import Album
 from nexus_image.domain.events import DomainEvent
 from nexus_image.domain.job import ImageJob
+from nexus_image.domain.preset import Preset
 from nexus_image.domain.service_key import ServiceKey
 from nexus_image.domain.upload import Upload
 
@@ -50,6 +52,7 @@ class MemoryStore:
     queue: QueueState = field(default_factory=QueueState)
     webhooks: WebhookState = field(default_factory=WebhookState)
     service_keys: dict[str, ServiceKey] = field(default_factory=dict)
+    presets: dict[str, Preset] = field(default_factory=dict)
     queue_lock: threading.Lock = field(default_factory=threading.Lock)  # the queue's own lock
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -75,6 +78,7 @@ class MemoryUnitOfWork:
         self.queue = MemoryQueue(self.store, self.jobs)
         self.webhooks = MemoryWebhooks(self.store)
         self.service_keys = MemoryServiceKeys(self.store)
+        self.presets = MemoryPresets(self.store)
 
     def __enter__(self) -> MemoryUnitOfWork:
         return self
@@ -101,6 +105,7 @@ class MemoryUnitOfWork:
             self.queue,
             self.service_keys,
             self.webhooks,
+            self.presets,
         )
         with self.store.lock:
             for part in parts:

@@ -28,7 +28,8 @@ class PatternGenerator:
             self.calls.append(list(specs))
             if self.fail_with is not None:
                 raise GenerationError(str(self.fail_with)) from self.fail_with
-            total = specs[0].parameters.steps
+            # a hires fix's second pass counts too (as the diffusers generator reports it)
+            total = specs[0].parameters.steps + specs[0].parameters.hires_pass_steps
             for step in range(1, total + 1):
                 if not on_step(step, total):
                     raise GenerationInterrupted("stopped between denoising steps")
@@ -60,8 +61,8 @@ class PatternGenerator:
         adapters = ",".join(f"{lora.name}:{lora.weight}" for lora in settings.loras)
         key = f"{settings.seed}|{spec.prompt}|{spec.negative}" + (f"|{adapters}" if adapters else "")
         digest = hashlib.sha256(key.encode()).digest()
-        row = bytes((digest[(x * 3 + c) % 32] + x) % 256 for x in range(spec.width) for c in range(3))
-        pixels = b"".join(
-            bytes((b + y) % 256 for b in row) if y % 64 == 0 else row for y in range(spec.height)
-        )
-        return RawImage(spec.width, spec.height, pixels)
+        hires = settings.hires_scale is not None and spec.init_image is None
+        width, height = settings.drawn_size if hires else (spec.width, spec.height)
+        row = bytes((digest[(x * 3 + c) % 32] + x) % 256 for x in range(width) for c in range(3))
+        pixels = b"".join(bytes((b + y) % 256 for b in row) if y % 64 == 0 else row for y in range(height))
+        return RawImage(width, height, pixels)

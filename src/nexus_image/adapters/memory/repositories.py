@@ -14,13 +14,14 @@ from nexus_image.domain.account import LedgerEntry, TokenAccount
 from nexus_image.domain.album import Album
 from nexus_image.domain.events import DomainEvent
 from nexus_image.domain.job import ImageJob, JobStatus
+from nexus_image.domain.preset import Preset
 from nexus_image.domain.webhooks import WebhookEvent
 
 if TYPE_CHECKING:
     from nexus_image.adapters.memory.database import MemoryStore
 
 
-E = TypeVar("E", ImageJob, Album)
+E = TypeVar("E", ImageJob, Album, Preset)
 
 
 def _page(items: list[E], page: int, size: int) -> Page[E]:

@@ -17,7 +17,9 @@ from nexus_image.domain.album import Album
 from nexus_image.domain.events import DomainEvent, event_from_dict
 from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.parameters import GenerationParameters
+from nexus_image.domain.preset import Preset
 from nexus_image.domain.safety import OutputSafety
+from nexus_image.domain.styles import Style
 
 
 def job_values(job: ImageJob) -> dict[str, Any]:
@@ -110,6 +112,39 @@ def album_from_row(row: RowMapping, image_ids: list[str]) -> Album:
         name=row["name"],
         created_at=row["created_at"],
         image_ids=image_ids,
+        version=row["version"],
+    )
+
+
+def preset_values(preset: Preset) -> dict[str, Any]:
+    """Every column except `version`, which only the repository moves."""
+    return {
+        "id": preset.id,
+        "owner_id": preset.owner_id,
+        "name": preset.name,
+        "template": preset.template,
+        "negative_prompt": preset.negative_prompt,
+        "style": preset.style.value if preset.style is not None else None,
+        "parameters": preset.parameters,
+        "is_public": preset.is_public,
+        "created_at": preset.created_at,
+        "updated_at": preset.updated_at,
+    }
+
+
+def preset_from_row(row: RowMapping) -> Preset:
+    stored = row["parameters"]
+    return Preset(
+        id=row["id"],
+        owner_id=row["owner_id"],
+        name=row["name"],
+        template=row["template"],
+        negative_prompt=row["negative_prompt"],
+        style=Style(row["style"]) if row["style"] is not None else None,
+        parameters=dict(json.loads(stored) if isinstance(stored, str) else stored),
+        is_public=bool(row["is_public"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
         version=row["version"],
     )
 

@@ -372,3 +372,30 @@ service_keys = sa.Table(
     sa.Column("rate_limit_per_minute", sa.Integer(), nullable=True),
     sa.CheckConstraint("rate_limit_per_minute IS NULL OR rate_limit_per_minute >= 1", name="rate_limit"),
 )
+
+# Users' presets: names unique per owner; `parameters` is the JSON object of generation fields
+# the domain checked. "My presets" and the shared gallery are both newest first.
+presets = sa.Table(
+    "presets",
+    metadata,
+    sa.Column("id", identifier(), primary_key=True),
+    sa.Column("owner_id", sa.String(USER), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("template", sa.Text(), nullable=False),
+    sa.Column("negative_prompt", sa.Text(), nullable=False),
+    sa.Column("style", sa.String(16), nullable=True),
+    sa.Column("parameters", json_document(), nullable=False),
+    sa.Column("is_public", sa.Boolean(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.UniqueConstraint("owner_id", "name", name="uq_presets_owner_name"),
+)
+sa.Index("ix_presets_owner_created", presets.c.owner_id, presets.c.created_at, presets.c.id)
+sa.Index(
+    "ix_presets_public",
+    presets.c.created_at,
+    presets.c.id,
+    postgresql_where=sa.text("is_public"),
+    sqlite_where=sa.text("is_public = 1"),
+)

@@ -15,6 +15,7 @@ from nexus_image.adapters.sqlalchemy.base import SqlRepository
 from nexus_image.adapters.sqlalchemy.engine import translated
 from nexus_image.adapters.sqlalchemy.jobs import SqlJobs
 from nexus_image.adapters.sqlalchemy.outbox import SqlAudit, SqlOutbox
+from nexus_image.adapters.sqlalchemy.presets import SqlPresets
 from nexus_image.adapters.sqlalchemy.queue import SqlQueue
 from nexus_image.adapters.sqlalchemy.rate_limit import SqlRateLimitLog
 from nexus_image.adapters.sqlalchemy.service_keys import SqlServiceKeys
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
         self.queue = SqlQueue(self)
         self.webhooks = SqlWebhooks(self)
         self.service_keys = SqlServiceKeys(self)
+        self.presets = SqlPresets(self)
         self._parts: tuple[SqlRepository, ...] = (
             self.jobs,
             self.albums,
@@ -58,6 +60,7 @@ class SqlUnitOfWork:
             self.uploads,
             self.queue,
             self.service_keys,
+            self.presets,
         )
 
     def connection(self) -> Connection:

@@ -31,6 +31,7 @@ from nexus_image.application.ports.messaging import BatchEventPublisher, Deliver
 from nexus_image.application.ports.metrics import Metrics, NullMetrics
 from nexus_image.application.ports.moderation import ModerationVerdict, PromptModerator
 from nexus_image.application.ports.outbox import Outbox, OutboxRecord
+from nexus_image.application.ports.presets import PresetRepository
 from nexus_image.application.ports.queue import (
     InRotation,
     Leadership,
@@ -52,8 +53,17 @@ from nexus_image.application.ports.service_keys import ServiceKeyRepository
 from nexus_image.application.ports.storage import ObjectStorage, StoredObject
 from nexus_image.application.ports.system import Clock, IdGenerator, SeedSource
 from nexus_image.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from nexus_image.application.ports.upscaling import (
+    LANCZOS,
+    MAX_UPSCALE_FACTOR,
+    Upscaler,
+    UpscalerCatalog,
+    UpscalerInfo,
+)
 
 __all__ = [
+    "LANCZOS",
+    "MAX_UPSCALE_FACTOR",
     "AccountRepository",
     "AlbumRepository",
     "AuditLog",
@@ -94,6 +104,7 @@ __all__ = [
     "Outbox",
     "OutboxRecord",
     "Page",
+    "PresetRepository",
     "PreviewingStepCallback",
     "PromptModerator",
     "QueueRepository",
@@ -109,6 +120,9 @@ __all__ = [
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UploadRepository",
+    "Upscaler",
+    "UpscalerCatalog",
+    "UpscalerInfo",
     "WorkerSeat",
     "default_model",
 ]

@@ -9,6 +9,7 @@ from typing import Protocol
 from nexus_image.application.ports.audit import AuditLog
 from nexus_image.application.ports.limits import RateLimitLog
 from nexus_image.application.ports.outbox import Outbox
+from nexus_image.application.ports.presets import PresetRepository
 from nexus_image.application.ports.queue import QueueRepository
 from nexus_image.application.ports.repositories import (
     AccountRepository,
@@ -49,6 +50,8 @@ class UnitOfWork(Protocol):
     def webhooks(self) -> WebhookRepository: ...
     @property
     def service_keys(self) -> ServiceKeyRepository: ...
+    @property
+    def presets(self) -> PresetRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

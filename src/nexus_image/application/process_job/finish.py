@@ -27,14 +27,16 @@ from nexus_image.application.process_outcome import Outcome, ProcessOutcome
 from nexus_image.application.storage_keys import image_key, thumbnail_key
 from nexus_image.application.transactions import in_transaction, record
 from nexus_image.domain.job import ImageJob
+from nexus_image.domain.png_parameters import a1111_text
 from nexus_image.domain.safety import OutputSafety
 from nexus_image.domain.transition import Transition
 
 
 def png_metadata(job: ImageJob, model_name: str) -> dict[str, str]:
     """The text chunks of a job's PNG, in this order: every parameter (lists as JSON), then the
-    job id, the model, the prompts the model saw, and all parameters with the model as one JSON
-    object. Readers of our PNGs rely on these keys and spellings."""
+    job id, the model, the prompts the model saw, all parameters with the model as one JSON
+    object, and the same as AUTOMATIC1111 writes them (what other tools read). Readers of our
+    PNGs rely on these keys and spellings."""
     prompt, negative = job.parameters.styled_prompts()
     params = job.parameters.to_dict()
     meta = {k: json.dumps(v) if isinstance(v, list) else str(v) for k, v in params.items()}
@@ -44,6 +46,7 @@ def png_metadata(job: ImageJob, model_name: str) -> dict[str, str]:
         styled_prompt=prompt,
         styled_negative_prompt=negative,
         parameters=json.dumps({**params, "model": model_name}, sort_keys=True),
+        a1111_parameters=a1111_text(job.parameters, model_name),
     )
     return meta
 

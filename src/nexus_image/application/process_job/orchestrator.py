@@ -24,6 +24,7 @@ from nexus_image.application.ports import (
     RenderSpec,
     UnitOfWorkFactory,
 )
+from nexus_image.application.ports.upscaling import Upscaler
 from nexus_image.application.process_job.claim import ClaimJobs
 from nexus_image.application.process_job.finish import FinishImage
 from nexus_image.application.process_job.render import Pacing, RenderBatch, batches
@@ -83,6 +84,7 @@ class ProcessJobs:
         previews: bool = True,
         progress_every: timedelta = timedelta(seconds=0.25),
         preview_every: timedelta = timedelta(seconds=0.5),
+        upscaler: Upscaler | None = None,
     ) -> ProcessJobs:
         """The three stages over one set of ports, sharing one claim (the "still ours" rule)
         and one storage retry policy."""
@@ -100,6 +102,7 @@ class ProcessJobs:
             decoder=decoder,
             live_events=live_events,
             pacing=Pacing(progress_every=progress_every, previews=previews, preview_every=preview_every),
+            upscaler=upscaler,
         )
         finish = FinishImage(
             claim,

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from nexus_image.application.errors import NotFound, QueueUnavailable
+from nexus_image.application.errors import GenerationInterrupted, NotFound, QueueUnavailable
 from nexus_image.application.ports import (
     BatchImageGenerator,
     Clock,
@@ -21,12 +21,13 @@ from nexus_image.application.ports import (
     RawImage,
     RenderSpec,
 )
+from nexus_image.application.ports.upscaling import Upscaler
 from nexus_image.application.process_job.claim import ClaimJobs
 from nexus_image.application.process_job.retry import StorageRetry
-from nexus_image.application.storage_keys import upload_key
+from nexus_image.application.storage_keys import image_key, upload_key
 from nexus_image.domain.events import DomainEvent
 from nexus_image.domain.job import ImageJob
-from nexus_image.domain.parameters import BatchKey
+from nexus_image.domain.parameters import BatchKey, Mode
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +72,20 @@ class RenderBatch:
     decoder: ImageDecoder | None = None  # starting images and masks (image to image, inpainting)
     live_events: EventPublisher | None = None
     pacing: Pacing = field(default_factory=Pacing)
+    upscaler: Upscaler | None = None  # upscale jobs (none here: they fail, refunded)
 
     def spec(self, job: ImageJob) -> RenderSpec:
         """What the generator renders for `job`: with a starting image (and mask), read from
-        storage and decoded at the job's size. Raises when they cannot be read."""
+        storage and decoded at the job's size; for an upscale, its source image as stored.
+        Raises when they cannot be read."""
         p = job.parameters
-        if p.init_image_id is None:
+        if p.init_image_id is None and p.upscale_of is None:
             return RenderSpec.of(p)
         if self.decoder is None:
             raise NotFound("image decoder", "for starting images on this worker")
         decoder = self.decoder
+        if p.init_image_id is None:
+            return self._upscale_spec(job, decoder)
 
         def picture(upload_id: str) -> RawImage:
             data = self.retry(lambda: self.storage.get(upload_key(job.user_id, upload_id)))
@@ -89,10 +94,40 @@ class RenderBatch:
         mask = picture(p.mask_image_id) if p.mask_image_id is not None else None
         return RenderSpec.of(p, picture(p.init_image_id), mask)
 
+    def _upscale_spec(self, job: ImageJob, decoder: ImageDecoder) -> RenderSpec:
+        p = job.parameters
+        assert p.upscale_of is not None
+        with self.claim.uow_factory() as uow:
+            source = uow.jobs.get(p.upscale_of)
+        if source is None:
+            raise NotFound("image", p.upscale_of)  # deleted since: the upscale fails, refunded
+        data = self.retry(lambda: self.storage.get(image_key(source.user_id, source.id)))
+        width, height = source.parameters.output_size
+        picture = decoder.decode(data, width, height)
+        prompt, negative = p.styled_prompts()
+        return RenderSpec(p, prompt, negative, width, height, picture)
+
+    def _upscale(self, specs: list[RenderSpec], on_step: StepWatch) -> list[RawImage]:
+        """Each source enlarged by its factor (one step each, as watchers see it)."""
+        if self.upscaler is None:
+            raise NotFound("upscaler", "on this worker")
+        images = []
+        for index, spec in enumerate(specs):
+            on_step.rendering = [index]
+            p = spec.parameters
+            assert spec.init_image is not None and p.upscale_factor is not None and p.upscaler is not None
+            if not on_step(0, 1):
+                raise GenerationInterrupted("stopped before upscaling")
+            images.append(self.upscaler.upscale(spec.init_image, p.upscale_factor, p.upscaler))
+            on_step(1, 1)
+        return images
+
     def render(self, jobs: list[ImageJob], specs: list[RenderSpec], held: list[ImageJob]) -> list[RawImage]:
         """An image for each job, in order; `held` is every job of the worker's batch, whose
         leases are kept meanwhile. Raises what the generator raises."""
         on_step = StepWatch(self, jobs, held)
+        if jobs[0].parameters.mode is Mode.UPSCALE:
+            return self._upscale(specs, on_step)
         if len(jobs) > 1 and self.batch_generator is not None:
             return self.batch_generator.generate_batch(specs, on_step)
         images = []

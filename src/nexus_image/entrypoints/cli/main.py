@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
 import shlex
 import shutil
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from importlib import metadata
 from pathlib import Path
@@ -40,11 +38,6 @@ RANDOM_MODEL_NOTICE = (
     "For real images: `nexus-image models pull stable-diffusion-v1-5/stable-diffusion-v1-5 "
     "--variant fp16`, or `nexus-image models add FILE.safetensors`."
 )
-
-
-# The generator logs a cut of the user's own words (too long for the model's token window) here,
-# a WARNING with the cut as the record's `prompt_cut` (see the diffusers adapter's prompt_window).
-PROMPT_LOGGER = "nexus_image.prompt_window"
 
 
 # Modules under entrypoints/cli that add their own commands: each has `register(commands)`,
@@ -113,8 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "prompt",
         help=f"what to draw: 1 to {MAX_PROMPT_LENGTH} characters (runs of whitespace count as one); "
-        "the style adds its own words, and what the model cannot read (77 CLIP tokens) is left out, "
-        "the style's words first",
+        "the style adds its own words; the model reads it whole, in chunks of 75 CLIP tokens, with "
+        "AUTOMATIC1111's weights: (word:1.3), (word), [word], BREAK",
     )
     for description in parameter_fields():
         if description.param.cli:
@@ -153,8 +146,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     app = compose("cli", settings, live_events=ProgressBar())
     try:
-        with prompt_cut_notes():
-            return _generate(app, args)
+        return _generate(app, args)
     finally:
         app.close()
 
@@ -164,29 +156,6 @@ def _location(model: str) -> bool:
     return (
         not MODEL_NAME.fullmatch(model) or model.endswith((".safetensors", ".ckpt")) or Path(model).exists()
     )
-
-
-class _PromptCutNotes(logging.Handler):
-    """Turns the generator's prompt-cut warning (its message is written for the user: "your prompt
-    is longer than the model reads (77 tokens); it was cut after '…'") into one `note:` line."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if getattr(record, "prompt_cut", None) is not None:
-            print(f"note: {' '.join(record.getMessage().split())}", file=sys.stderr)
-
-
-@contextmanager
-def prompt_cut_notes() -> Iterator[None]:
-    """While generating: a cut of the user's words is one note on stderr, not a log record."""
-    logger = logging.getLogger(PROMPT_LOGGER)
-    handler, propagate = _PromptCutNotes(logging.WARNING), logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
 
 
 def _generate(app: Any, args: argparse.Namespace) -> int:

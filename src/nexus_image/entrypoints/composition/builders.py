@@ -52,7 +52,9 @@ if TYPE_CHECKING:  # the adapters themselves are imported when first built
     from nexus_image.adapters.moderation import LayeredModerator
     from nexus_image.adapters.prometheus import PrometheusMetrics, QueueGauges
     from nexus_image.adapters.sqlalchemy import OutboxListener
-    from nexus_image.application.ports import ImageSafetyChecker
+    from nexus_image.application.ports import ImageSafetyChecker, Upscaler, UpscalerCatalog
+    from nexus_image.application.ports.prompt_tokens import PromptTokenCounter
+    from nexus_image.domain.dynamic_prompts import WildcardSource
 
 log = logging.getLogger(__name__)
 
@@ -369,7 +371,7 @@ def model_catalog(role: str, settings: Settings, store: ModelStore) -> ModelCata
 
 
 def diffusers_generator(
-    settings: Settings, store: ModelStore, catalog: ModelCatalog | None
+    settings: Settings, store: ModelStore, catalog: ModelCatalog | None, upscaler: Upscaler | None = None
 ) -> ImageGenerator:
     from nexus_image.adapters.diffusers import GeneratorOptions
     from nexus_image.adapters.diffusers.pool import ModelPipelines, ModelSource
@@ -409,8 +411,17 @@ def diffusers_generator(
         compile_mode=settings.compile_mode,
         warm_up=tuple(r.strip() for r in settings.warm_up_resolutions.split(",") if r.strip()),
         lora_dir=settings.lora_dir,
+        upscaler=upscaler,  # the hires fix's upscaler models
     )
     return ModelPipelines(options, locate, default, int(settings.model_memory_gb * 2**30))
+
+
+def prompt_token_counter() -> PromptTokenCounter:
+    """Tokens per chunk as Stable Diffusion 1.x's CLIP tokenizer reads a prompt: the tokenizer is
+    built from the merges in the package on first use (no model, no torch), once per process."""
+    from nexus_image.adapters.diffusers.prompt_weights import clip_token_chunks
+
+    return clip_token_chunks
 
 
 def batch_publishing(publisher: EventPublisher) -> BatchEventPublisher | None:
@@ -458,6 +469,14 @@ def moderator(settings: Settings) -> LayeredModerator:
     )
 
 
+def wildcard_library(settings: Settings) -> WildcardSource:
+    """The `__name__` wildcards of dynamic prompts: the .txt files under `wildcard_dir` (none
+    when unset). One per process: it keeps each file's lines until the file changes."""
+    from nexus_image.adapters.filesystem.wildcards import WildcardFolder
+
+    return WildcardFolder(settings.wildcard_dir)
+
+
 def image_checker(settings: Settings, role: str) -> ImageSafetyChecker | None:
     """NudeNet where the `safety` extra is installed ("auto"; the in-memory library role checks
     only when asked), or nothing: then images are recorded as not checked."""
@@ -469,6 +488,27 @@ def image_checker(settings: Settings, role: str) -> ImageSafetyChecker | None:
     if choice == "auto" and not nudenet_available():
         return None
     return NudeNetChecker(threshold=settings.image_safety_threshold, threads=settings.threads or 1)
+
+
+def upscaler_catalog(settings: Settings) -> UpscalerCatalog:
+    """The upscalers offered: Lanczos, and the ESRGAN files of NEXUS_IMAGE_UPSCALER_DIR (reading
+    the list needs no torch, so the API role can answer with it)."""
+    from nexus_image.adapters.upscaling import UpscalerFolder
+
+    return UpscalerFolder(settings.upscaler_dir)
+
+
+def upscaler_names(catalog: UpscalerCatalog) -> Callable[[], tuple[str, ...]]:
+    """The names of the upscaler models offered (read each time: a file added is offered at once)."""
+    return lambda: tuple(u.name for u in catalog.available() if u.kind != "lanczos")
+
+
+def upscaler(settings: Settings) -> Upscaler:
+    """Upscales with those upscalers, on the generator's device (torch loads on the first model
+    run); it is their catalog as well."""
+    from nexus_image.adapters.upscaling import FolderUpscaler, UpscalerFolder
+
+    return FolderUpscaler(UpscalerFolder(settings.upscaler_dir), device=settings.device)
 
 
 # --- limits and metrics ------------------------------------------------------------------------

@@ -25,7 +25,9 @@ from nexus_image.application.limits import StoredRateLimiter
 from nexus_image.application.maintenance import CleanupFailedJobs, RecoverStalledJobs
 from nexus_image.application.moderation import ModeratePrompts
 from nexus_image.application.ports import NullMetrics
+from nexus_image.application.presets import ManagePresets
 from nexus_image.application.process_job import ProcessJobs
+from nexus_image.application.prompt_tokens import CountPromptTokens
 from nexus_image.application.read_parameters import ReadParameters
 from nexus_image.application.redeliver import RedeliverQueuedJobs
 from nexus_image.application.relay import RelayOutbox
@@ -34,6 +36,7 @@ from nexus_image.application.service import Dependencies, ImageService
 from nexus_image.application.service_keys import ManageServiceKeys
 from nexus_image.application.tokens import ManageTokens
 from nexus_image.application.uploads import ManageUploads
+from nexus_image.application.upscale import UpscaleImage
 from nexus_image.application.webhook_endpoints import ManageWebhooks
 from nexus_image.application.webhooks import DeliverWebhooks, RouteWebhookEvents
 from nexus_image.domain.upload import UploadAllowance
@@ -230,11 +233,15 @@ class Container(containers.DeclarativeContainer):
         null=providers.Object(None),
         prometheus=providers.Singleton(b.queue_gauges, metrics, uow_factory),
     )
+    wildcard_library = providers.Singleton(b.wildcard_library, settings)
+    upscaler_catalog = providers.Singleton(b.upscaler_catalog, settings)
+    upscaler_names = providers.Callable(b.upscaler_names, upscaler_catalog)
+    upscaler = providers.Singleton(b.upscaler, settings)
     generator = providers.Selector(
         providers.Callable(attrgetter("generator"), plan),
         none=providers.Object(None),
         pattern=providers.Singleton(b.PatternGenerator),
-        diffusers=providers.Singleton(b.diffusers_generator, settings, model_store, model_catalog),
+        diffusers=providers.Singleton(b.diffusers_generator, settings, model_store, model_catalog, upscaler),
     )
     encoder = providers.Singleton(b.PillowEncoder)
     decoder = providers.Singleton(b.PillowDecoder)
@@ -258,6 +265,10 @@ class Container(containers.DeclarativeContainer):
         ModeratePrompts, moderator=moderator, uow_factory=uow_factory, clock=clock, metrics=metrics
     )
     lora_catalog = providers.Singleton(b.LoraFolder, providers.Callable(attrgetter("lora_dir"), settings))
+    count_prompt_tokens = providers.Singleton(
+        CountPromptTokens, counter=providers.Callable(b.prompt_token_counter)
+    )
+    manage_presets = providers.Singleton(ManagePresets, uow_factory=uow_factory, clock=clock, ids=ids)
     request_generation = providers.Singleton(
         RequestGeneration,
         uow_factory=uow_factory,
@@ -274,7 +285,12 @@ class Container(containers.DeclarativeContainer):
         style_models=providers.Callable(attrgetter("preferred_models"), settings),
         policy=tier_policy,
         destinations=providers.Callable(attrgetter("webhook_destinations"), settings),
+        wildcards=wildcard_library,
+        fast_modes=providers.Callable(attrgetter("fast_mode_table"), settings),
+        upscalers=upscaler_names,
+        presets=manage_presets.provided.applied,
     )
+    upscale_image = providers.Singleton(UpscaleImage, requests=request_generation, upscalers=upscaler_names)
     cancel_generation = providers.Singleton(CancelGeneration, uow_factory=uow_factory, clock=clock, ids=ids)
     image_queries = providers.Singleton(
         ImageQueries, uow_factory=uow_factory, storage=storage, clock=clock, policy=tier_policy
@@ -375,6 +391,7 @@ class Container(containers.DeclarativeContainer):
             block_unsafe=providers.Callable(attrgetter("block_unsafe_outputs"), settings),
             storage_retry_delays=storage_retry_delays,
             decoder=decoder,
+            upscaler=upscaler,
             # A preview is shown before the output check: none where unsafe outputs are blocked.
             previews=providers.Callable(lambda s: s.live_previews and not s.block_unsafe_outputs, settings),
             progress_every=providers.Callable(
@@ -405,6 +422,7 @@ class Container(containers.DeclarativeContainer):
         process=process_jobs,
         dispatcher=dispatch_jobs,
         queue=manage_queue,
+        upscale=upscale_image,
     )
 
     # --- the loops of a generating role -----------------------------------------------------------

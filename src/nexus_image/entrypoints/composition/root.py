@@ -222,6 +222,11 @@ def api_parts(app: Application) -> Any:
         model_catalog=c.model_catalog(),
         service_keys=c.manage_service_keys(),
         webhooks=c.manage_webhooks(),
+        prompt_tokens=c.count_prompt_tokens(),
+        presets=c.manage_presets(),
+        upscale=c.upscale_image(),
+        upscaler_catalog=c.upscaler_catalog(),
+        fast_modes=c.settings().fast_mode_table,
     )
     return ApiParts(
         use_cases=use_cases,

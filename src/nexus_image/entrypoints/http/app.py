@@ -25,12 +25,17 @@ from nexus_image.application.cancel import CancelGeneration
 from nexus_image.application.images import ImageQueries, ManageImages
 from nexus_image.application.moderation import ModeratePrompts
 from nexus_image.application.ports import HealthChecks, LiveEventFeed, LoraCatalog, ModelCatalog, RateLimiter
+from nexus_image.application.ports.upscaling import UpscalerCatalog
+from nexus_image.application.presets import ManagePresets
+from nexus_image.application.prompt_tokens import CountPromptTokens
 from nexus_image.application.read_parameters import ReadParameters
 from nexus_image.application.request_generation import RequestGeneration
 from nexus_image.application.service_keys import ManageServiceKeys
 from nexus_image.application.tokens import ManageTokens
 from nexus_image.application.uploads import ManageUploads
+from nexus_image.application.upscale import UpscaleImage
 from nexus_image.application.webhook_endpoints import ManageWebhooks
+from nexus_image.domain.fast_modes import FastMode
 from nexus_image.entrypoints.http.auth import PUBLIC, current_user, require_token
 from nexus_image.entrypoints.http.controllers.albums import AlbumsController
 from nexus_image.entrypoints.http.controllers.events import EventsController
@@ -38,6 +43,8 @@ from nexus_image.entrypoints.http.controllers.health import HealthController
 from nexus_image.entrypoints.http.controllers.images import ImagesController
 from nexus_image.entrypoints.http.controllers.library import LibraryController
 from nexus_image.entrypoints.http.controllers.moderation import ModerationController
+from nexus_image.entrypoints.http.controllers.presets import PresetsController
+from nexus_image.entrypoints.http.controllers.prompts import PromptsController
 from nexus_image.entrypoints.http.controllers.service_keys import ServiceKeysController
 from nexus_image.entrypoints.http.controllers.studio import StudioController, StudioSetup, loopback
 from nexus_image.entrypoints.http.controllers.tokens import TokensController
@@ -105,6 +112,11 @@ class HttpUseCases:
     model_catalog: ModelCatalog | None  # None: the library's in-memory role, with no HTTP
     webhooks: ManageWebhooks
     service_keys: ManageServiceKeys
+    prompt_tokens: CountPromptTokens
+    presets: ManagePresets
+    upscale: UpscaleImage
+    upscaler_catalog: UpscalerCatalog
+    fast_modes: dict[str, FastMode]
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,8 +256,10 @@ def create_app(settings: Settings, parts: ApiParts) -> Litestar:
             ImagesController,
             LibraryController,
             AlbumsController,
+            PresetsController,
             TokensController,
             ModerationController,
+            PromptsController,
             EventsController,
             UploadsController,
             ModelsController,

@@ -51,10 +51,20 @@ WHY: dict[int, str] = {
 }
 
 ALWAYS = (400, 401, 403, 429, 503)  # any credential may lack the scope; a key may have its own limit
-SEALED_BODIES = ("GenerateRequest", "VisibilityRequest", "AlbumRequest", "ModerationCheckRequest")
+SEALED_BODIES = (
+    "GenerateRequest",
+    "VisibilityRequest",
+    "AlbumRequest",
+    "ModerationCheckRequest",
+    "PresetRequest",
+    "PresetChanges",
+    "PresetDocument",
+    "PresetParameters",
+)
 HEADER_SCHEMAS = {
     "Location": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.URI_REFERENCE),
     "Preference-Applied": Schema(type=OpenAPIType.STRING, pattern="^wait=[0-9]+$"),
+    "Content-Disposition": Schema(type=OpenAPIType.STRING, pattern="^attachment"),
 }
 RETRY_STATUSES = ("429", "503")
 RETRY_AFTER = OpenAPIHeader(

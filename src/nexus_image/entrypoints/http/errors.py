@@ -32,10 +32,14 @@ from nexus_image.domain.errors import (
     ImageNotInAlbum,
     InsufficientTokens,
     InvalidValue,
+    UnknownFastMode,
     UnknownLora,
     UnknownModel,
+    UnknownUpscaler,
+    UnknownWildcard,
     UnsafeImage,
 )
+from nexus_image.domain.preset import PresetLimitReached
 from nexus_image.domain.upload import UploadQuotaExceeded
 from nexus_image.entrypoints.http.observability import request_id_of
 from nexus_image.entrypoints.http.schemas import ENUM_FIELDS, Problem
@@ -80,9 +84,13 @@ HTTP_CODES: dict[int, str] = {
 DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (UnknownLora, 400),  # a name outside the operator's list: answered with the list
     (UnknownModel, 400),
+    (UnknownUpscaler, 400),
+    (UnknownFastMode, 400),
+    (UnknownWildcard, 400),
     (InvalidValue, 422),
     (PayloadTooLarge, 413),
     (UploadQuotaExceeded, 409),
+    (PresetLimitReached, 409),
     (InsufficientTokens, 402),
     (NotFound, 404),  # before AccessDenied: NotVisible is both, and answers like a missing thing
     (AccessDenied, 403),
@@ -138,7 +146,9 @@ def _validation(request: Request[Any, Any, Any], error: ValidationException) -> 
     if field == "data":  # the body as a whole: a missing or unknown field is named in the message
         named = _BACKTICKED.search(message)
         field = named.group(1) if named else None
-    allowed = list(ENUM_FIELDS[field]) if field in ENUM_FIELDS and "enum" in message else None
+    # A field inside an object (`parameters.scheduler`) lists the values of the field it is.
+    leaf = field.rsplit(".", 1)[-1] if isinstance(field, str) else None
+    allowed = list(ENUM_FIELDS[leaf]) if leaf in ENUM_FIELDS and "enum" in message else None
     if allowed:
         message = f"{message}; allowed: {', '.join(allowed)}"
     return problem(request, 400, "invalid_request", message, field=field, allowed=allowed)

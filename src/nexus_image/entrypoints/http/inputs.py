@@ -21,7 +21,8 @@ from litestar.exceptions import HTTPException, ValidationException
 
 MAX_DEPTH = 32
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and line breaks stay allowed
-_PATH = re.compile(r"`\$\.([A-Za-z_][A-Za-z0-9_]*)")  # "... - at `$.seed`"
+# "... - at `$.seed`"; inside an object, its dotted path ("$.parameters.steps"), up to a list
+_PATH = re.compile(r"`\$\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 _NAMED = re.compile(r"field `([A-Za-z_][A-Za-z0-9_]*)`")  # "missing required field `prompt`"
 JSON_TYPES = ("application/json",)
 
@@ -98,8 +99,12 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
         decoded = msgspec.json.decode(body, type=body_type, strict=True)
     except msgspec.ValidationError as error:
         message = str(error)
-        named = _PATH.search(message) or _NAMED.search(message)
-        raise invalid(named.group(1) if named else None, message) from None
+        path, named = _PATH.search(message), _NAMED.search(message)
+        # An object's unknown member is named with its path (a member of a list item is not).
+        if path and named and "unknown field" in message and message[path.end() :].startswith("`"):
+            raise invalid(f"{path.group(1)}.{named.group(1)}", message) from None
+        found = path or named
+        raise invalid(found.group(1) if found else None, message) from None
     except msgspec.DecodeError as error:
         raise invalid(None, f"the body is not valid JSON: {error}") from None
     for field, text in _strings(decoded):

@@ -50,7 +50,7 @@ def _meta(description: FieldDescription) -> Meta:
             bounds["extra_json_schema"] = {"extra": {"minimum": 0}}
     elif param.kind is Kind.TEXT:
         bounds.update(min_length=param.min_length, max_length=param.max_length)
-    elif param.kind in (Kind.UPLOAD, Kind.MODEL) and param.pattern is not None:
+    elif param.kind in (Kind.UPLOAD, Kind.MODEL, Kind.NAME) and param.pattern is not None:
         bounds["pattern"] = param.pattern.join("^$")
     elif param.kind in (Kind.ADAPTERS, Kind.CHOICES):
         bounds["max_length"] = param.max_length
@@ -68,6 +68,7 @@ BODY_TYPES: dict[Kind, Any] = {
     Kind.ADAPTERS: list[LoraRequest],
     Kind.URL: str,
     Kind.MODEL: str,
+    Kind.NAME: str,
 }
 
 
@@ -88,9 +89,25 @@ def body_field(description: FieldDescription, partial: bool) -> tuple[str, Any, 
     return (description.name, annotated | None, default)
 
 
+class HiresRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+    """The hires fix as one object: the same as `hires_scale`, `hires_steps`, `hires_denoise`
+    and `hires_upscaler` (a field given both ways takes the flat one)."""
+
+    scale: Annotated[float, _meta(field_named("hires_scale"))]
+    steps: Annotated[int, _meta(field_named("hires_steps"))] | None = None
+    denoise: Annotated[float, _meta(field_named("hires_denoise"))] | None = None
+    upscaler: Annotated[str, _meta(field_named("hires_upscaler"))] | None = None
+
+
 def _values(body: Struct) -> dict[str, Any]:
-    """A body's fields as plain values (enums as names, adapters as name/weight objects)."""
-    return {f: msgspec.to_builtins(getattr(body, f)) for f in body.__struct_fields__}
+    """A body's fields as plain values (enums as names, adapters as name/weight objects), the
+    nested `hires` object spread into its flat fields."""
+    values = {f: msgspec.to_builtins(getattr(body, f)) for f in body.__struct_fields__}
+    nested = values.pop("hires", None) or {}
+    for key, value in nested.items():
+        if values.get(f"hires_{key}") is None:
+            values[f"hires_{key}"] = value
+    return values
 
 
 def _generate_command(
@@ -113,7 +130,7 @@ else:
     def _body(name: str, doc: str, partial: bool) -> type[Struct]:
         return msgspec.defstruct(
             name,
-            [body_field(d, partial) for d in request_fields()],
+            [*(body_field(d, partial) for d in request_fields()), ("hires", HiresRequest | None, None)],
             kw_only=True,
             forbid_unknown_fields=True,
             module=__name__,
@@ -132,6 +149,16 @@ else:
         "when absent (the seed too: the same settings give the same image).",
         partial=True,
     )
+
+
+class UpscaleRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+    """How to upscale an image: `factor` 2 or 4, by `upscaler` (`lanczos` or a model of
+    `GET /models/upscalers`); the new image is private unless `is_public`."""
+
+    factor: int = 2
+    upscaler: str = "lanczos"
+    is_public: bool = False
+
 
 Prompt = Annotated[str, _meta(field_named("prompt"))]
 

@@ -18,6 +18,7 @@ from nexus_image.application.images import ImageQueries, ManageImages
 from nexus_image.application.ports import LiveEventFeed
 from nexus_image.application.read_parameters import ReadParameters
 from nexus_image.application.request_generation import RequestGeneration
+from nexus_image.application.upscale import UpscaleCommand, UpscaleImage
 from nexus_image.entrypoints.http.actions import audited
 from nexus_image.entrypoints.http.auth import caller_tier
 from nexus_image.entrypoints.http.docs import problems
@@ -29,6 +30,7 @@ from nexus_image.entrypoints.http.schemas import (
     ImageResponse,
     ParametersResponse,
     RemixRequest,
+    UpscaleRequest,
 )
 from nexus_image.entrypoints.http.submission import Submission, submit_audited
 from nexus_image.entrypoints.http.waiting import ended_or_waited, requested_wait, watching
@@ -178,6 +180,50 @@ class ImagesController(Controller):
             lambda note: request_generation.remix(image_id, command, note.text, limited=True),
             target=image_id,
             detail=f"remix of {image_id}",
+        )
+        return await created(request, audit, submission, broadcaster, queries)
+
+    @post(
+        "/{image_id:str}/upscale",
+        status_code=201,
+        summary="A larger copy of an image, made by an upscaler",
+        responses=problems(400, 402, 404, 409, 422, 429),
+        response_headers=[APPLIED],
+    )
+    async def upscale(
+        self,
+        request: Request[Any, Any, Any],
+        image_id: str,
+        data: UpscaleRequest,
+        user: str,
+        upscale: UpscaleImage,
+        audit: RecordAudit,
+        broadcaster: LiveEventFeed,
+        queries: ImageQueries,
+        idempotency_key: IdempotencyKey = None,
+        prefer: PreferHeader = None,
+    ) -> Response[GeneratedResponse]:
+        """One of the caller's finished images (or a public one: another user's private image is
+        404) enlarged `factor` times (2 or 4, at most 4096 px a side) by `upscaler` (`lanczos`,
+        or a model of `GET /models/upscalers`): a new image of the caller's, with the source's
+        prompt and settings and `upscale_of` naming it, queued, charged by the output's size,
+        rate limited and answered like `POST /images/generate`, `Prefer: wait=N` included."""
+        command = UpscaleCommand(
+            user,
+            image_id,
+            factor=data.factor,
+            upscaler=data.upscaler,
+            is_public=data.is_public,
+            client_key=idempotency_key,
+            tier=caller_tier(request),
+        )
+
+        def run(note: Any) -> tuple[list[ImageView], bool]:
+            view, made = upscale.execute(command, note.text, limited=True)
+            return [view], made
+
+        submission = Submission(
+            user, "image.upscale", run, target=image_id, detail=f"upscale of {image_id} x{data.factor}"
         )
         return await created(request, audit, submission, broadcaster, queries)
 

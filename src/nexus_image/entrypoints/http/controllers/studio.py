@@ -17,10 +17,15 @@ from msgspec import Struct
 
 from nexus_image.application.access import MAX_UPLOAD_BYTES
 from nexus_image.application.ports import LoraCatalog, ModelCatalog
+from nexus_image.application.ports.upscaling import UpscalerCatalog
+from nexus_image.domain.fast_modes import FastMode
 from nexus_image.domain.names import canonical_name
 from nexus_image.domain.parameters import (
     DEFAULT_SCHEDULER,
     DEFAULT_STRENGTH,
+    LATENT_UPSCALER,
+    MAX_UPSCALED_SIDE,
+    UPSCALE_FACTORS,
     Fallback,
     FieldDescription,
     Kind,
@@ -138,7 +143,12 @@ class StudioController(Controller):
 
     @get("/studio/config", sync_to_thread=True)
     def config(
-        self, state: State, lora_catalog: LoraCatalog, model_catalog: ModelCatalog | None
+        self,
+        state: State,
+        lora_catalog: LoraCatalog,
+        model_catalog: ModelCatalog | None,
+        upscaler_catalog: UpscalerCatalog,
+        fast_modes: dict[str, FastMode],
     ) -> dict[str, Any]:
         """What the page needs before anyone signs in. `prices` is what one image costs per
         mode (text to image, image to image, inpainting) and resolution; the field of LoRA
@@ -175,6 +185,14 @@ class StudioController(Controller):
                 if d.param.kind is Kind.ADAPTERS
             },
             "fields": [describe(d) for d in request_fields()],
+            # what a field of kind "name" offers, by its `offered_by`
+            "upscalers": [LATENT_UPSCALER, *(u.name for u in upscaler_catalog.available())],
+            "fast_modes": [mode.describe() for mode in fast_modes.values()],
+            "upscale": {
+                "factors": list(UPSCALE_FACTORS),
+                "max_side": MAX_UPSCALED_SIDE,
+                "price_per_megapixel": setup.pricing.upscale_per_megapixel,
+            },
         }
 
     @post(
@@ -212,6 +230,7 @@ def describe(description: FieldDescription) -> dict[str, Any]:
         "default": list(default) if isinstance(default, tuple) else default,
         "fallback": None if param.fallback is None else param.fallback.value,
         "group": param.group,
+        "offered_by": param.offered_by,
         "scope": "request" if description.per_request else "image",
     }
 

@@ -13,6 +13,7 @@ from msgspec import Struct
 
 from nexus_image.application.access import MAX_UPLOAD_BYTES
 from nexus_image.application.ports import LoraCatalog, ModelCatalog, RateLimiter, default_model
+from nexus_image.application.ports.upscaling import UpscalerCatalog
 from nexus_image.application.uploads import ManageUploads, UploadView
 from nexus_image.domain.parameters import MAX_LORA_WEIGHT, MAX_LORAS, MIN_LORA_WEIGHT
 from nexus_image.domain.resolution import Resolution
@@ -54,6 +55,17 @@ class LorasResponse(Struct, kw_only=True):
     max_per_image: int = MAX_LORAS
     min_weight: float = MIN_LORA_WEIGHT
     max_weight: float = MAX_LORA_WEIGHT
+
+
+class UpscalerResponse(Struct, kw_only=True):
+    name: str
+    scale: int | None  # the model's own enlargement (None: any)
+    kind: str  # lanczos | esrgan
+    size: int | None  # bytes of its file (None: no file)
+
+
+class UpscalersResponse(Struct, kw_only=True):
+    upscalers: list[UpscalerResponse]
 
 
 class ModelResponse(Struct, kw_only=True):
@@ -184,6 +196,18 @@ class ModelsController(Controller):
         """The operator's models by name (`model` in a generate request), which is the default,
         and the download in progress where this server pulls one (a first run)."""
         return models_view(model_catalog, state.model_watch)
+
+    @get("/upscalers", sync_to_thread=True, summary="The upscalers a request may name", responses=problems())
+    def upscalers(self, upscaler_catalog: UpscalerCatalog) -> UpscalersResponse:
+        """`lanczos` (no file), and the ESRGAN-family files the operator put in
+        NEXUS_IMAGE_UPSCALER_DIR, by name (`upscaler` of `POST /images/{id}/upscale`,
+        `hires_upscaler` of a generate request, where `latent` is offered too)."""
+        return UpscalersResponse(
+            upscalers=[
+                UpscalerResponse(name=u.name, scale=u.scale, kind=u.kind, size=u.size)
+                for u in upscaler_catalog.available()
+            ]
+        )
 
     @get("/loras", sync_to_thread=True, summary="The LoRA adapters a request may use", responses=problems())
     def loras(self, lora_catalog: LoraCatalog) -> LorasResponse:

@@ -13,7 +13,8 @@ const IDS = { init_image_id: 'init-image', mask_image_id: 'mask-image' };
 const CHOICE_NAMES = {
   realistic: 'Realistic', anime: 'Anime', artistic: 'Artistic', '3d': '3D', sketch: 'Sketch',
   dpmpp_2m: 'DPM++ 2M', dpmpp_2m_karras: 'DPM++ 2M Karras', euler: 'Euler', euler_a: 'Euler a',
-  ddim: 'DDIM', unipc: 'UniPC', pndm: 'PNDM',
+  ddim: 'DDIM', unipc: 'UniPC', pndm: 'PNDM', lcm: 'LCM', tcd: 'TCD',
+  default: 'Default', karras: 'Karras', exponential: 'Exponential', latent: 'Latent', lanczos: 'Lanczos',
 };
 const FALLBACK_HINTS = { style: "Empty: the style's default." };
 const FALLBACK_PLACEHOLDERS = { random: 'Random' };
@@ -21,6 +22,7 @@ const MAX_SELECT_SPAN = 8; // an integer with at most this many steps between it
 
 let built = []; // the descriptions of the fields built here (not the dedicated ones)
 let offered = { models: [], default: null }; // what a field of kind "model" offers
+let offeredNames = {}; // what a field of kind "name" offers, by its `offered_by`
 const shownChoices = new WeakMap(); // a model <select> -> the choices it shows (as JSON)
 
 export const controlId = (name) => IDS[name] || name.replace(/_/g, '-');
@@ -31,9 +33,12 @@ export const control = (field) => $(controlId(field.name));
 // `dedicated`: for a field's name, the element that holds its control (several fields may share
 // one); `hidden`: names not shown at all. They go before `anchor`, the form's first fixed row.
 // `models`: the answer of /studio/models (what a field of kind "model" offers).
-export function renderFields(fields, { dedicated, hidden, anchor, models = null }) {
+// `names`: the names a field of kind "name" may take, by its `offered_by` (none offered: the
+// field is not shown).
+export function renderFields(fields, { dedicated, hidden, anchor, models = null, names = {} }) {
   const form = anchor.parentElement;
   if (models) offered = models;
+  offeredNames = names;
   const groups = new Map();
   const placed = new Set();
   built = [];
@@ -112,6 +117,11 @@ function inputFor(field) {
       return el('input', { type: 'checkbox', checked: field.default === true });
     case 'model':
       return fillModelSelect(el('select'));
+    case 'name': {
+      const names = offeredNames[field.offered_by] || [];
+      if (!names.length) return null;
+      return select(['', ...names], '', (value) => (value === '' ? 'None' : choiceName(value)));
+    }
     case 'url': {
       const input = el('input', { type: 'url', placeholder: 'https://' });
       if (given(field.max_length)) input.maxLength = field.max_length;

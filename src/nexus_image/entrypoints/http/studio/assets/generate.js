@@ -15,9 +15,10 @@ import { fillStyleAndResolution, setupStyleAndPrice, updateCost } from './style-
 import './job-updates.js';
 
 const form = $('generate-form');
-const NOT_SHOWN = new Set(['companion_id']); // set by other clients (a companion app), not here
-// The group of fields that apply to text to image only: off with a starting image.
-const TEXT_TO_IMAGE_ONLY = 'variation';
+// set by other clients (a companion app), or by the presets panel, not here
+const NOT_SHOWN = new Set(['companion_id', 'preset']);
+// The groups of fields that apply to text to image only: off with a starting image.
+const TEXT_TO_IMAGE_ONLY = ['variation', 'hires'];
 
 export function setupGenerate(config) {
   const fields = config.fields || [];
@@ -26,13 +27,19 @@ export function setupGenerate(config) {
   form.querySelectorAll('[data-field]').forEach((node) => {
     for (const name of node.dataset.field.split(' ')) dedicated[name] = node;
   });
-  renderFields(fields, { dedicated, hidden: NOT_SHOWN, anchor: $('png-field'), models: config.models });
-  const group = $(TEXT_TO_IMAGE_ONLY);
-  if (group && group.tagName === 'DETAILS') {
-    group.querySelector('summary').append(' ', el('span', {
-      id: `${TEXT_TO_IMAGE_ONLY}-off`, class: 'summary-note', hidden: true,
-      text: '— off with a starting image (text to image only)',
-    }));
+  const names = {
+    upscalers: config.upscalers || [],
+    fast_modes: (config.fast_modes || []).map((mode) => mode.name),
+  };
+  renderFields(fields, { dedicated, hidden: NOT_SHOWN, anchor: $('png-field'), models: config.models, names });
+  for (const name of TEXT_TO_IMAGE_ONLY) {
+    const group = $(name);
+    if (group && group.tagName === 'DETAILS') {
+      group.querySelector('summary').append(' ', el('span', {
+        id: `${name}-off`, class: 'summary-note', hidden: true,
+        text: '— off with a starting image (text to image only)',
+      }));
+    }
   }
   setupPrompt(byName.prompt);
   setupSeed(byName.seed);
@@ -49,10 +56,12 @@ export function setupGenerate(config) {
 function followMode(current) {
   const textToImage = current === 'txt2img';
   for (const field of generatedFields()) {
-    if (field.group === TEXT_TO_IMAGE_ONLY) control(field).disabled = !textToImage;
+    if (TEXT_TO_IMAGE_ONLY.includes(field.group)) control(field).disabled = !textToImage;
   }
-  const note = $(`${TEXT_TO_IMAGE_ONLY}-off`);
-  if (note) note.hidden = textToImage;
+  for (const name of TEXT_TO_IMAGE_ONLY) {
+    const note = $(`${name}-off`);
+    if (note) note.hidden = textToImage;
+  }
   updateCost();
 }
 

@@ -2,7 +2,7 @@
 // delete; and what it starts from it: its settings in the form, a remix, four variations.
 import { api, sessionMark, path } from './api.js';
 import { emit } from './bus.js';
-import { $ } from './dom.js';
+import { $, el } from './dom.js';
 import { newSeed } from './image-facts.js';
 import { act, detailError, detailMessage, dialog, noteChange, shown } from './image-details.js';
 
@@ -84,3 +84,41 @@ variations.addEventListener('click', async () => {
     }
   }
 });
+
+// A larger copy of the image by an upscaler the server offers (a new image of its own, charged
+// by its size, followed in the Generate view's "In progress").
+let upscaling = null; // the dialog ticket whose upscale is being requested
+
+export function offerUpscalers(names) {
+  const picker = $('detail-upscaler');
+  const chosen = picker.value;
+  picker.replaceChildren(...names.map((name) => el('option', { value: name, text: name === 'lanczos' ? 'Lanczos' : name })));
+  if (names.includes(chosen)) picker.value = chosen;
+}
+
+for (const button of [$('detail-upscale-2'), $('detail-upscale-4')]) {
+  button.addEventListener('click', async () => {
+    if (!shown() || upscaling === shown()) return;
+    const ticket = shown();
+    upscaling = ticket;
+    const stale = sessionMark();
+    detailError(null);
+    detailMessage('');
+    button.setAttribute('aria-busy', 'true');
+    try {
+      const created = await api(`/api/v1/images/${path(ticket.image.id)}/upscale`, {
+        method: 'POST', body: { factor: Number(button.dataset.factor), upscaler: $('detail-upscaler').value || 'lanczos' },
+      });
+      if (stale()) return;
+      emit('jobs-created', { images: [created] });
+      if (shown() !== ticket) return;
+      dialog.close();
+      emit('navigate', { view: 'generate', focus: $('jobs-title') });
+    } catch (error) {
+      if (shown() === ticket && !stale()) detailError(error);
+    } finally {
+      if (upscaling === ticket) upscaling = null;
+      button.removeAttribute('aria-busy');
+    }
+  });
+}

@@ -11,7 +11,7 @@ import './albums.js';
 import './gallery.js';
 import './integrations.js';
 import './image-details.js';
-import './image-actions.js';
+import { offerUpscalers } from './image-actions.js';
 
 async function start() {
   try {
@@ -22,6 +22,7 @@ async function start() {
     return;
   }
   setupGenerate(session.config);
+  offerUpscalers((session.config.upscalers || ['lanczos']).filter((name) => name !== 'latent')); // latent: hires only
   setupModels(session.config); // after the form: a download that ends refreshes its model field
   await resumeOrSignIn(session.config);
 }

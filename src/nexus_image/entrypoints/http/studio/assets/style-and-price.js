@@ -49,12 +49,27 @@ export function updateCost() {
   }
   const choice = resolutions.find((r) => r.value === resolution.value);
   const count = Number(style.form.elements.num_images?.value) || 1;
-  $('generate-cost').textContent = choice ? `Costs ${priceOf(choice) * count} tokens` : '';
+  $('generate-cost').textContent = choice ? `Costs ${finalPrice(choice) * count} tokens` : '';
+}
+
+// As the server prices it: by the area a hires fix ends at (each side rounded to 8 pixels),
+// times the fast mode's factor, rounded up.
+function finalPrice(choice) {
+  const elements = style.form.elements;
+  const scale = currentMode() === 'txt2img' ? Number(elements.hires_scale?.value) || 0 : 0;
+  let tokens = priceOf(choice);
+  if (scale) {
+    const side = (n) => Math.round((n * scale) / 8) * 8;
+    tokens = Math.max(1, Math.ceil((tokens * side(choice.width) * side(choice.height)) / (choice.width * choice.height) - 1e-9));
+  }
+  const fast = (session.config.fast_modes || []).find((mode) => mode.name === elements.fast?.value);
+  return fast ? Math.max(1, Math.ceil(tokens * fast.price - 1e-9)) : tokens;
 }
 
 style.addEventListener('change', updateStyleDefaults);
 resolution.addEventListener('change', updateCost);
-style.form.addEventListener('change', (event) => { if (event.target.name === 'num_images') updateCost(); });
+const PRICED = new Set(['num_images', 'hires_scale', 'fast']);
+style.form.addEventListener('change', (event) => { if (PRICED.has(event.target.name)) updateCost(); });
 
 // An image's (or a PNG's) style and resolution, where this server offers them.
 export function fillStyleAndResolution(values) {
