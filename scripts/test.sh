@@ -37,7 +37,7 @@ fi
 
 echo "== pytest"
 set +e
-.venv/bin/python -m pytest --cov=nexus_image --cov-report=term --cov-report=json:coverage.json -p no:cacheprovider "$@"
+.venv/bin/python -m pytest --cov=nexus_image --cov-report=term --cov-report=json:coverage.json --durations=30 -p no:cacheprovider "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

@@ -147,3 +147,23 @@ def test_the_upscalers_and_fast_modes_offered_are_listed(api: Api, tmp_path: Pat
     assert (fast["steps"], fast["scheduler"], fast["tokens_cost"]) == (4, "lcm", 3)
     unknown = api.request("POST", "/images/generate", json={"prompt": "a fox", "fast": "turbo"})
     assert unknown.status_code == 400 and unknown.json()["allowed"] == ["lcm"]
+
+
+def test_an_upscaler_model_from_the_operators_folder_upscales_through_the_worker(api: Api) -> None:
+    from safetensors.torch import save_file
+
+    from tests.support.esrgan import esrgan_shapes, random_state
+
+    folder = api.settings.upscaler_dir
+    assert folder is not None
+    shapes = esrgan_shapes("basicsr", features=8, growth=4, blocks=1, upsamplings=1)  # a 2x network
+    save_file(random_state(shapes), str(folder / "tiny-x2.safetensors"))
+    listed = {u["name"]: u for u in api.request("GET", "/models/upscalers").json()["upscalers"]}
+    assert listed["tiny-x2"]["scale"] == 2 and listed["tiny-x2"]["kind"] == "esrgan"
+    source = api.completed(seed=8)
+    made = api.request("POST", f"/images/{source['id']}/upscale", json={"factor": 2, "upscaler": "tiny-x2"})
+    assert made.status_code == 201, made.text
+    assert api.run_jobs() == ["COMPLETED"]
+    assert picture_size(api, made.json()["id"]) == (1024, 1024)
+    png = api.request("GET", f"/images/{made.json()['id']}/file").content
+    assert "Postprocess upscaler: tiny-x2" in read_png_metadata(png)["a1111_parameters"]

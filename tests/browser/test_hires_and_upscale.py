@@ -4,6 +4,8 @@ copy of it made from its details and followed like any job."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
@@ -45,4 +47,39 @@ def test_a_hires_image_is_priced_by_its_final_size_then_upscaled_from_its_detail
     grid = page.get_by_role("list", name="My images").get_by_role("button", name=prompt)
     expect(grid).to_have_count(2, timeout=FINISH_MS)
     screenshot(page, "15-upscaled")
+    assert page.errors == []
+
+
+def test_a_preset_is_saved_used_shared_exported_and_imported(new_page: Any, tmp_path: Any) -> None:
+    page = new_page()
+    sign_in(page, "jude")
+    fill_form(page, "{prompt}, film noir, rain", steps="2")
+    page.get_by_label("Negative prompt").fill("colour")
+    page.get_by_label("Save as").fill("noir")
+    page.get_by_role("button", name="Save preset").click()
+    expect(page.locator("#preset-status")).to_contain_text("Saved the preset “noir”")
+    expect(page.get_by_label("Use preset")).to_have_value(re.compile(r".+"))
+    page.get_by_role("button", name="Share").click()
+    expect(page.locator("#preset-status")).to_contain_text("is shared now")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export").click()
+    saved = tmp_path / "noir.preset.json"
+    download.value.save_as(saved)
+    document = json.loads(saved.read_text())
+    assert (document["format"], document["template"], document["negative_prompt"]) == (
+        "nexus-image.preset",
+        "{prompt}, film noir, rain",
+        "colour",
+    )
+    page.get_by_label("Import").set_input_files(str(saved))
+    expect(page.locator("#preset-status")).to_contain_text("Imported the preset “noir (2)”")
+
+    page.get_by_label("Prompt", exact=True).fill("a detective")
+    page.get_by_label("Negative prompt").fill("")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    done = job(page, "a detective, film noir, rain")
+    expect(done.get_by_role("img", name="a detective, film noir, rain", exact=True)).to_be_visible(
+        timeout=FINISH_MS
+    )
     assert page.errors == []

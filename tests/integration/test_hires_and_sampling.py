@@ -45,24 +45,28 @@ def generator(tiny_folder: Path, model_cache: Path, upscaler: CountingUpscaler) 
 
 
 def render(generator: DiffusersGenerator, **fields: Any) -> tuple[RawImage, list[tuple[int, int]]]:
+    """Drawn at 256x256 (a quarter of the pixels of the smallest resolution: these tests are
+    about what each setting does, not about the size)."""
     parameters = GenerationParameters.create(prompt="a castle on a hill", seed=11, **{"steps": 2, **fields})
+    prompt, negative = parameters.styled_prompts()
+    spec = RenderSpec(parameters, prompt, negative, 256, 256)
     seen: list[tuple[int, int]] = []
 
     def record(step: int, total: int) -> bool:
         seen.append((step, total))
         return True
 
-    return generator.generate(RenderSpec.of(parameters), record), seen
+    return generator.generate(spec, record), seen
 
 
 def test_a_hires_fix_ends_at_the_final_size_and_counts_both_passes(generator: DiffusersGenerator) -> None:
     image, seen = render(generator, hires_scale=1.5, hires_steps=4, hires_denoise=0.5)
-    assert (image.width, image.height) == (768, 768)
-    assert len(image.pixels) == 768 * 768 * 3
-    # 2 steps drawn at 512, then int(4 x 0.5) = 2 at 768, one count out of 4 throughout
+    assert (image.width, image.height) == (384, 384)
+    assert len(image.pixels) == 384 * 384 * 3
+    # 2 steps drawn at 256, then int(4 x 0.5) = 2 at 384, one count out of 4 throughout
     assert seen == [(step, 4) for step in range(1, 5)]
     plain, _ = render(generator)
-    assert (plain.width, plain.height) == (512, 512)
+    assert (plain.width, plain.height) == (256, 256)
 
 
 def test_the_hires_fix_is_reproducible_and_its_upscaler_runs_between_the_passes(
@@ -71,8 +75,8 @@ def test_the_hires_fix_is_reproducible_and_its_upscaler_runs_between_the_passes(
     upscaler.calls.clear()
     first, _ = render(generator, hires_scale=1.25, hires_upscaler="ultrasharp")
     again, _ = render(generator, hires_scale=1.25, hires_upscaler="ultrasharp")
-    assert first.pixels == again.pixels and (first.width, first.height) == (640, 640)
-    assert upscaler.calls == [(512, 512, 2, "ultrasharp")] * 2  # then Lanczos down to 640
+    assert first.pixels == again.pixels and (first.width, first.height) == (320, 320)
+    assert upscaler.calls == [(256, 256, 2, "ultrasharp")] * 2  # then Lanczos down to 320
     lanczos, _ = render(generator, hires_scale=1.25, hires_upscaler="lanczos")
     latent, _ = render(generator, hires_scale=1.25)
     assert len({first.pixels, lanczos.pixels, latent.pixels}) == 3
@@ -97,7 +101,7 @@ def test_tiling_makes_the_edges_continue_each_other_and_is_undone_after(
         far neighbouring columns inside the image are: about 1 where the image wraps."""
         a = np.frombuffer(raw.pixels, dtype=np.uint8).reshape(raw.height, raw.width, 3).astype(float)
         across = np.abs(a[:, -1] - a[:, 0]).mean() + np.abs(a[-1] - a[0]).mean()
-        inside = np.abs(a[:, 255] - a[:, 256]).mean() + np.abs(a[255] - a[256]).mean()
+        inside = np.abs(a[:, 127] - a[:, 128]).mean() + np.abs(a[127] - a[128]).mean()
         return float(across / max(inside, 1e-6))
 
     assert seam(tiled) < seam(plain)
@@ -117,5 +121,5 @@ def test_clip_skip_and_schedules_change_the_image(generator: DiffusersGenerator)
 @pytest.mark.parametrize("name", ["lcm", "tcd"])
 def test_the_few_step_schedulers_render(generator: DiffusersGenerator, name: str) -> None:
     image, seen = render(generator, scheduler=name, guidance=1.5)
-    assert (image.width, image.height) == (512, 512) and seen[-1] == (2, 2)
+    assert (image.width, image.height) == (256, 256) and seen[-1] == (2, 2)
     assert type(generator._scheduler(name)).__name__ == f"{name.upper()}Scheduler"

@@ -212,16 +212,3 @@ def test_networks_load_once_and_the_last_two_stay(tmp_path: Path) -> None:
 
     assert upscaler.network("c") is c and upscaler.network("b") is b
     assert upscaler.network("a") is not first  # pushed out by b and c, loaded again
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_on_cuda_in_half_precision_the_picture_is_the_cpu_one(tmp_path: Path) -> None:
-    save(tmp_path, "x4", features=16, growth=8, blocks=2)
-    image = noise(300, 260)
-    cpu = FolderUpscaler(UpscalerFolder(tmp_path), device="cpu", tile=128).upscale(image, 4, "x4")
-    cuda = FolderUpscaler(UpscalerFolder(tmp_path), tile=128)
-
-    result = cuda.upscale(image, 4, "x4")
-
-    assert next(cuda.network("x4").parameters()).dtype == torch.float16
-    assert np.abs(array(result) - array(cpu)).max() <= 3

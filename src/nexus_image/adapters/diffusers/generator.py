@@ -21,7 +21,14 @@ from nexus_image.adapters.diffusers.prompt_weights import encode_batch
 from nexus_image.application.errors import GenerationError, GenerationInterrupted
 from nexus_image.application.ports import PreviewingStepCallback, RawImage, RenderSpec, StepCallback
 from nexus_image.application.ports.upscaling import Upscaler
-from nexus_image.domain.parameters import LATENT_UPSCALER, GenerationParameters, LoraWeight, Mode, Schedule
+from nexus_image.domain.parameters import (
+    LATENT_UPSCALER,
+    GenerationParameters,
+    LoraWeight,
+    Mode,
+    Schedule,
+    hires_size,
+)
 
 log = logging.getLogger(__name__)
 
@@ -392,7 +399,7 @@ class DiffusersGenerator:
             )
             images = result.images
             if hires:
-                width, height = settings.drawn_size
+                width, height = hires_size(first.width, first.height, settings.hires_scale)
                 images = self._second_pass(specs, images, (embeds, negative_embeds), generators, passes)
                 return [RawImage(width, height, p.tobytes()) for p in images]
         pixels = (np.clip(images, 0.0, 1.0) * 255).round().astype("uint8")
@@ -414,7 +421,7 @@ class DiffusersGenerator:
         import numpy as np
 
         settings = specs[0].parameters
-        width, height = settings.drawn_size
+        width, height = hires_size(specs[0].width, specs[0].height, settings.hires_scale)
         name = settings.hires_upscaler or LATENT_UPSCALER
         if name == LATENT_UPSCALER:
             image: Any = enlarged_latents(first, width, height)

@@ -69,6 +69,10 @@ def _option(parser: argparse.ArgumentParser, description: FieldDescription) -> N
     if param.fallback is Fallback.STYLE:
         found = ", ".join(f"{style.value} {getattr(preset_for(style), name)}" for style in Style)
         words = f"{words} (the style's: {found})"
+    if param.kind is Kind.FLAG:  # --tiling / --no-tiling
+        flag = argparse.BooleanOptionalAction
+        parser.add_argument(f"--{name.replace('_', '-')}", action=flag, default=None, help=words)
+        return
     parser.add_argument(
         f"--{name.replace('_', '-')}", type=kinds.get(param.kind, str), default=None, help=words
     )

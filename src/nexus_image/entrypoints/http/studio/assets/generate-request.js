@@ -7,6 +7,7 @@ import { $, showBanner } from './dom.js';
 import { clearError, fieldError, hasErrorBox } from './field-errors.js';
 import { readFields } from './form-fields.js';
 import { newSeed } from './image-facts.js';
+import { readPreset } from './presets.js';
 import { lorasControl, offerOnly, readLoras } from './lora-picker.js';
 import { remixChanges, remixing } from './remix.js';
 import { readSeed } from './seed-field.js';
@@ -67,6 +68,7 @@ function readForm() {
   const body = { prompt: text, style: $('style').value, resolution: $('resolution').value };
   readSeed(body);
   readFields(body); // variations are off (disabled) with a starting image: left out then
+  readPreset(body);
   const waiting = readSource(body);
   if (waiting) {
     fieldError(waiting.field, waiting.message).focus();
