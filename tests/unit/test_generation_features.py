@@ -289,3 +289,14 @@ def test_a_preset_wraps_the_prompt_and_fills_what_the_request_leaves_out_once() 
     assert remixed[0].parameters.prompt_template == p.prompt_template  # not wrapped twice
     with pytest.raises(NotFound):  # another user's private preset: as if missing
         world.ask(user="bob", prompt="a detective", preset=mine.id)
+
+
+def test_an_image_whose_prompt_holds_braces_written_as_text_is_upscaled_as_it_is() -> None:
+    world = World()
+    (source,) = world.ask(prompt=r"a sign reading \{open\}", seed=2)
+    assert source.parameters.prompt == "a sign reading {open}"
+    world.run_queue()
+    upscale = world.service.upscale
+    assert upscale is not None
+    view, _ = upscale.execute(UpscaleCommand("alice", source.id, 2))
+    assert view.parameters.prompt == "a sign reading {open}"  # not read as a template again

@@ -394,12 +394,13 @@ class RequestGeneration:
         elif options.webhook_events is not None:
             raise InvalidValue("webhook_events", "webhook_events filters a webhook_url: send one with it")
         images = self.expand(first, options.num_images)
-        judged = self.judged_texts(first.prompt)
-        images = self.drawn(images)
-        # every text the template can become, and what each image drew (a word split across
-        # two choices is in no single option)
-        for text in dict.fromkeys([*judged, *(p.prompt for p in images)]):
-            self._moderated(command.user_id, text, limited)
+        if prepared is None:  # (a prepared image's prompt was drawn and judged when it was made)
+            judged = self.judged_texts(first.prompt)
+            images = self.drawn(images)
+            # every text the template can become, and what each image drew (a word split
+            # across two choices is in no single option)
+            for text in dict.fromkeys([*judged, *(p.prompt for p in images)]):
+                self._moderated(command.user_id, text, limited)
         fingerprint = (
             _digest({"user_id": command.user_id, "same": fingerprint})
             if fingerprint
