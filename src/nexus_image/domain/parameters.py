@@ -814,6 +814,12 @@ def names_of(fields: tuple[FieldDescription, ...]) -> frozenset[str]:
     return frozenset(d.name for d in fields)
 
 
+@cache
+def grouped(group: str) -> tuple[str, ...]:
+    """The names of the fields declared in `group` (the hires fix's, a variation's), in order."""
+    return tuple(d.name for d in parameter_fields() if d.param.group == group)
+
+
 def field_named(name: str) -> FieldDescription:
     for description in request_fields():
         if description.name == name:
@@ -1015,9 +1021,8 @@ def _sampling_checked(values: dict[str, Any]) -> None:
 def _hires_checked(values: dict[str, Any]) -> None:
     """The second pass: text to image only, at most MAX_OUTPUT_SIDE a side, with at least one
     step to run; without a scale its other settings mean nothing and are dropped."""
-    names = ("hires_steps", "hires_denoise", "hires_upscaler")
     if values["hires_scale"] is None:
-        for name in names:
+        for name in grouped("hires"):
             values[name] = None
         return
     if values["init_image_id"] is not None:
@@ -1060,7 +1065,7 @@ def without_inactive(values: dict[str, Any]) -> dict[str, Any]:
         values.pop("variation_strength", None)
         values.pop("variation_seed", None)
     if values.get("hires_scale") is None:
-        for name in ("hires_scale", "hires_steps", "hires_denoise", "hires_upscaler"):
+        for name in grouped("hires"):
             values.pop(name, None)
     return values
 

@@ -20,6 +20,7 @@ from nexus_image.domain.parameters import (
     GenerationParameters,
     Kind,
     field_named,
+    grouped,
     parameter_fields,
     request_fields,
 )
@@ -89,14 +90,19 @@ def body_field(description: FieldDescription, partial: bool) -> tuple[str, Any, 
     return (description.name, annotated | None, default)
 
 
-class HiresRequest(Struct, kw_only=True, forbid_unknown_fields=True):
-    """The hires fix as one object: the same as `hires_scale`, `hires_steps`, `hires_denoise`
-    and `hires_upscaler` (a field given both ways takes the flat one)."""
-
-    scale: Annotated[float, _meta(field_named("hires_scale"))]
-    steps: Annotated[int, _meta(field_named("hires_steps"))] | None = None
-    denoise: Annotated[float, _meta(field_named("hires_denoise"))] | None = None
-    upscaler: Annotated[str, _meta(field_named("hires_upscaler"))] | None = None
+HIRES = "hires_"
+# The hires fix as one object: `{"scale", "steps", "denoise", "upscaler"}`, the fields of its
+# declared group without their prefix (a field given both ways takes the flat one).
+HiresRequest = msgspec.defstruct(
+    "HiresRequest",
+    [
+        (name.removeprefix(HIRES), *body_field(field_named(name), partial=True)[1:])
+        for name in grouped("hires")
+    ],
+    kw_only=True,
+    forbid_unknown_fields=True,
+    module=__name__,
+)
 
 
 def _values(body: Struct) -> dict[str, Any]:
@@ -105,8 +111,8 @@ def _values(body: Struct) -> dict[str, Any]:
     values = {f: msgspec.to_builtins(getattr(body, f)) for f in body.__struct_fields__}
     nested = values.pop("hires", None) or {}
     for key, value in nested.items():
-        if values.get(f"hires_{key}") is None:
-            values[f"hires_{key}"] = value
+        if values.get(HIRES + key) is None:
+            values[HIRES + key] = value
     return values
 
 
