@@ -167,7 +167,8 @@ def test_a_keys_own_rate_limit_counts_every_route(api: Api) -> None:
 
 def test_the_admin_routes_make_list_and_revoke_keys(api: Api) -> None:
     admin_id, admin = make_key(api, ["admin"], "ops")
-    assert refused(api.request("GET", "/admin/keys", "alice"), 403, "insufficient_scope")["scope"] == "admin"
+    # not an operator: the operators' routes answer as missing ones
+    assert refused(api.request("GET", "/admin/keys", "alice"), 404, "not_found")["detail"] == "Not Found"
     made = call(
         api,
         "POST",

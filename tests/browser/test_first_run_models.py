@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Studio, screenshot
+from tests.browser.conftest import Studio, screenshot, watch_errors
 from tests.browser.test_generation_features import generate_request, session_token
 from tests.browser.test_studio import FINISH_MS, job, sign_in
 from tests.support.hub import HubEmulator
@@ -57,9 +57,7 @@ def page(browser: Any, first_run: Studio) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=first_run.url)
     context.set_default_timeout(20_000)
     opened = context.new_page()
-    opened.errors = []
-    opened.on("pageerror", lambda error: opened.errors.append(str(error)))
-    opened.on("console", lambda message: message.type == "error" and opened.errors.append(message.text))
+    watch_errors(opened)
     yield opened
     context.close()
 

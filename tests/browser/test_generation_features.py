@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Studio, screenshot
+from tests.browser.conftest import Studio, screenshot, watch_errors
 from tests.browser.test_studio import FINISH_MS, fill_form, open_details, sign_in, tokens
 
 pytestmark = pytest.mark.integration
@@ -285,9 +285,7 @@ def test_loras_are_picked_sent_and_shown_and_the_price_follows_the_mode(
     context = browser.new_context(viewport={"width": 360, "height": 800}, base_url=lora_studio.url)
     context.set_default_timeout(20_000)
     page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
+    watch_errors(page)
     try:
         prices = httpx.get(f"{lora_studio.url}/studio/config", timeout=10).json()["prices"]
         sign_in(page, "lou")

@@ -88,6 +88,7 @@ def test_generate_watch_organise_share_and_take_back(new_page: Any) -> None:
     details = open_details(alice, "My images", prompt)
     expect(details.locator("#detail-params")).to_contain_text("40")  # steps
     expect(details.locator("#detail-params")).to_contain_text("dpmpp_2m_karras")
+    expect(details.locator("#detail-params")).to_contain_text("ExpiresNever")  # no retention here
     expect(details.get_by_role("img")).to_be_visible()
     favorite = details.get_by_role("button", name="Favorite", exact=True)
     expect(favorite).to_have_attribute("aria-pressed", "false")

@@ -24,6 +24,7 @@ from nexus_image.adapters.sqlalchemy import (
     sqlite_url,
 )
 from nexus_image.adapters.sqlalchemy.schema import alembic_config
+from nexus_image.adapters.sqlalchemy.search import described_in_code
 
 pytestmark = pytest.mark.integration
 MAINTENANCE_VIEWS = {
@@ -36,7 +37,8 @@ MAINTENANCE_VIEWS = {
 
 def drift(engine: Engine, target: sa.MetaData = metadata) -> list[object]:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_name": described_in_code}  # as env.py compares
+        context = MigrationContext.configure(connection, opts=opts)
         return list(compare_metadata(context, target))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,8 @@ from sqlalchemy import event
 from nexus_image.adapters.sqlalchemy import SqlDatabase, create_engine_for, migrate
 from nexus_image.adapters.sqlalchemy.tables import jobs
 from nexus_image.application import GenerateImage
+from nexus_image.domain.retention import EVERY_PROTECTION, ExpirySelection
+from nexus_image.domain.search import SearchQuery
 from nexus_image.entrypoints.composition import compose
 from nexus_image.entrypoints.settings import Settings
 from tests.support.postgres import create_database, drop_database
@@ -23,6 +26,8 @@ from tests.support.postgres import create_database, drop_database
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 DEPTH = 100_000
+SCENES = ("a heron at dawn", "a castle in fog", "a lighthouse by the sea", "a bowl of ramen", "a caravan")
+RARE_PROMPT = "quokkas running in a meadow"
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +56,10 @@ def deep_queue(postgres_server: str, tmp_path_factory: pytest.TempPathFactory) -
         "completed_at": "CASE WHEN g % 10 = 0 THEN t.created_at + interval '2 seconds' END",
         "worker_id": "CASE WHEN g % 97 = 0 THEN 'w-' || (g % 4) END",
         "lease_expires_at": "CASE WHEN g % 97 = 0 THEN t.created_at + interval '30 seconds' END",
+        # prompts for search: one of five scenes, numbered; a rare one (every 1000th row, all of
+        # user-20's, all public and completed) with words found nowhere else
+        "parameters": "jsonb_set(t.parameters, '{prompt}', to_jsonb(CASE WHEN g % 1000 = 20 "
+        f"THEN '{RARE_PROMPT}' ELSE (ARRAY{list(SCENES)})[g % 5 + 1] END || ' no. ' || g))",
     }
     columns = [c.name for c in jobs.c]
     values = [copied.get(name, f"t.{name}") for name in columns]
@@ -84,7 +93,7 @@ class Captured:
         event.remove(self.engine, "before_cursor_execute", self._seen)
 
     def _seen(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             self.statements.append((statement, parameters))
 
 
@@ -131,6 +140,14 @@ def test_every_per_request_and_per_loop_query_uses_an_index_at_depth(deep_queue:
                     ),
                     "active_workers": lambda: uow.jobs.active_workers(now),
                     "failed_before": lambda: uow.jobs.failed_before(now - timedelta(days=1), 50),
+                    # retention: a tier's batch, the tiers in use, the rows left half-done
+                    "expiring": lambda: uow.jobs.expiring(
+                        ExpirySelection(("standard",), now, EVERY_PROTECTION),
+                        50,
+                        (front.created_at, front.id),
+                    ),
+                    "kept_tiers": lambda: uow.jobs.kept_tiers(),
+                    "removal_pending": lambda: uow.jobs.removal_pending(50),
                 }
                 results = {name: call() for name, call in calls.items()}
             assert results["list_by_user"].total == DEPTH // 1000
@@ -150,5 +167,65 @@ def test_every_per_request_and_per_loop_query_uses_an_index_at_depth(deep_queue:
                     problems.append(f"{' '.join(statement.split())[:300]}: {scans}")
             assert len(captured.statements) >= len(calls)
             assert not problems, "\n".join(problems)
+    finally:
+        engine.dispose()
+
+
+def indexes_used(plan: dict[str, Any]) -> set[str]:
+    found = {str(plan["Index Name"])} if "Index Name" in plan else set()
+    for child in plan.get("Plans", []):
+        found |= indexes_used(child)
+    return found
+
+
+def test_searches_by_words_parts_of_words_and_filters_use_indexes_at_depth(
+    deep_queue: tuple[str, str],
+) -> None:
+    """Search in one's images and in the gallery: words through ix_jobs_prompt_words, parts of
+    words through ix_jobs_prompt_trigrams, filters through the owner's or the gallery's index
+    (and the next page by its keyset, never an offset)."""
+    url, template = deep_queue
+    engine = create_engine_for(url)
+    try:
+        with SqlDatabase(engine).unit_of_work() as uow:
+            made = uow.jobs.get(template)
+            assert made is not None
+            rare, style = "quokka running", made.parameters.style.value
+            since = (made.created_at - timedelta(seconds=30)).isoformat()
+
+            def filtered() -> SearchQuery:
+                return SearchQuery.parse(
+                    style=style, resolution="512x512", mode="txt2img", created_from=since
+                )
+
+            searches = {
+                "words (mine)": ("user-20", SearchQuery.parse(q=rare)),
+                "part of a word (mine)": ("user-20", SearchQuery.parse(q="okka")),
+                "words (gallery)": (None, SearchQuery.parse(q=rare)),
+                "part of a word (gallery)": (None, SearchQuery.parse(q="okka")),
+                "relevance (gallery)": (None, SearchQuery.parse(q=rare, sort="relevance")),
+                "filters (mine)": ("user-7", filtered()),
+                "filters (gallery)": (None, filtered()),
+            }
+            plans: dict[str, tuple[list[str], set[str]]] = {}
+            for name, (owner, query) in searches.items():
+                with Captured(engine) as captured:
+                    page = uow.jobs.search(owner, query)
+                    if page.next is not None:  # the next page too
+                        uow.jobs.search(owner, replace(query, after=page.next))
+                assert page.items, name
+                if name.startswith(("words", "part", "relevance")):
+                    assert all("quokka" in j.parameters.prompt for j in page.items), name
+                for number, (statement, parameters) in enumerate(captured.statements):
+                    explained = uow.connection().exec_driver_sql(
+                        f"EXPLAIN (FORMAT JSON) {statement}", parameters
+                    )
+                    plan = json.loads(json.dumps(explained.scalar_one()))[0]["Plan"]
+                    plans[f"{name} #{number + 1}"] = (scans_of_jobs(plan), indexes_used(plan))
+            sequential = {name: scans for name, (scans, _) in plans.items() if "Seq Scan" in scans}
+            assert not sequential, sequential
+            assert "ix_jobs_prompt_words" in plans["words (gallery) #1"][1], plans
+            assert "ix_jobs_prompt_trigrams" in plans["part of a word (gallery) #1"][1], plans
+            assert "ix_jobs_gallery" in plans["filters (gallery) #2"][1], plans  # the keyset page
     finally:
         engine.dispose()

@@ -28,6 +28,7 @@ USE_CASES = {
     "RecordAudit",
     "RelayOutbox",
     "CleanupFailedJobs",
+    "ApplyRetention",
     "RecoverStalledJobs",
     "RedeliverQueuedJobs",
     "ProcessJobs",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nexus_image.application.access import check_page, owned_album, owned_job
 from nexus_image.application.dto import AlbumView, ImageView
@@ -17,6 +17,7 @@ from nexus_image.application.ports import (
 from nexus_image.application.transactions import in_transaction
 from nexus_image.application.views import image_view
 from nexus_image.domain.album import Album, validate_album_name
+from nexus_image.domain.queue import TierPolicy
 
 
 @dataclass(slots=True)
@@ -28,6 +29,7 @@ class ManageAlbums:
     storage: ObjectStorage
     clock: Clock
     ids: IdGenerator
+    tiers: TierPolicy = field(default_factory=TierPolicy)  # for the views' `expires_at`
 
     def create(self, owner_id: str, name: str) -> AlbumView:
         album = Album(self.ids.new_id(), owner_id, validate_album_name(name), self.clock.now())
@@ -59,7 +61,7 @@ class ManageAlbums:
     def add_image(self, owner_id: str, album_id: str, image_id: str) -> AlbumView:
         def work(uow: UnitOfWork) -> Album:
             album = owned_album(uow, album_id, owner_id)
-            owned_job(uow, image_id, owner_id)
+            owned_job(uow, image_id, owner_id).ensure_data_kept()  # no album for a removed image
             album.add(image_id)
             uow.albums.save(album)
             return album
@@ -90,5 +92,5 @@ class ManageAlbums:
             album = owned_album(uow, album_id, owner_id)
             ids = album.image_ids[page * size : (page + 1) * size]
             jobs = {j.id: j for j in uow.jobs.list_by_ids(ids)}
-        items = [image_view(self.storage, jobs[i]) for i in ids if i in jobs]
+        items = [image_view(self.storage, jobs[i], tiers=self.tiers) for i in ids if i in jobs]
         return Page(items, len(album.image_ids), page, size)

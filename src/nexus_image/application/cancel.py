@@ -1,31 +1,47 @@
-"""Cancel a job: the owner gets the exact cost back; a running job stops at its next step."""
+"""Cancel a job: the owner gets back what the refund policy says (the exact cost by default);
+a running job stops at its next step."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nexus_image.application.access import owned_job
 from nexus_image.application.dto import ImageView
-from nexus_image.application.errors import Conflict
+from nexus_image.application.errors import NotFound
 from nexus_image.application.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
-from nexus_image.application.transactions import in_transaction, record
-from nexus_image.domain.job import ImageJob
+from nexus_image.application.transactions import Cancelled, cancel_in, in_transaction
+from nexus_image.application.views import job_view
+from nexus_image.domain.job import RefundPolicy
+from nexus_image.domain.queue import TierPolicy
 
 
 @dataclass(slots=True)
 class CancelGeneration:
-    """Only the owner cancels; a finished job cannot be (Conflict)."""
+    """Only the owner cancels (an operator cancels any job: `for_anyone`); a finished job
+    cannot be (Conflict). `policy`: full refund, or the share of the steps not run (as far as
+    the worker last said, so rounded in the owner's favour)."""
 
     uow_factory: UnitOfWorkFactory
     clock: Clock
     ids: IdGenerator
+    policy: RefundPolicy = RefundPolicy.FULL
+    tiers: TierPolicy = field(default_factory=TierPolicy)  # for the view's `expires_at`
 
     def execute(self, user_id: str, job_id: str) -> ImageView:
-        def work(uow: UnitOfWork) -> ImageJob:
-            job = owned_job(uow, job_id, user_id)
-            if job.status.is_terminal:
-                raise Conflict(f"image {job.id} is already {job.status.value} and cannot be cancelled")
-            record(uow, job, job.cancel(self.clock.now(), event_id=self.ids.new_id()), self.clock)
-            return job
+        return self.cancel(user_id, job_id).view
 
-        return ImageView.of(in_transaction(self.uow_factory, work))
+    def cancel(self, user_id: str | None, job_id: str) -> Cancelled:
+        """`user_id` None: whoever owns it (an operator's cancel)."""
+
+        def work(uow: UnitOfWork) -> Cancelled:
+            if user_id is None:
+                found = uow.jobs.get(job_id)
+                if found is None:
+                    raise NotFound("image", job_id)
+                job = found
+            else:
+                job = owned_job(uow, job_id, user_id)
+            refunded = cancel_in(uow, job, self.clock, self.ids, self.policy)
+            return Cancelled(job_view(job, self.tiers), refunded)
+
+        return in_transaction(self.uow_factory, work)

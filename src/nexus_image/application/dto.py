@@ -128,6 +128,11 @@ class ImageView:
     safety: OutputSafety | None = None  # the output check's findings; None: not checked
     group_id: str | None = None  # the images of one request for several share it
     deadline_at: datetime | None = None  # not started by then: EXPIRED (refunded)
+    # Retention: when its tier's retention removes it (None: kept forever; an image its owner
+    # favorited, put in an album or made public is kept past it, where the operator keeps those),
+    # and when its files were removed (then it has no URLs, and its content answers 410 Gone).
+    expires_at: datetime | None = None
+    data_removed_at: datetime | None = None
 
     @classmethod
     def of(
@@ -136,6 +141,7 @@ class ImageView:
         storage_url: str | None = None,
         thumbnail_url: str | None = None,
         is_favorite: bool = False,
+        expires_at: datetime | None = None,
     ) -> ImageView:
         return cls(
             id=job.id,
@@ -155,6 +161,8 @@ class ImageView:
             safety=job.safety,
             group_id=job.group_id,
             deadline_at=job.deadline_at,
+            expires_at=expires_at,
+            data_removed_at=job.data_removed_at,
         )
 
     @property

@@ -16,9 +16,9 @@ from nexus_image.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from nexus_image.application.transactions import in_transaction, record
-from nexus_image.application.views import delete_objects, image_view
-from nexus_image.domain.job import ImageJob, JobStatus
+from nexus_image.application.transactions import cancel_in, in_transaction
+from nexus_image.application.views import delete_objects, image_view, job_view
+from nexus_image.domain.job import ImageJob, JobStatus, RefundPolicy
 from nexus_image.domain.queue import (
     DURATION_SAMPLE,
     TierPolicy,
@@ -48,7 +48,7 @@ class ImageQueries:
         with self.uow_factory() as uow:
             job = visible_job(uow, job_id, user_id)
             favorite = user_id is not None and uow.favorites.contains(user_id, job_id)
-            view = image_view(self.storage, job, favorite)
+            view = image_view(self.storage, job, favorite, self.policy)
             if job.status is JobStatus.QUEUED:
                 view = self._with_place(uow, job, view)
         return view
@@ -69,9 +69,9 @@ class ImageQueries:
                 if not j.status.is_terminal or (j.completed_at is not None and j.completed_at >= since)
             ]
             views = [
-                self._with_place(uow, j, image_view(self.storage, j))
+                self._with_place(uow, j, image_view(self.storage, j, tiers=self.policy))
                 if j.status is JobStatus.QUEUED
-                else image_view(self.storage, j)
+                else image_view(self.storage, j, tiers=self.policy)
                 for j in reversed(wanted)
             ]
         return views
@@ -120,6 +120,7 @@ class ImageQueries:
         """The stored bytes and content type of the image or its thumbnail."""
         with self.uow_factory() as uow:
             job = visible_job(uow, job_id, user_id)
+        job.ensure_data_kept()  # retention removed its files: 410 Gone, not 404
         key = job.thumbnail_key if thumbnail else job.image_key
         if job.status is not JobStatus.COMPLETED or key is None:
             raise NotFound("image file", job_id)
@@ -131,14 +132,15 @@ class ImageQueries:
         with self.uow_factory() as uow:
             found = uow.jobs.list_by_user(user_id, page, size)
             favorites = {j.id for j in found.items if uow.favorites.contains(user_id, j.id)}
-        items = [image_view(self.storage, j, j.id in favorites) for j in found.items]
+        items = [image_view(self.storage, j, j.id in favorites, self.policy) for j in found.items]
         return Page(items, found.total, page, size)
 
     def gallery(self, page: int = 0, size: int = 20) -> Page[ImageView]:
         check_page(page, size)
         with self.uow_factory() as uow:
             found = uow.jobs.list_public(page, size)
-        return Page([image_view(self.storage, j) for j in found.items], found.total, page, size)
+        views = [image_view(self.storage, j, tiers=self.policy) for j in found.items]
+        return Page(views, found.total, page, size)
 
     def favorites(self, user_id: str, page: int = 0, size: int = 20) -> Page[ImageView]:
         check_page(page, size)
@@ -148,7 +150,7 @@ class ImageQueries:
         # The store lists and counts only what the user may see; checked again here in case the
         # image changed between the two reads.
         visible = [jobs[i] for i in ids.items if i in jobs and jobs[i].is_visible_to(user_id)]
-        return Page([image_view(self.storage, j, True) for j in visible], ids.total, page, size)
+        return Page([image_view(self.storage, j, True, self.policy) for j in visible], ids.total, page, size)
 
 
 @dataclass(slots=True)
@@ -159,6 +161,8 @@ class ManageImages:
     storage: ObjectStorage
     clock: Clock
     ids: IdGenerator
+    refund_policy: RefundPolicy = RefundPolicy.FULL  # a running job deleted is a cancel
+    tiers: TierPolicy = field(default_factory=TierPolicy)  # for the views' `expires_at`
 
     def set_visibility(self, user_id: str, job_id: str, public: bool) -> ImageView:
         def work(uow: UnitOfWork) -> ImageJob:
@@ -167,14 +171,15 @@ class ManageImages:
             uow.jobs.save(job)
             return job
 
-        return ImageView.of(in_transaction(self.uow_factory, work))
+        return job_view(in_transaction(self.uow_factory, work), self.tiers)
 
     def favorite(self, user_id: str, job_id: str, on: bool = True) -> None:
         def work(uow: UnitOfWork) -> None:
             # Both ways answer as for any image the caller cannot see, even one they had
             # favorited before its owner made it private: never confirm it exists.
-            visible_job(uow, job_id, user_id)
+            job = visible_job(uow, job_id, user_id)
             if on:
+                job.ensure_data_kept()  # its files are gone: nothing left to keep
                 uow.favorites.add(user_id, job_id, self.clock.now())
             else:
                 uow.favorites.remove(user_id, job_id)
@@ -187,7 +192,7 @@ class ManageImages:
         def work(uow: UnitOfWork) -> ImageJob:
             job = owned_job(uow, job_id, user_id)
             if not job.status.is_terminal:
-                record(uow, job, job.cancel(self.clock.now(), event_id=self.ids.new_id()), self.clock)
+                cancel_in(uow, job, self.clock, self.ids, self.refund_policy)
             uow.favorites.remove_image_everywhere(job_id)
             uow.albums.remove_image_everywhere(job_id)
             uow.jobs.delete(job_id)

@@ -36,8 +36,11 @@ from nexus_image.application.ports import (
 from nexus_image.application.ports.generation import default_model
 from nexus_image.application.ports.webhooks import Subscription
 from nexus_image.application.transactions import account_for, account_secrets, in_transaction, record
+from nexus_image.application.usage import usage_of
+from nexus_image.application.views import job_view
 from nexus_image.domain.dynamic_prompts import EXPANSION_LIMIT, WildcardSource, has_dynamic_syntax, parse
 from nexus_image.domain.errors import (
+    AccountSuspended,
     InsufficientTokens,
     InvalidValue,
     UnknownFastMode,
@@ -59,6 +62,7 @@ from nexus_image.domain.parameters import (
     request_fields,
 )
 from nexus_image.domain.queue import DURATION_SAMPLE, Tier, TierPolicy, mean_generation_seconds
+from nexus_image.domain.quota import check_quotas
 from nexus_image.domain.resolution import Pricing
 from nexus_image.domain.webhooks import DestinationPolicy, checked_destination, events_of
 
@@ -444,8 +448,13 @@ class RequestGeneration:
             self._sources(uow, command.user_id, images[0])
             # The account row is locked from here: one user's requests are counted one at a time.
             account = account_for(uow, command.user_id, self.welcome_grant, self.clock)
+            if account.suspended:
+                raise AccountSuspended(command.user_id)
             tier = tiers[0] = self.policy.tier(account.tier or command.tier)  # an operator's choice wins
             self._room(uow, command.user_id, tier, len(images))
+            if tier.images_per_day or tier.images_per_month or tier.bytes_stored:
+                now = self.clock.now()
+                check_quotas(tier, usage_of(uow, command.user_id, now, live=False), len(images), now)
             if len(images) > 1:  # refused for the whole price, not for whichever image ran out
                 total = sum(self.cost(p) for p in images)
                 if total > account.balance:
@@ -487,8 +496,9 @@ class RequestGeneration:
         except UserQueueFull as full:
             self.metrics.queue_refused(full.tier)
             raise
+
         if created:
             for job in jobs:
                 p = job.parameters
                 self.metrics.generation_requested(p.style.value, p.resolution.value, job.tokens_cost, p.model)
-        return [ImageView.of(job) for job in jobs], bool(created)
+        return [job_view(job, self.policy) for job in jobs], bool(created)

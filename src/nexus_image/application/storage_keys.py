@@ -25,3 +25,9 @@ def thumbnail_key(user_id: str, job_id: str, extension: str) -> str:
 def upload_key(user_id: str, upload_id: str) -> str:
     """An uploaded picture (stored as PNG), in its owner's folder."""
     return f"uploads/{user_prefix(user_id)}/{upload_id}.png"
+
+
+def user_folders(user_id: str) -> tuple[str, ...]:
+    """Every folder a user's objects are kept in (each ends with `/`)."""
+    prefix = user_prefix(user_id)
+    return (f"images/{prefix}/", f"thumbnails/{prefix}/", f"uploads/{prefix}/")

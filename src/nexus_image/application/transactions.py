@@ -4,12 +4,14 @@ first), and persisting what a job's transition implies."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
-from nexus_image.application.errors import ConcurrentUpdate
-from nexus_image.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from nexus_image.application.dto import ImageView
+from nexus_image.application.errors import ConcurrentUpdate, Conflict
+from nexus_image.application.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
 from nexus_image.domain.account import TokenAccount
-from nexus_image.domain.job import ImageJob, JobStatus
+from nexus_image.domain.job import ImageJob, JobStatus, RefundPolicy
 from nexus_image.domain.transition import Transition
 from nexus_image.domain.webhooks import SigningSecrets, new_secret
 
@@ -82,3 +84,18 @@ def call_back(uow: UnitOfWork, job: ImageJob, clock: Clock) -> None:
     with its process): saved undispatched, its owner back in their tier's rotation."""
     job.undispatch()
     record(uow, job, Transition(), clock)
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    view: ImageView
+    refunded: int  # tokens given back (the policy's share of the cost)
+
+
+def cancel_in(uow: UnitOfWork, job: ImageJob, clock: Clock, ids: IdGenerator, policy: RefundPolicy) -> int:
+    """Cancel `job` in `uow` (refunded as `policy` says); the tokens given back."""
+    if job.status.is_terminal:
+        raise Conflict(f"image {job.id} is already {job.status.value} and cannot be cancelled")
+    refund = job.cancel_refund(policy)
+    record(uow, job, job.cancel(clock.now(), event_id=ids.new_id(), policy=policy), clock)
+    return refund

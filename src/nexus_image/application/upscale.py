@@ -59,6 +59,7 @@ class UpscaleImage:
             )
         with self.requests.uow_factory() as uow:
             source = visible_job(uow, command.image_id, command.user_id)
+        source.ensure_data_kept()  # retention removed its files: nothing to enlarge (410)
         if source.status is not JobStatus.COMPLETED:
             raise Conflict(f"image {source.id} is {source.status.value}: only a finished image is upscaled")
         width, height = source.parameters.output_size

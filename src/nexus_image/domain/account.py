@@ -31,6 +31,8 @@ class TokenAccount:
     balance: int = 0
     version: int = 0
     tier: str | None = None  # set by an operator: the user's tier whatever their token says
+    suspended_at: datetime | None = None  # set by an operator: the user may do nothing meanwhile
+    suspended_reason: str | None = None
     new_entries: list[LedgerEntry] = field(default_factory=list)
 
     @classmethod
@@ -75,3 +77,25 @@ class TokenAccount:
     def grant(self, amount: int, reason: str, at: datetime) -> LedgerEntry:
         self._check(amount)
         return self._record(EntryKind.GRANT, amount, reason, at, None)
+
+    def take(self, amount: int, reason: str, at: datetime) -> LedgerEntry:
+        """An operator takes tokens back (a DEBIT without a job); never below zero."""
+        return self.debit(amount, reason, at)
+
+    @property
+    def suspended(self) -> bool:
+        return self.suspended_at is not None
+
+    def suspend(self, reason: str, at: datetime) -> bool:
+        """Suspended from `at` (False: it already was; the first reason stays)."""
+        if self.suspended_at is not None:
+            return False
+        self.suspended_at, self.suspended_reason = at, reason
+        return True
+
+    def reinstate(self) -> bool:
+        """Back in service (False: it was not suspended)."""
+        if self.suspended_at is None:
+            return False
+        self.suspended_at = self.suspended_reason = None
+        return True

@@ -124,3 +124,24 @@ class UnsafeImage(DomainError):
         super().__init__(f"image {job_id} was flagged by the output check and cannot be public ({reason})")
         self.job_id = job_id
         self.reason = reason
+
+
+class AccountSuspended(DomainError):
+    """An operator suspended the user: they may do nothing until reinstated."""
+
+    code = "account_suspended"
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__("this account is suspended; contact the operators of this service")
+        self.user_id = user_id
+
+
+class ImageDataRemoved(DomainError):
+    """Retention removed the image's files (`removed_at`); its record stays, without them."""
+
+    code = "image_data_removed"
+
+    def __init__(self, job_id: str, removed_at: str) -> None:
+        super().__init__(f"image {job_id}: its files were removed on {removed_at} (retention)")
+        self.job_id = job_id
+        self.removed_at = removed_at

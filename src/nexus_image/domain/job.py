@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from nexus_image.domain.account import EntryKind
-from nexus_image.domain.errors import AccessDenied, IllegalTransition, UnsafeImage
+from nexus_image.domain.errors import AccessDenied, IllegalTransition, ImageDataRemoved, UnsafeImage
 from nexus_image.domain.events import (
     DomainEvent,
     GenerationCancelled,
@@ -44,6 +44,22 @@ class JobStatus(StrEnum):
 
 TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED})
 REFUNDED = frozenset({JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED})
+
+
+class RefundPolicy(StrEnum):
+    """What a cancelled job gives back: its whole cost, or the share of the steps not run."""
+
+    FULL = "full"
+    PROPORTIONAL = "proportional"
+
+
+class SafetyReview(StrEnum):
+    """An operator's decision on an image the output check flagged: kept hidden (private for
+    good) or released (its owner may publish it)."""
+
+    HIDDEN = "hidden"
+    RELEASED = "released"
+
 
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.QUEUED: frozenset(
@@ -94,6 +110,11 @@ class ImageJob:
     deadline_at: datetime | None = None  # not started by then: EXPIRED, never started
     dispatched_at: datetime | None = None  # handed to the workers (while QUEUED), by the dispatcher
     dispatched_to: str | None = None  # the worker it was aimed at, if the dispatcher knew one
+    stored_bytes: int = 0  # its image and thumbnail, once stored
+    steps_done: int | None = None  # how far its worker said it got (at lease renewals)
+    steps_total: int | None = None
+    safety_review: str | None = None  # an operator's decision on a flagged image (SafetyReview)
+    data_removed_at: datetime | None = None  # retention removed its files; the row stays (a tombstone)
     version: int = field(default=0)
 
     @classmethod
@@ -220,11 +241,17 @@ class ImageJob:
         self.lease_expires_at = lease_until
         return Transition((self._event(GenerationStarted, at, event_id, attempt=self.attempts),))
 
-    def renew_lease(self, worker_id: str | None, until: datetime) -> bool:
-        """Extend the lease of a job still held by `worker_id`; False when it is not (anymore)."""
+    def renew_lease(
+        self, worker_id: str | None, until: datetime, progress: tuple[int, int] | None = None
+    ) -> bool:
+        """Extend the lease of a job still held by `worker_id`, noting how far it got (steps
+        done, of how many); False when it is not held (anymore)."""
         if not self.is_held_by(worker_id):
             return False
         self.lease_expires_at = max(until, self.lease_expires_at or until)
+        if progress is not None and progress[1] > 0:
+            self.steps_total = progress[1]
+            self.steps_done = max(0, min(progress[0], progress[1]))
         return True
 
     def lease_expired(self, now: datetime) -> bool:
@@ -256,12 +283,15 @@ class ImageJob:
         duration_seconds: float = 0.0,
         safety: OutputSafety | None = None,
         event_id: str | None = None,
+        stored_bytes: int = 0,
     ) -> Transition:
-        """COMPLETED with its files; an image the output check flagged stays private."""
+        """COMPLETED with its files (`stored_bytes` together); an image the output check
+        flagged stays private."""
         self._move(JobStatus.COMPLETED)
         self.completed_at = at
         self.image_key = image_key
         self.thumbnail_key = thumbnail_key
+        self.stored_bytes = max(0, stored_bytes)
         self.safety = safety
         if self.is_flagged:
             self.is_public = False
@@ -289,12 +319,32 @@ class ImageJob:
         )
         return Transition((failed,), self._refund("failed"))
 
-    def cancel(self, at: datetime, *, event_id: str | None = None) -> Transition:
-        """CANCELLED, refunding the exact cost; a running job stops at its next step."""
+    def cancel_refund(self, policy: RefundPolicy) -> int:
+        """What cancelling it now gives back: the whole cost (policy FULL, or a job no worker
+        has said it started drawing); under PROPORTIONAL, the share of the steps not run,
+        rounded up (in the owner's favour)."""
+        done, total = self.steps_done, self.steps_total
+        if policy is RefundPolicy.FULL or self.status is not JobStatus.PROCESSING or not done or not total:
+            return self.tokens_cost
+        return -(-self.tokens_cost * (total - min(done, total)) // total)
+
+    def cancel(
+        self, at: datetime, *, event_id: str | None = None, policy: RefundPolicy | None = None
+    ) -> Transition:
+        """CANCELLED, refunding what `policy` says (the exact cost by default); a running job
+        stops at its next step."""
+        refund = self.cancel_refund(policy or RefundPolicy.FULL)
+        steps = (self.steps_done, self.steps_total) if refund != self.tokens_cost else None
         self._move(JobStatus.CANCELLED)
         self.completed_at = at
-        cancelled = self._event(GenerationCancelled, at, event_id, refunded=self.tokens_cost)
-        return Transition((cancelled,), self._refund("cancelled"))
+        cancelled = self._event(GenerationCancelled, at, event_id, refunded=refund)
+        if refund == self.tokens_cost:
+            return Transition((cancelled,), self._refund("cancelled"))
+        if refund == 0:
+            return Transition((cancelled,))
+        done, total = steps or (0, 0)
+        why = f"refund: generation cancelled ({(total or 0) - (done or 0)} of {total} steps not run)"
+        return Transition((cancelled,), LedgerMovement(EntryKind.REFUND, refund, why, self.id))
 
     def requeue(self, at: datetime, *, event_id: str | None = None) -> Transition:
         """Hand a job whose worker stopped answering back to the queue."""
@@ -310,6 +360,31 @@ class ImageJob:
     def refund_due(self) -> bool:
         """Failed, cancelled and expired jobs give their tokens back."""
         return self.status in REFUNDED
+
+    def remove_data(self, at: datetime) -> None:
+        """Retention: its files are to go, its row stays (the ledger and the audit log name it).
+        Marked first; the keys stay until the objects are deleted (`forget_files`), so a run
+        that stops in between finds what it still has to delete. Only a finished job's data
+        goes; marking it again changes nothing."""
+        if not self.status.is_terminal:
+            raise IllegalTransition(self.id, self.status.value, "DATA_REMOVED")
+        if self.data_removed_at is None:
+            self.data_removed_at = at
+            self.stored_bytes = 0
+
+    def forget_files(self) -> None:
+        """Its objects were deleted (after `remove_data`): nothing of it is stored anymore."""
+        if self.data_removed_at is not None:
+            self.image_key = self.thumbnail_key = None
+
+    @property
+    def data_removed(self) -> bool:
+        return self.data_removed_at is not None
+
+    def ensure_data_kept(self) -> None:
+        """ImageDataRemoved once retention removed its files."""
+        if self.data_removed_at is not None:
+            raise ImageDataRemoved(self.id, self.data_removed_at.isoformat())
 
     def ensure_owner(self, user_id: str) -> None:
         if self.user_id != user_id:
@@ -328,7 +403,14 @@ class ImageJob:
         return self.safety is not None and self.safety.flagged
 
     def set_visibility(self, public: bool) -> None:
-        """A public job shows in the gallery once it is COMPLETED; a flagged image never does."""
-        if public and self.safety is not None and self.safety.flagged:
+        """A public job shows in the gallery once it is COMPLETED; a flagged image never does,
+        unless an operator released it."""
+        if public and self.is_flagged and self.safety_review != SafetyReview.RELEASED and self.safety:
             raise UnsafeImage(self.id, self.safety.reason)
         self.is_public = public
+
+    def review(self, decision: SafetyReview) -> None:
+        """An operator's decision on its flag: hidden makes it private for good."""
+        self.safety_review = decision.value
+        if decision is SafetyReview.HIDDEN:
+            self.is_public = False

@@ -52,12 +52,18 @@ NEVER = 0.0  # the pass of a tier that was never served
 @dataclass(frozen=True, slots=True)
 class Tier:
     """A class of users: its share of the workers (`weight`), how many images one user may
-    have waiting (`max_queued`) and running at once across the fleet (`max_running`, 0: no cap)."""
+    have waiting (`max_queued`) and running at once across the fleet (`max_running`, 0: no cap);
+    their quotas: images a day and a month (UTC calendar days and months) and bytes of images
+    kept (0: no quota); how many days their images are kept (`retention_days`, 0: forever)."""
 
     name: str
     weight: float = 1.0
     max_queued: int = 100
     max_running: int = 0
+    images_per_day: int = 0
+    images_per_month: int = 0
+    bytes_stored: int = 0
+    retention_days: int = 0
 
     def __post_init__(self) -> None:
         if not TIER_NAME.fullmatch(self.name):
@@ -66,15 +72,18 @@ class Tier:
             raise InvalidValue("tiers", f"tier {self.name}: weight must be a number above 0")
         if not (isinstance(self.max_queued, int) and self.max_queued >= 1):
             raise InvalidValue("tiers", f"tier {self.name}: max_queued must be a whole number from 1")
-        if not (isinstance(self.max_running, int) and self.max_running >= 0):
-            raise InvalidValue("tiers", f"tier {self.name}: max_running must be a whole number from 0")
+        for limit in ("max_running", *QUOTA_KEYS):
+            value = getattr(self, limit)
+            if isinstance(value, bool) or not (isinstance(value, int) and value >= 0):
+                raise InvalidValue("tiers", f"tier {self.name}: {limit} must be a whole number from 0")
 
     def at_running_cap(self, running: int) -> bool:
         return self.max_running > 0 and running >= self.max_running
 
 
 TIER_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
-TIER_KEYS = frozenset({"weight", "max_queued", "max_running"})
+QUOTA_KEYS = ("images_per_day", "images_per_month", "bytes_stored", "retention_days")
+TIER_KEYS = frozenset({"weight", "max_queued", "max_running", *QUOTA_KEYS})
 
 
 @dataclass(frozen=True, slots=True)

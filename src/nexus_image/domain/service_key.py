@@ -38,6 +38,8 @@ USER_SCOPES: frozenset[str] = frozenset(
     s.value for s in (Scope.IMAGES_READ, Scope.IMAGES_WRITE, Scope.WEBHOOKS)
 )
 """What a user's own token (a JWT) may do: everything but acting for others and administration."""
+OPERATOR_SCOPES: frozenset[str] = USER_SCOPES | {Scope.ADMIN.value}
+"""What an operator's token (a JWT whose role claim names an operator role) may do."""
 
 
 class InvalidApiKey(DomainError):

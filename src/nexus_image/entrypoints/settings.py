@@ -14,6 +14,7 @@ from nexus_image.domain.fast_modes import FastMode, parse_fast_modes
 from nexus_image.domain.parameters import MODEL_NAME
 from nexus_image.domain.queue import TierPolicy
 from nexus_image.domain.resolution import Pricing
+from nexus_image.domain.retention import RetentionPolicy, parse_keeps
 from nexus_image.domain.styles import Style
 from nexus_image.domain.webhooks import DEFAULT_SCHEDULE, DestinationPolicy, RetrySchedule
 
@@ -80,6 +81,10 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
     jwt_max_lifetime_seconds: int = Field(default=30 * 24 * 3600, ge=60)  # tokens living longer are refused
+    # The HMAC key of erased users' pseudonyms in the ledger and audit trail (at least 32
+    # bytes). Unset: derived from NEXUS_IMAGE_JWT_SECRET when there is one, else made once and
+    # kept under the data directory (set it where replicas share no data directory).
+    erasure_key: SecretStr | None = None
     public_url: str | None = None  # e.g. https://images.example.com: absolute links; else relative
     # The OpenAI-compatible API answers once the images are done, or cancels them (refunded)
     # after this many seconds (a request's `Prefer: wait=N` sets it for that request).
@@ -119,8 +124,17 @@ class Settings(BaseSettings):
     tiers: str = ""
     default_tier: str | None = None
     tier_claim: str = "tier"
+    # Operators: a JWT whose role claim (a string or a list) names one of the operator roles
+    # (comma separated) may use /api/v1/admin, as a service key with the `admin` scope may.
+    operator_role_claim: str = "role"
+    operator_roles: str = "admin"
+    # What a cancelled job gives back: `full`, or `proportional` to the steps not run (rounded up).
+    cancel_refund: Literal["full", "proportional"] = "full"
     max_queue_wait_seconds: float = Field(default=600.0, ge=0, le=7 * 24 * 3600)
     dispatcher: bool = True
+    # Retention (each tier's `retention_days` in NEXUS_IMAGE_TIERS): what keeps an image past
+    # its tier's retention, comma separated, of `favorite` (its owner's), `album`, `public`.
+    retention_keeps: str = "favorite,album,public"
     # Webhooks: the ranges (CIDR, comma separated) a webhook may reach although they are not
     # public (loopback, private, link-local…: refused by default), the retry delays in seconds
     # after each failed attempt, how long a rotated-out secret still signs, and the timeouts.
@@ -209,6 +223,19 @@ class Settings(BaseSettings):
             raise ValueError(error.message) from None
         return value
 
+    @field_validator("retention_keeps")
+    @classmethod
+    def _retention_keeps(cls, value: str) -> str:
+        try:
+            parse_keeps(value)
+        except InvalidValue as error:
+            raise ValueError(error.message) from None
+        return value
+
+    @property
+    def retention_policy(self) -> RetentionPolicy:
+        return RetentionPolicy(self.tier_policy, parse_keeps(self.retention_keeps))
+
     @model_validator(mode="after")
     def _default_tier_is_a_tier(self) -> Settings:
         self.tier_policy  # noqa: B018 - raises for a default tier that is not configured
@@ -220,6 +247,10 @@ class Settings(BaseSettings):
             return TierPolicy.parse(self.tiers, self.default_tier, self.max_queue_wait_seconds)
         except InvalidValue as error:  # a default tier that is not one of the tiers
             raise ValueError(f"NEXUS_IMAGE_DEFAULT_TIER: {error.message}") from None
+
+    @property
+    def operator_roles_set(self) -> set[str]:
+        return {role.strip() for role in self.operator_roles.split(",") if role.strip()}
 
     @property
     def pricing(self) -> Pricing:

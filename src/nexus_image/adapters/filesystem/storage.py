@@ -11,6 +11,8 @@ from pathlib import Path
 from nexus_image.application.errors import NotFound, StorageUnavailable
 from nexus_image.application.ports import StoredObject
 
+META_SUFFIX = ".meta.json"
+
 
 class FileStorage:
     def __init__(self, root: Path, base_url: str | None = None) -> None:
@@ -26,8 +28,7 @@ class FileStorage:
     def put(self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]) -> StoredObject:
         path = self.path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            fd, tmp = self._temporary(path)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, path)
@@ -36,6 +37,19 @@ class FileStorage:
         except OSError as error:
             raise StorageUnavailable(f"cannot write {key}: {error}") from error
         return StoredObject(key, len(data), content_type)
+
+    @staticmethod
+    def _temporary(path: Path) -> tuple[int, str]:
+        """A temporary file beside `path`, its folder made first (again, if a delete removed it
+        as empty in between)."""
+        for attempt in (1, 2):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                return tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def get(self, key: str) -> bytes:
         try:
@@ -54,6 +68,33 @@ class FileStorage:
                 pass
             except OSError as error:
                 raise StorageUnavailable(f"cannot delete {key}: {error}") from error
+        self._prune(path.parent)
+
+    def _prune(self, folder: Path) -> None:
+        """Remove the folders a delete left empty, up to the root: a user's folder is named
+        after them, so none is left behind once their last object is gone."""
+        while folder != self.root and folder.is_relative_to(self.root):
+            try:
+                folder.rmdir()
+            except OSError:
+                return  # not empty (or gone): its parents are not empty either
+            folder = folder.parent
+
+    def keys(self, prefix: str, limit: int) -> list[str]:
+        folder = prefix.rpartition("/")[0]
+        base = self.path(folder) if folder else self.root
+        found: set[str] = set()
+        try:
+            if not base.is_dir():
+                return []
+            for path in base.rglob("*"):
+                if path.is_file():
+                    key = path.relative_to(self.root).as_posix().removesuffix(META_SUFFIX)
+                    if key.startswith(prefix):
+                        found.add(key)  # an object, or metadata left without its object
+        except OSError as error:
+            raise StorageUnavailable(f"cannot list {prefix}: {error}") from error
+        return sorted(found)[:limit]
 
     def url(self, key: str, public: bool) -> str:
         if self.base_url:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 
+from nexus_image.adapters.memory.account_data import MemoryAccountData
 from nexus_image.adapters.memory.presets import MemoryPresets
 from nexus_image.adapters.memory.queue_state import MemoryQueue, QueueState
 from nexus_image.adapters.memory.repositories import (
@@ -79,6 +80,7 @@ class MemoryUnitOfWork:
         self.webhooks = MemoryWebhooks(self.store)
         self.service_keys = MemoryServiceKeys(self.store)
         self.presets = MemoryPresets(self.store)
+        self.account_data = MemoryAccountData(self.store)
 
     def __enter__(self) -> MemoryUnitOfWork:
         return self
@@ -106,6 +108,7 @@ class MemoryUnitOfWork:
             self.service_keys,
             self.webhooks,
             self.presets,
+            self.account_data,  # last: its removals come after this unit's other writes
         )
         with self.store.lock:
             for part in parts:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from nexus_image.adapters.memory.search import search_jobs
 from nexus_image.application.errors import ConcurrentUpdate, Conflict
 from nexus_image.application.ports import AuditRecord, OutboxRecord, Page
-from nexus_image.domain.account import LedgerEntry, TokenAccount
+from nexus_image.domain.account import EntryKind, LedgerEntry, TokenAccount
 from nexus_image.domain.album import Album
 from nexus_image.domain.events import DomainEvent
 from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.preset import Preset
+from nexus_image.domain.retention import ExpirySelection
+from nexus_image.domain.search import SearchPage, SearchQuery
 from nexus_image.domain.webhooks import WebhookEvent
 
 if TYPE_CHECKING:
@@ -96,14 +99,27 @@ class MemoryJobs(_Entities[ImageJob]):
         self._add(job)
 
     def list_by_user(self, user_id: str, page: int, size: int) -> Page[ImageJob]:
-        mine = [j for j in self.merged() if j.user_id == user_id]
+        mine = [j for j in self.merged() if j.user_id == user_id and not j.data_removed]
         mine.sort(key=lambda j: (j.created_at, j.id), reverse=True)
         return _page(mine, page, size)
 
     def list_public(self, page: int, size: int) -> Page[ImageJob]:
-        public = [j for j in self.merged() if j.is_public and j.status is JobStatus.COMPLETED]
+        public = [
+            j for j in self.merged() if j.is_public and j.status is JobStatus.COMPLETED and not j.data_removed
+        ]
         public.sort(key=lambda j: (j.completed_at or j.created_at, j.id), reverse=True)
         return _page(public, page, size)
+
+    def search(self, owner: str | None, query: SearchQuery) -> SearchPage:
+        favorites: set[str] = set()
+        album: set[str] | None = None
+        if owner is not None:
+            with self.store.lock:
+                favorites = {i for (u, i) in self.store.favorites if u == owner}
+                held = self.store.albums.get(query.album) if query.album is not None else None
+            if query.album is not None:
+                album = set(held.image_ids) if held is not None and held.owner_id == owner else set()
+        return search_jobs(self.merged(), owner, query, favorites, album)
 
     def list_by_ids(self, job_ids: list[str]) -> list[ImageJob]:
         found = [self.get(i) for i in job_ids]
@@ -118,6 +134,39 @@ class MemoryJobs(_Entities[ImageJob]):
         return self._oldest(
             lambda j: j.status is JobStatus.FAILED and (j.completed_at or j.created_at) < cutoff, limit
         )
+
+    def expiring(
+        self,
+        selection: ExpirySelection,
+        limit: int,
+        after: tuple[datetime, str] | None = None,
+        among: Sequence[str] | None = None,
+    ) -> list[ImageJob]:
+        with self.store.lock:  # the protections as committed
+            favorited = set(self.store.favorites)
+            in_albums = {i for album in self.store.albums.values() for i in album.image_ids}
+        wanted = set(among) if among is not None else None
+
+        def due(j: ImageJob) -> bool:
+            return (
+                (wanted is None or j.id in wanted)
+                and (after is None or (j.created_at, j.id) > after)
+                and selection.covers(j, (j.user_id, j.id) in favorited, j.id in in_albums)
+            )
+
+        return self._oldest(due, limit)
+
+    def kept_tiers(self) -> set[str]:
+        return {j.tier for j in self.merged() if not j.data_removed}
+
+    def removal_pending(self, limit: int, after: tuple[datetime, str] | None = None) -> list[ImageJob]:
+        pending = [
+            (j.data_removed_at, j.id, j)
+            for j in self.merged()
+            if j.data_removed_at is not None and (j.image_key or j.thumbnail_key)
+        ]
+        pending.sort(key=lambda found: (found[0], found[1]))
+        return [j for at, i, j in pending if after is None or (at, i) > after][:limit]
 
     def lease_expired(self, now: datetime, limit: int) -> list[ImageJob]:
         return self._oldest(lambda j: j.lease_expired(now), limit)
@@ -158,6 +207,21 @@ class MemoryJobs(_Entities[ImageJob]):
         for job in self.merged():
             counts[job.status.value] += 1
         return counts
+
+    def stored_bytes(self, user_id: str) -> int:
+        return sum(j.stored_bytes for j in self.merged() if j.user_id == user_id)
+
+    def active_of(self, user_id: str, limit: int) -> list[ImageJob]:
+        return self._oldest(lambda j: j.user_id == user_id and not j.status.is_terminal, limit)
+
+    def flagged(self, limit: int, reviewed: bool = False) -> list[ImageJob]:
+        found = [
+            j
+            for j in self.merged()
+            if j.is_flagged and j.status is JobStatus.COMPLETED and (j.safety_review is not None) == reviewed
+        ]
+        found.sort(key=lambda j: (j.completed_at or j.created_at, j.id))
+        return found[:limit]
 
 
 class MemoryAlbums(_Entities[Album]):
@@ -226,7 +290,9 @@ class MemoryFavorites:
 
     def list_ids(self, user_id: str, page: int, size: int) -> Page[str]:
         with self.store.lock:
-            seen = {i for i, job in self.store.jobs.items() if job.is_visible_to(user_id)}
+            seen = {
+                i for i, job in self.store.jobs.items() if job.is_visible_to(user_id) and not job.data_removed
+            }
         mine = sorted(
             ((at, i) for (u, i), at in self._merged().items() if u == user_id and i in seen), reverse=True
         )
@@ -273,6 +339,25 @@ class MemoryAccounts:
         with self.store.lock:
             committed = [e for e in self.store.ledger if e.user_id == user_id]
         return committed + [e for e in self.entries_to_add if e.user_id == user_id]
+
+    def images_charged(self, user_id: str, since: datetime) -> int:
+        entries = self.entries(user_id)
+        refunded = {e.job_id for e in entries if e.kind is EntryKind.REFUND and e.job_id is not None}
+        return sum(
+            1
+            for e in entries
+            if e.kind is EntryKind.DEBIT
+            and e.job_id is not None
+            and e.at >= since
+            and e.job_id not in refunded
+        )
+
+    def suspended_users(self) -> set[str]:
+        with self.store.lock:
+            committed = {u for u, a in self.store.accounts.items() if a.suspended}
+        for user_id, account in self.inner.writes.items():
+            (committed.add if account.suspended else committed.discard)(user_id)
+        return committed
 
     def check(self) -> None:
         self.inner.check()

@@ -41,5 +41,10 @@ class InMemoryStorage:
         with self._lock:
             self.objects.pop(key, None)
 
+    def keys(self, prefix: str, limit: int) -> list[str]:
+        self._check()
+        with self._lock:
+            return sorted(k for k in self.objects if k.startswith(prefix))[:limit]
+
     def url(self, key: str, public: bool) -> str:
         return f"{self.base_url}/{key}" + ("" if public else "?signed=1")

@@ -130,6 +130,19 @@ class S3ObjectStorage:
         except NotFound:
             pass  # no bucket, no object: deleting is idempotent
 
+    def keys(self, prefix: str, limit: int) -> list[str]:
+        found: list[str] = []
+        try:
+            with self._translated(prefix):
+                for item in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
+                    if item.object_name is not None:
+                        found.append(item.object_name)
+                    if len(found) >= limit:
+                        break
+        except NotFound:
+            return []  # no bucket yet: no objects
+        return found
+
     def url(self, key: str, public: bool) -> str:
         if public and self.public_base_url:
             return f"{self.public_base_url}/{quote(key)}"

@@ -30,22 +30,31 @@ class SqlAccounts(SqlRepository):
         if row is None:
             return None
         return TokenAccount(
-            user_id=row["user_id"], balance=int(row["balance"]), version=row["version"], tier=row["tier"]
+            user_id=row["user_id"],
+            balance=int(row["balance"]),
+            version=row["version"],
+            tier=row["tier"],
+            suspended_at=row["suspended_at"],
+            suspended_reason=row["suspended_reason"],
         )
+
+    @staticmethod
+    def _values(account: TokenAccount) -> dict[str, object]:
+        return {
+            "balance": account.balance,
+            "tier": account.tier,
+            "suspended_at": account.suspended_at,
+            "suspended_reason": account.suspended_reason,
+        }
 
     def add(self, account: TokenAccount) -> None:
         """An account that exists already is ConcurrentUpdate: somebody opened it meanwhile."""
-        values = {
-            "user_id": account.user_id,
-            "balance": account.balance,
-            "version": account.version,
-            "tier": account.tier,
-        }
+        values = {"user_id": account.user_id, "version": account.version, **self._values(account)}
         self.execute(sa.insert(token_accounts).values(**values))
         self._append_entries(account)
 
     def save(self, account: TokenAccount) -> None:
-        values = {"balance": account.balance, "tier": account.tier}
+        values = self._values(account)
         self.guarded_update(
             token_accounts, token_accounts.c.user_id, account.user_id, account.version, values
         )
@@ -62,6 +71,25 @@ class SqlAccounts(SqlRepository):
             sa.select(token_ledger).where(token_ledger.c.user_id == user_id).order_by(token_ledger.c.id)
         )
         return [entry_from_row(r) for r in self.execute(statement).mappings()]
+
+    def images_charged(self, user_id: str, since: datetime) -> int:
+        charged, refunded = token_ledger.alias("charged"), token_ledger.alias("refunded")
+        statement = (
+            sa.select(sa.func.count())
+            .select_from(charged)
+            .where(
+                charged.c.user_id == user_id,
+                charged.c.at >= since,
+                charged.c.kind == "DEBIT",
+                charged.c.job_id.is_not(None),
+                ~sa.exists().where(refunded.c.job_id == charged.c.job_id, refunded.c.kind == "REFUND"),
+            )
+        )
+        return int(self.execute(statement).scalar_one())
+
+    def suspended_users(self) -> set[str]:
+        statement = sa.select(token_accounts.c.user_id).where(token_accounts.c.suspended_at.is_not(None))
+        return {row[0] for row in self.execute(statement)}
 
 
 class SqlIdempotency(SqlRepository):

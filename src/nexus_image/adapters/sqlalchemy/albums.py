@@ -162,6 +162,7 @@ class SqlFavorites(SqlRepository):
             sa.or_(
                 jobs.c.user_id == user_id, sa.and_(jobs.c.is_public.is_(True), jobs.c.status == "COMPLETED")
             ),
+            jobs.c.data_removed_at.is_(None),  # its files removed by retention: not listed
         )
         joined = favorites.join(jobs, jobs.c.id == favorites.c.image_id)
         total = self.execute(sa.select(sa.func.count()).select_from(joined).where(visible)).scalar_one()

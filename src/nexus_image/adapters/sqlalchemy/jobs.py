@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from nexus_image.adapters.sqlalchemy.base import SqlRepository
 from nexus_image.adapters.sqlalchemy.mappers import job_from_row, job_values
+from nexus_image.adapters.sqlalchemy.retention import (
+    KEPT_TIERS,
+    expiring_statement,
+    removal_pending_statement,
+)
+from nexus_image.adapters.sqlalchemy.search import search as search_jobs
 from nexus_image.adapters.sqlalchemy.tables import jobs
 from nexus_image.application.ports import Page
 from nexus_image.domain.job import ImageJob, JobStatus
+from nexus_image.domain.retention import ExpirySelection
+from nexus_image.domain.search import SearchPage, SearchQuery
 
 
 class SqlJobs(SqlRepository):
@@ -41,13 +50,23 @@ class SqlJobs(SqlRepository):
 
     def list_by_user(self, user_id: str, page: int, size: int) -> Page[ImageJob]:
         """Newest first; ties by id, descending."""
-        return self._page(jobs.c.user_id == user_id, [jobs.c.created_at.desc(), jobs.c.id.desc()], page, size)
+        mine = sa.and_(jobs.c.user_id == user_id, jobs.c.data_removed_at.is_(None))  # no tombstones
+        return self._page(mine, [jobs.c.created_at.desc(), jobs.c.id.desc()], page, size)
 
     def list_public(self, page: int, size: int) -> Page[ImageJob]:
         """Public COMPLETED jobs, most recently completed first (served by ix_jobs_gallery)."""
         # `= true`, not `IS TRUE`: PostgreSQL proves the partial index's predicate only from the former
-        where = sa.and_(jobs.c.is_public == sa.true(), jobs.c.status == JobStatus.COMPLETED.value)
+        where = sa.and_(
+            jobs.c.is_public == sa.true(),
+            jobs.c.status == JobStatus.COMPLETED.value,
+            jobs.c.data_removed_at.is_(None),
+        )
         return self._page(where, [jobs.c.completed_at.desc(), jobs.c.id.desc()], page, size)
+
+    def search(self, owner: str | None, query: SearchQuery) -> SearchPage:
+        """See adapters.sqlalchemy.search (served by the prompt indexes, ix_jobs_user_created
+        and ix_jobs_gallery)."""
+        return search_jobs(self, owner, query)
 
     def list_by_ids(self, job_ids: list[str]) -> list[ImageJob]:
         """In the order asked for; unknown ids are left out."""
@@ -64,6 +83,25 @@ class SqlJobs(SqlRepository):
     def failed_before(self, cutoff: datetime, limit: int) -> list[ImageJob]:
         finished = sa.func.coalesce(jobs.c.completed_at, jobs.c.created_at)
         return self._oldest(sa.and_(jobs.c.status == JobStatus.FAILED.value, finished < cutoff), limit)
+
+    def expiring(
+        self,
+        selection: ExpirySelection,
+        limit: int,
+        after: tuple[datetime, str] | None = None,
+        among: Sequence[str] | None = None,
+    ) -> list[ImageJob]:
+        """Served by ix_jobs_retention (see adapters.sqlalchemy.retention)."""
+        statement = expiring_statement(selection, limit, after, among)
+        return [job_from_row(r) for r in self.execute(statement).mappings()]
+
+    def kept_tiers(self) -> set[str]:
+        """Served by ix_jobs_retention, one probe per tier."""
+        return set(self.execute(KEPT_TIERS).scalars())
+
+    def removal_pending(self, limit: int, after: tuple[datetime, str] | None = None) -> list[ImageJob]:
+        """Served by ix_jobs_removing."""
+        return [job_from_row(r) for r in self.execute(removal_pending_statement(limit, after)).mappings()]
 
     def lease_expired(self, now: datetime, limit: int) -> list[ImageJob]:
         """Served by ix_jobs_processing_lease."""
@@ -112,3 +150,24 @@ class SqlJobs(SqlRepository):
         for status, count in self.execute(statement):
             counts[status] = count
         return counts
+
+    def stored_bytes(self, user_id: str) -> int:
+        statement = sa.select(sa.func.coalesce(sa.func.sum(jobs.c.stored_bytes), 0)).where(
+            jobs.c.user_id == user_id
+        )
+        return int(self.execute(statement).scalar_one())
+
+    def active_of(self, user_id: str, limit: int) -> list[ImageJob]:
+        """Served by ix_jobs_user_created."""
+        active = jobs.c.status.in_([JobStatus.QUEUED.value, JobStatus.PROCESSING.value])
+        return self._oldest(sa.and_(jobs.c.user_id == user_id, active), limit)
+
+    def flagged(self, limit: int, reviewed: bool = False) -> list[ImageJob]:
+        """Served by ix_jobs_flagged (`= true`: see list_public)."""
+        where = sa.and_(
+            jobs.c.safety_flagged == sa.true(),
+            jobs.c.status == JobStatus.COMPLETED.value,
+            jobs.c.safety_review.is_not(None) if reviewed else jobs.c.safety_review.is_(None),
+        )
+        statement = sa.select(jobs).where(where).order_by(jobs.c.completed_at, jobs.c.id).limit(limit)
+        return [job_from_row(r) for r in self.execute(statement).mappings()]

@@ -48,6 +48,11 @@ def job_values(job: ImageJob) -> dict[str, Any]:
         "dispatched_at": job.dispatched_at,
         "dispatched_to": job.dispatched_to,
         "model": job.parameters.model,
+        "stored_bytes": job.stored_bytes,
+        "steps_done": job.steps_done,
+        "steps_total": job.steps_total,
+        "safety_review": job.safety_review,
+        "data_removed_at": job.data_removed_at,
         **_safety_values(job.safety),
     }
 
@@ -101,6 +106,11 @@ def job_from_row(row: RowMapping) -> ImageJob:
         deadline_at=row["deadline_at"],
         dispatched_at=row["dispatched_at"],
         dispatched_to=row["dispatched_to"],
+        stored_bytes=int(row["stored_bytes"] or 0),
+        steps_done=row["steps_done"],
+        steps_total=row["steps_total"],
+        safety_review=row["safety_review"],
+        data_removed_at=row["data_removed_at"],
         version=row["version"],
     )
 

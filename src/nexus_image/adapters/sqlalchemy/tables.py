@@ -56,6 +56,14 @@ jobs = sa.Table(
     sa.Column("dispatched_to", sa.String(USER), nullable=True),
     # the model that draws it (a copy of parameters.model: the dispatcher picks jobs by it)
     sa.Column("model", sa.String(64), nullable=True),
+    # accounts and operators: the bytes its files take, how far its worker got (at lease
+    # renewals: a proportional refund on cancel), an operator's decision on its safety flag
+    sa.Column("stored_bytes", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("steps_done", sa.Integer(), nullable=True),
+    sa.Column("steps_total", sa.Integer(), nullable=True),
+    sa.Column("safety_review", sa.String(16), nullable=True),
+    # retention: when its files were removed (the row stays, a tombstone); NULL: still kept
+    sa.Column("data_removed_at", UtcDateTime(), nullable=True),
     sa.CheckConstraint(
         "status IN ('QUEUED', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED', 'EXPIRED')", name="status"
     ),
@@ -102,12 +110,51 @@ sa.Index("ix_jobs_dispatched", jobs.c.dispatched_at, postgresql_where=_DISPATCHE
 _DEADLINE = sa.text("status = 'QUEUED' AND deadline_at IS NOT NULL")
 sa.Index("ix_jobs_deadline", jobs.c.deadline_at, postgresql_where=_DEADLINE, sqlite_where=_DEADLINE)
 
+# The operators' review of images the output check flagged, oldest first.
+_FLAGGED = sa.text("safety_flagged AND status = 'COMPLETED'")
+sa.Index(
+    "ix_jobs_flagged",
+    jobs.c.completed_at,
+    jobs.c.id,
+    postgresql_where=_FLAGGED,
+    sqlite_where=sa.text("safety_flagged = 1 AND status = 'COMPLETED'"),
+)
+
+# Retention: a tier's images still kept, oldest first (each tier's scan is a range of it); and
+# the rows marked removed whose objects are still to be deleted (a run stopped in between).
+_KEPT = sa.text("data_removed_at IS NULL")
+sa.Index(
+    "ix_jobs_retention",
+    jobs.c.tier,
+    jobs.c.created_at,
+    jobs.c.id,
+    postgresql_where=_KEPT,
+    sqlite_where=_KEPT,
+)
+_REMOVING = sa.text("data_removed_at IS NOT NULL AND (image_key IS NOT NULL OR thumbnail_key IS NOT NULL)")
+sa.Index(
+    "ix_jobs_removing", jobs.c.data_removed_at, jobs.c.id, postgresql_where=_REMOVING, sqlite_where=_REMOVING
+)
+
 sa.Index(
     "ix_jobs_group",
     jobs.c.group_id,
     postgresql_where=sa.text("group_id IS NOT NULL"),
     sqlite_where=sa.text("group_id IS NOT NULL"),
 )
+
+# Search in prompts, on PostgreSQL (SQLite has FTS5 tables instead: adapters.sqlalchemy.search):
+# the words by their English stems, and the trigrams of the text for parts of words (pg_trgm).
+# A query is served only when it spells these expressions exactly so: it takes them from here.
+job_prompt = jobs.c.parameters.op("->>", return_type=sa.Text())(sa.text("'prompt'"))
+prompt_words = sa.func.to_tsvector(sa.text("'english'::regconfig"), job_prompt)
+sa.Index("ix_jobs_prompt_words", prompt_words, postgresql_using="gin").ddl_if(dialect="postgresql")
+sa.Index(
+    "ix_jobs_prompt_trigrams",
+    job_prompt.label("prompt"),
+    postgresql_using="gin",
+    postgresql_ops={"prompt": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
 
 albums = sa.Table(
     "albums",
@@ -149,7 +196,16 @@ token_accounts = sa.Table(
     sa.Column("balance", sa.BigInteger(), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
     sa.Column("tier", sa.String(32), nullable=True),  # an operator's choice; NULL: the token's
+    sa.Column("suspended_at", UtcDateTime(), nullable=True),  # by an operator; NULL: in service
+    sa.Column("suspended_reason", sa.String(KEY), nullable=True),
     sa.CheckConstraint("balance >= 0", name="balance_not_negative"),
+)
+# Suspended users, for every replica's guard (a handful of rows).
+sa.Index(
+    "ix_token_accounts_suspended",
+    token_accounts.c.user_id,
+    postgresql_where=sa.text("suspended_at IS NOT NULL"),
+    sqlite_where=sa.text("suspended_at IS NOT NULL"),
 )
 
 # Append-only: every grant, debit and refund. The sum of a user's amounts is their balance.
@@ -168,6 +224,14 @@ token_ledger = sa.Table(
 )
 sa.Index("ix_token_ledger_user_id", token_ledger.c.user_id, token_ledger.c.id)
 sa.Index("ix_token_ledger_at", token_ledger.c.at)
+# Quotas: a user's charges in a period, and whether each job was refunded.
+sa.Index("ix_token_ledger_user_at", token_ledger.c.user_id, token_ledger.c.at)
+sa.Index(
+    "ix_token_ledger_job",
+    token_ledger.c.job_id,
+    postgresql_where=sa.text("job_id IS NOT NULL"),
+    sqlite_where=sa.text("job_id IS NOT NULL"),
+)
 
 # No FK to jobs: a replayed key whose job was deleted must say "not found", not charge again.
 idempotency_keys = sa.Table(
@@ -285,6 +349,13 @@ sa.Index(
     webhook_deliveries.c.next_attempt_at,
     postgresql_where=_DUE,
     sqlite_where=_DUE,
+)
+# A user's deliveries, newest first (their delivery log; their erasure).
+sa.Index(
+    "ix_webhook_deliveries_user",
+    webhook_deliveries.c.user_id,
+    webhook_deliveries.c.created_at,
+    webhook_deliveries.c.id,
 )
 webhook_attempts = sa.Table(
     "webhook_attempts",

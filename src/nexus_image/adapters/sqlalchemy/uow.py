@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, CursorResult, Engine
 
+from nexus_image.adapters.sqlalchemy.account_data import SqlAccountData
 from nexus_image.adapters.sqlalchemy.accounts import SqlAccounts, SqlIdempotency
 from nexus_image.adapters.sqlalchemy.albums import SqlAlbums, SqlFavorites
 from nexus_image.adapters.sqlalchemy.base import SqlRepository
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhooks(self)
         self.service_keys = SqlServiceKeys(self)
         self.presets = SqlPresets(self)
+        self.account_data = SqlAccountData(self)
         self._parts: tuple[SqlRepository, ...] = (
             self.jobs,
             self.albums,

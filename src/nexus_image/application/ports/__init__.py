@@ -2,6 +2,7 @@
 
 Everything is re-exported here for callers that want one import."""
 
+from nexus_image.application.ports.account_data import AccountDataRepository, ImageCursor
 from nexus_image.application.ports.audit import AuditLog, AuditRecord
 from nexus_image.application.ports.encoding import (
     EncodedImage,
@@ -64,6 +65,7 @@ from nexus_image.application.ports.upscaling import (
 __all__ = [
     "LANCZOS",
     "MAX_UPSCALE_FACTOR",
+    "AccountDataRepository",
     "AccountRepository",
     "AlbumRepository",
     "AuditLog",
@@ -79,6 +81,7 @@ __all__ = [
     "HealthChecks",
     "IdGenerator",
     "IdempotencyRepository",
+    "ImageCursor",
     "ImageDecoder",
     "ImageEncoder",
     "ImageGenerator",

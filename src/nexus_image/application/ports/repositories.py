@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
@@ -9,6 +10,8 @@ from typing import Generic, Protocol, TypeVar
 from nexus_image.domain.account import LedgerEntry, TokenAccount
 from nexus_image.domain.album import Album
 from nexus_image.domain.job import ImageJob
+from nexus_image.domain.retention import ExpirySelection
+from nexus_image.domain.search import SearchPage, SearchQuery
 from nexus_image.domain.upload import Upload
 
 T = TypeVar("T")
@@ -35,6 +38,11 @@ class JobRepository(Protocol):
     def list_public(self, page: int, size: int) -> Page[ImageJob]:
         """Public COMPLETED jobs, most recently completed first."""
 
+    def search(self, owner: str | None, query: SearchQuery) -> SearchPage:
+        """The page of `query` after `query.after`, in its order (see domain.search for what
+        matches): `owner`'s own images (the favorite and album filters are theirs), or with
+        no owner the public COMPLETED ones, ordered by completion."""
+
     def list_by_ids(self, job_ids: list[str]) -> list[ImageJob]: ...
     def in_group(self, group_id: str) -> list[ImageJob]:
         """The jobs of one request for several images, oldest first (ties by id)."""
@@ -55,6 +63,34 @@ class JobRepository(Protocol):
 
     def active_workers(self, now: datetime) -> int:
         """Distinct workers holding an unexpired lease on a running job."""
+
+    def stored_bytes(self, user_id: str) -> int:
+        """The bytes the user's images take (image and thumbnail)."""
+
+    def active_of(self, user_id: str, limit: int) -> list[ImageJob]:
+        """The user's QUEUED and PROCESSING jobs, oldest first."""
+
+    def flagged(self, limit: int, reviewed: bool = False) -> list[ImageJob]:
+        """COMPLETED images the output check flagged, not reviewed yet (or reviewed), oldest
+        completion first."""
+
+    def expiring(
+        self,
+        selection: ExpirySelection,
+        limit: int,
+        after: tuple[datetime, str] | None = None,
+        among: Sequence[str] | None = None,
+    ) -> list[ImageJob]:
+        """Retention: the jobs `selection` covers (see `ExpirySelection.covers`), oldest first
+        (created_at, then id), after the (created_at, id) `after`; only those of `among` when
+        given."""
+
+    def kept_tiers(self) -> set[str]:
+        """The tiers named by jobs whose data is still kept."""
+
+    def removal_pending(self, limit: int, after: tuple[datetime, str] | None = None) -> list[ImageJob]:
+        """Jobs marked data-removed whose object keys are still set (their objects may remain),
+        earliest marked first (data_removed_at, then id), after the (data_removed_at, id) `after`."""
 
 
 class AlbumRepository(Protocol):
@@ -95,6 +131,12 @@ class AccountRepository(Protocol):
 
     def entries(self, user_id: str) -> list[LedgerEntry]:
         """The user's ledger, oldest first."""
+
+    def images_charged(self, user_id: str, since: datetime) -> int:
+        """Images charged to the user at or after `since` and not refunded (what quotas count)."""
+
+    def suspended_users(self) -> set[str]:
+        """Users an operator suspended."""
 
 
 class IdempotencyRepository(Protocol):

@@ -24,5 +24,9 @@ class ObjectStorage(Protocol):
     def delete(self, key: str) -> None:
         """Idempotent."""
 
+    def keys(self, prefix: str, limit: int) -> list[str]:
+        """Up to `limit` keys of the objects whose key starts with `prefix`, in key order
+        (what a folder still holds, for erasure)."""
+
     def url(self, key: str, public: bool) -> str:
         """A URL a client can download from (presigned for private objects where supported)."""

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol
 
+from nexus_image.application.ports.account_data import AccountDataRepository
 from nexus_image.application.ports.audit import AuditLog
 from nexus_image.application.ports.limits import RateLimitLog
 from nexus_image.application.ports.outbox import Outbox
@@ -52,6 +53,8 @@ class UnitOfWork(Protocol):
     def service_keys(self) -> ServiceKeyRepository: ...
     @property
     def presets(self) -> PresetRepository: ...
+    @property
+    def account_data(self) -> AccountDataRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -90,9 +90,10 @@ class ClaimJobs:
             current = {job.id: job for job in uow.jobs.list_by_ids([job.id for job in jobs])}
         return [job for job in jobs if self.ours(current.get(job.id))]
 
-    def keep(self, held: list[ImageJob]) -> None:
+    def keep(self, held: list[ImageJob], progress: tuple[int, int] | None = None) -> None:
         """Renew the leases of the jobs of `held` still ours, a third of a lease after the last
-        renewal: one write per batch every few seconds, never one per step."""
+        renewal: one write per batch every few seconds, never one per step. `progress` (steps
+        done, of how many) is noted with it: what a proportional refund on cancel reads."""
         now = self.clock.now()
         if self._renewed_at is not None and now - self._renewed_at < self.lease / 3:
             return
@@ -101,7 +102,7 @@ class ClaimJobs:
         def work(uow: UnitOfWork) -> None:
             for job in held:
                 current = uow.jobs.get(job.id)
-                if self.ours(current) and current.renew_lease(self.worker_id, now + self.lease):
+                if self.ours(current) and current.renew_lease(self.worker_id, now + self.lease, progress):
                     uow.jobs.save(current)
 
         try:

@@ -98,6 +98,7 @@ class FinishImage:
                 duration_seconds=time.perf_counter() - began,
                 safety=safety,
                 event_id=self.ids.new_id(),
+                stored_bytes=len(encoded.image) + len(encoded.thumbnail),
             )
 
         outcome = self._settle(job, complete, ProcessOutcome(job.id, Outcome.COMPLETED), "no longer ours")

@@ -161,7 +161,7 @@ class StepWatch:
 
     def __call__(self, step: int, total: int) -> bool:
         stage, pacing = self.stage, self.stage.pacing
-        stage.claim.keep(self.held)
+        stage.claim.keep(self.held, (step, total))
         now = stage.clock.now()
         last = step >= total
         if last or now - self.checked >= pacing.ownership_every:

@@ -1,4 +1,5 @@
-"""Operator commands: `db upgrade`, `maintenance cleanup`, `tokens grant USER N`, `tokens balance USER`.
+"""Operator commands: `db upgrade`, `maintenance cleanup`, `maintenance retention`, `tokens grant USER N`,
+`tokens balance USER`.
 
 Each prints one line; bad input exits 2, an unreachable database 1."""
 
@@ -8,6 +9,7 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +34,14 @@ def register(commands: Any) -> None:
     )
     cleanup.add_argument("--hours", default="24", help="age in hours (default: 24)")
     cleanup.set_defaults(handler=cmd_cleanup)
+    retention = maintenance.add_parser(
+        "retention",
+        help="remove the files of images older than their tier's retention_days (not favorited, "
+        "in an album or public, as NEXUS_IMAGE_RETENTION_KEEPS says); their rows stay",
+    )
+    retention.add_argument("--dry-run", action="store_true", help="say what would go; change nothing")
+    retention.add_argument("--batch-size", default="200", help="images per transaction (default: 200)")
+    retention.set_defaults(handler=cmd_retention)
 
     tokens = commands.add_parser("tokens", help="token accounts").add_subparsers(
         dest="tokens_command", required=True
@@ -111,6 +121,31 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         return f"removed {removed} FAILED images older than {hours} h (rows and stored files)"
 
     return _guarded(_with_app(work))
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    def work(app: Any) -> str:
+        use_case = replace(app.apply_retention, batch_size=_positive(args.batch_size, "--batch-size"))
+        line = retention_line(use_case.execute(dry_run=args.dry_run))
+        if not args.dry_run:
+            _audit(app, "retention.apply", "images", line)
+        return line
+
+    return _guarded(_with_app(work))
+
+
+def retention_line(report: Any) -> str:
+    """One line: how many images, their bytes, per tier, what a stopped run left, some ids."""
+    tiers = ", ".join(f"{tier} {count}" for tier, count in sorted(report.by_tier.items()))
+    what = f"{report.images} images ({report.bytes} bytes recorded{'; ' + tiers if tiers else ''})"
+    if report.dry_run:
+        line = f"retention (dry run): the files of {what} would be removed"
+        left = f"; {report.finished} marked by a stopped run still have files" if report.finished else ""
+    else:
+        line = f"retention: removed the files of {what}"
+        left = f"; finished {report.finished} left by a stopped run" if report.finished else ""
+    sample = f"; e.g. {', '.join(report.sample)}" if report.sample else ""
+    return line + left + sample
 
 
 def _audit(app: Any, action: str, target: str, detail: str) -> None:

@@ -16,14 +16,18 @@ from operator import attrgetter
 
 from dependency_injector import containers, providers
 
+from nexus_image.application.account_export import ExportAccountData
+from nexus_image.application.accounts import ViewAccount
 from nexus_image.application.albums import ManageAlbums
 from nexus_image.application.audit import RecordAudit
 from nexus_image.application.cancel import CancelGeneration
 from nexus_image.application.dispatch import DispatchJobs, ManageQueue
+from nexus_image.application.erasure import EraseUser
 from nexus_image.application.images import ImageQueries, ManageImages
 from nexus_image.application.limits import StoredRateLimiter
 from nexus_image.application.maintenance import CleanupFailedJobs, RecoverStalledJobs
 from nexus_image.application.moderation import ModeratePrompts
+from nexus_image.application.operators import OperateUsers
 from nexus_image.application.ports import NullMetrics
 from nexus_image.application.presets import ManagePresets
 from nexus_image.application.process_job import ProcessJobs
@@ -32,6 +36,8 @@ from nexus_image.application.read_parameters import ReadParameters
 from nexus_image.application.redeliver import RedeliverQueuedJobs
 from nexus_image.application.relay import RelayOutbox
 from nexus_image.application.request_generation import RequestGeneration
+from nexus_image.application.retention import ApplyRetention
+from nexus_image.application.search import SearchImages
 from nexus_image.application.service import Dependencies, ImageService
 from nexus_image.application.service_keys import ManageServiceKeys
 from nexus_image.application.tokens import ManageTokens
@@ -39,9 +45,11 @@ from nexus_image.application.uploads import ManageUploads
 from nexus_image.application.upscale import UpscaleImage
 from nexus_image.application.webhook_endpoints import ManageWebhooks
 from nexus_image.application.webhooks import DeliverWebhooks, RouteWebhookEvents
+from nexus_image.domain.job import RefundPolicy
 from nexus_image.domain.upload import UploadAllowance
 from nexus_image.domain.webhooks import RetrySchedule
 from nexus_image.entrypoints.composition import builders as b
+from nexus_image.entrypoints.composition.erasure_key import erasure_key as make_erasure_key
 from nexus_image.entrypoints.settings import Settings
 from nexus_image.entrypoints.worker.runtime import WorkerRuntime
 
@@ -291,9 +299,20 @@ class Container(containers.DeclarativeContainer):
         presets=manage_presets.provided.applied,
     )
     upscale_image = providers.Singleton(UpscaleImage, requests=request_generation, upscalers=upscaler_names)
-    cancel_generation = providers.Singleton(CancelGeneration, uow_factory=uow_factory, clock=clock, ids=ids)
+    refund_policy = providers.Callable(lambda s: RefundPolicy(s.cancel_refund), settings)
+    cancel_generation = providers.Singleton(
+        CancelGeneration,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+        policy=refund_policy,
+        tiers=tier_policy,
+    )
     image_queries = providers.Singleton(
         ImageQueries, uow_factory=uow_factory, storage=storage, clock=clock, policy=tier_policy
+    )
+    search_images = providers.Singleton(
+        SearchImages, uow_factory=uow_factory, storage=storage, policy=tier_policy
     )
     dispatch_jobs = providers.Singleton(
         DispatchJobs,
@@ -308,15 +327,42 @@ class Container(containers.DeclarativeContainer):
     )
     manage_queue = providers.Singleton(ManageQueue, uow_factory=uow_factory, clock=clock, policy=tier_policy)
     manage_images = providers.Singleton(
-        ManageImages, uow_factory=uow_factory, storage=storage, clock=clock, ids=ids
+        ManageImages,
+        uow_factory=uow_factory,
+        storage=storage,
+        clock=clock,
+        ids=ids,
+        refund_policy=refund_policy,
+        tiers=tier_policy,
+    )
+    view_account = providers.Singleton(
+        ViewAccount, uow_factory=uow_factory, clock=clock, policy=tier_policy, welcome_grant=welcome_grant
+    )
+    operate_users = providers.Singleton(
+        OperateUsers,
+        uow_factory=uow_factory,
+        storage=storage,
+        clock=clock,
+        ids=ids,
+        policy=tier_policy,
+        cancel_policy=refund_policy,
+        welcome_grant=welcome_grant,
     )
     manage_albums = providers.Singleton(
-        ManageAlbums, uow_factory=uow_factory, storage=storage, clock=clock, ids=ids
+        ManageAlbums, uow_factory=uow_factory, storage=storage, clock=clock, ids=ids, tiers=tier_policy
     )
     manage_tokens = providers.Singleton(
         ManageTokens, uow_factory=uow_factory, clock=clock, welcome_grant=welcome_grant
     )
     record_audit = providers.Singleton(RecordAudit, uow_factory=uow_factory, clock=clock)
+    # Export and erasure of a user's data (GDPR); `erase_user` is the operators' too.
+    export_account = providers.Singleton(
+        ExportAccountData, uow_factory=uow_factory, storage=storage, clock=clock
+    )
+    erasure_key = providers.Singleton(make_erasure_key, settings)
+    erase_user = providers.Singleton(
+        EraseUser, uow_factory=uow_factory, storage=storage, clock=clock, ids=ids, key=erasure_key.provider
+    )  # the key is read at the first erasure, not when the API starts
     manage_service_keys = providers.Singleton(ManageServiceKeys, uow_factory=uow_factory, clock=clock)
     route_webhooks = providers.Singleton(
         RouteWebhookEvents,
@@ -350,6 +396,13 @@ class Container(containers.DeclarativeContainer):
     )
     cleanup_failed = providers.Singleton(
         CleanupFailedJobs, uow_factory=uow_factory, storage=storage, clock=clock
+    )
+    apply_retention = providers.Singleton(
+        ApplyRetention,
+        uow_factory=uow_factory,
+        storage=storage,
+        clock=clock,
+        policy=providers.Callable(attrgetter("retention_policy"), settings),
     )
     recover_stalled = providers.Singleton(
         RecoverStalledJobs,

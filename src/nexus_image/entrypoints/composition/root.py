@@ -14,10 +14,13 @@ from dependency_injector import providers
 
 from nexus_image.application.audit import RecordAudit
 from nexus_image.application.dispatch import ManageQueue
+from nexus_image.application.erasure import EraseUser
 from nexus_image.application.images import ImageQueries
 from nexus_image.application.maintenance import CleanupFailedJobs
 from nexus_image.application.ports import ImageGenerator, JobQueue, LiveEventFeed, RateLimiter
 from nexus_image.application.request_generation import RequestGeneration
+from nexus_image.application.retention import ApplyRetention
+from nexus_image.application.search import SearchImages
 from nexus_image.application.service import ImageService
 from nexus_image.application.service_keys import ManageServiceKeys
 from nexus_image.application.tokens import ManageTokens
@@ -94,6 +97,11 @@ class Application:
         return use_case
 
     @property
+    def search_images(self) -> SearchImages:
+        use_case: SearchImages = self.container.search_images()
+        return use_case
+
+    @property
     def manage_tokens(self) -> ManageTokens:
         use_case: ManageTokens = self.container.manage_tokens()
         return use_case
@@ -101,6 +109,11 @@ class Application:
     @property
     def cleanup_failed(self) -> CleanupFailedJobs:
         use_case: CleanupFailedJobs = self.container.cleanup_failed()
+        return use_case
+
+    @property
+    def apply_retention(self) -> ApplyRetention:
+        use_case: ApplyRetention = self.container.apply_retention()
         return use_case
 
     @property
@@ -116,6 +129,12 @@ class Application:
     @property
     def manage_queue(self) -> ManageQueue:
         use_case: ManageQueue = self.container.manage_queue()
+        return use_case
+
+    @property
+    def erase_user(self) -> EraseUser:
+        """Erase any user's data (`execute(user_id, actor)`): the operators' use case."""
+        use_case: EraseUser = self.container.erase_user()
         return use_case
 
     def dispatcher_loops(self) -> DispatcherLoops:
@@ -211,6 +230,7 @@ def api_parts(app: Application) -> Any:
         request_generation=c.request_generation(),
         cancel_generation=c.cancel_generation(),
         queries=c.image_queries(),
+        search=c.search_images(),
         manage=c.manage_images(),
         albums=c.manage_albums(),
         tokens=c.manage_tokens(),
@@ -227,6 +247,11 @@ def api_parts(app: Application) -> Any:
         upscale=c.upscale_image(),
         upscaler_catalog=c.upscaler_catalog(),
         fast_modes=c.settings().fast_mode_table,
+        accounts=c.view_account(),
+        operators=c.operate_users(),
+        queue=c.manage_queue(),
+        export_account=c.export_account(),
+        erase_user=c.erase_user(),
     )
     return ApiParts(
         use_cases=use_cases,

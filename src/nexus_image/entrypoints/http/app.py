@@ -19,17 +19,23 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from nexus_image import __version__
+from nexus_image.application.account_export import ExportAccountData
+from nexus_image.application.accounts import ViewAccount
 from nexus_image.application.albums import ManageAlbums
 from nexus_image.application.audit import RecordAudit
 from nexus_image.application.cancel import CancelGeneration
+from nexus_image.application.dispatch import ManageQueue
+from nexus_image.application.erasure import EraseUser
 from nexus_image.application.images import ImageQueries, ManageImages
 from nexus_image.application.moderation import ModeratePrompts
+from nexus_image.application.operators import OperateUsers
 from nexus_image.application.ports import HealthChecks, LiveEventFeed, LoraCatalog, ModelCatalog, RateLimiter
 from nexus_image.application.ports.upscaling import UpscalerCatalog
 from nexus_image.application.presets import ManagePresets
 from nexus_image.application.prompt_tokens import CountPromptTokens
 from nexus_image.application.read_parameters import ReadParameters
 from nexus_image.application.request_generation import RequestGeneration
+from nexus_image.application.search import SearchImages
 from nexus_image.application.service_keys import ManageServiceKeys
 from nexus_image.application.tokens import ManageTokens
 from nexus_image.application.uploads import ManageUploads
@@ -37,14 +43,18 @@ from nexus_image.application.upscale import UpscaleImage
 from nexus_image.application.webhook_endpoints import ManageWebhooks
 from nexus_image.domain.fast_modes import FastMode
 from nexus_image.entrypoints.http.auth import PUBLIC, current_user, require_token
+from nexus_image.entrypoints.http.controllers.account import AccountController
+from nexus_image.entrypoints.http.controllers.account_data import AccountDataController
 from nexus_image.entrypoints.http.controllers.albums import AlbumsController
 from nexus_image.entrypoints.http.controllers.events import EventsController
 from nexus_image.entrypoints.http.controllers.health import HealthController
 from nexus_image.entrypoints.http.controllers.images import ImagesController
 from nexus_image.entrypoints.http.controllers.library import LibraryController
 from nexus_image.entrypoints.http.controllers.moderation import ModerationController
+from nexus_image.entrypoints.http.controllers.operators import OperatorsController
 from nexus_image.entrypoints.http.controllers.presets import PresetsController
 from nexus_image.entrypoints.http.controllers.prompts import PromptsController
+from nexus_image.entrypoints.http.controllers.search import SearchController
 from nexus_image.entrypoints.http.controllers.service_keys import ServiceKeysController
 from nexus_image.entrypoints.http.controllers.studio import StudioController, StudioSetup, loopback
 from nexus_image.entrypoints.http.controllers.tokens import TokensController
@@ -58,6 +68,7 @@ from nexus_image.entrypoints.http.observability import RequestContextMiddleware,
 from nexus_image.entrypoints.http.openai import on_openai_paths, openai_router
 from nexus_image.entrypoints.http.security import TokenVerifier, mint_token, signing_secret
 from nexus_image.entrypoints.http.studio import ASSETS
+from nexus_image.entrypoints.http.suspensions import Suspensions
 from nexus_image.entrypoints.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -70,6 +81,7 @@ CORS_HEADERS = [
     "Last-Event-ID",
     "X-On-Behalf-Of",
     "Prefer",
+    "X-Confirm-Erasure",
 ]
 SWAGGER_ASSETS = "/schema/assets/swagger-ui"
 REDOC_ASSETS = "/schema/assets/redoc"
@@ -101,6 +113,7 @@ class HttpUseCases:
     request_generation: RequestGeneration
     cancel_generation: CancelGeneration
     queries: ImageQueries
+    search: SearchImages
     manage: ManageImages
     albums: ManageAlbums
     tokens: ManageTokens
@@ -117,6 +130,11 @@ class HttpUseCases:
     upscale: UpscaleImage
     upscaler_catalog: UpscalerCatalog
     fast_modes: dict[str, FastMode]
+    accounts: ViewAccount
+    operators: OperateUsers
+    queue: ManageQueue
+    export_account: ExportAccountData
+    erase_user: EraseUser
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +163,7 @@ def dependencies(parts: ApiParts) -> dict[str, Provide]:
     """What handlers ask for by parameter name: the caller, the use cases and the edge's ports."""
     use_cases = parts.use_cases
     return {
-        "user": Provide(current_user, sync_to_thread=False),
+        "user": Provide(current_user),
         **{name: _value(getattr(use_cases, name)) for name in use_cases.__slots__},
         "limiter": _value(parts.rate_limiter),
         "broadcaster": _value(parts.live_feed),
@@ -161,7 +179,13 @@ def cors(settings: Settings) -> CORSConfig | None:
         allow_origins=origins,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=CORS_HEADERS,
-        expose_headers=["X-Request-ID", "Retry-After", "Location", "Preference-Applied"],
+        expose_headers=[
+            "X-Request-ID",
+            "Retry-After",
+            "Location",
+            "Preference-Applied",
+            "Content-Disposition",
+        ],
         allow_credentials=False,
         max_age=600,
     )
@@ -255,6 +279,7 @@ def create_app(settings: Settings, parts: ApiParts) -> Litestar:
         route_handlers=[
             ImagesController,
             LibraryController,
+            SearchController,
             AlbumsController,
             PresetsController,
             TokensController,
@@ -265,6 +290,9 @@ def create_app(settings: Settings, parts: ApiParts) -> Litestar:
             ModelsController,
             ServiceKeysController,
             WebhooksController,
+            AccountController,
+            AccountDataController,
+            OperatorsController,
         ],
         security=SECURITY,
     )
@@ -292,6 +320,7 @@ def create_app(settings: Settings, parts: ApiParts) -> Litestar:
                 "public_url": settings.public_url,
                 "studio": studio_setup(settings, parts),
                 "model_watch": parts.model_watch,
+                "suspensions": Suspensions(parts.use_cases.accounts.suspended_users),
             }
         ),
         lifespan=[lifespan],

@@ -20,15 +20,16 @@ import anyio.to_thread
 import structlog
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, ValidationException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 
 from nexus_image.application.errors import RateLimitExceeded
 from nexus_image.application.ports.audit import ACTING_VIA
-from nexus_image.domain.errors import InvalidValue
+from nexus_image.domain.errors import AccountSuspended, InvalidValue
 from nexus_image.domain.service_key import (
     KEY_FAMILY_PREFIX,
     KEY_ID_LENGTH,
+    OPERATOR_SCOPES,
     TOKEN_PREFIX,
     USER_SCOPES,
     InvalidApiKey,
@@ -44,6 +45,8 @@ PUBLIC = "public"
 """Handler `opt` key: `opt={PUBLIC: True}` serves the route without a token."""
 SCOPE = "scope"
 """Handler `opt` key: `opt={SCOPE: "admin"}` is the scope the route needs (default: by method)."""
+ALLOW_SUSPENDED = "allow_suspended"
+"""Handler `opt` key: a suspended user may still call it (their account view)."""
 ON_BEHALF_OF = "X-On-Behalf-Of"
 READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -81,8 +84,8 @@ async def identify(app: Any, token: str) -> Caller:
         key = await anyio.to_thread.run_sync(keys.authenticate, token)
         return Caller(key.user_id, None, key.scopes, key.id, key.name, key.label)
     verifier: TokenVerifier = app.state.verifier
-    user_id, tier = verifier.identify(token)
-    return Caller(user_id, tier, USER_SCOPES)
+    user_id, tier, operator = verifier.identity(token)
+    return Caller(user_id, tier, OPERATOR_SCOPES if operator else USER_SCOPES)
 
 
 async def _caller(connection: ASGIConnection[Any, Any, Any, Any], token: str) -> Caller:
@@ -142,16 +145,31 @@ def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 async def require_token(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     if handler.opt.get(PUBLIC):
         return
-    caller = await _caller(connection, _bearer(connection))
     needed = required_scope(connection, handler)
-    if needed not in caller.scopes:
-        raise InsufficientScope(needed)
+    if needed == Scope.ADMIN.value:
+        # The operators' routes do not exist for anyone else: no token, a bad one or one
+        # without the scope are all answered as a route that is not there.
+        try:
+            caller = await _caller(connection, _bearer(connection))
+        except (NotAuthorizedException, ValidationException, RateLimited):
+            raise NotFoundException() from None
+        if needed not in caller.scopes:
+            raise NotFoundException()
+    else:
+        caller = await _caller(connection, _bearer(connection))
+        if needed not in caller.scopes:
+            raise InsufficientScope(needed)
     named = _named_user(connection)
     if named is not None:
         if not may_act_for_others(caller.scopes):
             raise InsufficientScope(Scope.ON_BEHALF_OF.value)
         caller = caller.acting_for(named)
     _establish(connection, caller)
+
+
+async def _suspended(connection: ASGIConnection[Any, Any, Any, Any], user: str) -> bool:
+    watch = getattr(connection.app.state, "suspensions", None)
+    return bool(watch is not None and await watch.contains(user))
 
 
 def _establish(connection: ASGIConnection[Any, Any, Any, Any], caller: Caller) -> None:
@@ -197,10 +215,15 @@ def _user(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return user
 
 
-def current_user(request: Request[Any, Any, Any]) -> str:
+async def current_user(request: Request[Any, Any, Any]) -> str:
     """The caller's id, as the guard established it from the token's `sub`, the key's user or
-    the user the key acts for."""
-    return _user(request)
+    the user the key acts for. A suspended user is refused here (AccountSuspended), on every
+    route that acts as a user but their account view: after the request's body was checked,
+    so a malformed request is answered without a look at the database."""
+    user = _user(request)
+    if not request.route_handler.opt.get(ALLOW_SUSPENDED) and await _suspended(request, user):
+        raise AccountSuspended(user)
+    return user
 
 
 def act_for(connection: ASGIConnection[Any, Any, Any, Any], named: str | None) -> str:

@@ -43,6 +43,8 @@ WHY: dict[int, str] = {
     404: "No such resource, or one the caller may not see",
     409: "Conflicts with the current state (finished job, taken name, reused Idempotency-Key)",
     413: "Request body too large",
+    410: "The image's files were removed by its tier's retention (`GET /images/{id}` still "
+    "answers, with `data_removed_at`)",
     415: "The body is not `application/json`",
     422: "Well-formed but not allowed: an invalid value (`field`, `allowed`) or a moderated prompt "
     "(`category`)",

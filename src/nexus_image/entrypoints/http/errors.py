@@ -6,13 +6,15 @@ anything unexpected is a 500 whose body says nothing about the internals."""
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
 import structlog
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 
 from nexus_image.application.errors import (
     Conflict,
@@ -27,8 +29,10 @@ from nexus_image.application.errors import (
 )
 from nexus_image.domain.errors import (
     AccessDenied,
+    AccountSuspended,
     DomainError,
     IllegalTransition,
+    ImageDataRemoved,
     ImageNotInAlbum,
     InsufficientTokens,
     InvalidValue,
@@ -40,6 +44,8 @@ from nexus_image.domain.errors import (
     UnsafeImage,
 )
 from nexus_image.domain.preset import PresetLimitReached
+from nexus_image.domain.quota import Quota, QuotaExceeded
+from nexus_image.domain.search import InvalidCursor
 from nexus_image.domain.upload import UploadQuotaExceeded
 from nexus_image.entrypoints.http.observability import request_id_of
 from nexus_image.entrypoints.http.schemas import ENUM_FIELDS, Problem
@@ -81,21 +87,27 @@ HTTP_CODES: dict[int, str] = {
     415: "unsupported_media_type",
 }
 
+HIDDEN_PREFIX = "/api/v1/admin/"  # the operators' routes: missing for anyone else
+
 DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (UnknownLora, 400),  # a name outside the operator's list: answered with the list
     (UnknownModel, 400),
     (UnknownUpscaler, 400),
     (UnknownFastMode, 400),
     (UnknownWildcard, 400),
+    (InvalidCursor, 400),  # not a value to correct: a cursor is used as it was given
     (InvalidValue, 422),
     (PayloadTooLarge, 413),
     (UploadQuotaExceeded, 409),
+    (AccountSuspended, 403),
+    (QuotaExceeded, 429),  # 403 for the bytes kept: waiting does not help (see _business)
     (PresetLimitReached, 409),
     (InsufficientTokens, 402),
     (NotFound, 404),  # before AccessDenied: NotVisible is both, and answers like a missing thing
     (AccessDenied, 403),
     (IllegalTransition, 409),
     (ImageNotInAlbum, 404),
+    (ImageDataRemoved, 410),  # retention removed its files: gone for good, not missing
     (PromptRejected, 422),
     (UnsafeImage, 409),
     (Conflict, 409),
@@ -161,6 +173,10 @@ def _http(request: Request[Any, Any, Any], error: HTTPException) -> Response[Pro
     if status >= 500:
         log.error("http error", status=status, detail=error.detail, exc_info=error)
         return problem(request, status, "internal_error", "the server could not complete the request")
+    if status == 405 and request.url.path.startswith(HIDDEN_PREFIX):
+        # the router answers a wrong method before any guard: the operators' routes would show
+        # themselves to anyone by it, so it is answered as the route that is not there
+        return _http(request, NotFoundException())
     code = HTTP_CODES.get(status, "http_error")
     return problem(request, status, code, error.detail, headers=dict(error.headers or {}))
 
@@ -192,6 +208,16 @@ def _business(request: Request[Any, Any, Any], error: Exception) -> Response[Pro
             queued=error.queued,
             field="num_images",
         )
+    elif isinstance(error, QuotaExceeded):
+        state = error.state
+        extra.update(quota=state.quota.value, limit=state.limit, used=state.used, tier=error.tier)
+        if state.resets_at is not None:
+            extra.update(
+                resets_at=state.resets_at.isoformat(),
+                retry_after=max(1, math.ceil((state.resets_at - datetime.now(UTC)).total_seconds())),
+            )
+        if state.quota is Quota.BYTES_STORED:
+            status = 403
     elif isinstance(error, MissingUpload | PayloadTooLarge | UploadQuotaExceeded):
         extra.update(field=error.field)
     elif status == 503:

@@ -272,6 +272,8 @@ def _response_fields() -> list[tuple[str, Any, Any]]:
         ("queue_position", int | None, None),
         ("eta_seconds", int | None, None),
         ("deadline_at", datetime | None, None),
+        ("expires_at", datetime | None, None),
+        ("data_removed_at", datetime | None, None),
         ("safety", SafetyResponse | None, None),
     ]
 
@@ -298,6 +300,8 @@ def _image_response(cls: Any, view: ImageView, storage_url: str | None, thumbnai
         queue_position=view.queue_position,
         eta_seconds=view.eta_seconds,
         deadline_at=utc(view.deadline_at),
+        expires_at=utc(view.expires_at),
+        data_removed_at=utc(view.data_removed_at),
         safety=None
         if view.safety is None
         else SafetyResponse(
@@ -332,6 +336,13 @@ class GeneratedResponse(ImageResponse, kw_only=True):
     of the request, in seed order (one unless more were asked for)."""
 
     images: list[ImageResponse]
+
+
+class CancelResponse(ImageResponse, kw_only=True):
+    """The cancelled image, and the tokens given back (the whole cost, or under the
+    proportional refund policy the share of the steps not run, rounded up)."""
+
+    refunded_tokens: int
 
 
 class ImagePage(Struct, kw_only=True):
@@ -399,4 +410,8 @@ class Problem(Struct, kw_only=True, omit_defaults=True):
     max_queued: int | None = None
     queued: int | None = None
     scope: str | None = None  # insufficient_scope: the scope the route needs
+    quota: str | None = None  # quota_exceeded: which quota, its limit, what is used, when it resets
+    limit: int | None = None
+    used: int | None = None
+    resets_at: str | None = None
     request_id: str | None = None

@@ -129,6 +129,8 @@ class TokenVerifier:
     leeway: float = LEEWAY_SECONDS
     max_lifetime: int = DEFAULT_MAX_LIFETIME
     tier_claim: str = "tier"  # the claim naming the caller's tier in the fair queue
+    role_claim: str = "role"  # the claim naming the caller's roles (a string or a list of them)
+    operator_roles: frozenset[str] = frozenset({"admin"})  # the roles that make an operator
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
@@ -159,6 +161,8 @@ class TokenVerifier:
             settings.jwt_issuer,
             max_lifetime=settings.jwt_max_lifetime_seconds,
             tier_claim=settings.tier_claim,
+            role_claim=settings.operator_role_claim,
+            operator_roles=frozenset(settings.operator_roles_set),
         )
 
     def _key(self, kid: Any) -> Any:
@@ -175,6 +179,11 @@ class TokenVerifier:
     def identify(self, token: str) -> tuple[str, str | None]:
         """The user id (`sub`) of a valid token, and the tier its tier claim names (None when
         it names none, or not as a short string); InvalidToken otherwise."""
+        user, tier, _ = self.identity(token)
+        return user, tier
+
+    def identity(self, token: str) -> tuple[str, str | None, bool]:
+        """As `identify`, and whether the token's role claim names an operator role."""
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != self.algorithm:
@@ -205,7 +214,10 @@ class TokenVerifier:
         if not 0 < len(user) <= MAX_SUBJECT or not user.isprintable():
             raise InvalidToken("invalid token: unusable subject")
         tier = claims.get(self.tier_claim)
-        return user, tier if isinstance(tier, str) and 0 < len(tier) <= MAX_TIER else None
+        roles = claims.get(self.role_claim)
+        named = {roles} if isinstance(roles, str) else set(roles) if isinstance(roles, list) else set()
+        operator = any(isinstance(r, str) and r in self.operator_roles for r in named)
+        return user, tier if isinstance(tier, str) and 0 < len(tier) <= MAX_TIER else None, operator
 
 
 MAX_TIER = 32

@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from nexus_image.adapters.sqlalchemy.engine import create_engine_for
+from nexus_image.adapters.sqlalchemy.search import described_in_code
 from nexus_image.adapters.sqlalchemy.tables import metadata
 
 config = context.config
@@ -27,6 +28,7 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=described_in_code,  # not the FTS5 tables of search (migration 0015)
     )
     with context.begin_transaction():
         context.run_migrations()

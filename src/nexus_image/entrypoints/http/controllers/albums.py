@@ -80,12 +80,13 @@ class AlbumsController(Controller):
         "/{album_id:str}/images/{image_id:str}",
         sync_to_thread=True,
         summary="Add one of the caller's images",
-        responses=problems(403, 404, 422),
+        responses=problems(403, 404, 410, 422),
     )
     def add_image(
         self, album_id: str, image_id: str, user: str, albums: ManageAlbums, audit: RecordAudit
     ) -> AlbumResponse:
-        """Only the caller's own images go in their albums. Adding an image twice changes nothing."""
+        """Only the caller's own images go in their albums (not one whose files retention
+        removed: 410). Adding an image twice changes nothing."""
         target = f"{album_id}/{image_id}"
         with audited(audit, user, "album.add_image", target):
             return AlbumResponse.of(albums.add_image(user, album_id, image_id))

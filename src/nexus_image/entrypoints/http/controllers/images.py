@@ -25,6 +25,7 @@ from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.inputs import MULTIPART_SLACK, form_file
 from nexus_image.entrypoints.http.prefer import PREFERENCE_APPLIED, PreferHeader
 from nexus_image.entrypoints.http.schemas import (
+    CancelResponse,
     GeneratedResponse,
     GenerateRequest,
     ImageResponse,
@@ -187,7 +188,7 @@ class ImagesController(Controller):
         "/{image_id:str}/upscale",
         status_code=201,
         summary="A larger copy of an image, made by an upscaler",
-        responses=problems(400, 402, 404, 409, 422, 429),
+        responses=problems(400, 402, 404, 409, 410, 422, 429),
         response_headers=[APPLIED],
     )
     async def upscale(
@@ -264,7 +265,10 @@ class ImagesController(Controller):
     ) -> Response[ImageResponse]:
         """The caller's own images, and anyone's public completed ones. With `Prefer: wait=N`,
         a job of the caller's that has not ended yet is answered once it ends or N seconds
-        pass, on whichever replica the job was requested."""
+        pass, on whichever replica the job was requested. `expires_at`: when its tier's
+        retention removes its files (null: kept forever; an image favorited by its owner, in
+        an album or public is kept past it, as the operator configured); once removed, it still
+        answers, with its status as it was, `data_removed_at` set and no URLs."""
         wait = requested_wait(request)
         if wait is None:
             view = await anyio.to_thread.run_sync(queries.get, user, image_id)
@@ -277,10 +281,11 @@ class ImagesController(Controller):
         sync_to_thread=True,
         summary="Download the PNG",
         media_type="image/png",
-        responses=problems(404),
+        responses=problems(404, 410),
     )
     def file(self, image_id: str, user: str, queries: ImageQueries) -> Response[bytes]:
-        """The full image, with its generation parameters in PNG text chunks (COMPLETED only)."""
+        """The full image, with its generation parameters in PNG text chunks (COMPLETED only).
+        410 Gone once retention removed its files (the image itself still answers)."""
         return download(queries, user, image_id, thumbnail=False)
 
     @get(
@@ -288,7 +293,7 @@ class ImagesController(Controller):
         sync_to_thread=True,
         summary="Download the thumbnail",
         media_type="image/webp",
-        responses=problems(404),
+        responses=problems(404, 410),
     )
     def thumbnail(self, image_id: str, user: str, queries: ImageQueries) -> Response[bytes]:
         return download(queries, user, image_id, thumbnail=True)
@@ -307,11 +312,14 @@ class ImagesController(Controller):
         user: str,
         cancel_generation: CancelGeneration,
         audit: RecordAudit,
-    ) -> ImageResponse:
-        """Refunds the cost; a running job stops at its next step. A finished one is a 409."""
-        with audited(audit, user, "image.cancel", image_id):
-            view = cancel_generation.execute(user, image_id)
-        return respond(request, view)
+    ) -> CancelResponse:
+        """Refunds the cost (`NEXUS_IMAGE_CANCEL_REFUND=proportional`: the share of the steps
+        not run, rounded up); a running job stops at its next step. A finished one is a 409."""
+        with audited(audit, user, "image.cancel", image_id) as note:
+            cancelled = cancel_generation.cancel(user, image_id)
+            note.detail = f"refunded {cancelled.refunded}"
+        shown = respond(request, cancelled.view)
+        return CancelResponse(**structs.asdict(shown), refunded_tokens=cancelled.refunded)
 
     @delete(
         "/{image_id:str}",

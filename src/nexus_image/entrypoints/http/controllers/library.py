@@ -75,10 +75,11 @@ class LibraryController(Controller):
         status_code=204,
         sync_to_thread=True,
         summary="Mark as favorite",
-        responses=problems(404),
+        responses=problems(404, 410),
     )
     def favorite(self, image_id: str, user: str, manage: ManageImages, audit: RecordAudit) -> None:
-        """Any image the caller can see: their own, or a public one. Idempotent."""
+        """Any image the caller can see: their own, or a public one. Idempotent. An image whose
+        files retention removed is 410."""
         with audited(audit, user, "image.favorite", image_id):
             manage.favorite(user, image_id, on=True)
 

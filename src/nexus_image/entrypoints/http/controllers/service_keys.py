@@ -72,16 +72,16 @@ class ServiceKeysController(Controller):
         "/",
         sync_to_thread=True,
         summary="Create a service key (its token is shown once)",
-        responses=problems(403, 413, 415, 422),
+        responses=problems(404, 413, 415, 422),
     )
     def create_key(
         self, data: CreateKeyRequest, user: str, service_keys: ManageServiceKeys, audit: RecordAudit
     ) -> CreatedKeyResponse:
-        """Needs the `admin` scope. The answer's `token` (`nxi_sk_<id>_<secret>`) is the only
-        time the secret is seen: only its SHA-256 is kept. The key is `user_id` (default
-        `service:<name>`) wherever a JWT would be; with `on_behalf_of` it may name the user it
-        acts for (`X-On-Behalf-Of`). With `rate_limit_per_minute`, every request made with it
-        counts, on every route."""
+        """Needs the `admin` scope (anyone else: 404, as a missing route). The answer's `token`
+        (`nxi_sk_<id>_<secret>`) is the only time the secret is seen: only its SHA-256 is kept.
+        The key is `user_id` (default `service:<name>`) wherever a JWT would be; with
+        `on_behalf_of` it may name the user it acts for (`X-On-Behalf-Of`). With
+        `rate_limit_per_minute`, every request made with it counts, on every route."""
         with audited(audit, user, "service_key.create") as note:
             created = service_keys.create(
                 CreateServiceKey(
@@ -102,14 +102,12 @@ class ServiceKeysController(Controller):
             **{f: getattr(shown, f) for f in shown.__struct_fields__}, token=created.token
         )
 
-    @get("/", sync_to_thread=True, summary="Every service key (never a secret)", responses=problems(403))
+    @get("/", sync_to_thread=True, summary="Every service key (never a secret)", responses=problems(404))
     def list_keys(self, service_keys: ManageServiceKeys) -> list[ServiceKeyResponse]:
         """Needs the `admin` scope. Newest first, revoked and expired keys included (`status`)."""
         return [ServiceKeyResponse.of(key, service_keys.state(key)) for key in service_keys.list_keys()]
 
-    @delete(
-        "/{key_id:str}", sync_to_thread=True, summary="Revoke a service key", responses=problems(403, 404)
-    )
+    @delete("/{key_id:str}", sync_to_thread=True, summary="Revoke a service key", responses=problems(404))
     def revoke_key(self, key_id: str, user: str, service_keys: ManageServiceKeys, audit: RecordAudit) -> None:
         """Needs the `admin` scope. From now on every request with the key is 401, on every
         replica (keys are checked in the database on each request). Revoking again is harmless."""

@@ -1,6 +1,7 @@
 // Sending the form: POST /images/generate, or while remixing POST /images/{id}/remix with what
 // changed; retried with the same Idempotency-Key after a network failure or a server error; the
 // API's refusals shown next to the field they concern.
+import { quotaRefusal, SUSPENDED_REFUSAL } from './account-facts.js';
 import { api, session, sessionMark, describe, isOutage, signedOutMeanwhile, ApiError } from './api.js';
 import { emit, on } from './bus.js';
 import { $, showBanner } from './dom.js';
@@ -38,6 +39,12 @@ function showGenerateError(error) {
   } else if (p.code === 'insufficient_tokens') {
     const needs = p.required !== undefined ? `this needs ${p.required}, you have ${p.balance}. ` : '';
     control = fieldError('resolution', `Not enough tokens: ${needs}${detail}`);
+    emit('balance');
+  } else if (p.code === 'quota_exceeded') {
+    fieldError('generate', quotaRefusal(p));
+    emit('balance'); // the account's usage, as the header and the Account screen show it
+  } else if (p.code === 'account_suspended') {
+    fieldError('generate', SUSPENDED_REFUSAL);
     emit('balance');
   } else if (p.code === 'rate_limited') {
     const wait = p.retry_after !== undefined ? ` Try again in ${p.retry_after} s.` : '';

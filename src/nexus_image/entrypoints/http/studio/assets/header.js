@@ -1,17 +1,22 @@
-// The header: who is signed in and their token balance (refreshed now and then, and whenever
-// something may have changed it). The model notice below it: models.js.
+// The header: who is signed in, their tier and token balance, and whether the account is
+// suspended: from GET /account, refreshed now and then, and whenever something may have changed
+// it. Each answer goes out as 'account' (the Account screen shows the rest of it). The model
+// notice below it: models.js.
 import { api, session, sessionMark } from './api.js';
-import { on } from './bus.js';
-import { $, el, report } from './dom.js';
+import { emit, on } from './bus.js';
+import { $, el, report, setText } from './dom.js';
 
 const BALANCE_MS = 10000;
 let balanceTimer = null;
 let balanceBusy = false;
 let balanceAgain = false;
 
-function setBalance(value) {
+function showAccount(account) {
   const output = $('balance');
-  if (output && output.textContent !== String(value)) output.textContent = String(value);
+  if (output) setText(output, String(account.balance));
+  setText($('tier'), account.tier);
+  $('suspended-badge').hidden = !account.suspended;
+  emit('account', account);
 }
 
 async function refreshBalance() {
@@ -23,8 +28,8 @@ async function refreshBalance() {
   balanceBusy = true;
   const stale = sessionMark();
   try {
-    const { balance } = await api('/api/v1/tokens/balance');
-    if (!stale()) setBalance(balance);
+    const account = await api('/api/v1/account');
+    if (!stale()) showAccount(account);
   } catch (error) {
     if (!stale()) report(error);
   } finally {
@@ -38,12 +43,13 @@ async function refreshBalance() {
 
 on('balance', refreshBalance);
 
-// `balance`: the answer of GET /tokens/balance that proved the token.
-on('signed-in', (balance) => {
-  $('who').textContent = balance.user_id;
+// `account`: the answer of GET /account that proved the token.
+on('signed-in', (account) => {
+  $('who').textContent = account.user_id;
   const old = $('balance');
   if (old) old.remove();
-  $('balance-slot').append(el('output', { id: 'balance', role: 'status', 'aria-label': 'Tokens', class: 'balance-value', text: String(balance.balance) }));
+  $('balance-slot').append(el('output', { id: 'balance', role: 'status', 'aria-label': 'Tokens', class: 'balance-value', text: String(account.balance) }));
+  showAccount(account);
   $('account').hidden = false;
   $('nav').hidden = false;
   clearInterval(balanceTimer);
@@ -56,6 +62,8 @@ on('signed-out', () => {
   const output = $('balance');
   if (output) output.remove();
   $('who').textContent = '';
+  $('tier').textContent = '';
+  $('suspended-badge').hidden = true;
   $('account').hidden = true;
   $('nav').hidden = true;
 });

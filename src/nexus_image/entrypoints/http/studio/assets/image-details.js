@@ -30,6 +30,14 @@ export function detailError(error) {
 
 const when = (value) => (value ? new Date(value).toLocaleString() : '—');
 
+// Retention: when the tier's retention removes the files (null: kept forever); the operator
+// may keep favorites, album images and public images past it.
+function expiryText(image) {
+  if (image.data_removed_at) return `Files removed ${when(image.data_removed_at)}`;
+  if (!image.expires_at) return 'Never';
+  return `${when(image.expires_at)} (a favorite, album or public image may be kept longer)`;
+}
+
 function safetyText(safety) {
   if (!safety) return 'Not checked';
   const labels = safety.labels && safety.labels.length ? `, ${safety.labels.join(', ')}` : '';
@@ -71,6 +79,7 @@ function rowsOf(image) {
     ['Status', statusText(image)],
     ['Created', when(image.created_at)],
     ['Completed', when(image.completed_at)],
+    ['Expires', expiryText(image)],
     ['Public', image.is_public ? 'Yes' : 'No'],
     ['Favorite', image.is_favorite ? 'Yes' : 'No'],
     ['Safety', safetyText(image.safety)],
@@ -88,9 +97,13 @@ function render() {
     if (full.id !== image.id) loadFull(image);
   } else {
     dropFull();
-    pictureState.textContent = image.status === 'FAILED'
-      ? `Failed: ${image.failure_reason || 'the generation did not finish'}`
-      : `${statusText(image)}: no picture yet.`;
+    if (image.data_removed_at) {
+      pictureState.textContent = `Its files were removed by retention (${when(image.data_removed_at)}).`;
+    } else {
+      pictureState.textContent = image.status === 'FAILED'
+        ? `Failed: ${image.failure_reason || 'the generation did not finish'}`
+        : `${statusText(image)}: no picture yet.`;
+    }
   }
   dialog.querySelectorAll('.owner').forEach((node) => { node.hidden = !owner; });
   // Anyone may favorite an image they can see; the label stays, aria-pressed tells the state.

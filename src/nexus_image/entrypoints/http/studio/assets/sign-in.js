@@ -28,21 +28,24 @@ async function attemptSignIn(work) {
   }
 }
 
+// GET /account proves the token: it answers a suspended account too (which then opens on the
+// Account screen, which says why).
 async function signIn(token) {
-  const balance = await api('/api/v1/tokens/balance', { token });
+  const account = await api('/api/v1/account', { token });
   session.epoch += 1;
   session.token = token;
-  session.userId = balance.user_id;
+  session.userId = account.user_id;
   sessionStorage.setItem(TOKEN_KEY, token);
   hideBanner();
   signInError('');
   tokenInput.value = '';
-  emit('signed-in', balance);
-  if (!VIEWS.includes(location.hash.slice(1))) history.replaceState(null, '', '#generate');
+  emit('signed-in', account);
+  if (account.suspended) history.replaceState(null, '', '#account');
+  else if (!VIEWS.includes(location.hash.slice(1))) history.replaceState(null, '', '#generate');
   route(true);
 }
 
-function signOut(message) {
+export function signOut(message) {
   session.epoch += 1;
   session.token = null;
   session.userId = null;

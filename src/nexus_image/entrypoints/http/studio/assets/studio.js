@@ -9,7 +9,10 @@ import { setupGenerate } from './generate.js';
 import './my-images.js';
 import './albums.js';
 import './gallery.js';
+import './image-search.js';
 import './integrations.js';
+import './account.js';
+import './operator.js';
 import './image-details.js';
 import { offerUpscalers } from './image-actions.js';
 
