@@ -15,6 +15,21 @@ from pathlib import Path
 from typing import Any
 
 MAX_TOKENS = 256  # the model's max_seq_length
+BLAS_THREADS = 1
+"""The BLAS threads of the process's NumPy: one. Prompts are moderated by concurrent requests,
+each on its own thread; a BLAS library spreading every small matrix product over all cores as
+well oversubscribes them (measured, 16 concurrent prompts on 2 cores: 54 ms of CPU per prompt
+with OpenBLAS's default threads, 26 ms with one: benchmarks/moderation_load.py)."""
+
+
+def pin_blas_threads(threads: int) -> None:
+    """Limit the BLAS libraries loaded in this process to `threads` (threadpoolctl, where
+    installed: it comes with the `moderation` extra); torch's own threads are not touched."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - the extra installs it
+        return
+    threadpool_limits(limits=threads, user_api="blas")
 
 
 class EmbeddingsUnavailable(RuntimeError):
@@ -65,6 +80,7 @@ class MiniLMEncoder:
             for name, value in load_file(str(root / "model.safetensors")).items()
         }
         self.tokenizer = Tokenizer.from_file(str(root / "tokenizer.json"))
+        pin_blas_threads(BLAS_THREADS)
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()
         self._lock = threading.Lock()  # a tokenizer is not safe to reconfigure concurrently
