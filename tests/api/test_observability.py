@@ -110,6 +110,17 @@ def test_every_log_line_of_a_request_carries_its_request_id_and_user(
     assert all("timestamp" in r for r in lines)
 
 
+def test_probes_answered_well_are_counted_not_logged(api: Api, log_lines: io.StringIO) -> None:
+    for path in ("/health", "/api/v1/health", "/metrics"):
+        assert api.client.get(path).status_code == 200
+    api.db.failure = RuntimeError("database down")
+    assert api.client.get("/ready").status_code == 503  # a failing probe is worth a line
+    access = [r for r in records(log_lines) if r["event"] == "request"]
+    assert [(r["route"], r["status"]) for r in access] == [("/ready", 503)]
+    metrics = api.client.get("/metrics").text
+    assert 'route="/health"' in metrics and 'route="/api/v1/health"' in metrics
+
+
 def test_an_unusable_request_id_is_replaced(api: Api) -> None:
     response = api.request("GET", "/tokens/balance", headers={"X-Request-ID": "no spaces allowed"})
     assert len(response.headers["x-request-id"]) == 32

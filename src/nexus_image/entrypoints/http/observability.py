@@ -76,6 +76,10 @@ def with_json_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, b
     return [*headers, *((name, value) for name, value in JSON_HEADERS if name not in names)]
 
 
+PROBES = frozenset({"/health", "/api/v1/health", "/ready", "/api/v1/ready", "/metrics", "/api/v1/metrics"})
+"""Routes that load balancers, orchestrators and Prometheus call every few seconds."""
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
         self.app = app
@@ -111,6 +115,8 @@ class RequestContextMiddleware:
         route = str(scope.get("path_template") or "unmatched")
         method = str(scope.get("method", ""))
         self.metrics.observe(method, route, status, seconds, long_lived)
+        if status < 400 and route in PROBES:
+            return  # probes answered well are counted, not logged: they would drown the log
         log.info(
             "request",
             method=method,
