@@ -1,5 +1,5 @@
 """The semantic layer (the `moderation` extra, installed by the test command): the NumPy
-encoder gives the model's own embeddings, paraphrases the rules miss are refused, innocent
+encoder gives the model's own embeddings, the ONNX one (int8, the default) nearly the same, paraphrases the rules miss are refused, innocent
 neighbours pass, and the examples' embeddings are cached on disk."""
 
 from __future__ import annotations
@@ -12,41 +12,62 @@ import pytest
 
 from nexus_image.adapters.moderation import LayeredModerator, RuleBasedModerator
 from nexus_image.adapters.moderation.embeddings import MiniLMEncoder, shared_encoder
+from nexus_image.adapters.moderation.onnx_encoder import OnnxMiniLMEncoder
 from nexus_image.adapters.moderation.semantic import SemanticModerator
 from nexus_image.entrypoints.composition import compose
 from nexus_image.entrypoints.settings import Settings
 
 
 @pytest.fixture(scope="module")
-def encoder() -> MiniLMEncoder:
+def encoder() -> Any:
     return shared_encoder()
 
 
 @pytest.fixture(scope="module")
-def semantic(encoder: MiniLMEncoder) -> SemanticModerator:
+def semantic(encoder: Any) -> SemanticModerator:
     return SemanticModerator(encoder)
 
 
-@pytest.mark.slow
-def test_the_numpy_encoder_gives_what_sentence_transformers_gives(encoder: MiniLMEncoder) -> None:
+TEXTS = ["a red fox in the snow", "Crème brûlée, masterpiece, 8k", "a lady in her birthday suit"]
+
+
+@pytest.fixture(scope="module")
+def reference() -> Any:
     from sentence_transformers import SentenceTransformer
 
     from nexus_image.adapters.moderation.embeddings import model_directory
 
-    texts = ["a red fox in the snow", "Crème brûlée, masterpiece, 8k", "a lady in her birthday suit"]
-    reference = SentenceTransformer(str(model_directory()), device="cpu").encode(
-        texts, normalize_embeddings=True
-    )
-    ours = encoder.encode(texts)
+    model = SentenceTransformer(str(model_directory()), device="cpu")
+    return model.encode(TEXTS, normalize_embeddings=True)
+
+
+@pytest.mark.slow
+def test_the_numpy_encoder_gives_what_sentence_transformers_gives(reference: Any) -> None:
+    ours = MiniLMEncoder().encode(TEXTS)
     assert ours.shape == (3, 384)
     assert np.allclose((ours * reference).sum(axis=1), 1.0, atol=1e-4)
 
 
-def test_batches_of_different_lengths_give_the_same_vectors_as_one_at_a_time(encoder: MiniLMEncoder) -> None:
+@pytest.mark.slow
+def test_the_onnx_graph_is_the_same_network_and_int8_stays_close(reference: Any, tmp_path: Path) -> None:
+    exact = OnnxMiniLMEncoder(tmp_path, quantized=False).encode(TEXTS)
+    assert np.allclose((exact * reference).sum(axis=1), 1.0, atol=1e-4)  # the graph is the model
+    int8 = OnnxMiniLMEncoder(tmp_path).encode(TEXTS)
+    assert ((int8 * reference).sum(axis=1) > 0.98).all()  # int8 weights: close, not equal
+    assert sorted(p.name.split("-")[1] for p in tmp_path.glob("minilm-*.onnx")) == ["fp32", "int8"]
+
+
+def test_the_default_encoder_is_the_int8_onnx_one(encoder: Any) -> None:
+    assert encoder.name == "onnx-int8"
+
+
+def test_batches_of_different_lengths_give_the_same_vectors_as_one_at_a_time(encoder: Any) -> None:
     texts = ["cat", "a very long prompt about a castle on a hill at sunset, oil painting, detailed", "dog"]
-    together = encoder.encode(texts)
+    exact = MiniLMEncoder()
+    assert np.allclose(exact.encode(texts), np.stack([exact.encode([t])[0] for t in texts]), atol=1e-5)
+    together = encoder.encode(texts)  # the int8 one: each text in a run of its own
     alone = np.stack([encoder.encode([text])[0] for text in texts])
-    assert np.allclose(together, alone, atol=1e-5)
+    assert np.array_equal(together, alone)
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
 
 
@@ -106,12 +127,13 @@ def test_the_examples_embeddings_are_cached_on_disk(
 
     class Counting:
         calls = 0
+        name = encoder.name  # what was cached is keyed by the encoder that made it
 
         def encode(self, texts: Any) -> Any:
             Counting.calls += len(texts)
             return encoder.encode(texts)
 
-    second = SemanticModerator(Counting(), examples)  # type: ignore[arg-type]
+    second = SemanticModerator(Counting(), examples)
     assert Counting.calls == 0  # read from the cache
     assert np.allclose(first.matrix, second.matrix)
     second.check("a dog")

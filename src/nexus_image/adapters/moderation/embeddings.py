@@ -9,6 +9,7 @@ sentence-transformers gives for this model (mean pooling, then unit length)."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,6 +81,7 @@ class MiniLMEncoder:
             for name, value in load_file(str(root / "model.safetensors")).items()
         }
         self.tokenizer = Tokenizer.from_file(str(root / "tokenizer.json"))
+        self.name = "numpy-fp32"
         pin_blas_threads(BLAS_THREADS)
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()
@@ -159,14 +161,26 @@ class MiniLMEncoder:
         return out
 
 
-_shared: MiniLMEncoder | None = None
+_shared: Any = None
 _shared_lock = threading.Lock()
 
 
-def shared_encoder() -> MiniLMEncoder:
-    """One encoder per process (about 90 MB of weights), loaded on first use."""
+def cache_dir() -> Path:
+    base = os.environ.get("NEXUS_IMAGE_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    return Path(base) / "nexus-image" if base else Path.home() / ".cache" / "nexus-image"
+
+
+def shared_encoder() -> Any:
+    """One encoder per process, loaded on first use: the int8 ONNX one where `onnx` and ONNX
+    Runtime are installed (the `moderation` extra), else the NumPy one (about 90 MB of
+    weights). Each has a `name`, part of the key of what is cached from it."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = MiniLMEncoder()
+            try:
+                from nexus_image.adapters.moderation.onnx_encoder import OnnxMiniLMEncoder
+
+                _shared = OnnxMiniLMEncoder(cache_dir() / "moderation")
+            except ImportError:
+                _shared = MiniLMEncoder()
         return _shared

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from nexus_image.adapters.moderation.embeddings import MiniLMEncoder, model_directory, shared_encoder
+from nexus_image.adapters.moderation.embeddings import cache_dir, model_directory, shared_encoder
 from nexus_image.application.ports import ModerationVerdict
 
 LAYER = "semantic"
@@ -32,15 +32,10 @@ def load_prototypes(path: Path = PROTOTYPES) -> dict[str, list[str]]:
     return {k: [str(t) for t in v] for k, v in data.items() if not k.startswith("_")}
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("NEXUS_IMAGE_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
-    return Path(base) / "nexus-image" if base else Path.home() / ".cache" / "nexus-image"
-
-
 class SemanticModerator:
     def __init__(
         self,
-        encoder: MiniLMEncoder | None = None,
+        encoder: Any = None,
         prototypes: Mapping[str, Sequence[str]] | None = None,
         *,
         threshold: float = DEFAULT_THRESHOLD,
@@ -66,9 +61,12 @@ class SemanticModerator:
         np = self._np
         weights = model_directory() / "model.safetensors"
         key = hashlib.sha256(
-            json.dumps([self.texts, weights.stat().st_size], ensure_ascii=False).encode()
+            json.dumps(
+                [self.texts, weights.stat().st_size, getattr(self.encoder, "name", "numpy-fp32")],
+                ensure_ascii=False,
+            ).encode()
         ).hexdigest()[:24]
-        path = _cache_dir() / f"prototypes-{key}.npy"
+        path = cache_dir() / f"prototypes-{key}.npy"
         try:
             cached = np.load(path)
             if cached.shape == (len(self.texts), cached.shape[1]):
