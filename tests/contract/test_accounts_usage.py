@@ -90,3 +90,15 @@ def test_bytes_active_and_flagged_jobs(backend: Backend) -> None:
         assert [j.id for j in uow.jobs.flagged(10, reviewed=True)] == ["f2"]
         loaded = uow.jobs.get("p1")
         assert loaded is not None and (loaded.steps_done, loaded.steps_total) == (3, 8)
+
+
+def test_a_job_and_the_callers_favorite_flag_are_read_together(backend: Backend) -> None:
+    with backend.uow_factory() as uow:
+        uow.jobs.add(make_job("j1", status=JobStatus.COMPLETED, is_public=True))
+        uow.favorites.add("bob", "j1", T0)
+        uow.commit()
+    with backend.uow_factory() as uow:
+        job, liked = uow.jobs.get_with_favorite("j1", "bob")
+        assert job is not None and job.id == "j1" and liked
+        assert uow.jobs.get_with_favorite("j1", "alice")[1] is False
+        assert uow.jobs.get_with_favorite("missing", "bob") == (None, False)

@@ -34,7 +34,12 @@ def load_job(uow: UnitOfWork, job_id: str) -> ImageJob:
 
 
 def visible_job(uow: UnitOfWork, job_id: str, user_id: str | None) -> ImageJob:
-    job = uow.jobs.get(job_id)
+    return visible(uow.jobs.get(job_id), job_id, user_id)
+
+
+def visible(job: ImageJob | None, job_id: str, user_id: str | None) -> ImageJob:
+    """`job` (read as `job_id`) if the caller may see it; another user's private one answers
+    as a missing one."""
     if job is None:
         raise NotFound("image", job_id)
     if not job.is_visible_to(user_id):

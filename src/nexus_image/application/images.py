@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from nexus_image.application.access import check_page, owned_job, visible_job
+from nexus_image.application.access import check_page, owned_job, visible, visible_job
 from nexus_image.application.dto import ImageView
 from nexus_image.application.errors import NotFound
 from nexus_image.application.ports import (
@@ -46,8 +46,11 @@ class ImageQueries:
     def get(self, user_id: str | None, job_id: str) -> ImageView:
         """With `queue_position` and `eta_seconds` while the job is QUEUED."""
         with self.uow_factory() as uow:
-            job = visible_job(uow, job_id, user_id)
-            favorite = user_id is not None and uow.favorites.contains(user_id, job_id)
+            if user_id is None:
+                job, favorite = visible_job(uow, job_id, None), False
+            else:  # the job and the caller's favorite flag in one read
+                found, favorite = uow.jobs.get_with_favorite(job_id, user_id)
+                job = visible(found, job_id, user_id)
             view = image_view(self.storage, job, favorite, self.policy)
             if job.status is JobStatus.QUEUED:
                 view = self._with_place(uow, job, view)

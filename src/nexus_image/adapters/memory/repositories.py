@@ -98,6 +98,12 @@ class MemoryJobs(_Entities[ImageJob]):
     def add(self, job: ImageJob) -> None:
         self._add(job)
 
+    def get_with_favorite(self, job_id: str, user_id: str) -> tuple[ImageJob | None, bool]:
+        job = self.get(job_id)
+        with self.store.lock:
+            liked = job is not None and (user_id, job_id) in self.store.favorites
+        return job, liked
+
     def list_by_user(self, user_id: str, page: int, size: int) -> Page[ImageJob]:
         mine = [j for j in self.merged() if j.user_id == user_id and not j.data_removed]
         mine.sort(key=lambda j: (j.created_at, j.id), reverse=True)

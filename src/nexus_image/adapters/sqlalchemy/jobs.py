@@ -15,7 +15,7 @@ from nexus_image.adapters.sqlalchemy.retention import (
     removal_pending_statement,
 )
 from nexus_image.adapters.sqlalchemy.search import search as search_jobs
-from nexus_image.adapters.sqlalchemy.tables import jobs
+from nexus_image.adapters.sqlalchemy.tables import favorites, jobs
 from nexus_image.application.ports import Page
 from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.retention import ExpirySelection
@@ -30,6 +30,18 @@ class SqlJobs(SqlRepository):
     def get(self, job_id: str) -> ImageJob | None:
         row = self.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
         return job_from_row(row) if row is not None else None
+
+    def get_with_favorite(self, job_id: str, user_id: str) -> tuple[ImageJob | None, bool]:
+        """One statement: the job, and an EXISTS on the favorites' primary key."""
+        liked = (
+            sa.exists()
+            .where(favorites.c.user_id == user_id, favorites.c.image_id == jobs.c.id)
+            .label("is_favorite")
+        )
+        row = self.execute(sa.select(jobs, liked).where(jobs.c.id == job_id)).mappings().first()
+        if row is None:
+            return None, False
+        return job_from_row(row), bool(row["is_favorite"])
 
     def save(self, job: ImageJob) -> None:
         values = job_values(job)

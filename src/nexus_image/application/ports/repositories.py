@@ -28,6 +28,9 @@ class Page(Generic[T]):
 class JobRepository(Protocol):
     def add(self, job: ImageJob) -> None: ...
     def get(self, job_id: str) -> ImageJob | None: ...
+    def get_with_favorite(self, job_id: str, user_id: str) -> tuple[ImageJob | None, bool]:
+        """The job and whether `user_id` has it among their favorites, in one read."""
+
     def save(self, job: ImageJob) -> None:
         """Persist changes; raises ConcurrentUpdate if the job changed since it was read."""
 
