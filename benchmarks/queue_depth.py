@@ -2,6 +2,7 @@
 
     PYTHONPATH=src:. .venv/bin/python benchmarks/queue_depth.py --depth 100000
     PYTHONPATH=src:. .venv/bin/python benchmarks/queue_depth.py --part dispatcher
+    PYTHONPATH=src:. .venv/bin/python benchmarks/queue_depth.py --part api --completed 1000000
 
 The dispatcher part (`--part dispatcher`): a fresh PostgreSQL database with `--shallow` (100) and
 then `--depth` QUEUED jobs of 200 users in two tiers (copies of a real job, by one INSERT ...
@@ -77,10 +78,16 @@ def phase(served: Served, requests: int) -> dict[str, Any]:
 
 
 def deepen(
-    url: str, template: str, depth: int, users: int = 5000, tiers: tuple[str, ...] = ("standard",)
+    url: str,
+    template: str,
+    depth: int,
+    users: int = 5000,
+    tiers: tuple[str, ...] = ("standard",),
+    status: str = "QUEUED",
 ) -> float:
     """`depth` QUEUED copies of the template job, created before it (so ahead of new ones), of
-    `users` users spread over `tiers`, each user in their tier's rotation."""
+    `users` users spread over `tiers`, each user in their tier's rotation; with `status`
+    COMPLETED, finished copies instead (the images a service has made), of other users."""
     plain = url.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(plain, autocommit=True) as conn:
         columns = [
@@ -91,14 +98,16 @@ def deepen(
         ]
     tier_of = "(ARRAY[" + ", ".join(f"'{t}'" for t in tiers) + f"])[1 + (g %% {users}) %% {len(tiers)}]"
     copied = {
-        "id": "t.id || '-' || g",
-        "user_id": f"'deep-' || (g %% {users})",
+        "id": f"t.id || '-{status[0].lower()}' || g",
+        "user_id": f"'{'deep' if status == 'QUEUED' else 'done'}-' || (g %% {users})",
         "created_at": "t.created_at - (g * interval '1 millisecond')",
-        "status": "'QUEUED'",
+        "status": f"'{status}'",
         "dispatched_at": "NULL",
         "dispatched_to": "NULL",
         "tier": tier_of,
     }
+    if status == "COMPLETED":
+        copied.update(started_at="t.created_at", completed_at="t.created_at - (g * interval '1 millisecond')")
     values = [copied.get(name, f"t.{name}") for name in columns]
     insert = (
         f"INSERT INTO jobs ({', '.join(columns)}) SELECT {', '.join(values)} "
@@ -112,7 +121,8 @@ def deepen(
     started = time.perf_counter()
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(insert, {"depth": depth, "template": template})
-        conn.execute(rotations)
+        if status == "QUEUED":
+            conn.execute(rotations)
         conn.execute("VACUUM ANALYZE jobs")
         conn.execute("VACUUM ANALYZE queue_users")
     return time.perf_counter() - started
@@ -189,6 +199,9 @@ def main() -> None:
     )
     parser.add_argument("--depth", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=300, help="POST + GET pairs per phase (default 300)")
+    parser.add_argument(
+        "--completed", type=int, default=0, help="the API part: COMPLETED images added too (default 0)"
+    )
     parser.add_argument("--part", choices=("api", "dispatcher", "both"), default="both")
     parser.add_argument(
         "--shallow", type=int, default=100, help="the dispatcher's shallow queue (default 100)"
@@ -204,11 +217,11 @@ def main() -> None:
     if args.part in ("dispatcher", "both"):
         report["dispatcher"] = scheduler_part(args.depth, args.shallow, args.rounds)
     if args.part in ("api", "both"):
-        report["api"] = api_part(args.depth, args.requests)
+        report["api"] = api_part(args.depth, args.requests, args.completed)
     print(json.dumps(report, indent=2))
 
 
-def api_part(depth: int, requests: int) -> dict[str, Any]:
+def api_part(depth: int, requests: int, completed: int = 0) -> dict[str, Any]:
     database = Database(None)
     try:
         database.upgrade()
@@ -219,6 +232,8 @@ def api_part(depth: int, requests: int) -> dict[str, Any]:
                 phase(served, 30)  # warm-up: connections, statement caches, accounts opened
                 shallow = phase(served, requests)
                 seconds = deepen(database.url, template, depth)
+                if completed:
+                    seconds += deepen(database.url, template, completed, users=50_000, status="COMPLETED")
                 phase(served, 30)
                 deep = phase(served, requests)
             finally:
@@ -226,7 +241,13 @@ def api_part(depth: int, requests: int) -> dict[str, Any]:
     finally:
         database.drop()
     ratios = {key: round(deep[key] / shallow[key], 2) for key in shallow if key.endswith(("_ms", "_mib"))}
-    return {"seed_seconds": round(seconds, 1), "shallow": shallow, "deep": deep, "deep_over_shallow": ratios}
+    return {
+        "seed_seconds": round(seconds, 1),
+        "completed": completed,
+        "shallow": shallow,
+        "deep": deep,
+        "deep_over_shallow": ratios,
+    }
 
 
 if __name__ == "__main__":
