@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from nexus_image.application.access import owned_job
 from nexus_image.application.dto import ImageView
-from nexus_image.application.errors import NotFound
 from nexus_image.application.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
 from nexus_image.application.transactions import Cancelled, cancel_in, in_transaction
 from nexus_image.application.views import job_view
@@ -17,8 +16,8 @@ from nexus_image.domain.queue import TierPolicy
 
 @dataclass(slots=True)
 class CancelGeneration:
-    """Only the owner cancels (an operator cancels any job: `for_anyone`); a finished job
-    cannot be (Conflict). `policy`: full refund, or the share of the steps not run (as far as
+    """Only the owner cancels (operators cancel anyone's: `OperateUsers.cancel`); a finished
+    job cannot be (Conflict). `policy`: full refund, or the share of the steps not run (as far as
     the worker last said, so rounded in the owner's favour)."""
 
     uow_factory: UnitOfWorkFactory
@@ -30,17 +29,9 @@ class CancelGeneration:
     def execute(self, user_id: str, job_id: str) -> ImageView:
         return self.cancel(user_id, job_id).view
 
-    def cancel(self, user_id: str | None, job_id: str) -> Cancelled:
-        """`user_id` None: whoever owns it (an operator's cancel)."""
-
+    def cancel(self, user_id: str, job_id: str) -> Cancelled:
         def work(uow: UnitOfWork) -> Cancelled:
-            if user_id is None:
-                found = uow.jobs.get(job_id)
-                if found is None:
-                    raise NotFound("image", job_id)
-                job = found
-            else:
-                job = owned_job(uow, job_id, user_id)
+            job = owned_job(uow, job_id, user_id)
             refunded = cancel_in(uow, job, self.clock, self.ids, self.policy)
             return Cancelled(job_view(job, self.tiers), refunded)
 

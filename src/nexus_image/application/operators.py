@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from nexus_image.application.access import load_job
 from nexus_image.application.dto import ImageView
 from nexus_image.application.errors import Conflict, NotFound
 from nexus_image.application.ports import (
@@ -105,9 +106,7 @@ class OperateUsers:
         """Anyone's queued or running job, refunded as the policy says."""
 
         def work(uow: UnitOfWork) -> Cancelled:
-            job = uow.jobs.get(job_id)
-            if job is None:
-                raise NotFound("image", job_id)
+            job = load_job(uow, job_id)
             refunded = cancel_in(uow, job, self.clock, self.ids, self.cancel_policy)
             return Cancelled(job_view(job, self.policy), refunded)
 
@@ -118,9 +117,7 @@ class OperateUsers:
         handed to a worker and not started waits for its turn again. A finished job: Conflict."""
 
         def work(uow: UnitOfWork) -> ImageJob:
-            job = uow.jobs.get(job_id)
-            if job is None:
-                raise NotFound("image", job_id)
+            job = load_job(uow, job_id)
             if job.status is JobStatus.PROCESSING:
                 record(uow, job, job.requeue(self.clock.now(), event_id=self.ids.new_id()), self.clock)
             elif job.status is JobStatus.QUEUED:
