@@ -189,6 +189,16 @@ class Served:
         }
         return polled, streamed, phases
 
+    def finish_stages(self) -> dict[str, tuple[float, int]]:
+        """The worker's finishing stages so far, from /metrics: stage -> (seconds, count)."""
+        found: dict[str, list[float]] = {}
+        for line in self.client.get("/metrics").text.splitlines():
+            for part, index in (("_sum{", 0), ("_count{", 1)):
+                if line.startswith(f"image_finish_stage_duration_seconds{part}"):
+                    stage = line.split('stage="', 1)[1].split('"', 1)[0]
+                    found.setdefault(stage, [0.0, 0.0])[index] = float(line.rsplit(" ", 1)[1])
+        return {stage: (seconds, int(count)) for stage, (seconds, count) in found.items()}
+
     def close(self) -> None:
         self.process.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
         self.process.wait(60)
@@ -223,6 +233,7 @@ def main() -> None:
             polled: list[float] = []
             streamed: list[float] = []
             phases: dict[str, list[float]] = {}
+            before = served.finish_stages()
             for _ in range(args.runs):
                 raws.append(raw.run(args.steps))
                 p, s, phase = served.run(args.steps, args.poll_ms / 1000)
@@ -230,6 +241,7 @@ def main() -> None:
                 streamed.append(s)
                 for name, seconds in phase.items():
                     phases.setdefault(name, []).append(seconds)
+            after = served.finish_stages()
         finally:
             served.close()
     r, p, s = (statistics.median(v) for v in (raws, polled, streamed))
@@ -252,6 +264,11 @@ def main() -> None:
         "ratio_polled": round(p / r, 3) if args.poll_ms > 0 else None,
         "ratio_sse": round(s / r, 3),
         **{f"{name}_ms": round(statistics.median(v) * 1000, 1) for name, v in phases.items()},
+        "finish_stage_mean_ms": {  # the worker's own measure of each stage, over the timed runs
+            stage: round((seconds - before.get(stage, (0.0, 0))[0]) * 1000 / n, 1)
+            for stage, (seconds, count) in after.items()
+            if (n := count - before.get(stage, (0.0, 0))[1]) > 0
+        },
         "raw_all_ms": [round(v * 1000) for v in raws],
         "sse_all_ms": [round(v * 1000) for v in streamed],
     }

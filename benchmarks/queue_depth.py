@@ -70,8 +70,10 @@ def phase(served: Served, requests: int) -> dict[str, Any]:
     return {
         "post_p50_ms": round(statistics.median(posts), 2),
         "post_p95_ms": round(percentile(posts, 0.95), 2),
+        "post_p99_ms": round(percentile(posts, 0.99), 2),
         "get_back_of_queue_p50_ms": round(statistics.median(gets), 2),
         "get_back_of_queue_p95_ms": round(percentile(gets, 0.95), 2),
+        "get_back_of_queue_p99_ms": round(percentile(gets, 0.99), 2),
         "last_queue_position": positions[-1],
         "server_rss_mib": round(rss_mib(served.process.pid), 1),
     }
@@ -125,6 +127,7 @@ def deepen(
             conn.execute(rotations)
         conn.execute("VACUUM ANALYZE jobs")
         conn.execute("VACUUM ANALYZE queue_users")
+        conn.execute("VACUUM ANALYZE queue_waiting")
     return time.perf_counter() - started
 
 

@@ -23,6 +23,9 @@ SIX_SERIES = (
     'image_generation_failures_total{resolution="768x768"} 1.0',
     "tokens_consumed_total 15.0",
     "s3_upload_duration_seconds_count 2.0",
+    'image_finish_stage_duration_seconds_count{stage="encode"} 1.0',
+    'image_finish_stage_duration_seconds_count{stage="store"} 1.0',
+    'image_finish_stage_duration_seconds_count{stage="settle"} 1.0',
 )
 
 

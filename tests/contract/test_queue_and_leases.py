@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from nexus_image.application import images as images_module
 from nexus_image.domain import GenerationProgress
 from tests.support.driver import hand_out
 
@@ -70,3 +73,29 @@ def test_active_workers_are_those_holding_an_unexpired_lease(stack: Stack) -> No
     with stack.backend.uow_factory() as uow:
         assert uow.jobs.next_lease_expiry() is None
         assert uow.jobs.get(a).lease_expires_at is None  # type: ignore[union-attr]
+
+
+def test_a_deep_queues_rotations_are_read_every_few_seconds_not_per_place(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past `ROTATION_CACHED_FROM` waiting users (2 here, thousands in service) a place reads the
+    others' counts at most every `rotations_ttl` (read again in the background, used at most
+    twice that long): it lags their changes, and a user who joined since is read at once."""
+    monkeypatch.setattr(images_module, "ROTATION_CACHED_FROM", 2)
+    jobs = {user: stack.request(user, seed=1).id for user in ("alice", "bob", "carol")}
+    assert stack.service.get_image("carol", jobs["carol"]).queue_position == 3
+    stack.service.cancel("bob", jobs["bob"])
+    assert stack.service.get_image("carol", jobs["carol"]).queue_position == 3  # bob's count, kept
+    stack.clock.advance(seconds=3)  # past rotations_ttl (2 s): still used, read again meanwhile
+    assert stack.service.get_image("carol", jobs["carol"]).queue_position == 3
+    stack.service.images._refreshing.acquire(timeout=10)  # the background read has finished
+    stack.service.images._refreshing.release()
+    assert stack.service.get_image("carol", jobs["carol"]).queue_position == 2
+    stack.clock.advance(seconds=5)  # past twice rotations_ttl: read with the place
+    dave = stack.request("dave", seed=1).id  # not in the kept rotations: read again at once
+    assert stack.service.get_image("dave", dave).queue_position == 3
+    monkeypatch.setattr(images_module, "ROTATION_CACHED_FROM", 500)  # few users: read with each place
+    stack.clock.advance(seconds=5)
+    assert stack.service.get_image("carol", jobs["carol"]).queue_position == 2
+    stack.service.cancel("alice", jobs["alice"])
+    assert stack.service.get_image("carol", jobs["carol"]).queue_position == 1

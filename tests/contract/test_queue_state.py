@@ -3,10 +3,11 @@ dispatches, the deadlines, the tiers' clock, the pause switch and the workers' s
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 from nexus_image.application.ports import WorkerSeat
-from nexus_image.domain import JobStatus
+from nexus_image.domain import GenerationParameters, JobStatus
 from nexus_image.domain.queue import TierClock, WaitingUser
 from tests.support.builders import T0, make_job
 
@@ -164,3 +165,54 @@ def test_the_shape_of_the_queue_is_read_at_one_instant(backend: Backend) -> None
         assert (shape.dispatched, shape.nth) == (1, 2)
         assert shape.clock == TierClock({"pro": 0.5}, 0.25)
         assert uow.queue.shape(sent).nth == 0  # dispatched: not waiting any more
+
+
+def test_waiting_counts_follow_every_change_of_a_job(backend: Backend) -> None:
+    """The per-user counts of waiting images (kept by triggers on `jobs` in SQL) stay equal to
+    the jobs themselves through a random walk of adds, dispatches, undispatches, starts,
+    requeues, cancels, expiries and deletes."""
+    rng = random.Random(11)
+    users = ("alice", "bob", "carol")
+    made: list[str] = []
+    for step in range(70):
+        with backend.uow_factory() as uow:
+            found = [j for j in (uow.jobs.get(i) for i in made) if j is not None]
+            move = rng.choice(("add", "add", "dispatch", "undispatch", "start", "requeue", "end", "delete"))
+            at = T0 + timedelta(seconds=step)
+            if move == "add" or not found:
+                user = rng.choice(users)
+                model = rng.choice((None, "anime"))
+                params = GenerationParameters.create(prompt="a fox", seed=step, model=model)
+                job = make_job(f"j{step}", user, timedelta(seconds=step), tier="standard", parameters=params)
+                uow.jobs.add(job)
+                uow.queue.enqueue(user, "standard", at)
+                made.append(job.id)
+            else:
+                job = rng.choice(found)
+                if move == "delete":
+                    uow.jobs.delete(job.id)
+                else:
+                    if move == "dispatch" and job.status is JobStatus.QUEUED:
+                        job.dispatch(at, "w1")
+                    elif move == "undispatch":
+                        job.undispatch()
+                    elif move == "start" and job.status is JobStatus.QUEUED:
+                        job.start(at, "w1")
+                    elif move == "requeue" and job.status is JobStatus.PROCESSING:
+                        job.requeue(at)
+                    elif move == "end" and not job.status.is_terminal:
+                        job.cancel(at) if rng.random() < 0.5 else job.expire(at)
+                    uow.jobs.save(job)
+            uow.commit()
+        with backend.uow_factory() as uow:
+            jobs_now = [j for j in (uow.jobs.get(i) for i in made) if j is not None]
+            expected: dict[str, int] = {}
+            by_model: dict[str, int] = {}
+            for job in jobs_now:
+                if job.status is JobStatus.QUEUED and job.dispatched_at is None:
+                    expected[job.user_id] = expected.get(job.user_id, 0) + 1
+                    model = job.parameters.model or ""
+                    by_model[model] = by_model.get(model, 0) + 1
+            counted = {u.user_id: u.waiting for found in uow.queue.waiting().values() for u in found}
+            assert counted == expected, (step, move)
+            assert {m: n for m, n in uow.queue.waiting_by_model().items() if n} == by_model, (step, move)

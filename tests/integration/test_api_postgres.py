@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from litestar.testing import TestClient
+from psycopg import pq
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
@@ -136,3 +137,63 @@ def test_a_generate_request_is_one_transaction_on_postgres(pg: PgApi) -> None:
         sa.event.remove(engine, "begin", begun)
     assert created.status_code == 201
     assert list(touched.values()) == [set(WRITTEN)], touched
+
+
+def test_reading_an_image_is_one_round_trip_per_statement_on_postgres(pg: PgApi, tmp_path: Path) -> None:
+    """A GET of a COMPLETED image is one round trip to PostgreSQL (no BEGIN, no closing
+    ROLLBACK: a read-only unit runs in autocommit); of a QUEUED one, two (its place in the
+    queue is the second) once the recent generation times are known. Seen in libpq's own trace
+    of the connection the read used."""
+    engine = pg.container.database().__self__.engine
+    done = pg.call("POST", "/images/generate", json={"prompt": "a harbour"}).json()["id"]
+    pg.run_jobs()
+    waiting = pg.call("POST", "/images/generate", json={"prompt": "a meadow"}).json()["id"]
+    sessions: list[Path] = []
+
+    def checkout(dbapi_connection: Any, record: Any, *_: Any) -> None:
+        sessions.append(tmp_path / f"trace-{len(sessions)}.txt")
+        handle = sessions[-1].open("w")
+        record.info["trace"] = handle
+        dbapi_connection.pgconn.trace(handle.fileno())
+        dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+
+    def checkin(dbapi_connection: Any, record: Any) -> None:
+        if "trace" in record.info:
+            if dbapi_connection is not None:
+                dbapi_connection.pgconn.untrace()
+            record.info.pop("trace").close()
+
+    def round_trips(job_id: str) -> list[str]:
+        sessions.clear()
+        assert pg.call("GET", f"/images/{job_id}").status_code == 200
+        reads = [p.read_text() for p in sessions if "favorites" in p.read_text()]
+        assert len(reads) == 1, reads
+        sent = [line.split("\t") for line in reads[0].splitlines() if line.startswith("F\t")]
+        return [
+            fields[3] if fields[2] == "Query" else "statement"
+            for fields in sent
+            if fields[2] in ("Query", "Sync")
+        ]
+
+    sa.event.listen(engine, "checkout", checkout)
+    sa.event.listen(engine, "checkin", checkin)
+    try:
+        assert round_trips(done) == ["statement"]
+        round_trips(waiting)  # the first place also reads the recent generation times, kept 5 s
+        assert round_trips(waiting) == ["statement", "statement"]
+    finally:
+        sa.event.remove(engine, "checkout", checkout)
+        sa.event.remove(engine, "checkin", checkin)
+
+
+def test_the_connection_pool_is_sized_by_the_setting(postgres_url: str, tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, database_url=postgres_url, jwt_secret=SecretStr(SECRET), embedded_worker=False,
+        database_pool_size=7,
+    )  # fmt: skip
+    app = compose("api", settings)
+    try:
+        pool = app.container.database().__self__.engine.pool
+        assert (pool.size(), pool._max_overflow) == (7, 3)
+    finally:
+        app.close()

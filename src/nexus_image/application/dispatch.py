@@ -292,7 +292,7 @@ class ManageQueue:
         with self.uow_factory() as uow:
             now = self.clock.now()
             waiting = uow.queue.waiting()
-            counts = uow.jobs.count_by_status()
+            counts = uow.jobs.count_by_status((JobStatus.PROCESSING,))
             oldest = uow.queue.oldest_waiting(1)
             tiers = [
                 TierStatus(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from nexus_image.application.access import check_page, owned_job, visible, visible_job
 from nexus_image.application.dto import ImageView
@@ -22,6 +24,7 @@ from nexus_image.domain.job import ImageJob, JobStatus, RefundPolicy
 from nexus_image.domain.queue import (
     DURATION_SAMPLE,
     TierPolicy,
+    WaitingUser,
     dispatch_rank,
     estimate_wait,
     mean_generation_seconds,
@@ -29,6 +32,8 @@ from nexus_image.domain.queue import (
 
 RECENT = timedelta(hours=1)  # generation times older than this say little about the queue now
 BUSY = timedelta(minutes=2)  # a worker that completed a job this recently is still at work
+ROTATION_CACHED_FROM = 500  # waiting users: past this many, a place reads them every few seconds
+UNMEASURED = timedelta(seconds=1)  # how long "no generation time measured yet" is believed
 
 
 @dataclass(slots=True)
@@ -41,11 +46,18 @@ class ImageQueries:
     clock: Clock
     estimates_ttl: timedelta = timedelta(seconds=5)
     policy: TierPolicy = field(default_factory=TierPolicy)
+    rotations_ttl: timedelta = timedelta(seconds=2)
     _estimates: tuple[datetime, float | None, int] | None = field(default=None, init=False, repr=False)
+    # Any: the HTTP layer's signature check reads these annotations, and knows no lock type
+    _refreshing: Any = field(default_factory=threading.Lock, init=False, repr=False)
+    _waiting: tuple[datetime, dict[str, list[WaitingUser]]] | None = field(
+        default=None, init=False, repr=False
+    )
 
     def get(self, user_id: str | None, job_id: str) -> ImageView:
         """With `queue_position` and `eta_seconds` while the job is QUEUED."""
         with self.uow_factory() as uow:
+            uow.reads_only()  # a COMPLETED image: one round trip; a QUEUED one: two
             if user_id is None:
                 job, favorite = visible_job(uow, job_id, None), False
             else:  # the job and the caller's favorite flag in one read
@@ -87,20 +99,61 @@ class ImageQueries:
     def _position(self, uow: UnitOfWork, job: ImageJob) -> int:
         """Its place in the policy's order (see domain.queue.dispatch_rank): 1 once dispatched
         (a worker takes it next); else the jobs dispatched and not started, plus the dispatches
-        before its own, all read at one instant (so the place never jumps back because a job
-        moved between two reads)."""
+        before its own. The jobs dispatched, the tiers' clock and its rank among its owner's
+        jobs are read at one instant; the other waiting users' counts too, unless they are many
+        (a deep queue: see `_rotations`), when a place can lag `rotations_ttl` behind the other
+        users' changes, never behind its owner's."""
         if job.dispatched_at is not None:
             return 1
-        shape = uow.queue.shape(job)
-        tier = next(
-            (t for t, users in shape.rotations.items() if any(u.user_id == job.user_id for u in users)), None
-        )
-        if shape.nth == 0 or tier is None:  # dispatched (or started) since it was read: next
+        kept = self._kept_rotations(job.user_id)
+        shape = uow.queue.shape(job, with_rotations=kept is None)
+        if shape.nth == 0:  # dispatched (or started) since it was read: next
             return 1
-        rank = dispatch_rank(
-            tier, job.user_id, shape.nth, shape.rotations, shape.clock, self.policy.weights()
+        rotations = kept if kept is not None else self._keep(shape.rotations)
+        tier = next(
+            (t for t, users in rotations.items() if any(u.user_id == job.user_id for u in users)), None
         )
+        if tier is None:
+            return 1
+        rank = dispatch_rank(tier, job.user_id, shape.nth, rotations, shape.clock, self.policy.weights())
         return shape.dispatched + rank
+
+    def _kept_rotations(self, owner: str) -> dict[str, list[WaitingUser]] | None:
+        """The waiting users per tier as last read, if they were many (more than
+        `ROTATION_CACHED_FROM`: a deep queue) and have `owner` among them (else they joined
+        since); None: read them with the place (a place then counts down one by one). Older
+        than `rotations_ttl`, they are still used while a thread reads them again (no request
+        waits for thousands of rows); older than twice that, not used."""
+        kept = self._waiting
+        if kept is None or not any(u.user_id == owner for us in kept[1].values() for u in us):
+            return None
+        age = self.clock.now() - kept[0]
+        if age >= 2 * self.rotations_ttl:
+            return None
+        if age >= self.rotations_ttl:
+            self._refresh_rotations()
+        return kept[1]
+
+    def _refresh_rotations(self) -> None:
+        if not self._refreshing.acquire(blocking=False):
+            return  # one read at a time
+
+        def read() -> None:
+            try:
+                with self.uow_factory() as uow:
+                    uow.reads_only()
+                    self._keep(uow.queue.waiting())
+            except Exception:  # the next place reads them itself
+                self._waiting = None
+            finally:
+                self._refreshing.release()
+
+        threading.Thread(target=read, name="queue-rotations", daemon=True).start()
+
+    def _keep(self, rotations: dict[str, list[WaitingUser]]) -> dict[str, list[WaitingUser]]:
+        many = sum(len(users) for users in rotations.values()) > ROTATION_CACHED_FROM
+        self._waiting = (self.clock.now(), rotations) if many else None
+        return rotations
 
     def _generation_estimates(self, uow: UnitOfWork) -> tuple[float | None, int]:
         """(mean generation seconds, workers at work), over the last minutes; kept a few
@@ -115,8 +168,9 @@ class ImageQueries:
             j.worker_id for j in recent if j.completed_at and j.completed_at >= now - BUSY and j.worker_id
         }
         workers = max(1, uow.jobs.active_workers(now), len(lately))
-        if mean is not None:  # nothing measured yet: look again next time, so the first ETA shows
-            self._estimates = (now, mean, workers)
+        # Nothing measured yet: kept a second at most, so the first ETA shows soon after it can.
+        kept = self.estimates_ttl if mean is not None else min(UNMEASURED, self.estimates_ttl)
+        self._estimates = (now - self.estimates_ttl + kept, mean, workers)
         return mean, workers
 
     def content(self, user_id: str | None, job_id: str, thumbnail: bool = False) -> tuple[bytes, str]:

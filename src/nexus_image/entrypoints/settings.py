@@ -32,6 +32,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = None
+    # PostgreSQL connections kept open per process; up to half as many again are opened for a
+    # burst and closed after it. Below the number of requests served at once, every burst
+    # pays a new server process per request.
+    database_pool_size: int = Field(default=20, ge=1, le=1000)
     kafka_bootstrap_servers: str | None = None
     kafka_client_config: str | None = None  # JSON object of extra librdkafka settings
     kafka_topic_prefix: str = ""

@@ -85,6 +85,9 @@ class MemoryUnitOfWork:
     def __enter__(self) -> MemoryUnitOfWork:
         return self
 
+    def reads_only(self) -> None:
+        """Reads here are never held open: nothing to change."""
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,

@@ -198,12 +198,12 @@ class MemoryQueue:
             rotations.setdefault(str(users[user][0]), []).append(WaitingUser(user, counts[user]))
         return rotations
 
-    def shape(self, job: ImageJob) -> QueueShape:
+    def shape(self, job: ImageJob, with_rotations: bool = True) -> QueueShape:
         with self.store.lock:  # one instant: no commit lands between the reads
             queued = self._queued()
             mine = next((j for j in queued if j.id == job.id and j.dispatched_at is None), None)
             return QueueShape(
-                self.waiting(),
+                self.waiting() if with_rotations else {},
                 self.tier_clock(),
                 sum(1 for j in queued if j.dispatched_at is not None),
                 _rank_among_own(queued, mine) if mine is not None else 0,

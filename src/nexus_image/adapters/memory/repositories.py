@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -208,10 +208,12 @@ class MemoryJobs(_Entities[ImageJob]):
         }
         return len(held)
 
-    def count_by_status(self) -> dict[str, int]:
-        counts = {s.value: 0 for s in JobStatus}
+    def count_by_status(self, statuses: Collection[JobStatus] | None = None) -> dict[str, int]:
+        wanted = set(JobStatus if statuses is None else statuses)
+        counts = {s.value: 0 for s in wanted}
         for job in self.merged():
-            counts[job.status.value] += 1
+            if job.status in wanted:
+                counts[job.status.value] += 1
         return counts
 
     def stored_bytes(self, user_id: str) -> int:

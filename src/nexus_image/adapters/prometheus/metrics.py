@@ -24,6 +24,7 @@ from nexus_image.domain.styles import Style
 
 GENERATION_BUCKETS = (0.5, 1, 2, 5, 8, 12, 20, 30, 45, 60, 120, 300)
 SAFETY_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+FINISH_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3, 0.6, 1.2, 2.5)
 UPLOAD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 WAIT_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
 WAITING_PREFIX = "waiting:"  # in the counts a QueueGauges refresher passes: images waiting per tier
@@ -100,6 +101,13 @@ class PrometheusMetrics:
         self.tokens = Counter("tokens_consumed", "Tokens charged for accepted requests", registry=r)
         self.upload = Histogram(
             "s3_upload_duration_seconds", "Object upload time", buckets=UPLOAD_BUCKETS, registry=r
+        )
+        self.finish_stages = Histogram(
+            "image_finish_stage_duration_seconds",
+            "Time of each stage of finishing a rendered image: check, encode, store, settle",
+            ["stage"],
+            buckets=FINISH_BUCKETS,
+            registry=r,
         )
         self.safety_checks = Counter(
             "image_safety_checks",
@@ -210,6 +218,9 @@ class PrometheusMetrics:
 
     def storage_upload(self, seconds: float) -> None:
         self.upload.observe(seconds)
+
+    def finish_stage(self, stage: str, seconds: float) -> None:
+        self.finish_stages.labels(stage=stage).observe(seconds)
 
     def image_checked(self, checker: str, flagged: bool, score: float) -> None:
         self.safety_checks.labels(checker=checker, outcome="flagged" if flagged else "passed").inc()

@@ -21,6 +21,7 @@ from nexus_image.adapters.sqlalchemy.tables import (
     outbox,
     presets,
     queue_users,
+    queue_waiting,
     rate_limit_logs,
     service_keys,
     token_accounts,
@@ -103,6 +104,7 @@ class SqlAccountData(SqlRepository):
             # `<purpose>:<user>`, as application/limits.py names them
             (rate_limit_logs, sa.or_(key == user_id, key.endswith(":" + user_id, autoescape=True))),
             (queue_users, queue_users.c.user_id == user_id),
+            (queue_waiting, queue_waiting.c.user_id == user_id),  # 0 by now: their jobs were cancelled
             (webhook_routing, webhook_routing.c.event_id.in_(sa.select(outbox.c.event_id).where(own_events))),
             (outbox, own_events),
         ]

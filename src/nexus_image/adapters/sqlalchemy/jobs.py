@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -21,6 +21,17 @@ from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.retention import ExpirySelection
 from nexus_image.domain.search import SearchPage, SearchQuery
 
+# Built once (a GET binds its two values): the statement of the most frequent read.
+_WITH_FAVORITE = sa.select(
+    jobs,
+    sa.exists()
+    .where(
+        favorites.c.user_id == sa.bindparam("user_id", type_=sa.String()),
+        favorites.c.image_id == jobs.c.id,
+    )
+    .label("is_favorite"),
+).where(jobs.c.id == sa.bindparam("job_id", type_=sa.String()))
+
 
 class SqlJobs(SqlRepository):
     def add(self, job: ImageJob) -> None:
@@ -33,15 +44,10 @@ class SqlJobs(SqlRepository):
 
     def get_with_favorite(self, job_id: str, user_id: str) -> tuple[ImageJob | None, bool]:
         """One statement: the job, and an EXISTS on the favorites' primary key."""
-        liked = (
-            sa.exists()
-            .where(favorites.c.user_id == user_id, favorites.c.image_id == jobs.c.id)
-            .label("is_favorite")
-        )
-        row = self.execute(sa.select(jobs, liked).where(jobs.c.id == job_id)).mappings().first()
-        if row is None:
+        found = self.execute(_WITH_FAVORITE, {"job_id": job_id, "user_id": user_id}).mappings().first()
+        if found is None:
             return None, False
-        return job_from_row(row), bool(row["is_favorite"])
+        return job_from_row(found), bool(found["is_favorite"])
 
     def save(self, job: ImageJob) -> None:
         values = job_values(job)
@@ -156,7 +162,16 @@ class SqlJobs(SqlRepository):
         count: int = self.execute(statement).scalar_one()
         return count
 
-    def count_by_status(self) -> dict[str, int]:
+    def count_by_status(self, statuses: Collection[JobStatus] | None = None) -> dict[str, int]:
+        if statuses is not None:  # one count each, served by the status's partial index
+            return {
+                s.value: int(
+                    self.execute(
+                        sa.select(sa.func.count()).select_from(jobs).where(jobs.c.status == s.value)
+                    ).scalar_one()
+                )
+                for s in statuses
+            }
         counts = {s.value: 0 for s in JobStatus}
         statement = sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)
         for status, count in self.execute(statement):

@@ -4,6 +4,7 @@ reads of `jobs`, each one an index range (see tables.py), whatever the queue's d
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
@@ -14,7 +15,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from nexus_image.adapters.sqlalchemy.base import SqlRepository
 from nexus_image.adapters.sqlalchemy.mappers import job_from_row
-from nexus_image.adapters.sqlalchemy.tables import jobs, queue_state, queue_users, queue_workers
+from nexus_image.adapters.sqlalchemy.tables import (
+    jobs,
+    queue_state,
+    queue_users,
+    queue_waiting,
+    queue_workers,
+)
 from nexus_image.adapters.sqlalchemy.types import UtcDateTime
 from nexus_image.application.ports import InRotation, QueueShape, WorkerSeat
 from nexus_image.domain.job import ImageJob, JobStatus
@@ -49,6 +56,57 @@ def _routes(stored: str | None) -> dict[str, tuple[int, ...]] | None:
     if isinstance(found, list):
         return {"": tuple(found)}
     return {str(m): tuple(p) for m, p in found.items()}
+
+
+@functools.cache
+def _shape_statement(with_rotations: bool) -> sa.CompoundSelect[Any]:
+    """Rows of kind `u` (a waiting user: tier, id, images, served_at), `s` (a value of the
+    tiers' clock), `d` (jobs dispatched), `n` (the owner's waiting jobs up to this one), `m` (1
+    while this one waits); for the job named by the parameters `job_id`, `user_id` and
+    `created_at`. Built once: a GET of a queued job only binds its values. The `u` rows read
+    one row per waiting user, from the counts the triggers keep (`queue_waiting`)."""
+    no_text, no_time = sa.null().cast(sa.String()), sa.null().cast(UtcDateTime())
+
+    def row(kind: str, a: Any, b: Any, value: Any, at: Any) -> sa.Select[Any]:
+        return sa.select(
+            sa.literal(kind).label("kind"),
+            a.label("a"),
+            b.label("b"),
+            sa.cast(value, sa.Float()).label("v"),
+            at.label("at"),
+        )
+
+    counted = (
+        sa.select(queue_waiting.c.user_id, sa.func.sum(queue_waiting.c.jobs).label("n"))
+        .where(queue_waiting.c.jobs > 0)
+        .group_by(queue_waiting.c.user_id)
+        .subquery()
+    )
+    users = row(
+        "u", queue_users.c.tier, queue_users.c.user_id, counted.c.n, queue_users.c.served_at
+    ).join_from(counted, queue_users, queue_users.c.user_id == counted.c.user_id)
+    clock = row("s", queue_state.c.name, no_text, queue_state.c.value, no_time).where(
+        sa.or_(queue_state.c.name == CLOCK, queue_state.c.name.startswith(PASS, autoescape=True))
+    )
+    ahead = sa.tuple_(jobs.c.created_at, jobs.c.id) <= sa.tuple_(
+        sa.bindparam("created_at", type_=UtcDateTime()), sa.bindparam("job_id", type_=sa.String())
+    )
+    sent = row("d", no_text, no_text, sa.func.count(), no_time).select_from(jobs).where(_dispatched)
+    nth = (
+        row("n", no_text, no_text, sa.func.count(), no_time)
+        .select_from(jobs)
+        .where(jobs.c.user_id == sa.bindparam("user_id", type_=sa.String()), _waiting, ahead)
+    )
+    mine = (
+        row("m", no_text, no_text, sa.func.count(), no_time)
+        .select_from(jobs)
+        .where(jobs.c.id == sa.bindparam("job_id", type_=sa.String()), _waiting)
+    )
+    return (
+        sa.union_all(users, clock, sent, nth, mine)
+        if with_rotations
+        else sa.union_all(clock, sent, nth, mine)
+    )
 
 
 class SqlQueue(SqlRepository):
@@ -202,9 +260,13 @@ class SqlQueue(SqlRepository):
         return self._jobs(statement)
 
     def waiting_by_model(self) -> dict[str, int]:
-        """Served by ix_jobs_queued_created (the waiting jobs only)."""
-        statement = sa.select(jobs.c.model, sa.func.count()).where(_waiting).group_by(jobs.c.model)
-        return {model or "": int(count) for model, count in self.execute(statement)}
+        """From the counts kept by triggers on `jobs` (`queue_waiting`)."""
+        statement = (
+            sa.select(queue_waiting.c.model, sa.func.sum(queue_waiting.c.jobs))
+            .where(queue_waiting.c.jobs > 0)
+            .group_by(queue_waiting.c.model)
+        )
+        return {model: int(count) for model, count in self.execute(statement)}
 
     def queued_count(self, user_id: str) -> int:
         statement = sa.select(sa.func.count()).select_from(jobs).where(jobs.c.user_id == user_id, _queued)
@@ -212,15 +274,16 @@ class SqlQueue(SqlRepository):
         return found
 
     def waiting(self) -> dict[str, list[WaitingUser]]:
+        """The waiting users' counts, kept by triggers on `jobs` (`queue_waiting`, migration 0018)."""
         counted = (
-            sa.select(jobs.c.user_id, sa.func.count().label("waiting"))
-            .where(_waiting)
-            .group_by(jobs.c.user_id)
+            sa.select(queue_waiting.c.user_id, sa.func.sum(queue_waiting.c.jobs).label("n"))
+            .where(queue_waiting.c.jobs > 0)
+            .group_by(queue_waiting.c.user_id)
             .subquery()
         )
         statement = (
-            sa.select(queue_users.c.tier, queue_users.c.user_id, counted.c.waiting)
-            .join(counted, counted.c.user_id == queue_users.c.user_id)
+            sa.select(queue_users.c.tier, queue_users.c.user_id, counted.c.n)
+            .join_from(counted, queue_users, queue_users.c.user_id == counted.c.user_id)
             .order_by(queue_users.c.tier, queue_users.c.served_at, queue_users.c.user_id)
         )
         rotations: dict[str, list[WaitingUser]] = {}
@@ -228,48 +291,10 @@ class SqlQueue(SqlRepository):
             rotations.setdefault(tier, []).append(WaitingUser(user_id, int(found)))
         return rotations
 
-    def shape(self, job: ImageJob) -> QueueShape:
-        """One statement (one snapshot): rows of kind `u` (a waiting user: tier, id, images,
-        served_at), `s` (a value of the tiers' clock), `d` (jobs dispatched), `n` (the owner's
-        waiting jobs up to this one), `m` (1 while this one waits)."""
-        no_text, no_time = sa.null().cast(sa.String()), sa.null().cast(UtcDateTime())
-
-        def row(kind: str, a: Any, b: Any, value: Any, at: Any) -> sa.Select[Any]:
-            return sa.select(
-                sa.literal(kind).label("kind"),
-                a.label("a"),
-                b.label("b"),
-                sa.cast(value, sa.Float()).label("v"),
-                at.label("at"),
-            )
-
-        counted = (
-            sa.select(jobs.c.user_id, sa.func.count().label("n"))
-            .where(_waiting)
-            .group_by(jobs.c.user_id)
-            .subquery()
-        )
-        users = row(
-            "u", queue_users.c.tier, queue_users.c.user_id, counted.c.n, queue_users.c.served_at
-        ).join_from(queue_users, counted, counted.c.user_id == queue_users.c.user_id)
-        clock = row("s", queue_state.c.name, no_text, queue_state.c.value, no_time).where(
-            sa.or_(queue_state.c.name == CLOCK, queue_state.c.name.startswith(PASS, autoescape=True))
-        )
-        ahead = sa.tuple_(jobs.c.created_at, jobs.c.id) <= sa.tuple_(
-            sa.literal(job.created_at, UtcDateTime()), sa.literal(job.id)
-        )
-        sent = row("d", no_text, no_text, sa.func.count(), no_time).select_from(jobs).where(_dispatched)
-        nth = (
-            row("n", no_text, no_text, sa.func.count(), no_time)
-            .select_from(jobs)
-            .where(jobs.c.user_id == job.user_id, _waiting, ahead)
-        )
-        mine = (
-            row("m", no_text, no_text, sa.func.count(), no_time)
-            .select_from(jobs)
-            .where(jobs.c.id == job.id, _waiting)
-        )
-        found = self.execute(sa.union_all(users, clock, sent, nth, mine)).mappings().all()
+    def shape(self, job: ImageJob, with_rotations: bool = True) -> QueueShape:
+        """One statement (one snapshot, built once: see `_shape_statement`)."""
+        params = {"job_id": job.id, "user_id": job.user_id, "created_at": job.created_at}
+        found = self.execute(_shape_statement(with_rotations), params).mappings().all()
         waiting_users = sorted(
             (r for r in found if r["kind"] == "u"), key=lambda r: (r["a"], r["at"], r["b"])
         )

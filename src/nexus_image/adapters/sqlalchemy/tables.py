@@ -404,6 +404,23 @@ sa.Index(
     sqlite_where=sa.text("waiting = 1"),
 )
 
+# How many images each user has waiting (QUEUED, not dispatched) per model ('' for jobs naming
+# none), kept by triggers on `jobs` (migration 0018), so that a job's place in the fair order
+# and the queue gauges read counts without counting the waiting jobs. Rows stay at 0.
+queue_waiting = sa.Table(
+    "queue_waiting",
+    metadata,
+    sa.Column("user_id", identifier(USER), primary_key=True),
+    sa.Column("model", sa.String(64), primary_key=True),
+    sa.Column("jobs", sa.Integer(), nullable=False),
+)
+sa.Index(
+    "ix_queue_waiting_some",
+    queue_waiting.c.user_id,
+    postgresql_where=sa.text("jobs > 0"),
+    sqlite_where=sa.text("jobs > 0"),
+)
+
 # Small named values of the queue: `paused` (1 or 0), `clock` (the tiers' virtual time) and
 # `pass:<tier>` (each tier's).
 queue_state = sa.Table(

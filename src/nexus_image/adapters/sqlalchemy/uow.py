@@ -36,6 +36,7 @@ class SqlUnitOfWork:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._connection: Connection | None = None
+        self._autocommit = False
         self.jobs = SqlJobs(self)
         self.albums = SqlAlbums(self)
         self.favorites = SqlFavorites(self)
@@ -68,8 +69,18 @@ class SqlUnitOfWork:
     def connection(self) -> Connection:
         if self._connection is None:
             with translated():
-                self._connection = self.engine.connect()
+                connection = self.engine.connect()
+                if self._autocommit:
+                    connection.execution_options(isolation_level="AUTOCOMMIT")
+                self._connection = connection
         return self._connection
+
+    def reads_only(self) -> None:
+        """PostgreSQL: the connection runs in autocommit, so a read is one round trip (no BEGIN,
+        no closing ROLLBACK); the pool restores its isolation when it is given back. SQLite
+        reads in process: nothing to save there."""
+        if self._connection is None and self.dialect == "postgresql":
+            self._autocommit = True
 
     def execute(
         self,

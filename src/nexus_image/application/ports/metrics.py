@@ -15,6 +15,11 @@ class Metrics(Protocol):
         self, outcome: str, resolution: str, seconds: float, model: str | None = None
     ) -> None: ...
     def storage_upload(self, seconds: float) -> None: ...
+    def finish_stage(self, stage: str, seconds: float) -> None:
+        """One stage of finishing a rendered image on the worker: `check` (the output check),
+        `encode` (PNG with its metadata, and the thumbnail), `store` (both objects) or `settle`
+        (the transaction that completes the job and writes its event)."""
+
     def image_checked(self, checker: str, flagged: bool, score: float) -> None: ...
     def prompt_refused(self, category: str, layer: str) -> None: ...
     def queue_refused(self, tier: str) -> None:
@@ -42,6 +47,9 @@ class NullMetrics:
         return None
 
     def storage_upload(self, seconds: float) -> None:
+        return None
+
+    def finish_stage(self, stage: str, seconds: float) -> None:
         return None
 
     def image_checked(self, checker: str, flagged: bool, score: float) -> None:

@@ -114,9 +114,10 @@ class QueueRepository(Protocol):
     def waiting(self) -> dict[str, list[WaitingUser]]:
         """Per tier, its users with images waiting, in rotation order, with how many."""
 
-    def shape(self, job: ImageJob) -> QueueShape:
+    def shape(self, job: ImageJob, with_rotations: bool = True) -> QueueShape:
         """The queue as `job`'s place needs it, consistent in itself (one statement in SQL: a
-        job dispatched meanwhile is counted once, never both waiting and dispatched)."""
+        job dispatched meanwhile is counted once, never both waiting and dispatched). Without
+        rotations (`rotations` empty): for a caller that keeps a recent `waiting()` itself."""
 
     def tier_clock(self) -> TierClock: ...
     def save_tier_clock(self, clock: TierClock) -> None: ...

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from nexus_image.domain.account import LedgerEntry, TokenAccount
 from nexus_image.domain.album import Album
-from nexus_image.domain.job import ImageJob
+from nexus_image.domain.job import ImageJob, JobStatus
 from nexus_image.domain.retention import ExpirySelection
 from nexus_image.domain.search import SearchPage, SearchQuery
 from nexus_image.domain.upload import Upload
@@ -60,7 +60,10 @@ class JobRepository(Protocol):
     def queued_before(self, created_before: datetime, limit: int) -> list[ImageJob]:
         """QUEUED jobs created before `created_before`, oldest first."""
 
-    def count_by_status(self) -> dict[str, int]: ...
+    def count_by_status(self, statuses: Collection[JobStatus] | None = None) -> dict[str, int]:
+        """Jobs per status (every status, 0 included); with `statuses`, only those (each one an
+        index range in SQL: finished jobs, the many, are not counted)."""
+
     def recent_completions(self, since: datetime, limit: int) -> list[ImageJob]:
         """COMPLETED jobs completed at or after `since`, most recent first."""
 

@@ -73,19 +73,24 @@ class FinishImage:
     def __call__(self, job: ImageJob, raw: RawImage, began: float) -> ProcessOutcome:
         """`began`: when the job's group started (`time.perf_counter`), for its duration."""
         key = thumb = image_key(job.user_id, job.id)
+        stage = time.perf_counter()
         try:
             safety = self._check(raw)
         except Exception as error:  # a broken checker must not let an unchecked image through
             return self.fail(job, f"output check failed: {type(error).__name__}: {error}", began)
+        if safety is not None:
+            stage = self._timed("check", stage)
         if safety is not None and safety.flagged and self.block_unsafe:
             return self.fail(job, safety.reason, began)  # nothing of it is stored
         try:
             model = job.parameters.model or self.generator.model_name
             encoded = self.encoder.encode(raw, png_metadata(job, model))
+            stage = self._timed("encode", stage)
             thumb = thumbnail_key(job.user_id, job.id, encoded.thumbnail_extension)
             object_meta = {"job-id": job.id, "user-id": job.user_id, "seed": str(job.parameters.seed)}
             self._put(key, encoded.image, encoded.image_content_type, object_meta)
             self._put(thumb, encoded.thumbnail, encoded.thumbnail_content_type, object_meta)
+            stage = self._timed("store", stage)
         except Exception as error:
             self._discard(key, thumb)
             return self.fail(job, f"storing the image failed: {type(error).__name__}: {error}", began)
@@ -102,6 +107,7 @@ class FinishImage:
             )
 
         outcome = self._settle(job, complete, ProcessOutcome(job.id, Outcome.COMPLETED), "no longer ours")
+        self._timed("settle", stage)
         if outcome.status is not Outcome.COMPLETED:
             self._discard(key, thumb)
         else:
@@ -154,6 +160,12 @@ class FinishImage:
             return done
 
         return in_transaction(self.uow_factory, work)
+
+    def _timed(self, stage: str, since: float) -> float:
+        """`stage` took from `since` to now: measured; now is returned, the next stage's start."""
+        now = time.perf_counter()
+        self.metrics.finish_stage(stage, now - since)
+        return now
 
     def _check(self, raw: RawImage) -> OutputSafety | None:
         if self.safety is None:

@@ -95,9 +95,14 @@ def sql_database(settings: Settings, closers: Closers) -> UnitOfWorkFactory:
     SQLite is migrated on every start (a no-op when up to date); a PostgreSQL server only by
     `nexus-image db upgrade`: production schema changes are a deliberate step."""
     from nexus_image.adapters.sqlalchemy import SqlDatabase, create_engine_for, database_url, migrate
+    from nexus_image.adapters.sqlalchemy.engine import normalize_url
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine_for(database_url(settings.database_url, settings.data_dir))
+    url = database_url(settings.database_url, settings.data_dir)
+    pool = settings.database_pool_size
+    postgres = normalize_url(url).get_backend_name() == "postgresql"
+    sized = {"pool_size": pool, "max_overflow": max(1, pool // 2)} if postgres else {}
+    engine = create_engine_for(url, **sized)
     closers.append(engine.dispose)
     if engine.dialect.name == "sqlite":
         migrate(engine)
@@ -548,13 +553,14 @@ def queue_gauges(metrics: Any, uow_factory: UnitOfWorkFactory) -> QueueGauges | 
     often /metrics is scraped (None where the metrics are not Prometheus')."""
     from nexus_image.adapters.prometheus import PrometheusMetrics, QueueGauges
     from nexus_image.adapters.prometheus.metrics import MODEL_WAITING_PREFIX, NO_MODEL, WAITING_PREFIX
+    from nexus_image.domain.job import JobStatus
 
     if not isinstance(metrics, PrometheusMetrics):
         return None
 
     def counts() -> dict[str, int]:
         with uow_factory() as uow:
-            counts = uow.jobs.count_by_status()
+            counts = uow.jobs.count_by_status((JobStatus.QUEUED, JobStatus.PROCESSING))
             for tier, users in uow.queue.waiting().items():
                 counts[WAITING_PREFIX + tier] = sum(user.waiting for user in users)
             for model, waiting in uow.queue.waiting_by_model().items():
