@@ -6,6 +6,8 @@ so every test decides exactly when generation happens."""
 
 from __future__ import annotations
 
+import io
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,11 +16,13 @@ from typing import Any
 
 import jwt
 import pytest
+import structlog
 from litestar.testing import TestClient
 from pydantic import SecretStr
 
 from nexus_image.application import ImageService
 from nexus_image.entrypoints.composition import Application, Container, compose, http_app, http_role
+from nexus_image.entrypoints.logs import configure_logging
 from nexus_image.entrypoints.settings import Settings
 from nexus_image.testing import MemoryStore, MemoryUnitOfWork, PatternGenerator
 
@@ -153,3 +157,16 @@ def open_api(settings: Settings) -> Iterator[Api]:
 @pytest.fixture
 def api(settings: Settings) -> Iterator[Api]:
     yield from open_api(settings)
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """The JSON log lines written while the test runs."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stream = io.StringIO()
+    configure_logging(json_lines=True, stream=stream)
+    yield stream
+    root.handlers, _ = saved
+    root.setLevel(saved[1])
+    structlog.reset_defaults()

@@ -153,7 +153,12 @@ def test_operator_routes_answer_everyone_else_as_a_missing_route(accounts: Api) 
         for headers in ({}, {"Authorization": f"Bearer {plain}"}, {"Authorization": "Bearer nonsense"}):
             response = accounts.client.request(method, "/api/v1" + path, headers=headers, json={})
             assert shape(response) == missing, (method, path, headers, response.text)
-    for method, path in (("DELETE", "/admin/queue"), ("PUT", "/admin/users/bob/suspend")):  # wrong methods
+    wrong_methods = (
+        ("DELETE", "/admin/queue"),
+        ("PUT", "/admin/users/bob/suspend"),
+        ("OPTIONS", "/admin/queue"),
+    )
+    for method, path in wrong_methods:
         assert shape(as_user(accounts, method, path)) == missing
     assert not [a for a in accounts.audit() if a[1].startswith(("operator.", "queue."))]
 

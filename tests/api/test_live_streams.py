@@ -3,6 +3,7 @@ carried by `queued` events."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from datetime import timedelta
@@ -47,20 +48,33 @@ def test_the_websocket_streams_the_callers_events_after_a_first_auth_message(api
 
 
 @pytest.mark.parametrize(
-    "first",
+    ("first", "code"),
     [
-        {"type": "auth", "token": "not-a-jwt"},
-        {"type": "hello"},
-        {"token": "x"},
-        ["auth"],
+        (json.dumps({"type": "auth", "token": "not-a-jwt"}), 4401),
+        (json.dumps({"type": "auth", "token": "x" * 3000}), 4401),
+        (json.dumps({"type": "hello"}), 4400),
+        (json.dumps({"token": "x"}), 4400),
+        (json.dumps({"type": "auth", "token": 7}), 4400),
+        (json.dumps(["auth"]), 4400),
+        ("{not json", 4400),
+        ("[" * 2000 + "]" * 2000, 4400),  # deep nesting, within the size
+        (json.dumps({"type": "auth", "token": "x" * 5000}), 4400),  # over 4 KiB before authentication
+        (b"\x00binary", 4400),
     ],
 )
-def test_the_websocket_closes_with_4401_without_a_valid_token(api: Api, first: object) -> None:
+def test_a_websocket_refuses_a_bad_first_message_with_a_4400_class_close(
+    api: Api, log_lines: io.StringIO, first: str | bytes, code: int
+) -> None:
     with api.client.websocket_connect("/api/v1/ws") as ws:
-        ws.send_text(json.dumps(first))
+        if isinstance(first, bytes):
+            ws.send_bytes(first)
+        else:
+            ws.send_text(first)
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json(timeout=5)
-    assert closed.value.code == 4401
+    assert closed.value.code == code
+    logged = [json.loads(line) for line in log_lines.getvalue().splitlines() if line.strip()]
+    assert not [r for r in logged if r.get("level") == "error" or "exception" in r]
 
 
 def test_a_reconnecting_client_first_gets_where_its_jobs_stand(server: str) -> None:  # noqa: F811

@@ -5,14 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
-import structlog
-
-from nexus_image.entrypoints.logs import configure_logging
 
 from .conftest import Api
 
@@ -77,18 +70,6 @@ def test_responses_are_counted_by_status_class_from_zero(api: Api) -> None:
     assert 'http_responses_total{status_class="5xx"} 1.0' in text
     assert 'http_responses_total{status_class="4xx"} 1.0' in text
     assert 'http_responses_total{status_class="2xx"} 1.0' in text  # the first scrape
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    stream = io.StringIO()
-    configure_logging(json_lines=True, stream=stream)
-    yield stream
-    root.handlers, _ = saved
-    root.setLevel(saved[1])
-    structlog.reset_defaults()
 
 
 def records(stream: io.StringIO) -> list[dict[str, Any]]:

@@ -8,6 +8,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from nexus_image.application.dto import GenerateImage
 from nexus_image.domain.errors import InsufficientTokens
 from nexus_image.domain.parameters import MAX_SEED
@@ -111,19 +113,21 @@ def test_concurrent_requests_for_several_images_are_charged_all_or_none(tmp_path
     assert service.tokens.balance("ann").balance == 10 and len(store.jobs) == 8
 
 
-def test_a_replayed_key_whose_first_image_was_deleted_gives_the_rest_of_the_group(api: Api) -> None:
-    headers = {"Idempotency-Key": "batch-2"}
+@pytest.mark.parametrize("deleted", [0, 1])
+def test_a_replayed_key_answers_the_whole_request_or_is_spent_once_any_image_was_deleted(
+    api: Api, deleted: int
+) -> None:
+    """One rule for one image or several: a replay repeats the answer while every image of the
+    request exists; once one was deleted (the first, which names the group, or another) the key
+    is spent, 409, and nothing is charged."""
+    headers = {"Idempotency-Key": f"batch-{deleted}"}
     body = {"prompt": "a fox", "num_images": 3, "seed": 5}
     first = api.request("POST", "/images/generate", json=body, headers=headers).json()
     ids = [i["id"] for i in first["images"]]
-    assert api.request("DELETE", f"/images/{ids[0]}").status_code == 204
     again = api.request("POST", "/images/generate", json=body, headers=headers)
-    assert again.status_code == 201, again.text
-    assert [i["id"] for i in again.json()["images"]] == ids[1:] and again.json()["id"] == ids[1]
-    assert again.json()["group_id"] == first["group_id"]
-    assert balance(api) == 100 - 2 * 5  # charged once for three, one refunded by its delete, nothing more
-    for image_id in ids[1:]:
-        assert api.request("DELETE", f"/images/{image_id}").status_code == 204
+    assert again.status_code == 201 and [i["id"] for i in again.json()["images"]] == ids
+    assert api.request("DELETE", f"/images/{ids[deleted]}").status_code == 204
     spent = api.request("POST", "/images/generate", json=body, headers=headers)
     assert spent.status_code == 409 and spent.json()["code"] == "idempotency_key_spent"
-    assert balance(api) == 100
+    assert "1 of which" in spent.json()["detail"]
+    assert balance(api) == 100 - 2 * 5  # charged once for three, one refunded by its delete, nothing more

@@ -135,12 +135,18 @@ def test_local_sign_in_is_a_plain_404_beyond_the_embedded_loopback_server(
 
 
 def assert_missing(client: TestClient[Any]) -> None:
-    """Whatever the body, the route answers as a missing one does: before the body is read."""
+    """Whatever the body and the method, the route answers as a missing one does: before the
+    body is read."""
     missing = client.post("/studio/no-such-route", json={})
     for body in ({"json": {"user": "mallory"}}, {"json": {"bogus": 1}}, {"content": b"user=x"}, {}):
         answer = client.post("/studio/local-token", **body)
         assert answer.status_code == 404 == missing.status_code, answer.text
         assert answer.json()["code"] == missing.json()["code"] == "not_found"
+    for method in ("GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"):
+        answer = client.request(method, "/studio/local-token")
+        assert answer.status_code == 404, (method, answer.status_code)
+        if method != "HEAD":
+            assert answer.json()["code"] == "not_found", method
 
 
 def test_a_caller_not_on_this_machine_gets_the_404_too(embedded: TestClient[Any]) -> None:

@@ -16,6 +16,7 @@ from psycopg import pq
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
+from nexus_image.adapters.sqlalchemy import engine as engine_module
 from nexus_image.adapters.sqlalchemy.tables import audit_log
 from nexus_image.application.limits import StoredRateLimiter
 from nexus_image.entrypoints.composition import Application, compose, http_app
@@ -197,3 +198,21 @@ def test_the_connection_pool_is_sized_by_the_setting(postgres_url: str, tmp_path
         assert (pool.size(), pool._max_overflow) == (7, 3)
     finally:
         app.close()
+
+
+def test_reads_in_autocommit_follow_a_pinged_connection(
+    postgres_url: str, clean_postgres: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection idle long enough is pinged when handed out; the read-only unit that
+    gets it still reads in autocommit (the ping leaves no transaction open)."""
+    monkeypatch.setattr(engine_module, "PING_IDLE_SECONDS", 0.0)  # every hand-out pings
+    settings = Settings(
+        data_dir=tmp_path, database_url=postgres_url, jwt_secret=SecretStr(SECRET), embedded_worker=False,
+        welcome_tokens=100,
+    )  # fmt: skip
+    app = compose("api", settings)
+    with TestClient(http_app(app)) as client:
+        created = client.post("/api/v1/images/generate", json={"prompt": "a fox"}, headers=bearer())
+        assert created.status_code == 201
+        for _ in range(3):
+            assert client.get(f"/api/v1/images/{created.json()['id']}", headers=bearer()).status_code == 200

@@ -9,6 +9,7 @@ import threading
 import urllib.request
 from pathlib import Path
 
+import pytest
 from prometheus_client import generate_latest
 
 from nexus_image.adapters.moderation import REFUSAL_CATEGORIES, REFUSAL_LAYERS
@@ -116,6 +117,32 @@ def test_the_refresh_loop_runs_from_start_to_stop() -> None:
         gauges.stop()
     assert gauges._thread is None
     assert "image_generation_queue_size 7.0" in exposed(metrics)
+
+
+def listening_address(port: int) -> str:
+    """The IPv4 address a socket listens on at `port`, from the kernel's table (Linux)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, found = local.split(":")
+        if state == "0A" and int(found, 16) == port:  # 0A: LISTEN
+            return ".".join(str(b) for b in reversed(bytes.fromhex(address)))
+    raise AssertionError(f"nothing listens on {port}")
+
+
+@pytest.mark.parametrize(("host", "expected"), [(None, "127.0.0.1"), ("0.0.0.0", "0.0.0.0")])
+def test_the_worker_metrics_port_listens_on_loopback_unless_configured(
+    tmp_path: Path, host: str | None, expected: str
+) -> None:
+    settings = Settings(data_dir=tmp_path, image_safety="none")
+    if host is not None:
+        settings = settings.model_copy(update={"worker_metrics_host": host})
+    app = compose("worker", settings)
+    port = free_port()
+    app.serve_metrics(port)
+    try:
+        assert listening_address(port) == expected
+    finally:
+        app.close()
 
 
 def test_the_worker_metrics_port_serves_health_and_metrics(tmp_path: Path) -> None:

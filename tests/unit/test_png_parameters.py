@@ -209,3 +209,34 @@ def test_only_the_parameters_chunk_is_inflated() -> None:
     data = data[:8] + many + data[8:]
     assert png_text(data, PARAMETER_KEYS) == {"parameters": "a fox"}
     assert len(png_text(data)) == 51  # without the filter every chunk is read
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    return []
+
+
+@given(
+    prompt=st.text(st.characters(codec="utf-8"), min_size=1, max_size=40).map(lambda t: t + "\x00x"),
+    negative=st.text(st.characters(codec="utf-8"), max_size=20),
+    ours=st.booleans(),
+)
+def test_what_is_read_back_never_carries_nul_which_generate_refuses(
+    prompt: str, negative: str, ours: bool
+) -> None:
+    if ours:
+        text = json.dumps(
+            {"prompt": prompt, "negative_prompt": negative + "\x00", "seed": 3, "odd\x00": "a\x00"}
+        )
+    else:
+        text = (
+            f"{prompt}\nNegative prompt: {negative}\x00\nSteps: 20, Seed: 3, Sampler: Euler a, Odd\x00: b\x00"
+        )
+    found = read_parameters({"parameters": text})
+    if found is not None:
+        assert not [s for s in _strings(found.parameters) + _strings(found.unsupported) if "\x00" in s]

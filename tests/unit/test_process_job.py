@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import logging
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from nexus_image.adapters.imaging import read_png_metadata
@@ -45,12 +48,20 @@ def test_job_completes_with_image_thumbnail_and_events(world: World) -> None:
     assert world.balance() == 90
 
 
-def test_generator_failure_fails_the_job_and_refunds_once(world: World) -> None:
+def test_generator_failure_fails_the_job_and_refunds_once(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its owner reads a category and a reference; the error itself (which may name files,
+    keys, hosts) is in the log under that reference."""
     job = world.request()
-    world.generator.fail_with = MemoryError("CUDA out of memory")
-    assert world.run_queue() == ["FAILED"]
+    world.generator.fail_with = MemoryError("CUDA out of memory opening /srv/models/loras/secret.safetensors")
+    with caplog.at_level(logging.WARNING):
+        assert world.run_queue() == ["FAILED"]
     view = world.service.get_image("alice", job.id)
-    assert view.status == "FAILED" and "out of memory" in (view.failure_reason or "")
+    shown = re.fullmatch(r"generation failed \(reference (\w+)\)", view.failure_reason or "")
+    assert view.status == "FAILED" and shown is not None, view.failure_reason
+    logged = [r.getMessage() for r in caplog.records if shown.group(1) in r.getMessage()]
+    assert len(logged) == 1 and "/srv/models/loras/secret.safetensors" in logged[0]
     assert world.balance() == 100 and world.ledger_sum() == 100
     assert world.service.process(job.id).status == "SKIPPED"  # a late duplicate changes nothing
     assert world.balance() == 100

@@ -423,20 +423,23 @@ class RequestGeneration:
             return jobs
 
         def replayed(uow: UnitOfWork, job_id: str, previous: str) -> list[ImageJob]:
+            """A replay repeats the answer while every image of the request still exists (each
+            in its state now); once any was deleted, the key is spent (409), for one image or
+            several alike: a client never takes a part of its request for the whole."""
             if previous != fingerprint and previous not in _earlier_fingerprints(command):
                 raise IdempotencyConflict("this Idempotency-Key was already used with a different request")
             job = uow.jobs.get(job_id)
-            if job is not None:
-                return audited(uow, uow.jobs.in_group(job.group_id) if job.group_id else [job])
-            # The key names the first image, and a group is named after its first image: the
-            # rest of a group is found when that one was deleted.
-            rest = uow.jobs.in_group(job_id)
-            if not rest:
+            # The key names the first image, and a group is named after its first image.
+            group = job.group_id if job is not None else job_id
+            found = uow.jobs.in_group(group) if group else []
+            found = found or ([job] if job is not None else [])
+            if len(found) < len(images):
                 raise IdempotencyKeySpent(
-                    "this Idempotency-Key was used for an image that has been deleted since; "
-                    "send a new key for a new image"
+                    f"this Idempotency-Key was used for a request of {len(images)} image(s), "
+                    f"{len(images) - len(found)} of which have been deleted since; send a new key "
+                    "for a new request (the images left are listed by GET /images/user/me)"
                 )
-            return audited(uow, rest)
+            return audited(uow, found)
 
         def work(uow: UnitOfWork) -> list[ImageJob]:
             created.clear()

@@ -62,7 +62,26 @@ def read_parameters(chunks: dict[str, str]) -> FoundParameters | None:
     if text is None or len(text) > MAX_TEXT:
         return None
     ours = _ours(text)
-    return ours if ours is not None else automatic1111(text)
+    found = ours if ours is not None else automatic1111(text)
+    if found is None:
+        return None
+    # NUL is in no text a request may carry (PostgreSQL stores none): what is read back is sent
+    # back as it is, so it goes here, wherever it was (raw, or escaped in JSON).
+    return FoundParameters(
+        found.source,
+        _without_nul(found.parameters),
+        {k.replace("\x00", ""): v.replace("\x00", "") for k, v in found.unsupported.items()},
+    )
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
 
 
 def _ours(text: str) -> FoundParameters | None:

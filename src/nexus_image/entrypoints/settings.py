@@ -36,11 +36,19 @@ class Settings(BaseSettings):
     # burst and closed after it. Below the number of requests served at once, every burst
     # pays a new server process per request.
     database_pool_size: int = Field(default=20, ge=1, le=1000)
+    # An HTTP client has this long to send a request's headers (from connecting, or from the
+    # first byte of a next request on a kept-alive connection), and this long between two
+    # parts of its body; else the connection is closed (408 for a body).
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     kafka_bootstrap_servers: str | None = None
     kafka_client_config: str | None = None  # JSON object of extra librdkafka settings
     kafka_topic_prefix: str = ""
     kafka_partitions: int = Field(default=6, ge=1)  # for topics the worker creates when missing
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535)  # 0 = no metrics endpoint
+    # Where a worker's /metrics and /health listen: this machine only, unless told (containers
+    # say 0.0.0.0 so that Prometheus and the orchestrator's probes reach them).
+    worker_metrics_host: str = "127.0.0.1"
     worker_relay: bool = True  # whether `worker` also relays the outbox to the broker
     s3_endpoint: str | None = None
     s3_access_key: SecretStr | None = None

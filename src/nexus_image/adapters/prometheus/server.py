@@ -42,7 +42,7 @@ def metrics_app(registry: CollectorRegistry) -> Callable[..., Iterable[bytes]]:
     return app
 
 
-def start_metrics_server(registry: CollectorRegistry, port: int, addr: str = "0.0.0.0") -> WSGIServer:
+def start_metrics_server(registry: CollectorRegistry, port: int, addr: str = "127.0.0.1") -> WSGIServer:
     """Serves in a daemon thread until `server.shutdown()`; port 0 picks a free one
     (`server.server_port`)."""
     server = make_server(addr, port, metrics_app(registry), _Server, handler_class=_QuietHandler)

@@ -94,11 +94,15 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
         if returned is None or time.monotonic() - returned < idle_seconds:
             return  # fresh from connect, or just used: alive
         try:
+            # In autocommit: the ping opens no transaction (a unit may want autocommit itself)
+            autocommit = dbapi_connection.autocommit
+            dbapi_connection.autocommit = True
             cursor = dbapi_connection.cursor()
             try:
                 cursor.execute("SELECT 1")
             finally:
                 cursor.close()
+                dbapi_connection.autocommit = autocommit
         except Exception as error:
             raise exc.DisconnectionError(f"pooled connection is gone: {error}") from error
 

@@ -70,8 +70,11 @@ class SqlUnitOfWork:
         if self._connection is None:
             with translated():
                 connection = self.engine.connect()
-                if self._autocommit:
-                    connection.execution_options(isolation_level="AUTOCOMMIT")
+                if self._autocommit and not connection.in_transaction():
+                    try:
+                        connection.execution_options(isolation_level="AUTOCOMMIT")
+                    except Exception:  # the driver would not: the reads run in a transaction instead
+                        connection.rollback()
                 self._connection = connection
         return self._connection
 

@@ -4,6 +4,7 @@ store, settle), or fail it with a refund."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from nexus_image.domain.job import ImageJob
 from nexus_image.domain.png_parameters import a1111_text
 from nexus_image.domain.safety import OutputSafety
 from nexus_image.domain.transition import Transition
+
+log = logging.getLogger(__name__)
 
 
 def png_metadata(job: ImageJob, model_name: str) -> dict[str, str]:
@@ -77,7 +80,7 @@ class FinishImage:
         try:
             safety = self._check(raw)
         except Exception as error:  # a broken checker must not let an unchecked image through
-            return self.fail(job, f"output check failed: {type(error).__name__}: {error}", began)
+            return self.fail(job, "output check failed", began, error)
         if safety is not None:
             stage = self._timed("check", stage)
         if safety is not None and safety.flagged and self.block_unsafe:
@@ -93,7 +96,7 @@ class FinishImage:
             stage = self._timed("store", stage)
         except Exception as error:
             self._discard(key, thumb)
-            return self.fail(job, f"storing the image failed: {type(error).__name__}: {error}", began)
+            return self.fail(job, "storing the image failed", began, error)
 
         def complete(current: ImageJob) -> Transition:
             return current.complete(
@@ -117,8 +120,18 @@ class FinishImage:
             )
         return outcome
 
-    def fail(self, job: ImageJob, reason: str, began: float) -> ProcessOutcome:
-        """FAILED with an exact refund, if the job is still ours."""
+    def fail(
+        self, job: ImageJob, reason: str, began: float, error: BaseException | None = None
+    ) -> ProcessOutcome:
+        """FAILED with an exact refund, if the job is still ours. `reason` is what its owner
+        reads; the `error` behind it (its message may name files, keys or hosts) goes to the
+        log only, under a reference given with the reason."""
+        if error is not None:
+            reference = self.ids.new_id().replace("-", "")[:12]
+            log.warning(
+                "job %s: %s (reference %s): %s: %s", job.id, reason, reference, type(error).__name__, error
+            )
+            reason = f"{reason} (reference {reference})"
 
         def fail(current: ImageJob) -> Transition:
             return current.fail(self.clock.now(), reason, event_id=self.ids.new_id())

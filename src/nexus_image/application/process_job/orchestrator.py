@@ -47,10 +47,6 @@ def _now(step: Callable[[], ProcessOutcome]) -> Future[ProcessOutcome]:
     return _done(step())
 
 
-def _why(what: str, error: Exception) -> str:
-    return f"{what} failed: {type(error).__name__}: {error}"
-
-
 @dataclass(slots=True)
 class ProcessJobs:
     """A QUEUED job becomes PROCESSING (`claim`), is rendered with the jobs it can share a run
@@ -161,7 +157,7 @@ class ProcessJobs:
                 ready.append(job)
             except Exception as error:  # its starting image is gone or unreadable: it alone fails
                 outcomes[job.id] = _done(
-                    self.finish.fail(job, _why("reading the starting image", error), began)
+                    self.finish.fail(job, "reading the starting image failed", began, error)
                 )
         if ready:
             try:
@@ -169,8 +165,9 @@ class ProcessJobs:
             except GenerationInterrupted:
                 outcomes.update((job.id, _done(self.finish.abandoned(job))) for job in ready)
             except Exception as error:  # any generator failure fails the jobs, with a refund
-                reason = _why("generation", error)
-                outcomes.update((job.id, _done(self.finish.fail(job, reason, began))) for job in ready)
+                outcomes.update(
+                    (job.id, _done(self.finish.fail(job, "generation failed", began, error))) for job in ready
+                )
             else:
                 for job, image in zip(ready, images, strict=True):
                     outcomes[job.id] = submit(partial(self.finish, job, image, began))

@@ -119,6 +119,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "server_header": False,
         "proxy_headers": True,
         "timeout_graceful_shutdown": 15,
+        "http": "nexus_image.entrypoints.http.server_protocol:HeaderTimeoutProtocol",
+        "ws_max_size": WS_MAX_FRAME_BYTES,
     }
     if processes == 1:
         print(f"nexus-image API on {base}/api/v1 (docs: {base}/schema/swagger)", file=sys.stderr)
@@ -136,6 +138,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"studio: open {studio_url(settings.host, settings.port)} in a browser", file=sys.stderr)
     serve_processes(processes, options)
     return 0
+
+
+WS_MAX_FRAME_BYTES = 64 * 1024  # a client's WebSocket message: only the auth message matters
 
 
 def studio_url(host: str, port: int) -> str:

@@ -18,6 +18,9 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--max-batch", type=int, default=None, help="most jobs run as one batch")
     parser.add_argument("--metrics-port", type=int, default=None, help="Prometheus port (0 = none)")
+    parser.add_argument(
+        "--metrics-host", default=None, help="address /metrics and /health listen on (default 127.0.0.1)"
+    )
     parser.add_argument("--worker-id", default=None, help="name recorded on the jobs it runs")
     parser.set_defaults(handler=cmd_worker)
 
@@ -37,6 +40,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         overrides["max_batch"] = args.max_batch
     if args.metrics_port is not None:
         overrides["worker_metrics_port"] = args.metrics_port
+    if args.metrics_host is not None:
+        overrides["worker_metrics_host"] = args.metrics_host
     try:
         settings = Settings(**overrides)
     except ValidationError as error:

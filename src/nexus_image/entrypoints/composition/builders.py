@@ -570,7 +570,7 @@ def queue_gauges(metrics: Any, uow_factory: UnitOfWorkFactory) -> QueueGauges | 
     return QueueGauges(metrics, counts, QUEUE_REFRESH_SECONDS)
 
 
-def metrics_server(metrics: Any, gauges: Any, closers: Closers) -> Callable[[int], int]:
+def metrics_server(metrics: Any, gauges: Any, closers: Closers, settings: Settings) -> Callable[[int], int]:
     """Serves the metrics' registry on a port of its own (workers have no HTTP API), with
     `/health` for liveness probes; the queue gauges are refreshed while it serves. Returns the
     port it listens on (port 0 picks a free one)."""
@@ -578,13 +578,14 @@ def metrics_server(metrics: Any, gauges: Any, closers: Closers) -> Callable[[int
     def serve(port: int) -> int:
         from nexus_image.adapters.prometheus import start_metrics_server
 
-        server = start_metrics_server(metrics.registry, port)
+        server = start_metrics_server(metrics.registry, port, settings.worker_metrics_host)
         closers.append(server.server_close)
         closers.append(server.shutdown)
         if gauges is not None:
             gauges.start()
             closers.append(gauges.stop)
-        log.info("metrics on :%d/metrics, liveness on :%d/health", server.server_port, server.server_port)
+        host, bound = settings.worker_metrics_host, server.server_port
+        log.info("metrics on %s:%d/metrics, liveness on %s:%d/health", host, bound, host, bound)
         return int(server.server_port)
 
     return serve

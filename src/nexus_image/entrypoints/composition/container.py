@@ -259,7 +259,7 @@ class Container(containers.DeclarativeContainer):
     rate_limit = providers.Singleton(b.rate_limit, settings)
     rate_limiter = providers.Singleton(StoredRateLimiter, uow_factory, rate_limit, clock)
     health_checks = providers.Singleton(b.health_checks, uow_factory, storage, settings)
-    serve_metrics = providers.Singleton(b.metrics_server, metrics, queue_gauges, closers)
+    serve_metrics = providers.Singleton(b.metrics_server, metrics, queue_gauges, closers, settings)
 
     # --- values from the settings, applied at construction --------------------------------------
     welcome_grant = providers.Callable(attrgetter("effective_welcome_tokens"), settings)

@@ -309,7 +309,13 @@ def create_app(settings: Settings, parts: ApiParts) -> Litestar:
         guards=[require_token],
         before_request=check_request,
         exception_handlers={Exception: on_openai_paths(EXCEPTION_HANDLERS[Exception])},
-        middleware=[DefineMiddleware(RequestContextMiddleware, metrics=http_metrics(parts.registry))],
+        middleware=[
+            DefineMiddleware(
+                RequestContextMiddleware,
+                metrics=http_metrics(parts.registry),
+                body_timeout=settings.http_body_timeout_seconds,
+            )
+        ],
         cors_config=cors(settings),
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi(),

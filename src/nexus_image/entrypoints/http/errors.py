@@ -47,7 +47,7 @@ from nexus_image.domain.preset import PresetLimitReached
 from nexus_image.domain.quota import Quota, QuotaExceeded
 from nexus_image.domain.search import InvalidCursor
 from nexus_image.domain.upload import UploadQuotaExceeded
-from nexus_image.entrypoints.http.observability import request_id_of
+from nexus_image.entrypoints.http.observability import body_timed_out, client_gone, request_id_of
 from nexus_image.entrypoints.http.schemas import ENUM_FIELDS, Problem
 
 PROBLEM_JSON = "application/problem+json"
@@ -87,7 +87,8 @@ HTTP_CODES: dict[int, str] = {
     415: "unsupported_media_type",
 }
 
-HIDDEN_PREFIX = "/api/v1/admin/"  # the operators' routes: missing for anyone else
+HIDDEN_PREFIX = "/api/v1/admin/"
+LOCAL_SIGN_IN = "/studio/local-token"  # the operators' routes: missing for anyone else
 
 DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (UnknownLora, 400),  # a name outside the operator's list: answered with the list
@@ -137,7 +138,7 @@ def problem(
         )
     body = Problem(
         type=TYPE_PREFIX + code.replace("_", "-"),
-        title=HTTPStatus(status).phrase,
+        title="Client Closed Request" if status == CLIENT_CLOSED else HTTPStatus(status).phrase,
         status=status,
         detail=detail,
         code=code,
@@ -173,12 +174,29 @@ def _http(request: Request[Any, Any, Any], error: HTTPException) -> Response[Pro
     if status >= 500:
         log.error("http error", status=status, detail=error.detail, exc_info=error)
         return problem(request, status, "internal_error", "the server could not complete the request")
-    if status == 405 and request.url.path.startswith(HIDDEN_PREFIX):
+    if status == 405 and hidden_route(request):
         # the router answers a wrong method before any guard: the operators' routes would show
         # themselves to anyone by it, so it is answered as the route that is not there
         return _http(request, NotFoundException())
     code = HTTP_CODES.get(status, "http_error")
     return problem(request, status, code, error.detail, headers=dict(error.headers or {}))
+
+
+def hidden_route(request: Request[Any, Any, Any]) -> bool:
+    """A route that must look missing to this caller whatever the method: the operators' (the
+    guard answers 404 for anyone else) and the local sign-in where it is not offered."""
+    return request.url.path.startswith(HIDDEN_PREFIX) or _hidden_sign_in(request)
+
+
+def _hidden_sign_in(request: Request[Any, Any, Any]) -> bool:
+    """The local sign-in route, on a server that does not offer it to this caller: it answers
+    every method as a missing route does (the route itself 404s a POST)."""
+    if request.url.path.rstrip("/") != LOCAL_SIGN_IN:
+        return False
+    from nexus_image.entrypoints.http.controllers.studio import from_this_machine  # it imports this module
+
+    setup = getattr(request.app.state, "studio", None)
+    return not (getattr(setup, "local_sign_in", False) and from_this_machine(request))
 
 
 def _business(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
@@ -228,7 +246,17 @@ def _business(request: Request[Any, Any, Any], error: Exception) -> Response[Pro
 
 
 def handle(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
-    """Every exception that leaves a handler, guard or body parser comes through here."""
+    """Every exception that leaves a handler, guard or body parser comes through here. A
+    client that went away before its request was read (a body cut off mid-way) is not a server
+    error: 499 (nginx's "client closed request"), one line in the log, no traceback."""
+    if body_timed_out(request.scope):
+        log.info("request body timed out", error=type(error).__name__)
+        return problem(
+            request, 408, "request_timeout", "the request body stopped arriving; send it again", headers=CLOSE
+        )
+    if client_gone(request.scope):
+        log.info("client closed the request", error=type(error).__name__)
+        return problem(request, CLIENT_CLOSED, "client_closed_request", "the client closed the request")
     if isinstance(error, HTTPException):
         return _http(request, error)
     if any(isinstance(error, kind) for kind, _ in DOMAIN_STATUS):
@@ -237,4 +265,6 @@ def handle(request: Request[Any, Any, Any], error: Exception) -> Response[Proble
     return problem(request, 500, "internal_error", "the server could not complete the request")
 
 
+CLIENT_CLOSED = 499
+CLOSE = {"Connection": "close"}
 EXCEPTION_HANDLERS = {Exception: handle}

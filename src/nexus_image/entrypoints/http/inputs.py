@@ -16,8 +16,10 @@ from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.datastructures import UploadFile
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.datastructures import FormMultiDict, UploadFile
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+
+from nexus_image.entrypoints.http.errors import hidden_route
 
 MAX_DEPTH = 32
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and line breaks stay allowed
@@ -79,6 +81,8 @@ def _strings(value: Any, field: str | None = None) -> Any:
 
 
 async def check_request(request: Request[Any, Any, Any]) -> None:
+    if request.method == "OPTIONS" and hidden_route(request):
+        raise NotFoundException()  # the router's automatic 204 would show the route is there
     for name, value in request.path_params.items():
         if isinstance(value, str) and _CONTROL.search(value):
             raise invalid(name, f"{name} must not contain control characters")
@@ -116,12 +120,34 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
 MULTIPART_SLACK = 64 * 1024
 
 
+async def read_form(request: Request[Any, Any, Any], field: str) -> FormMultiDict:
+    """The request's multipart (or URL-encoded) form. A body its parser cannot read is a 400
+    naming `field`: a text part (one without a filename) whose bytes are not text in its
+    charset, a charset nobody knows, a body cut short or with broken boundaries. Too large
+    stays a 413."""
+    try:
+        return await request.form()
+    except HTTPException as error:
+        if error.status_code == 400:
+            raise invalid(field, f"the multipart body could not be read: {error.detail}") from None
+        raise
+    except (UnicodeDecodeError, LookupError, ValueError, TypeError):
+        raise invalid(
+            field,
+            "the multipart body could not be read: send the file as a part with a filename, "
+            "and text parts in UTF-8 (or a charset they are written in)",
+        ) from None
+
+
 async def form_file(request: Request[Any, Any, Any], missing: str) -> bytes:
-    """The bytes of the multipart field `file` (400 naming it, with `missing`, when absent); its
+    """The bytes of the multipart field `file`: exactly one part of that name, sent as a file
+    (with a filename); 400 naming `file` otherwise (with `missing` when there is none). Its
     size is the use case's to check, as the route's body limit is a little larger."""
-    form = await request.form()
-    sent = form.get("file")
-    if not isinstance(sent, UploadFile):
+    form = await read_form(request, "file")
+    sent = form.getall("file") if "file" in form else []
+    if len(sent) > 1:
+        raise invalid("file", f"send one part named `file`, not {len(sent)}")
+    if not sent or not isinstance(sent[0], UploadFile):
         raise invalid("file", missing)
-    data: bytes = await sent.read()
+    data: bytes = await sent[0].read()
     return data

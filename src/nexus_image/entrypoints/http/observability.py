@@ -12,9 +12,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import structlog
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -80,10 +81,32 @@ PROBES = frozenset({"/health", "/api/v1/health", "/ready", "/api/v1/ready", "/me
 """Routes that load balancers, orchestrators and Prometheus call every few seconds."""
 
 
+CLIENT_GONE = "client_gone"  # in the scope's state: the client disconnected before its answer
+BODY_TIMED_OUT = "body_timed_out"  # in the scope's state: its body stopped coming
+
+
+def client_gone(scope: Scope) -> bool:
+    """Whether the client of this request disconnected before it was answered."""
+    return bool(scope.get("state", {}).get(CLIENT_GONE))
+
+
+def body_timed_out(scope: Scope) -> bool:
+    """Whether this request's body stopped coming for longer than the body timeout."""
+    return bool(scope.get("state", {}).get(BODY_TIMED_OUT))
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"", b"0")):
+            return True
+    return False
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics, body_timeout: float = 30.0) -> None:
         self.app = app
         self.metrics = metrics
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -103,8 +126,28 @@ class RequestContextMiddleware:
                 message = {**message, "headers": with_json_headers(headers)}
             await send(message)
 
+        reading = _has_body(scope)
+
+        async def receive_noting() -> ReceiveMessage:
+            """Each part of the body within `body_timeout` (a client that stops sending holds a
+            connection and a request thread no longer); a disconnect noted."""
+            nonlocal reading
+            if reading:
+                with anyio.move_on_after(self.body_timeout):
+                    message = await receive()
+                    if message["type"] != "http.request" or not message.get("more_body", False):
+                        reading = False
+                    return message
+                scope.setdefault("state", {})[BODY_TIMED_OUT] = True
+                reading = False
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.disconnect":  # the client left before it was answered
+                scope.setdefault("state", {})[CLIENT_GONE] = True
+            return message
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_noting, send_with_id)
         finally:
             self._finish(scope, status, time.perf_counter() - started)
             structlog.contextvars.clear_contextvars()

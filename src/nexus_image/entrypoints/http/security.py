@@ -7,6 +7,7 @@ HS256-signed-with-the-public-key tokens are refused. `exp` and `sub` are require
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import time
@@ -183,7 +184,17 @@ class TokenVerifier:
         return user, tier
 
     def identity(self, token: str) -> tuple[str, str | None, bool]:
-        """As `identify`, and whether the token's role claim names an operator role."""
+        """As `identify`, and whether the token's role claim names an operator role. Any claim
+        of any size or type that is not usable (a number too large for a clock, infinite or
+        not a number, text where a number belongs, deep nesting) makes an invalid token."""
+        try:
+            return self._identity(token)
+        except InvalidToken:
+            raise
+        except (ArithmeticError, ValueError, TypeError, RecursionError):
+            raise InvalidToken("invalid token: a claim's value is out of range") from None
+
+    def _identity(self, token: str) -> tuple[str, str | None, bool]:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != self.algorithm:
@@ -201,9 +212,13 @@ class TokenVerifier:
             raise InvalidToken("token expired") from None
         except jwt.InvalidTokenError as error:
             raise InvalidToken(f"invalid token: {error}") from None
-        expires = claims.get("exp")
-        if not isinstance(expires, int | float) or isinstance(expires, bool):
-            raise InvalidToken("invalid token: exp must be a number of seconds")
+        for name in ("exp", "nbf", "iat"):
+            value = claims.get(name)
+            if name in claims and (
+                not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value)
+            ):
+                raise InvalidToken(f"invalid token: {name} must be a number of seconds")
+        expires = claims["exp"]
         if expires - time.time() > self.max_lifetime:
             raise InvalidToken(f"invalid token: it lives longer than the {self.max_lifetime} s allowed")
         subject = claims.get("sub")

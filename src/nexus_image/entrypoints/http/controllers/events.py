@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,7 +41,9 @@ HEARTBEAT_SECONDS = 15.0
 MAX_STREAMS_PER_USER = 8
 RESUME_WINDOW = timedelta(minutes=15)  # a reconnecting client hears of jobs finished this recently
 AUTH_TIMEOUT_SECONDS = 10.0
-CLOSE_UNAUTHORIZED = 4401  # WebSocket close codes 4000-4999 are the application's own
+CLOSE_MALFORMED = 4400  # WebSocket close codes 4000-4999 are the application's own
+CLOSE_UNAUTHORIZED = 4401
+MAX_AUTH_MESSAGE = 4096  # characters of the first message (the server reads at most 64 KiB a frame)
 CLOSE_TOO_MANY = 4429
 
 Message = tuple[str, dict[str, Any], str | None]
@@ -179,27 +182,61 @@ async def sse(
             yield ServerSentEventMessage(data=json.dumps(body), event=name, id=event_id)
 
 
-async def _authenticate(socket: WebSocket[Any, Any, Any]) -> tuple[str, bool] | None:
-    """The first message must be `{"type": "auth", "token": "<JWT or service key>"}` (browsers
-    cannot set headers on a WebSocket, and a token in the URL ends up in logs), with
-    `"on_behalf_of"` for a key that may act for others: (user, resume) or None."""
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Why a WebSocket is closed before it streams: its close code and reason."""
+
+    code: int
+    reason: str
+
+
+MALFORMED = Refused(
+    CLOSE_MALFORMED, 'send {"type": "auth", "token": "..."} first, as JSON text of at most 4 KiB'
+)
+UNAUTHORIZED = Refused(CLOSE_UNAUTHORIZED, "a valid token is required")
+
+
+async def _first_message(socket: WebSocket[Any, Any, Any]) -> Any:
+    """The first message as JSON, read within AUTH_TIMEOUT_SECONDS; a Refused when it does not
+    come, is binary, longer than MAX_AUTH_MESSAGE or not JSON (deep nesting included)."""
     try:
         with anyio.fail_after(AUTH_TIMEOUT_SECONDS):
-            first = await socket.receive_json()
-    except (TimeoutError, ValueError, WebSocketDisconnect):
-        return None
+            event = await socket.receive()
+    except TimeoutError:
+        return UNAUTHORIZED
+    if event["type"] != "websocket.receive":
+        return UNAUTHORIZED  # gone already
+    text = event.get("text")
+    if not isinstance(text, str) or len(text) > MAX_AUTH_MESSAGE:
+        return MALFORMED
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return MALFORMED
+
+
+async def _authenticate(socket: WebSocket[Any, Any, Any]) -> tuple[str, bool] | Refused:
+    """The first message must be `{"type": "auth", "token": "<JWT or service key>"}` (browsers
+    cannot set headers on a WebSocket, and a token in the URL ends up in logs), with
+    `"on_behalf_of"` for a key that may act for others: (user, resume), or why not."""
+    try:
+        first = await _first_message(socket)
+    except WebSocketDisconnect:
+        return UNAUTHORIZED
+    if isinstance(first, Refused):
+        return first
     if not isinstance(first, dict) or first.get("type") != "auth" or not isinstance(first.get("token"), str):
-        return None
+        return MALFORMED
     try:
         caller = await identify(socket.app, first["token"])
         named = first.get("on_behalf_of")
         user = user_name(named) if isinstance(named, str) else caller.user
     except (InvalidToken, InvalidApiKey, RateLimitExceeded, InvalidValue):
-        return None
+        return UNAUTHORIZED
     if Scope.IMAGES_READ not in caller.scopes or (
         user != caller.user and not may_act_for_others(caller.scopes)
     ):
-        return None
+        return UNAUTHORIZED
     return user, bool(first.get("last_event_id"))
 
 
@@ -236,11 +273,12 @@ class EventsController(Controller):
         (or a service key, with `"on_behalf_of": user` for a key that may act for others)
         first (optionally `"last_event_id"` to get the snapshot); then the server sends
         `{"type": "event", "event": name, "id": id, "data": {...}}` and a `{"type": "ping"}` every
-        15 s. A missing or bad token closes with code 4401, too many streams with 4429."""
+        15 s. A first message that is not such JSON text (binary, over 4 KiB, malformed) closes
+        with code 4400, a missing or bad token with 4401, too many streams with 4429."""
         await socket.accept()
         authenticated = await _authenticate(socket)
-        if authenticated is None:
-            await socket.close(code=CLOSE_UNAUTHORIZED, reason="a valid token is required")
+        if isinstance(authenticated, Refused):
+            await socket.close(code=authenticated.code, reason=authenticated.reason)
             return
         user, resume = authenticated
         if broadcaster.subscriber_count(user) >= MAX_STREAMS_PER_USER:

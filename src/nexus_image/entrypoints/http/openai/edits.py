@@ -18,7 +18,7 @@ from nexus_image.application.errors import NotFound, PayloadTooLarge, StorageUna
 from nexus_image.application.ports import RateLimiter
 from nexus_image.application.uploads import ManageUploads, UploadView
 from nexus_image.domain.errors import InvalidValue
-from nexus_image.entrypoints.http.inputs import invalid
+from nexus_image.entrypoints.http.inputs import invalid, read_form
 from nexus_image.entrypoints.http.limits import count_request
 from nexus_image.entrypoints.http.openai.bodies import EditsRequest
 
@@ -48,7 +48,7 @@ def _decoded(fields: dict[str, Any]) -> EditsRequest:
 async def edit_parts(request: Request[Any, Any, Any]) -> tuple[EditsRequest, bytes, bytes | None]:
     """The request's fields, its image and its mask (None: no mask). Arrays may be sent as
     `name[]` (as the SDKs do); one image, at most one mask."""
-    form = await request.form()
+    form = await read_form(request, "image")
     fields: dict[str, Any] = {}
     files: dict[str, list[bytes]] = {}
     for key, value in form.multi_items():
