@@ -6,10 +6,11 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 from nexus_image.application.errors import NotFound, StorageUnavailable
-from nexus_image.application.ports import StoredObject
+from nexus_image.application.ports import ListedObject, StoredObject
 
 META_SUFFIX = ".meta.json"
 
@@ -95,6 +96,24 @@ class FileStorage:
         except OSError as error:
             raise StorageUnavailable(f"cannot list {prefix}: {error}") from error
         return sorted(found)[:limit]
+
+    def listing(self, prefix: str, after: str | None, limit: int) -> list[ListedObject]:
+        """Objects and metadata files left without their object alike (the key is the same)."""
+        folder = prefix.rpartition("/")[0]
+        base = self.path(folder) if folder else self.root
+        found: dict[str, float] = {}
+        try:
+            if not base.is_dir():
+                return []
+            for path in base.rglob("*"):
+                if not path.is_file():
+                    continue
+                key = path.relative_to(self.root).as_posix().removesuffix(META_SUFFIX)
+                if key.startswith(prefix) and (after is None or key > after):
+                    found[key] = max(found.get(key, 0.0), path.stat().st_mtime)
+        except OSError as error:
+            raise StorageUnavailable(f"cannot list {prefix}: {error}") from error
+        return [ListedObject(key, datetime.fromtimestamp(found[key], UTC)) for key in sorted(found)[:limit]]
 
     def url(self, key: str, public: bool) -> str:
         if self.base_url:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from nexus_image.application.errors import ConcurrentUpdate
@@ -37,6 +38,10 @@ class MemoryUploads:
             else:
                 view[key] = value
         return list(view.values())
+
+    def list_by_ids(self, upload_ids: Collection[str]) -> list[Upload]:
+        wanted = set(upload_ids)
+        return [u for u in self._merged() if u.id in wanted]
 
     def list_by_user(self, user_id: str, limit: int) -> list[Upload]:
         mine = [u for u in self._merged() if u.user_id == user_id]

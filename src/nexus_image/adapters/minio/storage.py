@@ -12,7 +12,7 @@ import io
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlparse
 
 import urllib3
@@ -20,7 +20,7 @@ from minio import Minio
 from minio.error import MinioException, S3Error
 
 from nexus_image.application.errors import NotFound, StorageUnavailable
-from nexus_image.application.ports import StoredObject
+from nexus_image.application.ports import ListedObject, StoredObject
 
 MAX_PRESIGN = timedelta(days=7)
 _MISSING = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchObject"})
@@ -137,6 +137,23 @@ class S3ObjectStorage:
                 for item in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
                     if item.object_name is not None:
                         found.append(item.object_name)
+                    if len(found) >= limit:
+                        break
+        except NotFound:
+            return []  # no bucket yet: no objects
+        return found
+
+    def listing(self, prefix: str, after: str | None, limit: int) -> list[ListedObject]:
+        found: list[ListedObject] = []
+        try:
+            with self._translated(prefix):
+                listed = self.client.list_objects(
+                    self.bucket, prefix=prefix, recursive=True, start_after=after
+                )
+                for item in listed:
+                    if item.object_name is not None:
+                        written = item.last_modified or datetime.now(UTC)
+                        found.append(ListedObject(item.object_name, written.astimezone(UTC)))
                     if len(found) >= limit:
                         break
         except NotFound:

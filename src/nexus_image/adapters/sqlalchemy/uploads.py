@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,6 +47,12 @@ class SqlUploads(SqlRepository):
 
     def delete(self, upload_id: str) -> None:
         self.execute(sa.delete(uploads).where(uploads.c.id == upload_id))
+
+    def list_by_ids(self, upload_ids: Collection[str]) -> list[Upload]:
+        if not upload_ids:
+            return []
+        rows = self.execute(sa.select(uploads).where(uploads.c.id.in_(set(upload_ids)))).mappings()
+        return [_upload(row) for row in rows]
 
     def list_by_user(self, user_id: str, limit: int) -> list[Upload]:
         statement = (

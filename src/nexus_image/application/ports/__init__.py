@@ -51,7 +51,7 @@ from nexus_image.application.ports.repositories import (
 )
 from nexus_image.application.ports.safety import ImageSafetyChecker, ImageSafetyVerdict
 from nexus_image.application.ports.service_keys import ServiceKeyRepository
-from nexus_image.application.ports.storage import ObjectStorage, StoredObject
+from nexus_image.application.ports.storage import ListedObject, ObjectStorage, StoredObject
 from nexus_image.application.ports.system import Clock, IdGenerator, SeedSource
 from nexus_image.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from nexus_image.application.ports.upscaling import (
@@ -93,6 +93,7 @@ __all__ = [
     "JobQueue",
     "JobRepository",
     "Leadership",
+    "ListedObject",
     "LiveEventFeed",
     "LiveSubscription",
     "LoraCatalog",

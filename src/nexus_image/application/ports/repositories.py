@@ -155,6 +155,9 @@ class IdempotencyRepository(Protocol):
 class UploadRepository(Protocol):
     def add(self, upload: Upload) -> None: ...
     def get(self, upload_id: str) -> Upload | None: ...
+    def list_by_ids(self, upload_ids: Collection[str]) -> list[Upload]:
+        """Those that exist, in no particular order."""
+
     def delete(self, upload_id: str) -> None: ...
     def list_by_user(self, user_id: str, limit: int) -> list[Upload]:
         """Newest first."""

@@ -7,11 +7,13 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from nexus_image.application.errors import NotFound, StorageUnavailable
 from nexus_image.application.ports import (
     Clock,
+    EncodedImage,
     IdGenerator,
     ImageEncoder,
     ImageGenerator,
@@ -72,23 +74,36 @@ class FinishImage:
     metrics: Metrics
     safety: ImageSafetyChecker | None = None  # the output check on every finished image
     block_unsafe: bool = False  # a flagged image fails its job (refunded) instead of staying private
+    _checks: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="output-check"),
+        init=False,
+        repr=False,
+    )
 
     def __call__(self, job: ImageJob, raw: RawImage, began: float) -> ProcessOutcome:
         """`began`: when the job's group started (`time.perf_counter`), for its duration."""
         key = thumb = image_key(job.user_id, job.id)
-        stage = time.perf_counter()
+        # The output check runs beside the encoding (both leave the GIL to native code); the
+        # image is stored only once the check has passed.
+        checking = self._checks.submit(self._check, raw) if self.safety is not None else None
+        encoded: EncodedImage | None = None
         try:
-            safety = self._check(raw)
-        except Exception as error:  # a broken checker must not let an unchecked image through
-            return self.fail(job, "output check failed", began, error)
-        if safety is not None:
-            stage = self._timed("check", stage)
-        if safety is not None and safety.flagged and self.block_unsafe:
-            return self.fail(job, safety.reason, began)  # nothing of it is stored
-        try:
+            stage = time.perf_counter()
             model = job.parameters.model or self.generator.model_name
             encoded = self.encoder.encode(raw, png_metadata(job, model))
-            stage = self._timed("encode", stage)
+            self._timed("encode", stage)
+        except Exception as error:
+            encoding_failed: Exception = error
+        try:
+            safety = checking.result() if checking is not None else None
+        except Exception as error:  # a broken checker must not let an unchecked image through
+            return self.fail(job, "output check failed", began, error)
+        if safety is not None and safety.flagged and self.block_unsafe:
+            return self.fail(job, safety.reason, began)  # nothing of it is stored
+        if encoded is None:
+            return self.fail(job, "storing the image failed", began, encoding_failed)
+        try:
+            stage = time.perf_counter()
             thumb = thumbnail_key(job.user_id, job.id, encoded.thumbnail_extension)
             object_meta = {"job-id": job.id, "user-id": job.user_id, "seed": str(job.parameters.seed)}
             self._put(key, encoded.image, encoded.image_content_type, object_meta)
@@ -183,7 +198,9 @@ class FinishImage:
     def _check(self, raw: RawImage) -> OutputSafety | None:
         if self.safety is None:
             return None
+        started = time.perf_counter()
         verdict = self.safety.check(raw)
+        self._timed("check", started)
         safety = OutputSafety(
             not verdict.safe, min(max(verdict.score, 0.0), 1.0), verdict.labels, verdict.checker
         )

@@ -1,5 +1,5 @@
-"""Operator commands: `db upgrade`, `maintenance cleanup`, `maintenance retention`, `tokens grant USER N`,
-`tokens balance USER`.
+"""Operator commands: `db upgrade`, `maintenance cleanup`, `maintenance retention`,
+`maintenance orphans`, `tokens grant USER N`, `tokens balance USER`.
 
 Each prints one line; bad input exits 2, an unreachable database 1."""
 
@@ -42,6 +42,15 @@ def register(commands: Any) -> None:
     retention.add_argument("--dry-run", action="store_true", help="say what would go; change nothing")
     retention.add_argument("--batch-size", default="200", help="images per transaction (default: 200)")
     retention.set_defaults(handler=cmd_retention)
+    orphans = maintenance.add_parser(
+        "orphans",
+        help="remove stored objects no image or upload names (left by a crash between storing and "
+        "recording), once older than the grace period",
+    )
+    orphans.add_argument("--dry-run", action="store_true", help="say what would go; change nothing")
+    orphans.add_argument("--grace-minutes", default="60", help="leave younger objects alone (default: 60)")
+    orphans.add_argument("--batch-size", default="500", help="objects per page (default: 500)")
+    orphans.set_defaults(handler=cmd_orphans)
 
     tokens = commands.add_parser("tokens", help="token accounts").add_subparsers(
         dest="tokens_command", required=True
@@ -129,6 +138,28 @@ def cmd_retention(args: argparse.Namespace) -> int:
         line = retention_line(use_case.execute(dry_run=args.dry_run))
         if not args.dry_run:
             _audit(app, "retention.apply", "images", line)
+        return line
+
+    return _guarded(_with_app(work))
+
+
+def cmd_orphans(args: argparse.Namespace) -> int:
+    def work(app: Any) -> str:
+        use_case = replace(
+            app.sweep_orphans,
+            batch_size=_positive(args.batch_size, "--batch-size"),
+            grace=timedelta(minutes=_positive(args.grace_minutes, "--grace-minutes")),
+        )
+        report = use_case.execute(dry_run=args.dry_run)
+        verb = "would remove" if report.dry_run else "removed"
+        line = (
+            f"orphans{' (dry run)' if report.dry_run else ''}: {verb} {report.removed} of "
+            f"{report.seen} objects (no row names them); {report.young} without a row are younger "
+            f"than {args.grace_minutes} min and stay"
+        )
+        line += f"; e.g. {', '.join(report.sample)}" if report.sample else ""
+        if not args.dry_run:
+            _audit(app, "orphans.sweep", "objects", line)
         return line
 
     return _guarded(_with_app(work))

@@ -28,6 +28,7 @@ from nexus_image.application.limits import StoredRateLimiter
 from nexus_image.application.maintenance import CleanupFailedJobs, RecoverStalledJobs
 from nexus_image.application.moderation import ModeratePrompts
 from nexus_image.application.operators import OperateUsers
+from nexus_image.application.orphans import SweepOrphans
 from nexus_image.application.ports import NullMetrics
 from nexus_image.application.presets import ManagePresets
 from nexus_image.application.process_job import ProcessJobs
@@ -404,6 +405,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         policy=providers.Callable(attrgetter("retention_policy"), settings),
     )
+    sweep_orphans = providers.Singleton(SweepOrphans, uow_factory=uow_factory, storage=storage, clock=clock)
     recover_stalled = providers.Singleton(
         RecoverStalledJobs,
         uow_factory=uow_factory,

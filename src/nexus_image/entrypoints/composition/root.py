@@ -17,6 +17,7 @@ from nexus_image.application.dispatch import ManageQueue
 from nexus_image.application.erasure import EraseUser
 from nexus_image.application.images import ImageQueries
 from nexus_image.application.maintenance import CleanupFailedJobs
+from nexus_image.application.orphans import SweepOrphans
 from nexus_image.application.ports import ImageGenerator, JobQueue, LiveEventFeed, RateLimiter
 from nexus_image.application.request_generation import RequestGeneration
 from nexus_image.application.retention import ApplyRetention
@@ -114,6 +115,11 @@ class Application:
     @property
     def apply_retention(self) -> ApplyRetention:
         use_case: ApplyRetention = self.container.apply_retention()
+        return use_case
+
+    @property
+    def sweep_orphans(self) -> SweepOrphans:
+        use_case: SweepOrphans = self.container.sweep_orphans()
         return use_case
 
     @property

@@ -133,15 +133,17 @@ class RequestContextMiddleware:
             connection and a request thread no longer); a disconnect noted."""
             nonlocal reading
             if reading:
+                message: ReceiveMessage | None = None
                 with anyio.move_on_after(self.body_timeout):
                     message = await receive()
-                    if message["type"] != "http.request" or not message.get("more_body", False):
-                        reading = False
-                    return message
-                scope.setdefault("state", {})[BODY_TIMED_OUT] = True
-                reading = False
-                return {"type": "http.disconnect"}
-            message = await receive()
+                if message is None:
+                    scope.setdefault("state", {})[BODY_TIMED_OUT] = True
+                    reading = False
+                    return {"type": "http.disconnect"}
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    reading = False
+            else:
+                message = await receive()
             if message["type"] == "http.disconnect":  # the client left before it was answered
                 scope.setdefault("state", {})[CLIENT_GONE] = True
             return message
