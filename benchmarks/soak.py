@@ -13,11 +13,10 @@ to get an answer), several images at once, cancel, delete, and read their images
 a live-event stream that reconnects with Last-Event-ID.
 
 The faults, in turn, every `--fault-every` seconds: a worker SIGKILLed (and started again), an
-API process SIGKILLed (and started again), the broker stopped and started (in memory: it comes
-back empty, its topics made again, every message in it lost), the object store cut off (every
-connection to it cut and refused, through a proxy: the S3 server in memory would lose its
-objects if restarted, which a real one does not), every database connection terminated, a
-dispatcher SIGKILLed (and started again). An outage lasts `--outage` seconds.
+API process SIGKILLed (and started again), the broker and the object store each cut off (every
+connection to it cut and new ones refused, through a TCP proxy: both keep their data in memory
+and would lose it if restarted, which real ones do not), every database connection terminated,
+a dispatcher SIGKILLed (and started again). An outage lasts `--outage` seconds.
 
 The checker, once the faults stop and every job has ended (within `--settle` seconds):
 - every accepted request became exactly its images (a retry with its key gave the same ids);
@@ -44,6 +43,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,6 +67,24 @@ from nexus_image.domain.job import JobStatus
 SECRET = "soak-secret-that-is-long-enough-0123456789"
 GRACE_AFTER_FAULT = 8.0  # seconds after a fault in which a 503 is still expected
 FAULTS = ("worker", "api", "broker", "storage", "database", "dispatcher")
+
+
+class GatedTansu(TansuBroker):
+    """The broker, reached through a Gate: it advertises the gate's port, so every client's
+    connection (bootstrap and after) goes through it and can be cut."""
+
+    def __init__(self, log_dir: Path) -> None:
+        super().__init__(log_dir)
+        self.gate = Gate(self.port)
+
+    def command(self) -> Sequence[str]:
+        command = list(super().command())
+        command[command.index("--advertised-listener-url") + 1] = f"tcp://127.0.0.1:{self.gate.port}"
+        return command
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.gate.port}"
 
 
 class Gate:
@@ -164,7 +182,7 @@ class Soak:
         self.server = server
         self.database = self._create_database()
         migrate(self.database)
-        self.broker = TansuBroker(tmp)
+        self.broker = GatedTansu(tmp)
         self.broker.start()
         self.s3 = MotoServer(tmp)
         self.s3.start()
@@ -250,10 +268,7 @@ class Soak:
             time.sleep(outage / 2)
             self.dispatchers[index] = self._dispatcher(index)
         elif name == "broker":
-            self.broker.stop()
-            time.sleep(outage)
-            self.broker.start()
-            ensure_topics(self.broker.client_config(), Topics(self.prefix).all(), partitions=4)
+            self.broker.gate.close_for(outage)
         elif name == "storage":
             self.s3_gate.close_for(outage)
         elif name == "database":

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_soak_with_every_fault_loses_nothing(postgres_server: str, tmp_path: Path) -> None:
-    args = parse(["--duration", "100", "--fault-every", "9", "--outage", "2", "--server", postgres_server])
+    args = parse(["--duration", "70", "--fault-every", "7", "--outage", "2", "--server", postgres_server])
     report = soak(args, tmp_path)
     assert report["problem_count"] == 0, report["problems"]
     assert set(report["faults"]) == set(FAULTS), report["faults"]
