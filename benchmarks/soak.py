@@ -465,7 +465,7 @@ class Soak:
                     for stored in (job.image_key, job.thumbnail_key):
                         if stored is None or storage.keys(stored, 1) != [stored]:
                             problems.append(f"job {job.id}: object {stored} missing")
-            sweep = SweepOrphans(database.unit_of_work, storage, _Later(timedelta(hours=2)), batch_size=200)
+            sweep = SweepOrphans(database.unit_of_work, storage, Later(timedelta(hours=2)), batch_size=200)
             swept = sweep.execute()
             left = sweep.execute()
             if left.removed:
@@ -517,8 +517,10 @@ class Soak:
 
 
 @dataclass
-class _Later:
-    ahead: timedelta
+class Later:
+    """A clock: real time, moved on by `ahead` (the orphan sweep's, seeing objects as old)."""
+
+    ahead: timedelta = timedelta(0)
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.ahead

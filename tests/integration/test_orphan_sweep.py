@@ -8,12 +8,12 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from benchmarks.soak import Later
 from sqlalchemy.engine import Engine
 
 from nexus_image.adapters.filesystem import FileStorage
@@ -29,16 +29,6 @@ from tests.support.driver import Fakes, ServiceDriver
 from tests.support.moto import MotoServer
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class Later:
-    """The clock of the sweep: real time, moved on by `ahead`."""
-
-    ahead: timedelta = timedelta(0)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.ahead
 
 
 @pytest.fixture(params=["memory", "files", "s3"])

@@ -86,22 +86,22 @@ class FinishImage:
         # The output check runs beside the encoding (both leave the GIL to native code); the
         # image is stored only once the check has passed.
         checking = self._checks.submit(self._check, raw) if self.safety is not None else None
-        encoded: EncodedImage | None = None
+        encoded: EncodedImage | Exception
         try:
             stage = time.perf_counter()
             model = job.parameters.model or self.generator.model_name
             encoded = self.encoder.encode(raw, png_metadata(job, model))
             self._timed("encode", stage)
         except Exception as error:
-            encoding_failed: Exception = error
+            encoded = error  # failed, said once the check has answered
         try:
             safety = checking.result() if checking is not None else None
         except Exception as error:  # a broken checker must not let an unchecked image through
             return self.fail(job, "output check failed", began, error)
         if safety is not None and safety.flagged and self.block_unsafe:
             return self.fail(job, safety.reason, began)  # nothing of it is stored
-        if encoded is None:
-            return self.fail(job, "storing the image failed", began, encoding_failed)
+        if isinstance(encoded, Exception):
+            return self.fail(job, "storing the image failed", began, encoded)
         try:
             stage = time.perf_counter()
             thumb = thumbnail_key(job.user_id, job.id, encoded.thumbnail_extension)
