@@ -1,7 +1,14 @@
 """Every replica of the API sees every job event: a consumer of its own (its own group, never
 committing) on the requests, outcomes and progress topics, handing each event to this
 process's live watchers. Workers run in other processes; this is how their progress and
-outcomes reach the user's open event stream, whichever replica holds it."""
+outcomes reach the user's open event stream, whichever replica holds it.
+
+The feed keeps its own place in each partition. A broker outage longer than the session
+timeout makes the group hand its partitions out again, and a group that never commits would
+then start over wherever `auto.offset.reset` says: at the end, losing every event of the
+outage to the streams open meanwhile, or at the beginning, replaying everything since the
+feed started. On each assignment it goes on after the last event it handed over instead; a
+partition it never read starts at the feed's own start (by the events' timestamps)."""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from nexus_image.adapters.kafka.config import for_consumer
 from nexus_image.adapters.kafka.topics import Topics
@@ -67,6 +74,7 @@ class KafkaEventFeed:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._since = now()
+        self._next: dict[tuple[str, int], int] = {}  # (topic, partition) -> offset to read next
         self.received = 0
 
     def start(self) -> None:
@@ -74,6 +82,7 @@ class KafkaEventFeed:
             return
         self._stop.clear()
         self._since = self.now()
+        self._next.clear()
         self._thread = threading.Thread(target=self._run, name="live-event-feed", daemon=True)
         self._thread.start()
 
@@ -85,7 +94,7 @@ class KafkaEventFeed:
     def _run(self) -> None:
         consumer = Consumer(self._config)
         try:
-            consumer.subscribe(self.topics.all())
+            consumer.subscribe(self.topics.all(), on_assign=self._resume)
             while not self._stop.is_set():
                 try:
                     message = consumer.poll(self.poll_seconds)
@@ -98,12 +107,33 @@ class KafkaEventFeed:
         finally:
             consumer.close()
 
+    def _resume(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Each partition handed to the feed starts after the last event the feed read from
+        it; one it never read, at the first event since the feed started (less the slack)."""
+        unread = [p for p in partitions if (p.topic, p.partition) not in self._next]
+        for p in partitions:
+            p.offset = self._next.get((p.topic, p.partition), p.offset)
+        if unread:
+            stamp = int((self._since - REPLAY_SLACK).timestamp() * 1000)
+            wanted = [TopicPartition(p.topic, p.partition, stamp) for p in unread]
+            try:
+                # the ends first: an event written after that read is past them, never skipped
+                ends = [consumer.get_watermark_offsets(p, timeout=5.0)[1] for p in unread]
+                found = consumer.offsets_for_times(wanted, timeout=5.0)
+            except KafkaException as error:  # the reset policy decides, as without this
+                log.warning("live-event feed: no offsets by time (%s)", error)
+            else:
+                for p, at, end in zip(unread, found, ends, strict=True):
+                    p.offset = at.offset if at.error is None and at.offset >= 0 else end
+        consumer.assign(partitions)
+
     def _handle(self, message: Message) -> None:
         error = message.error()
         if error is not None:
             if error.code() != KafkaError._PARTITION_EOF:
                 log.warning("live-event feed: %s", error)
             return
+        self._next[(str(message.topic()), int(message.partition() or 0))] = int(message.offset() or 0) + 1
         event = decode(message.value())
         if event is None or event.occurred_at < self._since - REPLAY_SLACK:
             return
