@@ -286,6 +286,8 @@ class Soak:
         while not self.stop.wait(self.args.fault_every):
             self._fault(FAULTS[turn % len(FAULTS)])
             turn += 1
+            if turn == len(FAULTS):
+                self.every_fault_done.set()
 
     # --- the clients --------------------------------------------------------------------------
     def _base(self) -> str:
@@ -381,10 +383,14 @@ class Soak:
         threads = [threading.Thread(target=self.client, args=(u,), daemon=True) for u in self.users]
         listeners = [threading.Thread(target=self.listener, args=(u,), daemon=True) for u in self.users]
         fault_thread = threading.Thread(target=self.faults, daemon=True)
+        self.every_fault_done = threading.Event()
         started = time.monotonic()
         for thread in (*listeners, *threads, fault_thread):
             thread.start()
         time.sleep(self.args.duration)
+        # A slow machine takes longer to bring killed processes back: the clients go on until
+        # every kind of fault has happened once, whatever the duration asked.
+        self.every_fault_done.wait(len(FAULTS) * (self.args.fault_every + 60))
         self.stop.set()
         for thread in (*threads, fault_thread):
             thread.join(120)

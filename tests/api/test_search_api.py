@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from nexus_image.domain.parameters import search_fields
+
 from .conftest import Api
 
 
@@ -117,3 +119,18 @@ def test_an_album_not_the_callers_answers_like_a_missing_one(api: Api) -> None:
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json()["code"] == missing.json()["code"] == "not_found"
     assert theirs.json()["detail"] == f"album {album['id']} not found"
+
+
+def test_each_searchable_field_is_a_documented_filter_of_both_searches(api: Api) -> None:
+    document = api.client.get("/schema/openapi.json").json()
+    for route in ("/api/v1/images/search", "/api/v1/gallery/search"):
+        parameters = {p["name"]: p for p in document["paths"][route]["get"]["parameters"]}
+        for described in search_fields():
+            documented = parameters[str(described.param.search)]
+            assert documented["in"] == "query" and not documented.get("required", False)
+            if described.param.choices is not None:
+                assert documented["schema"]["enum"] == [c.value for c in described.param.choices]
+        assert parameters["seed"]["schema"]["maximum"] == 2**32 - 1
+    config = api.client.get("/studio/config").json()
+    searchable = {f["search"]: f["name"] for f in config["fields"] if f["search"]}
+    assert searchable == {str(d.param.search): d.name for d in search_fields()}

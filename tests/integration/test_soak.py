@@ -1,4 +1,4 @@
-"""The soak (benchmarks/soak.py), short: the distributed deployment under a steady mix of clients
+"""The soak (benchmarks/soak.py) for three minutes: the distributed deployment under a steady mix of clients
 while every kind of fault happens at least once, then the checker finds nothing lost, charged
 twice, left behind or answered with an unexpected 5xx."""
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_soak_with_every_fault_loses_nothing(postgres_server: str, tmp_path: Path) -> None:
-    args = parse(["--duration", "70", "--fault-every", "7", "--outage", "2", "--server", postgres_server])
+    args = parse(["--duration", "180", "--fault-every", "10", "--outage", "2", "--server", postgres_server])
     report = soak(args, tmp_path)
     assert report["problem_count"] == 0, report["problems"]
     assert set(report["faults"]) == set(FAULTS), report["faults"]

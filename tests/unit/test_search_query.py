@@ -5,20 +5,32 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from nexus_image.domain.errors import InvalidValue
+from nexus_image.domain.parameters import (
+    LORA_NAME,
+    MAX_SEED,
+    MODEL_NAME,
+    GenerationParameters,
+    Kind,
+    search_fields,
+)
+from nexus_image.domain.resolution import Resolution
 from nexus_image.domain.search import (
     InvalidCursor,
     SearchPosition,
     SearchQuery,
     decode_cursor,
     encode_cursor,
+    filter_names,
     search_terms,
 )
+from nexus_image.domain.styles import Style
 
 
 def test_words_are_letters_and_digits_and_stop_words_match_only_inside_words() -> None:
@@ -119,3 +131,60 @@ def test_a_relevance_cursor_needs_a_finite_score(score: object) -> None:
 def test_any_text_as_a_cursor_is_refused_never_raised_otherwise(text: str) -> None:
     with pytest.raises(InvalidCursor):
         decode_cursor(text, "0123456789abcdef", scored=False)
+
+
+def _as_typed(parameters: GenerationParameters, name: str) -> str:
+    """A field's value as a person types it in a search (an adapter by its name)."""
+    held = getattr(parameters, name)
+    return str(held[0].name if isinstance(held, tuple) else held)
+
+
+@given(
+    style=st.sampled_from(Style),
+    resolution=st.sampled_from(Resolution),
+    seed=st.integers(0, MAX_SEED),
+    model=st.from_regex(MODEL_NAME, fullmatch=True),
+    lora=st.from_regex(LORA_NAME, fullmatch=True),
+)
+def test_an_image_is_found_by_each_searchable_value_it_holds_and_by_no_other(
+    style: Style, resolution: Resolution, seed: int, model: str, lora: str
+) -> None:
+    image = GenerationParameters.create(
+        prompt="a kite", style=style, resolution=resolution, seed=seed, model=model, loras=[{"name": lora}]
+    )
+    assert filter_names() == tuple(str(d.param.search) for d in search_fields())
+    for described in search_fields():
+        typed = _as_typed(image, described.name)
+        filters: dict[str, Any] = {str(described.param.search): f" {typed} "}
+        query = SearchQuery.parse(**filters)
+        assert [f.field.name for f in query.filters] == [described.name]
+        assert query.filters[0].keeps(image), (described.name, typed)
+        other = GenerationParameters.create(
+            prompt="a kite",
+            style=next(s for s in Style if s is not style),
+            resolution=next(r for r in Resolution if r is not resolution),
+            seed=(seed + 1) % (MAX_SEED + 1),
+            model=model + "x" if len(model) < 64 else "m",
+            loras=[{"name": lora + "x" if len(lora) < 100 else "l"}],
+        )
+        assert not query.filters[0].keeps(other), (described.name, typed)
+
+
+def test_filters_are_the_searchable_fields_and_none_is_named_twice() -> None:
+    kinds = {str(d.param.search): d.param.kind for d in search_fields()}
+    assert kinds == {
+        "style": Kind.CHOICE,
+        "model": Kind.MODEL,
+        "resolution": Kind.CHOICE,
+        "seed": Kind.INTEGER,
+        "lora": Kind.ADAPTERS,
+    }
+    assert SearchQuery.parse(seed="12", style="", lora=None).filters[0].value == 12
+    with pytest.raises(InvalidValue) as refused:
+        SearchQuery.parse(seed="twelve")
+    assert refused.value.field == "seed"
+    with pytest.raises(TypeError):
+        SearchQuery.parse(steps="20")  # not a filter
+    first = SearchQuery.parse(q="kite", seed=1)
+    assert first.fingerprint("alice") != SearchQuery.parse(q="kite", seed=2).fingerprint("alice")
+    assert first.fingerprint("alice") == SearchQuery.parse(q="kite", seed="1").fingerprint("alice")

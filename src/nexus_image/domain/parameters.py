@@ -179,7 +179,9 @@ class Param:
     `group` gathers fields the studio shows together (a variation's seed and strength); `cli`
     offers it as an option of `nexus-image generate`; `since` is the version of the request
     shape that added it (an Idempotency-Key recorded before did not name it); `offered_by`
-    names the list a NAME is taken from; `request` is False for what only the service sets."""
+    names the list a NAME is taken from; `request` is False for what only the service sets;
+    `search` is the query parameter that finds images by this field (`/images/search`, the
+    studio's search filters; an ADAPTERS field by one adapter's name)."""
 
     label: str
     help: str
@@ -200,6 +202,7 @@ class Param:
     since: int = 1
     offered_by: str | None = None  # for a NAME: the key of /studio/config listing the names
     request: bool = True  # False: set by the service (an upscale's source), never in a request
+    search: str | None = None  # the search filter's name, where images can be found by this field
 
 
 PARAM = "param"
@@ -247,6 +250,7 @@ class GenerationParameters:
             Kind.CHOICE,
             choices=Style,
             per_image=True,
+            search="style",
         ),
         Style.REALISTIC,
     )
@@ -261,6 +265,7 @@ class GenerationParameters:
             pattern=MODEL_NAME.pattern,
             cli=False,  # `generate --model` takes a name or a location (see the CLI)
             since=4,
+            search="model",
         ),
         None,
     )
@@ -271,6 +276,7 @@ class GenerationParameters:
             Kind.CHOICE,
             choices=Resolution,
             a1111="Size",
+            search="resolution",
         ),
         Resolution.SQUARE_512,
     )
@@ -285,6 +291,7 @@ class GenerationParameters:
             fallback=Fallback.RANDOM,
             a1111="Seed",
             per_image=True,
+            search="seed",
         )
     )
     steps: int = _declared(
@@ -395,6 +402,7 @@ class GenerationParameters:
             high=MAX_LORA_WEIGHT,
             max_length=MAX_LORAS,
             cli=False,
+            search="lora",
         ),
         (),
     )
@@ -818,6 +826,41 @@ def names_of(fields: tuple[FieldDescription, ...]) -> frozenset[str]:
 def grouped(group: str) -> tuple[str, ...]:
     """The names of the fields declared in `group` (the hires fix's, a variation's), in order."""
     return tuple(d.name for d in parameter_fields() if d.param.group == group)
+
+
+@cache
+def search_fields() -> tuple[FieldDescription, ...]:
+    """The fields images can be found by, in declaration order: each is named in a search by
+    its `param.search`."""
+    return tuple(d for d in parameter_fields() if d.param.search is not None)
+
+
+def search_value(description: FieldDescription, value: Any) -> Any:
+    """What a search filter on this field looks for, checked like the field itself and named
+    by the filter (None, or an empty string: no filter). Text is taken for numbers, as a query
+    string holds it; an ADAPTERS field takes one adapter's name."""
+    name, param = cast(str, description.param.search), description.param
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if param.kind is Kind.ADAPTERS:
+        if not isinstance(value, str) or not LORA_NAME.fullmatch(value.strip()):
+            raise InvalidValue(name, f"{name} must be an adapter's name: letters, digits, '.', '_' and '-'")
+        return value.strip()
+    if param.kind in (Kind.INTEGER, Kind.NUMBER) and isinstance(value, str):
+        try:
+            value = int(value) if param.kind is Kind.INTEGER else float(value)
+        except ValueError:
+            raise InvalidValue(name, _bounds(name, param)) from None
+    named = FieldDescription(name, param, MISSING, description.per_request)
+    return _checked(named, value.strip() if isinstance(value, str) else value)
+
+
+def search_matches(description: FieldDescription, held: Any, wanted: Any) -> bool:
+    """Whether an image whose field holds `held` is found by a filter for `wanted`
+    (a value of `search_value`)."""
+    if description.param.kind is Kind.ADAPTERS:
+        return any(lora.name == wanted for lora in held)
+    return bool(held == wanted)
 
 
 def field_named(name: str) -> FieldDescription:

@@ -22,9 +22,14 @@ from enum import StrEnum
 
 from nexus_image.domain.errors import InvalidValue
 from nexus_image.domain.job import ImageJob
-from nexus_image.domain.parameters import LORA_NAME, MODEL_NAME, Mode, validate_seed
-from nexus_image.domain.resolution import Resolution
-from nexus_image.domain.styles import Style
+from nexus_image.domain.parameters import (
+    FieldDescription,
+    GenerationParameters,
+    Mode,
+    search_fields,
+    search_matches,
+    search_value,
+)
 
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 10
@@ -102,17 +107,24 @@ class SearchPosition:
     id: str
 
 
+@dataclass(frozen=True, slots=True)
+class FieldFilter:
+    """Images whose generation field (one of `search_fields()`) holds `value`."""
+
+    field: FieldDescription
+    value: object
+
+    def keeps(self, parameters: GenerationParameters) -> bool:
+        return search_matches(self.field, getattr(parameters, self.field.name), self.value)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SearchQuery:
     """What to look for. Build one from a caller's strings with `parse`; the constructor takes
     typed values and checks the rest. `after` is the position the page starts after."""
 
     text: str = ""
-    style: Style | None = None
-    model: str | None = None
-    lora: str | None = None
-    resolution: Resolution | None = None
-    seed: int | None = None
+    filters: tuple[FieldFilter, ...] = ()  # values of `search_value`, in declaration order
     created_from: datetime | None = None  # inclusive
     created_to: datetime | None = None  # inclusive
     favorite: bool | None = None  # the caller's favorites (True) or not (False); own images only
@@ -131,12 +143,6 @@ class SearchQuery:
         if len(terms) > MAX_TERMS:
             raise InvalidValue("q", f"q has more than {MAX_TERMS} words")
         object.__setattr__(self, "terms", terms)
-        if self.model is not None and not MODEL_NAME.fullmatch(self.model):
-            raise InvalidValue("model", "model must be a model's name: a-z, 0-9, '.', '_' and '-'")
-        if self.lora is not None and not LORA_NAME.fullmatch(self.lora):
-            raise InvalidValue("lora", "lora must be an adapter's name: letters, digits, '.', '_' and '-'")
-        if self.seed is not None:
-            validate_seed(self.seed)
         for name in ("created_from", "created_to"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
@@ -157,11 +163,6 @@ class SearchQuery:
         cls,
         *,
         q: str | None = None,
-        style: str | None = None,
-        model: str | None = None,
-        lora: str | None = None,
-        resolution: str | None = None,
-        seed: int | None = None,
         created_from: str | None = None,
         created_to: str | None = None,
         favorite: bool | None = None,
@@ -170,16 +171,18 @@ class SearchQuery:
         mode: str | None = None,
         sort: str | None = None,
         limit: int = DEFAULT_LIMIT,
+        **filters: str | int | None,
     ) -> SearchQuery:
         """A query from a caller's strings; an empty string is no filter. Dates are ISO 8601:
-        a day (`created_to` then takes in the whole day) or an instant (UTC unless it says)."""
+        a day (`created_to` then takes in the whole day) or an instant (UTC unless it says).
+        `filters` are by the names of `search_fields()`' filters (`style`, `seed`, ...)."""
+        unknown = set(filters) - set(filter_names())
+        if unknown:
+            raise TypeError(f"no search filter named {', '.join(sorted(unknown))}")
+        chosen = ((d, search_value(d, filters.get(str(d.param.search)))) for d in search_fields())
         return cls(
             text=q or "",
-            style=Style.parse(style) if style else None,
-            model=model.strip().lower() if model and model.strip() else None,
-            lora=lora.strip() if lora and lora.strip() else None,
-            resolution=Resolution.parse(resolution) if resolution else None,
-            seed=seed,
+            filters=tuple(FieldFilter(d, value) for d, value in chosen if value is not None),
             created_from=instant(created_from, "created_from") if created_from else None,
             created_to=instant(created_to, "created_to", end_of_day=True) if created_to else None,
             favorite=favorite,
@@ -196,10 +199,8 @@ class SearchQuery:
         described = [
             scope,
             [t.text for t in self.terms],
-            *(
-                None if v is None else str(v)
-                for v in (self.style, self.model, self.lora, self.resolution, self.seed, self.mode)
-            ),
+            [[f.field.name, str(f.value)] for f in self.filters],
+            None if self.mode is None else self.mode.value,
             *(None if v is None else v.isoformat() for v in (self.created_from, self.created_to)),
             self.favorite,
             self.public,
@@ -216,6 +217,11 @@ class SearchPage:
 
     items: list[ImageJob]
     next: SearchPosition | None
+
+
+def filter_names() -> tuple[str, ...]:
+    """The query parameters that filter by a generation field, in declaration order."""
+    return tuple(str(d.param.search) for d in search_fields())
 
 
 def _mode(value: str) -> Mode:

@@ -87,13 +87,8 @@ def _in_scope(job: ImageJob, owner: str | None) -> bool:
 def _filtered(
     job: ImageJob, query: SearchQuery, favorites: set[str], album_images: set[str] | None, gallery: bool
 ) -> bool:
-    p = job.parameters
     checks = (
-        query.style is None or p.style is query.style,
-        query.model is None or p.model == query.model,
-        query.lora is None or any(lora.name == query.lora for lora in p.loras),
-        query.resolution is None or p.resolution is query.resolution,
-        query.seed is None or p.seed == query.seed,
+        all(found.keeps(job.parameters) for found in query.filters),
         query.created_from is None or job.created_at >= query.created_from,
         query.created_to is None or job.created_at <= query.created_to,
         query.public is None or job.is_public == query.public,

@@ -11,7 +11,7 @@ the creation, in the gallery the completion (as the gallery lists them)."""
 from __future__ import annotations
 
 from functools import reduce
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -27,8 +27,15 @@ from nexus_image.adapters.sqlalchemy.tables import (
 )
 from nexus_image.adapters.sqlalchemy.types import UtcDateTime
 from nexus_image.domain.job import JobStatus
-from nexus_image.domain.parameters import Mode
-from nexus_image.domain.search import SearchPage, SearchPosition, SearchQuery, SearchSort, SearchTerm
+from nexus_image.domain.parameters import Kind, Mode
+from nexus_image.domain.search import (
+    FieldFilter,
+    SearchPage,
+    SearchPosition,
+    SearchQuery,
+    SearchSort,
+    SearchTerm,
+)
 
 if TYPE_CHECKING:
     from nexus_image.adapters.sqlalchemy.base import SqlRepository
@@ -92,19 +99,7 @@ def _scope(owner: str | None) -> list[sa.ColumnElement[bool]]:
 
 
 def _filters(owner: str | None, query: SearchQuery, postgres: bool) -> list[sa.ColumnElement[bool]]:
-    found: list[sa.ColumnElement[bool]] = []
-    p = jobs.c.parameters
-    if query.style is not None:
-        found.append(p["style"].as_string() == query.style.value)
-    if query.model is not None:
-        found.append(jobs.c.model == query.model)
-    if query.resolution is not None:
-        found.append(jobs.c.resolution == query.resolution.value)
-    if query.seed is not None:
-        seed = sa.cast(p["seed"].as_string(), sa.BigInteger()) if postgres else p["seed"].as_integer()
-        found.append(seed == query.seed)
-    if query.lora is not None:
-        found.append(_uses_lora(query.lora, postgres))
+    found = [_holds(f, postgres) for f in query.filters]
     if query.created_from is not None:
         found.append(jobs.c.created_at >= query.created_from)
     if query.created_to is not None:
@@ -126,11 +121,29 @@ def _filters(owner: str | None, query: SearchQuery, postgres: bool) -> list[sa.C
     return found
 
 
-def _uses_lora(name: str, postgres: bool) -> sa.ColumnElement[bool]:
+def _holds(found: FieldFilter, postgres: bool) -> sa.ColumnElement[bool]:
+    """The rule of `search_matches` on the stored row: a field with a column of its own (the
+    model, the resolution) is compared there, any other in the parameters' JSON document."""
+    name, kind, wanted = found.field.name, found.field.param.kind, found.value
+    if kind is Kind.ADAPTERS:
+        return _uses_adapter(name, str(wanted), postgres)
+    if name in jobs.c:
+        return jobs.c[name] == str(wanted)
+    held = jobs.c.parameters[name]
+    if kind is Kind.INTEGER:
+        number: sa.ColumnElement[int] = (
+            sa.cast(held.as_string(), sa.BigInteger()) if postgres else held.as_integer()
+        )
+        return number == cast(int, wanted)
+    text: sa.ColumnElement[str] = held.as_string()
+    return text == str(wanted)
+
+
+def _uses_adapter(field: str, name: str, postgres: bool) -> sa.ColumnElement[bool]:
     if postgres:
-        wanted = sa.literal({"loras": [{"name": name}]}, JSONB())
+        wanted = sa.literal({field: [{"name": name}]}, JSONB())
         return jobs.c.parameters.op("@>")(wanted)
-    each = sa.func.json_each(jobs.c.parameters, "$.loras").table_valued("value")
+    each = sa.func.json_each(jobs.c.parameters, f"$.{field}").table_valued("value")
     return sa.exists().select_from(each).where(sa.func.json_extract(each.c.value, "$.name") == name)
 
 

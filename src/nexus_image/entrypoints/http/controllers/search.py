@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
@@ -9,10 +13,8 @@ from litestar.params import Parameter
 from msgspec import Struct
 
 from nexus_image.application.search import SearchImages, SearchResults
-from nexus_image.domain.parameters import MAX_SEED, Mode
-from nexus_image.domain.resolution import Resolution
+from nexus_image.domain.parameters import FieldDescription, Kind, Mode, search_fields
 from nexus_image.domain.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_LENGTH, SearchQuery, SearchSort
-from nexus_image.domain.styles import Style
 from nexus_image.entrypoints.http.controllers.images import respond
 from nexus_image.entrypoints.http.docs import problems
 from nexus_image.entrypoints.http.schemas import ImageResponse
@@ -32,14 +34,7 @@ Words = Annotated[
         "words (`drag` finds `dragon`). English stop words match only inside words."
     ),
 ]
-StyleFilter = Annotated[str | None, _choice("style", [s.value for s in Style])]
-ResolutionFilter = Annotated[str | None, _choice("resolution", [r.value for r in Resolution])]
 ModeFilter = Annotated[str | None, _choice("mode", [m.value for m in Mode])]
-ModelFilter = Annotated[str | None, Parameter(description="Only images drawn by this model (by name)")]
-LoraFilter = Annotated[str | None, Parameter(description="Only images made with this LoRA adapter (by name)")]
-SeedFilter = Annotated[  # bounds checked by SearchQuery, whose message names them
-    int | None, Parameter(description=f"0 to {MAX_SEED}", schema_extra={"minimum": 0, "maximum": MAX_SEED})
-]
 Since = Annotated[
     str | None,
     Parameter(
@@ -81,6 +76,69 @@ class SearchPage(Struct, kw_only=True):
     next_cursor: str | None
 
 
+def _filter_type(description: FieldDescription) -> Any:
+    """A search filter as a query parameter (its checks are SearchQuery's, whose messages name
+    the filter: the schema only documents them)."""
+    param, name = description.param, str(description.param.search)
+    if param.kind is Kind.CHOICE:
+        assert param.choices is not None
+        return Annotated[str | None, _choice(name, [c.value for c in param.choices])]
+    if param.kind is Kind.INTEGER:
+        bounds = {"minimum": param.low, "maximum": param.high}
+        text = f"Only images of this {name}: {param.low:.0f} to {param.high:.0f}"
+        return Annotated[int | None, Parameter(description=text, schema_extra=bounds)]
+    if param.kind is Kind.ADAPTERS:
+        text = f"Only images made with this {name} among their {param.label} (by name)"
+        return Annotated[str | None, Parameter(description=text)]
+    return Annotated[str | None, Parameter(description=f"Only images of this {name} (by name)")]
+
+
+Handler = Callable[..., Any]
+
+
+def with_filters(handler: Handler) -> Handler:
+    """`handler` with one query parameter per field images can be found by (`search_fields()`),
+    handed to it together as `filters`: a field marked searchable is a filter here, in the
+    OpenAPI document and in the studio without being named again."""
+    hints = typing.get_type_hints(handler, include_extras=True)
+    signature = inspect.signature(handler)
+    kept = [
+        p.replace(annotation=hints.get(p.name, p.annotation))
+        for p in signature.parameters.values()
+        if p.name != "filters"
+    ]
+    after_words = [p.name for p in kept].index("q") + 1  # the filters follow the words
+    before, rest = (
+        kept[:after_words],
+        [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in kept[after_words:]],
+    )
+    added = [
+        inspect.Parameter(
+            str(d.param.search), inspect.Parameter.KEYWORD_ONLY, default=None, annotation=_filter_type(d)
+        )
+        for d in search_fields()
+    ]
+    names = [p.name for p in added]
+
+    @functools.wraps(handler)
+    def gathered(*args: Any, **kwargs: Any) -> Any:
+        filters = {name: kwargs.pop(name, None) for name in names}
+        return handler(*args, filters=filters, **kwargs)
+
+    parameters = [*before, *added, *rest]
+    gathered.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=parameters, return_annotation=hints["return"]
+    )
+    gathered.__annotations__ = {
+        **{p.name: p.annotation for p in parameters if p.annotation is not inspect.Parameter.empty},
+        "return": hints["return"],
+    }
+    return gathered
+
+
+Filters = dict[str, Any]
+
+
 def page_of(request: Request[Any, Any, Any], found: SearchResults) -> SearchPage:
     return SearchPage(items=[respond(request, view) for view in found.items], next_cursor=found.next_cursor)
 
@@ -94,17 +152,14 @@ class SearchController(Controller):
         summary="Search the caller's images",
         responses=problems(404, 422),
     )
+    @with_filters
     def mine(
         self,
         request: Request[Any, Any, Any],
         user: str,
         search: SearchImages,
+        filters: Filters,
         q: Words = None,
-        style: StyleFilter = None,
-        model: ModelFilter = None,
-        lora: LoraFilter = None,
-        resolution: ResolutionFilter = None,
-        seed: SeedFilter = None,
         created_from: Since = None,
         created_to: Until = None,
         favorite: Annotated[
@@ -124,11 +179,6 @@ class SearchController(Controller):
         not the caller's answers 404, like a missing one; a bad value 400/422 naming the field."""
         query = SearchQuery.parse(
             q=q,
-            style=style,
-            model=model,
-            lora=lora,
-            resolution=resolution,
-            seed=seed,
             created_from=created_from,
             created_to=created_to,
             favorite=favorite,
@@ -137,20 +187,18 @@ class SearchController(Controller):
             mode=mode,
             sort=sort,
             limit=limit,
+            **filters,
         )
         return page_of(request, search.mine(user, query, cursor))
 
     @get("/gallery/search", sync_to_thread=True, summary="Search the public gallery", responses=problems(422))
+    @with_filters
     def gallery(
         self,
         request: Request[Any, Any, Any],
         search: SearchImages,
+        filters: Filters,
         q: Words = None,
-        style: StyleFilter = None,
-        model: ModelFilter = None,
-        lora: LoraFilter = None,
-        resolution: ResolutionFilter = None,
-        seed: SeedFilter = None,
         created_from: Since = None,
         created_to: Until = None,
         public: PublicFilter = None,
@@ -163,16 +211,12 @@ class SearchController(Controller):
         favorite and album filters); by date, the most recently completed first."""
         query = SearchQuery.parse(
             q=q,
-            style=style,
-            model=model,
-            lora=lora,
-            resolution=resolution,
-            seed=seed,
             created_from=created_from,
             created_to=created_to,
             public=public,
             mode=mode,
             sort=sort,
             limit=limit,
+            **filters,
         )
         return page_of(request, search.gallery(query, cursor))

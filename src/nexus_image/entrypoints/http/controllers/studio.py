@@ -231,6 +231,7 @@ def describe(description: FieldDescription) -> dict[str, Any]:
         "fallback": None if param.fallback is None else param.fallback.value,
         "group": param.group,
         "offered_by": param.offered_by,
+        "search": param.search,  # the search filter on this field (the search form's control)
         "scope": "request" if description.per_request else "image",
     }
 

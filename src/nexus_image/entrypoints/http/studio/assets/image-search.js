@@ -5,6 +5,7 @@
 import { api, session, sessionMark } from './api.js';
 import { on } from './bus.js';
 import { $, el, report, showError } from './dom.js';
+import { choiceName } from './form-fields.js';
 import { Pager, cell } from './pager.js';
 
 const PAGE_SIZE = 20;
@@ -66,9 +67,27 @@ function queryOf(form, extra) {
   return { ...query, ...extra() };
 }
 
-function fillChoices(select, values) {
-  if (select.options.length > 1) return;
-  select.append(...values.map((value) => el('option', { value, text: value })));
+// One control per field marked searchable in /studio/config's `fields` (named by its `search`),
+// before the form's own date and order controls: a field made searchable shows up here too.
+function filterControl(field) {
+  if (field.kind === 'choice') {
+    const any = el('option', { value: '', text: 'Any' });
+    const choices = field.choices.map((value) => el('option', { value, text: choiceName(value) }));
+    return el('select', { name: field.search }, [any, ...choices]);
+  }
+  if (field.kind === 'integer') {
+    return el('input', { name: field.search, type: 'number', min: String(field.min), max: String(field.max), step: '1', inputmode: 'numeric' });
+  }
+  return el('input', { name: field.search, type: 'text', autocomplete: 'off', placeholder: 'Any (by name)' });
+}
+
+function buildFilters(form, fields) {
+  if (form.querySelector('[data-search-filter]')) return;
+  const anchor = form.elements.namedItem('created_from').closest('label');
+  for (const field of fields.filter((f) => f.search)) {
+    const label = el('label', { 'data-search-filter': field.search }, [`${field.label} filter `, filterControl(field)]);
+    anchor.before(label);
+  }
 }
 
 function setupSearch({ view, path, extra = () => ({}), extraInputs = [] }) {
@@ -131,9 +150,7 @@ function setupSearch({ view, path, extra = () => ({}), extraInputs = [] }) {
   extraInputs.forEach((input) => input.addEventListener('change', () => { if (active) run(); }));
   on('view', ({ view: now }) => {
     if (now !== view) return;
-    const config = session.config || {};
-    fillChoices(form.elements.namedItem('style'), (config.styles || []).map((style) => style.value));
-    fillChoices(form.elements.namedItem('resolution'), (config.resolutions || []).map((r) => r.value));
+    buildFilters(form, (session.config || {}).fields || []);
     if (active) grid.reset();
   });
   on('images-changed', () => { if (active && !results.closest('[hidden]')) grid.reset(); });
