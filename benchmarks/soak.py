@@ -498,7 +498,10 @@ class Soak:
             for user, completed in self.completed_of.items():
                 unheard = completed - record.heard.get(user, set())
                 if unheard:
-                    problems.append(f"{user}: {len(unheard)} completions never reached the live stream")
+                    problems.append(
+                        f"{user}: {len(unheard)} completions never reached the live stream "
+                        f"(for example {', '.join(sorted(unheard)[:3])})"
+                    )
         finally:
             engine.dispose()
         faults: dict[str, int] = {}

@@ -36,7 +36,8 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 echo "== pytest"
-# Two processes (-n 2), each test file on one of them (module fixtures start their servers once).
+# Two processes (-n 2), each test file on one of them (module fixtures start their servers once),
+# handed out in collection order: the longest files first (tests/conftest.py).
 # The schemathesis suite parametrizes itself lazily, which a worker process would run as one
 # item of its 67: it runs after, in this process, its coverage added to the rest.
 SERIAL=tests/api/test_schemathesis.py
@@ -55,7 +56,7 @@ run() {
 if [ "$#" -gt 0 ]; then  # the tests named: one run
   run "${COVERAGE[@]}" --cov-report=term --cov-report=json:coverage.json --durations=30 "$@"
 else
-  run "${COVERAGE[@]}" --cov-report= --durations=30 -n 2 --dist loadfile --ignore="$SERIAL"
+  run "${COVERAGE[@]}" --cov-report= --durations=30 -n 2 --dist loadfile --no-loadscope-reorder --ignore="$SERIAL"
   run "${COVERAGE[@]}" --cov-append --cov-report=term --cov-report=json:coverage.json "$SERIAL"
 fi
 .venv/bin/python scripts/check_coverage.py coverage.json --lines 85 --branches 80

@@ -4,6 +4,7 @@ Integration tests never skip for a missing server: the fixtures start one or fai
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 pytest_plugins: list[str] = [
@@ -18,3 +19,26 @@ settings.register_profile(
     "shared-cores", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 settings.load_profile("shared-cores")
+
+# The longest files first: the test command hands whole files to its two processes in
+# collection order, and a long file taken last leaves one process running it alone.
+LONGEST_FIRST = (  # the rest follow in their own order (--no-loadscope-reorder)
+    "tests/integration/test_soak.py",
+    "tests/integration/distributed/test_scale.py",
+    "tests/integration/distributed/test_replicas.py",
+    "tests/integration/distributed/test_faults.py",
+    "tests/integration/test_serve.py",
+    "tests/integration/test_webhooks_serve.py",
+    "tests/browser/test_generation_features.py",
+    "tests/integration/distributed/test_fair_queue.py",
+    "tests/integration/test_models_served.py",
+    "tests/integration/test_openai_sdk.py",
+    "tests/integration/distributed/test_generation_features.py",
+    "tests/integration/test_live_feed_outage.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    root = config.rootpath
+    items.sort(key=lambda item: rank.get(item.path.relative_to(root).as_posix(), len(rank)))

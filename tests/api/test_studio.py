@@ -74,7 +74,7 @@ def test_the_configuration_says_noise_without_a_model_and_lists_the_prices(embed
 
 FIELD_KEYS = {
     "name", "label", "help", "kind", "min", "max", "min_exclusive", "max_length", "required", "choices",
-    "default", "fallback", "group", "offered_by", "scope",
+    "default", "fallback", "group", "offered_by", "search", "scope",
 }  # fmt: skip
 
 
@@ -91,6 +91,14 @@ def test_the_configuration_describes_each_request_field_in_the_forms_order(
     ]  # fmt: skip
     assert all(set(f) == FIELD_KEYS and f["label"] and f["help"] for f in fields)
     by_name = {f["name"]: f for f in fields}
+    searched = {f["name"]: f["search"] for f in fields if f["search"]}
+    assert searched == {
+        "style": "style",
+        "model": "model",
+        "resolution": "resolution",
+        "seed": "seed",
+        "loras": "lora",
+    }
     assert by_name["prompt"]["required"] is True and by_name["prompt"]["max_length"] == 1000
     assert by_name["style"]["choices"] == ["realistic", "anime", "artistic", "3d", "sketch"]
     steps = by_name["steps"]
