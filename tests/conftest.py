@@ -21,11 +21,14 @@ settings.register_profile(
 settings.load_profile("shared-cores")
 
 # The longest files first: the test command hands whole files to its two processes in
-# collection order, and a long file taken last leaves one process running it alone.
+# collection order, and a long file taken last leaves one process running it alone. The first
+# process starts with the first and the third (the second process with the second): the soak
+# and the thousand-job drain run one after the other, as side by side each slows the other
+# down by more than it gains.
 LONGEST_FIRST = (  # the rest follow in their own order (--no-loadscope-reorder)
     "tests/integration/test_soak.py",
-    "tests/integration/distributed/test_scale.py",
     "tests/integration/distributed/test_replicas.py",
+    "tests/integration/distributed/test_scale.py",
     "tests/integration/distributed/test_faults.py",
     "tests/integration/test_serve.py",
     "tests/integration/test_webhooks_serve.py",
