@@ -9,8 +9,10 @@ generator with a delay per image in place of a model: the same process, loops, K
 storage and database code), two standalone dispatchers, on a fresh PostgreSQL database, a Tansu
 broker and an S3 server (moto) of its own. Clients (threads, several users) send, over both
 APIs in turn: generate with an Idempotency-Key (sent again with the same key after any failure
-to get an answer), several images at once, cancel, delete, and read their images; each user has
-a live-event stream that reconnects with Last-Event-ID.
+to get an answer), several images at once, some waiting for their images (`Prefer: wait`), some
+remixing one of theirs, some from an uploaded image (image to image); cancel, delete, and read
+their images. Each user has a live-event stream that reconnects with Last-Event-ID, and a
+webhook endpoint for completions on a receiver of the soak's own.
 
 The faults, in turn, every `--fault-every` seconds: a worker SIGKILLed (and started again), an
 API process SIGKILLed (and started again), the broker and the object store each cut off (every
@@ -26,7 +28,8 @@ The checker, once the faults stop and every job has ended (within `--settle` sec
 - every COMPLETED image has its object and its thumbnail;
 - after the orphan sweep, no object is left that no row names;
 - no 5xx answer, except 503 with Retry-After while a fault was on (and a few seconds after);
-- every completion reached its user's live stream (live, or in the snapshot a reconnection gets).
+- every completion reached its user's live stream (live, or in the snapshot a reconnection gets)
+  and its user's webhook endpoint.
 
 It prints one JSON report; the exit status is 1 when the checker found anything."""
 
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import random
 import signal
@@ -46,12 +50,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import psycopg
+from PIL import Image
 from tests.support.cluster import Cluster, WorkerHandle, cluster_fields
 from tests.support.moto import MotoServer
 from tests.support.servers import free_port
@@ -162,6 +168,14 @@ class Record:
     )  # at, route, status, retry-after
     faults: list[tuple[str, float, float]] = field(default_factory=list)  # name, from, to
     heard: dict[str, set[str]] = field(default_factory=dict)  # user -> job ids heard completed
+    hooked: set[str] = field(default_factory=set)  # job ids a webhook said completed
+    crashes: list[str] = field(default_factory=list)  # what stopped a client thread
+    kinds: dict[str, int] = field(default_factory=dict)  # requests for images, by kind
+
+    def sent(self, kind: str) -> None:
+        with self.lock:
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
+
     requests: int = 0
 
     def answer(self, route: str, response: httpx.Response) -> None:
@@ -170,6 +184,44 @@ class Record:
             self.answers.append(
                 (time.monotonic(), route, response.status_code, "retry-after" in response.headers)
             )
+
+
+class Receiver(ThreadingHTTPServer):
+    """The webhook receiver: notes the image of every `generation.completed` it is sent."""
+
+    daemon_threads = True
+
+    def __init__(self, record: Record) -> None:
+        self.record = record
+        super().__init__(("127.0.0.1", 0), _Hook)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+class _Hook(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            message = json.loads(body)
+            if message["type"] == "generation.completed":
+                with self.server.record.lock:
+                    self.server.record.hooked.add(str(message["data"]["image_id"]))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def _png() -> bytes:
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 64), (90, 140, 200)).save(picture, format="PNG")
+    return picture.getvalue()
 
 
 class Soak:
@@ -198,7 +250,7 @@ class Soak:
         fields.update(
             jwt_secret=SECRET, rate_limit_per_minute=100_000, lease_seconds=6, image_safety="none",
             welcome_tokens=10_000_000,
-            moderation_semantic=False,
+            moderation_semantic=False, webhook_allowed_networks="127.0.0.0/8",
         )  # fmt: skip
         self.cluster = Cluster(fields, tmp)
         self.ports = [free_port(), free_port()]
@@ -208,6 +260,13 @@ class Soak:
         self.users = [f"soak-{i}" for i in range(args.users)]
         for port in self.ports:
             self._wait_ready(port)
+        self.receiver = Receiver(self.record)
+        self.picture = _png()
+        for user in self.users:
+            body = {"url": self.receiver.url, "events": ["generation.completed"]}
+            made = self._send("POST", "/api/v1/webhooks/endpoints", user, json=body)
+            if made is None or made.status_code != 201:
+                raise SystemExit(f"no webhook endpoint for {user}: {made and made.text}")
 
     # --- the deployment -----------------------------------------------------------------------
     def _create_database(self) -> str:
@@ -241,6 +300,8 @@ class Soak:
         raise SystemExit(f"the API on {port} did not start:\n{self.cluster.worker_logs()}")
 
     def close(self) -> None:
+        if hasattr(self, "receiver"):
+            self.receiver.shutdown()
         self.cluster.close()
         self.broker.stop()
         self.s3.stop()
@@ -302,17 +363,46 @@ class Soak:
         self.record.answer(route.split("?")[0].rsplit("/", 1)[0] if "/images/" in route else route, response)
         return response
 
-    def _generate(self, user: str) -> None:
+    def _request(self, user: str, mine: list[str]) -> None:
+        """A request for images, of one of the kinds a client sends."""
+        body: dict[str, Any] = {"prompt": f"a soak test {self.rng.random():.6f}", "steps": 2}
+        roll = self.rng.random()
+        if roll < 0.2 and mine:  # one of theirs again, with another seed
+            self.record.sent("remix")
+            route = f"/api/v1/images/{self.rng.choice(mine)}/remix"
+            self._generate(user, route, {"seed": self.rng.randrange(2**32)})
+        elif roll < 0.35:  # from a picture of theirs
+            self.record.sent("from an upload")
+            upload = self._upload(user)
+            if upload is not None:
+                body.update(init_image_id=upload, strength=0.6)
+                self._generate(user, "/api/v1/images/generate", body)
+        else:
+            body["num_images"] = self.rng.choice((1, 1, 2))
+            waits = roll < 0.55  # for its images (or 3 s)
+            self.record.sent("generate, waiting" if waits else "generate")
+            self._generate(user, "/api/v1/images/generate", body, {"Prefer": "wait=3"} if waits else {})
+
+    def _upload(self, user: str) -> str | None:
+        for _ in range(30):
+            files = {"file": ("picture.png", self.picture, "image/png")}
+            response = self._send("POST", "/api/v1/uploads", user, files=files)
+            if response is not None and response.status_code == 201:
+                upload_id: str = response.json()["upload_id"]
+                return upload_id
+            if response is not None and response.status_code < 500 and response.status_code != 429:
+                return None
+            time.sleep(0.5)
+        return None
+
+    def _generate(
+        self, user: str, route: str, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         key = uuid.uuid4().hex
-        body = {
-            "prompt": f"a soak test {self.rng.random():.6f}",
-            "steps": 2,
-            "num_images": self.rng.choice((1, 1, 2)),
-        }
         got: list[str] | None = None
         for attempt in range(30):
             response = self._send(
-                "POST", "/api/v1/images/generate", user, json=body, headers={"Idempotency-Key": key}
+                "POST", route, user, json=body, headers={"Idempotency-Key": key, **(headers or {})}
             )
             if response is not None and response.status_code == 201:
                 ids = [image["id"] for image in response.json()["images"]]
@@ -331,12 +421,19 @@ class Soak:
             time.sleep(0.5)
 
     def client(self, user: str) -> None:
+        try:
+            self._client(user)
+        except Exception as error:  # the checker reports it: a client that stopped proves nothing
+            with self.record.lock:
+                self.record.crashes.append(f"{user}'s client stopped: {error!r}")
+
+    def _client(self, user: str) -> None:
         while not self.stop.is_set():
             roll = self.rng.random()
             with self.record.lock:
                 mine = [i for i, u in self.record.users.items() if u == user]
             if roll < 0.6 or not mine:
-                self._generate(user)
+                self._request(user, mine)
             elif roll < 0.75:
                 self._send("POST", f"/api/v1/images/{self.rng.choice(mine)}/cancel", user)
             elif roll < 0.85:
@@ -416,8 +513,8 @@ class Soak:
         return float("inf")
 
     def check(self, settled: float, since_fault: float, listeners: list[threading.Thread]) -> dict[str, Any]:
-        problems: list[str] = []
         record = self.record
+        problems: list[str] = list(record.crashes)
         engine = create_engine_for(self.database)
         storage = S3ObjectStorage(self.s3.endpoint, "test-key", "test-secret", self.bucket)
         database = SqlDatabase(engine)
@@ -502,6 +599,16 @@ class Soak:
                         f"{user}: {len(unheard)} completions never reached the live stream "
                         f"(for example {', '.join(sorted(unheard)[:3])})"
                     )
+            completed = set().union(*self.completed_of.values())
+            deadline = time.monotonic() + 60  # webhooks retry on a schedule of their own
+            while time.monotonic() < deadline and not completed <= record.hooked:
+                time.sleep(1)
+            unhooked = completed - record.hooked
+            if unhooked:
+                problems.append(
+                    f"{len(unhooked)} completions never reached their webhook "
+                    f"(for example {', '.join(sorted(unhooked)[:3])})"
+                )
         finally:
             engine.dispose()
         faults: dict[str, int] = {}
@@ -514,6 +621,8 @@ class Soak:
             "images": len(accepted),
             "images_deleted_by_clients": len(deleted),
             "replays": len(record.replays),
+            "requests_for_images": record.kinds,
+            "webhooks_heard": len(record.hooked),
             "statuses": status_counts,
             "faults": faults,
             "settled_after_s": round(settled, 1),
