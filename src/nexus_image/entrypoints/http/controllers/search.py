@@ -84,8 +84,10 @@ def _filter_type(description: FieldDescription) -> Any:
         assert param.choices is not None
         return Annotated[str | None, _choice(name, [c.value for c in param.choices])]
     if param.kind is Kind.INTEGER:
-        bounds = {"minimum": param.low, "maximum": param.high}
-        text = f"Only images of this {name}: {param.low:.0f} to {param.high:.0f}"
+        bounds = {k: int(v) for k, v in (("minimum", param.low), ("maximum", param.high)) if v is not None}
+        text = f"Only images of this {name}" + (
+            f": {param.low:.0f} to {param.high:.0f}" if len(bounds) == 2 else ""
+        )
         return Annotated[int | None, Parameter(description=text, schema_extra=bounds)]
     if param.kind is Kind.ADAPTERS:
         text = f"Only images made with this {name} among their {param.label} (by name)"
